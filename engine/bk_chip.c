@@ -1,0 +1,50 @@
+/* bk_chip.c - the family table. MAC address: the simulator (and the station's reading of
+ * real modules) takes it from the RF/config region, see docs/architecture.md. */
+#include "bk_chip.h"
+#include <stddef.h>
+#include <strings.h>
+
+static const bk_family families[] = {
+    {
+        .chip = BK_CHIP_BK7231T, .name = "BK7231T", .id = "bk7231t", .loader = "Tuya bootloader",
+        .chip_id = 0x7231A, .uf2_family = 0x675A40B0, .flash_size = 2u << 20,
+        .protected_end = 0x11000, .crc_end_inclusive = false, .has_read_reg = false,
+        .has_flash_sr = false, .reprotects_after_crc = true, .mac_addr = 0x1E0000,
+    },
+    {
+        .chip = BK_CHIP_BK7231N, .name = "BK7231N", .id = "bk7231n", .loader = "BootROM",
+        .chip_id = 0x7231C, .uf2_family = 0x7B3EF230, .flash_size = 2u << 20,
+        .protected_end = 0x11000, .crc_end_inclusive = true, .has_read_reg = true,
+        .has_flash_sr = true, .reprotects_after_crc = false, .mac_addr = 0x1E0000,
+    },
+};
+
+const bk_family *bk_family_get(bk_chip chip)
+{
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (families[i].chip == chip)
+            return &families[i];
+    return NULL;
+}
+
+const bk_family *bk_family_by_id(const char *id)
+{
+    for (size_t i = 0; id && i < sizeof families / sizeof families[0]; i++)
+        if (strcasecmp(families[i].id, id) == 0)
+            return &families[i];
+    return NULL;
+}
+
+const bk_family *bk_family_by_chip_id(uint32_t chip_id)
+{
+    for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+        if (families[i].chip_id == chip_id)
+            return &families[i];
+    return NULL;
+}
+
+const char *bk_chip_name(bk_chip chip)
+{
+    const bk_family *f = bk_family_get(chip);
+    return f ? f->name : "unknown";
+}

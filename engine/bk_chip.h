@@ -1,0 +1,34 @@
+/* bk_chip.h - chip families: what differs between the BK7231T Tuya bootloader and the
+ * BK7231N BootROM is data in one table (command set, CRC end, protected range, UF2 family)
+ * plus a few functions, not `if (chip == N)` through the code. */
+#pragma once
+#include <stdint.h>
+#include <stdbool.h>
+
+typedef enum bk_chip {
+    BK_CHIP_UNKNOWN = 0,
+    BK_CHIP_BK7231T,
+    BK_CHIP_BK7231N,
+    BK_CHIP_COUNT
+} bk_chip;
+
+typedef struct bk_family {
+    bk_chip chip;
+    const char *name;          /* "BK7231T" */
+    const char *id;            /* "bk7231t" (profiles, database) */
+    const char *loader;        /* "Tuya bootloader" / "BootROM" */
+    uint32_t chip_id;          /* ReadReg 0x800000 value (0 = the loader has no ReadReg) */
+    uint32_t uf2_family;       /* LibreTiny UF2 family id */
+    uint32_t flash_size;       /* bytes (2 MiB on WB2S / CB2S) */
+    uint32_t protected_end;    /* writes below this need the profile's explicit permission */
+    bool crc_end_inclusive;    /* CheckCRC end: N inclusive, T exclusive */
+    bool has_read_reg;         /* ReadReg / WriteReg (BootROM only) */
+    bool has_flash_sr;         /* FlashReadSR / WriteSR / GetMID (BootROM only) */
+    bool reprotects_after_crc; /* T quirk: a CheckCRC re-protects until the next LinkCheck */
+    uint32_t mac_addr;         /* where the station reads the MAC (see docs/architecture.md) */
+} bk_family;
+
+const bk_family *bk_family_get(bk_chip chip);          /* NULL for UNKNOWN */
+const bk_family *bk_family_by_id(const char *id);      /* "bk7231t", case-insensitive; NULL if none */
+const bk_family *bk_family_by_chip_id(uint32_t chip_id);
+const char *bk_chip_name(bk_chip chip);                /* "BK7231T", "unknown" */

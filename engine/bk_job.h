@@ -1,0 +1,118 @@
+/* bk_job.h - the engine's face: flash one module through one port, verified.
+ *
+ * A job is handed a port path (or an open transport), a spec and an event callback, and
+ * returns a result with a failure cause. It has no threads, no curses, no SQLite, no udev:
+ * the station calls it from a pool thread and turns the events into rows and tiles.
+ * The callback runs on the job's thread; it must not block for long. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include "bk_cause.h"
+#include "bk_chip.h"
+#include "transport.h"
+
+#define BK_MAX_BAUDS 8
+#define BK_MAX_VARIANTS 4
+
+/* One image for one chip family. The engine picks the variant matching the detected chip. */
+typedef struct bk_variant {
+    bk_chip chip;
+    const uint8_t *image; /* bytes to place at `offset` (owned by the caller) */
+    size_t image_len;
+    uint32_t offset;      /* flash address of image[0]; 4 KiB aligned */
+    char image_sha256[65];
+} bk_variant;
+
+typedef enum bk_erase_mode {
+    BK_ERASE_AUTO = 0, /* 64 KiB blocks where aligned, 4 KiB sectors elsewhere */
+    BK_ERASE_4K,       /* sectors only */
+} bk_erase_mode;
+
+typedef struct bk_job_spec {
+    const char *product;          /* for events and results only */
+    bk_variant variants[BK_MAX_VARIANTS];
+    int n_variants;
+    uint32_t bauds[BK_MAX_BAUDS]; /* working baud first, then the fall-backs, high to low */
+    int n_bauds;
+    bk_erase_mode erase_mode;
+    bool allow_bootloader_write;  /* permit writes below the family's protected_end */
+    bool skip_unchanged;          /* re-flash: skip sectors whose CRC already matches */
+    int link_timeout_ms;          /* how long to send LinkCheck after a reset (default 10000) */
+    int write_retries;            /* per sector, each after a re-erase (default 2) */
+} bk_job_spec;
+
+typedef enum bk_phase {
+    BK_PHASE_IDLE = 0,
+    BK_PHASE_LINK,     /* reset, LinkCheck */
+    BK_PHASE_IDENTIFY, /* baud switch, chip, flash id, MAC, unprotect */
+    BK_PHASE_ERASE,
+    BK_PHASE_WRITE,
+    BK_PHASE_VERIFY,
+    BK_PHASE_DONE,
+    BK_PHASE_COUNT
+} bk_phase;
+const char *bk_phase_name(bk_phase p); /* "LINK", "WRITE", ... */
+
+typedef enum bk_event_kind {
+    BK_EV_PHASE,    /* entered ev->phase */
+    BK_EV_PROGRESS, /* bytes_done/bytes_total within the phase */
+    BK_EV_INFO,     /* a timeline line: chip identified, baud changed, retry, ... */
+    BK_EV_POWER_CYCLE_NEEDED, /* no modem lines: ask the operator to power-cycle the module */
+} bk_event_kind;
+
+typedef struct bk_event {
+    bk_event_kind kind;
+    bk_phase phase;
+    uint64_t bytes_done, bytes_total;
+    uint32_t address;   /* where the job is in flash */
+    uint32_t baud;
+    double rate_bps;    /* payload bytes per second in this phase */
+    double t_s;         /* seconds since the job started */
+    const char *text;   /* INFO: the line; valid only during the callback */
+} bk_event;
+
+typedef void (*bk_event_fn)(void *ctx, const bk_event *ev);
+
+typedef struct bk_job_hooks {
+    bk_event_fn on_event;   /* may be NULL */
+    void *ctx;
+    atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
+                               (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
+} bk_job_hooks;
+
+enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };
+
+typedef struct bk_result {
+    bool passed;              /* true only after the whole region's CRC matched the image */
+    bk_cause cause;
+    char detail[256];         /* what was seen: command, address, what came before */
+    bk_phase failed_phase;
+    bk_chip chip;             /* detected */
+    uint32_t chip_id;         /* ReadReg value where the loader has it */
+    char boot_version[48];    /* bootloader name/version, or the fingerprint in hex */
+    uint8_t flash_id[3];      /* JEDEC id; all zero if unknown */
+    bool have_flash_id;
+    uint8_t mac[6];
+    bool have_mac;
+    int variant;              /* index into spec->variants, -1 if none chosen */
+    uint32_t offset, length;  /* the region written and verified */
+    uint64_t bytes_written;   /* payload bytes sent in 4 KiB writes */
+    uint32_t sectors_written, sectors_skipped, sectors_total;
+    uint32_t retries;         /* sector rewrites plus re-links */
+    uint32_t baud_start, baud_end;
+    double seconds;
+    uint32_t image_crc;       /* chip CRC of the image region (host-computed) */
+} bk_result;
+
+/* Opens `port_path`, runs the job, closes the port. */
+void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_hooks *hooks,
+                  bk_result *result);
+/* The same over a transport the caller opened (and keeps). */
+void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hooks *hooks,
+                     bk_result *result);
+
+/* Fills defaults (bauds {921600, 460800, 115200}, link 10 s, 2 retries, AUTO erase, skip
+ * unchanged) into a zeroed spec. */
+void bk_job_spec_defaults(bk_job_spec *spec);
