@@ -48,3 +48,32 @@ const char *bk_chip_name(bk_chip chip)
     const bk_family *f = bk_family_get(chip);
     return f ? f->name : "unknown";
 }
+
+static const bk_boot_print boot_prints[] = {
+    {0xBA54C1B8u, 256, BK_CHIP_BK7231T, "Tuya BK7231S 1.0.5"},
+    {0xE14191BAu, 257, BK_CHIP_BK7231N, "BK7231N BootROM"},
+};
+
+const bk_boot_print *bk_boot_print_find(uint32_t crc32, uint32_t nbytes)
+{
+    for (size_t i = 0; i < sizeof boot_prints / sizeof boot_prints[0]; i++)
+        if (boot_prints[i].crc32 == crc32 && boot_prints[i].nbytes == nbytes)
+            return &boot_prints[i];
+    return NULL;
+}
+
+static const bk_flash_part flash_parts[] = {
+    {{0xC8, 0x40, 0x15}, "GD25Q16", 2},
+    {{0x1C, 0x70, 0x15}, "EN25QH16", 1},
+    {{0x0B, 0x40, 0x15}, "XT25F16", 2},
+    {{0x85, 0x60, 0x15}, "P25Q16", 2},
+    {{0xEF, 0x40, 0x15}, "W25Q16", 2},
+};
+
+const bk_flash_part *bk_flash_part_find(const uint8_t id[3])
+{
+    for (size_t i = 0; i < sizeof flash_parts / sizeof flash_parts[0]; i++)
+        if (flash_parts[i].id[0] == id[0] && flash_parts[i].id[1] == id[1] && flash_parts[i].id[2] == id[2])
+            return &flash_parts[i];
+    return NULL;
+}

@@ -32,3 +32,24 @@ const bk_family *bk_family_get(bk_chip chip);          /* NULL for UNKNOWN */
 const bk_family *bk_family_by_id(const char *id);      /* "bk7231t", case-insensitive; NULL if none */
 const bk_family *bk_family_by_chip_id(uint32_t chip_id);
 const char *bk_chip_name(bk_chip chip);                /* "BK7231T", "unknown" */
+
+/* Known bootloaders by the CRC of their first bytes (zlib crc32 as the host computes it):
+ * 256 bytes with an exclusive end on a T, 257 with the N BootROM's inclusive end. */
+typedef struct bk_boot_print {
+    uint32_t crc32;
+    uint32_t nbytes;
+    bk_chip chip;
+    const char *name;
+} bk_boot_print;
+const bk_boot_print *bk_boot_print_find(uint32_t crc32, uint32_t nbytes);
+
+/* SPI NOR parts found on these modules: the status register's size decides how protection
+ * is lifted (BK7231N). */
+typedef struct bk_flash_part {
+    uint8_t id[3];
+    const char *name;
+    int sr_bytes; /* 1 or 2 */
+} bk_flash_part;
+const bk_flash_part *bk_flash_part_find(const uint8_t id[3]);
+/* Block-protect bits (BP0..BP4 in SR1, CMP in SR2) cleared to unprotect. */
+#define BK_SR_PROTECT_MASK 0x407Cu

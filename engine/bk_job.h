@@ -87,6 +87,8 @@ enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };
 typedef struct bk_result {
     bool passed;              /* true only after the whole region's CRC matched the image */
     bk_cause cause;
+    bk_cause warning;         /* on a pass: trouble seen and overcome (noisy line, adapter baud,
+                                 foreign traffic); BK_CAUSE_NONE if none */
     char detail[256];         /* what was seen: command, address, what came before */
     bk_phase failed_phase;
     bk_chip chip;             /* detected */

@@ -1,0 +1,830 @@
+/* bk_job.c - one module, start to verified finish, and the cause when it fails.
+ *
+ * Policy lives here; bk_session.c only reports what the wire showed. The job:
+ *   link (reset, LinkCheck) -> baud switch (stepping down on failure) -> identify the chip
+ *   (before anything is erased) -> unprotect (N) -> read the MAC -> decide what to write
+ *   (one sector's CRC tells a fresh module from a re-flash) -> erase unit, write its sectors,
+ *   unit by unit -> CRC of the whole region -> reboot.
+ * A failed exchange is followed by a reset and a re-link, the unit is erased and written
+ * again, and after `write_retries` failures at one baud the next lower baud is tried. The
+ * cause is decided from the evidence gathered on the way (which command failed how, whether
+ * the re-link worked, whether stray bytes were on the line), not from the last timeout.
+ * A module is reported passed only when the chip's CRC of the region equals the image's. */
+#include "bk_job.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "bk_plan.h"
+#include "bk_session.h"
+
+#define LINK_BAUD 115200u
+#define BAUD_SWITCH_DELAY_MS 20
+#define RESET_PULSE_MS 50
+#define LINK_ATTEMPT_S 0.5 /* LinkCheck flood after one reset before resetting again */
+#define LINK_POLL_MS 10
+#define PROBE_TIMEOUT_MS 120 /* an unsupported command gets no reply at all */
+#define MAC_MAGIC "BMAC"
+
+typedef struct job {
+    const bk_job_spec *spec;
+    const bk_job_hooks *hooks;
+    bk_result *r;
+    bk_session s;
+    bk_plan plan;
+    const bk_variant *v;
+    double t0;
+    bool failed;
+    bool linked_once;
+    bool power_cycle_told;
+    bool erased_once;
+    int baud_idx;
+    /* evidence for the classifier */
+    uint32_t write_timeouts, erase_timeouts, read_timeouts;
+    uint32_t garbled, chip_errors, crc_mismatches, relinks_ok, stray_events;
+    uint32_t writes_ok, baud_switch_failures;
+    char first_failure[128];
+    /* progress */
+    uint64_t done_bytes;
+    double write_t0;
+} job;
+
+static const char *phase_names[BK_PHASE_COUNT] = {
+    [BK_PHASE_IDLE] = "IDLE", [BK_PHASE_LINK] = "LINK", [BK_PHASE_IDENTIFY] = "IDENTIFY",
+    [BK_PHASE_ERASE] = "ERASE", [BK_PHASE_WRITE] = "WRITE", [BK_PHASE_VERIFY] = "VERIFY",
+    [BK_PHASE_DONE] = "DONE",
+};
+
+const char *bk_phase_name(bk_phase p)
+{
+    return (unsigned)p < BK_PHASE_COUNT ? phase_names[p] : "?";
+}
+
+void bk_job_spec_defaults(bk_job_spec *spec)
+{
+    static const uint32_t bauds[] = {921600, 460800, 115200};
+    memcpy(spec->bauds, bauds, sizeof bauds);
+    spec->n_bauds = 3;
+    spec->erase_mode = BK_ERASE_AUTO;
+    spec->skip_unchanged = true;
+    spec->link_timeout_ms = 10000;
+    spec->write_retries = 2;
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+static void emit(job *j, bk_event_kind kind, bk_phase phase, const char *text)
+{
+    if (!j->hooks || !j->hooks->on_event)
+        return;
+    bk_event ev = {
+        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
+        .baud = j->s.baud, .t_s = bk_now_s() - j->t0, .text = text,
+    };
+    double dt = bk_now_s() - j->write_t0;
+    if (j->write_t0 > 0 && dt > 0)
+        ev.rate_bps = (double)j->r->bytes_written / dt;
+    j->hooks->on_event(j->hooks->ctx, &ev);
+}
+
+static void set_phase(job *j, bk_phase p)
+{
+    emit(j, BK_EV_PHASE, p, NULL);
+}
+
+static void progress(job *j, bk_phase p, uint32_t addr)
+{
+    if (!j->hooks || !j->hooks->on_event)
+        return;
+    bk_event ev = {
+        .kind = BK_EV_PROGRESS, .phase = p, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
+        .address = addr, .baud = j->s.baud, .t_s = bk_now_s() - j->t0,
+    };
+    double dt = bk_now_s() - j->write_t0;
+    if (j->write_t0 > 0 && dt > 0)
+        ev.rate_bps = (double)j->r->bytes_written / dt;
+    j->hooks->on_event(j->hooks->ctx, &ev);
+}
+
+__attribute__((format(printf, 2, 3))) static void info(job *j, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    emit(j, BK_EV_INFO, BK_PHASE_IDLE, line);
+}
+
+/* Records the failure; returns false so callers can `return fail(...)`. */
+__attribute__((format(printf, 3, 4))) static bool fail(job *j, bk_cause cause, const char *fmt, ...)
+{
+    if (j->failed)
+        return false;
+    j->failed = true;
+    j->r->passed = false;
+    j->r->cause = cause;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->r->detail, sizeof j->r->detail, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* Failures that no retry can mend: the port is gone or someone asked us to stop. */
+static bool fail_hard(job *j, bk_status st, const char *what)
+{
+    if (st == BK_ST_GONE)
+        return fail(j, BK_CAUSE_ADAPTER_REMOVED, "the port vanished during %s (%s)", what,
+                    j->s.tp->last_error[0] ? j->s.tp->last_error : "hang-up");
+    if (st == BK_ST_CANCELLED) {
+        if (j->s.cancel_reason == BK_CANCEL_ADAPTER_REMOVED)
+            return fail(j, BK_CAUSE_ADAPTER_REMOVED, "the adapter was removed during %s", what);
+        return fail(j, BK_CAUSE_CANCELLED, "stopped during %s", what);
+    }
+    if (st == BK_ST_IO)
+        return fail(j, BK_CAUSE_PORT_ERROR, "%s: %s", what, j->s.tp->last_error);
+    return true; /* not hard: the caller may retry */
+}
+
+static bool is_hard(bk_status st)
+{
+    return st == BK_ST_GONE || st == BK_ST_CANCELLED || st == BK_ST_IO;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* ---- link and baud --------------------------------------------------------------------- */
+
+/* Resets the module into its download window: DTR/RTS on CEN where the adapter has them;
+ * otherwise reopen the port (the only reset a pty gives, and harmless on a real adapter) and
+ * ask the operator to power-cycle the module. */
+static bk_status reset_module(job *j)
+{
+    bk_transport *tp = j->s.tp;
+    if (tp->baud != LINK_BAUD && tp->ops->set_baud(tp, LINK_BAUD) < 0)
+        return BK_ST_IO;
+    j->s.baud = LINK_BAUD;
+    int rc = tp->ops->set_lines(tp, true, true);
+    if (rc == BK_IO_UNSUPPORTED) {
+        if (!j->power_cycle_told) {
+            j->power_cycle_told = true;
+            char msg[320];
+            snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", tp->path);
+            emit(j, BK_EV_POWER_CYCLE_NEEDED, BK_PHASE_LINK, msg);
+        }
+        rc = tp->ops->reopen(tp);
+        return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+    }
+    if (rc < 0)
+        return rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO;
+    sleep_ms(RESET_PULSE_MS);
+    rc = tp->ops->set_lines(tp, false, true);
+    if (rc >= 0) {
+        sleep_ms(RESET_PULSE_MS);
+        rc = tp->ops->set_lines(tp, false, false); /* CEN high: the chip boots */
+    }
+    return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+}
+
+static bk_status link_with_reset(job *j, int budget_ms)
+{
+    double deadline = bk_now_s() + budget_ms / 1000.0;
+    do {
+        bk_status st = reset_module(j);
+        if (st != BK_ST_OK)
+            return st;
+        double attempt_end = bk_now_s() + LINK_ATTEMPT_S;
+        if (attempt_end > deadline)
+            attempt_end = deadline;
+        do {
+            st = bk_link_check(&j->s, LINK_POLL_MS);
+            if (st == BK_ST_OK || is_hard(st))
+                return st;
+        } while (bk_now_s() < attempt_end);
+    } while (bk_now_s() < deadline);
+    return BK_ST_TIMEOUT;
+}
+
+/* Switches to the baud at baud_idx, stepping down the profile's list when a switch fails. */
+static bool establish_baud(job *j)
+{
+    for (;;) {
+        uint32_t baud = j->spec->bauds[j->baud_idx];
+        if (baud == j->s.baud)
+            return true;
+        bk_status st = bk_set_baud(&j->s, baud, BAUD_SWITCH_DELAY_MS);
+        if (st == BK_ST_OK) {
+            info(j, "baud %u", baud);
+            return true;
+        }
+        if (!fail_hard(j, st, "the baud switch"))
+            return false;
+        info(j, "no echo after SetBaudRate %u (%s)", baud, bk_status_name(st));
+        j->baud_switch_failures++;
+        if (j->baud_idx + 1 >= j->spec->n_bauds)
+            return fail(j, BK_CAUSE_ADAPTER_BAUD_LIMIT,
+                        "module links at 115200 but never answered at %u baud, the lowest in the "
+                        "profile", baud);
+        j->baud_idx++;
+        j->r->retries++;
+        st = link_with_reset(j, j->spec->link_timeout_ms);
+        if (st != BK_ST_OK) {
+            if (!fail_hard(j, st, "re-linking after a baud switch"))
+                return false;
+            return fail(j, BK_CAUSE_MODULE_LOST, "after SetBaudRate %u failed the module never "
+                        "answered a re-link", baud);
+        }
+    }
+}
+
+/* After a failed exchange: reset, link again, back to the working baud. */
+static bool recover(job *j, const char *after)
+{
+    j->r->retries++;
+    bk_status st = link_with_reset(j, j->spec->link_timeout_ms);
+    if (st != BK_ST_OK) {
+        if (!fail_hard(j, st, "re-linking"))
+            return false;
+        return fail(j, BK_CAUSE_MODULE_LOST, "%s; the module never answered a re-link (%u writes "
+                    "had succeeded)", after, j->writes_ok);
+    }
+    j->relinks_ok++;
+    info(j, "re-link ok after %s", after);
+    return establish_baud(j);
+}
+
+/* ---- identification ------------------------------------------------------------------- */
+
+static bool probe_read_reg(job *j, const bk_family **fam)
+{
+    uint32_t id = 0;
+    bk_status st = bk_read_reg(&j->s, 0x800000, &id, PROBE_TIMEOUT_MS);
+    if (is_hard(st))
+        return fail_hard(j, st, "identification");
+    if (st != BK_ST_OK)
+        return true;
+    j->r->chip_id = id;
+    *fam = bk_family_by_chip_id(id);
+    if (!*fam)
+        return fail(j, BK_CAUSE_WRONG_CHIP, "chip id 0x%X is no BK7231T/N; nothing erased", id);
+    return true;
+}
+
+static bool probe_boot_version(job *j, const bk_family **fam)
+{
+    char ver[48];
+    bk_status st = bk_read_boot_version(&j->s, ver, sizeof ver, PROBE_TIMEOUT_MS);
+    if (is_hard(st))
+        return fail_hard(j, st, "identification");
+    if (st == BK_ST_OK) {
+        *fam = bk_family_get(BK_CHIP_BK7231T);
+        snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", ver);
+    }
+    return true;
+}
+
+/* Which family is this? The bootloader's CRC first (cheap, names known loaders), then the
+ * probes each loader alone answers, the profile's family first so the usual case costs no
+ * timeout. Nothing is erased before this has answered. */
+static bool identify(job *j)
+{
+    const bk_family *fam = NULL;
+    uint32_t crc = 0;
+    bk_status st = bk_check_crc_raw(&j->s, 0, 256, &crc);
+    if (is_hard(st))
+        return fail_hard(j, st, "identification");
+    if (st == BK_ST_OK) {
+        uint32_t host = ~crc;
+        const bk_boot_print *bp = bk_boot_print_find(host, 256);
+        if (!bp)
+            bp = bk_boot_print_find(host, 257);
+        if (bp) {
+            fam = bk_family_get(bp->chip);
+            snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", bp->name);
+        } else {
+            snprintf(j->r->boot_version, sizeof j->r->boot_version, "boot crc %08x", host);
+        }
+    }
+    const bk_family *want = bk_family_get(j->spec->variants[0].chip);
+    bool reg_first = want && want->has_read_reg;
+    for (int pass = 0; pass < 2 && !fam && !j->failed; pass++) {
+        bool try_reg = (pass == 0) == reg_first;
+        if (!(try_reg ? probe_read_reg(j, &fam) : probe_boot_version(j, &fam)))
+            return false;
+    }
+    if (j->failed)
+        return false;
+    if (!fam)
+        return fail(j, BK_CAUSE_WRONG_CHIP, "the loader answered neither ReadReg nor "
+                    "ReadBootVersion (%s): unknown chip; nothing erased", j->r->boot_version);
+    j->s.fam = fam;
+    j->r->chip = fam->chip;
+    if (!j->r->chip_id)
+        j->r->chip_id = fam->chip_id;
+    info(j, "chip %s (%s %s)", fam->name, fam->loader, j->r->boot_version);
+    return true;
+}
+
+static bool choose_variant(job *j)
+{
+    for (int i = 0; i < j->spec->n_variants; i++) {
+        if (j->spec->variants[i].chip == j->r->chip) {
+            j->v = &j->spec->variants[i];
+            j->r->variant = i;
+            return true;
+        }
+    }
+    if (j->spec->n_variants == 1)
+        return fail(j, BK_CAUSE_WRONG_CHIP, "module is %s, profile wants %s (nothing erased)",
+                    bk_chip_name(j->r->chip), bk_chip_name(j->spec->variants[0].chip));
+    return fail(j, BK_CAUSE_NO_VARIANT, "no variant of %s for %s (nothing erased)",
+                j->spec->product ? j->spec->product : "this product", bk_chip_name(j->r->chip));
+}
+
+/* BK7231N: the status register's block-protect bits are set from the factory. */
+static bool unprotect(job *j)
+{
+    if (!j->s.fam->has_flash_sr)
+        return true;
+    bk_status st = bk_get_flash_mid(&j->s, j->r->flash_id);
+    if (st != BK_ST_OK)
+        return fail_hard(j, st, "reading the flash id") &&
+               fail(j, BK_CAUSE_PROTOCOL, "FlashGetMID: %s", bk_status_name(st));
+    j->r->have_flash_id = true;
+    const bk_flash_part *part = bk_flash_part_find(j->r->flash_id);
+    int sr_bytes = part ? part->sr_bytes : 1;
+    info(j, "flash %02x %02x %02x (%s)", j->r->flash_id[0], j->r->flash_id[1], j->r->flash_id[2],
+         part ? part->name : "unknown part, 1-byte status register assumed");
+    for (int round = 0; round < 2; round++) {
+        uint8_t lo = 0, hi = 0;
+        st = bk_read_sr(&j->s, 0x05, &lo);
+        if (st == BK_ST_OK && sr_bytes == 2)
+            st = bk_read_sr(&j->s, 0x35, &hi);
+        if (st != BK_ST_OK)
+            return fail_hard(j, st, "reading the status register") &&
+                   fail(j, BK_CAUSE_PROTOCOL, "FlashReadSR: %s", bk_status_name(st));
+        uint16_t sr = (uint16_t)(lo | hi << 8);
+        if (!(sr & BK_SR_PROTECT_MASK))
+            return true;
+        if (round == 1)
+            return fail(j, BK_CAUSE_FLASH_PROTECTED, "status register 0x%04x keeps its protect "
+                        "bits after a write (write-protect pin or locked register); nothing erased", sr);
+        st = bk_write_sr(&j->s, sr & ~BK_SR_PROTECT_MASK, sr_bytes);
+        if (st != BK_ST_OK)
+            return fail_hard(j, st, "writing the status register") &&
+                   fail(j, BK_CAUSE_FLASH_PROTECTED, "FlashWriteSR refused (%s); nothing erased",
+                        bk_status_name(st));
+        info(j, "flash unprotected (status register 0x%04x -> 0x%04x)", sr, sr & ~BK_SR_PROTECT_MASK);
+    }
+    return true;
+}
+
+static void parse_mac(job *j, const uint8_t *sector)
+{
+    if (memcmp(sector, MAC_MAGIC, 4) != 0)
+        return;
+    memcpy(j->r->mac, sector + 4, 6);
+    j->r->have_mac = true;
+    info(j, "mac %02x:%02x:%02x:%02x:%02x:%02x", sector[4], sector[5], sector[6], sector[7],
+         sector[8], sector[9]);
+}
+
+static bool read_mac(job *j)
+{
+    uint8_t *sector = malloc(BK_SECTOR_SIZE);
+    if (!sector)
+        return fail(j, BK_CAUSE_PORT_ERROR, "out of memory");
+    bool ok = false;
+    for (int attempt = 0; attempt <= j->spec->write_retries; attempt++) {
+        bk_status st = bk_read_4k(&j->s, j->s.fam->mac_addr, sector);
+        if (st == BK_ST_OK) {
+            parse_mac(j, sector);
+            ok = true;
+            break;
+        }
+        if (!fail_hard(j, st, "reading the MAC"))
+            break;
+        if (st == BK_ST_TIMEOUT)
+            j->read_timeouts++;
+        else
+            j->garbled++;
+        if (attempt == j->spec->write_retries) {
+            fail(j, st == BK_ST_TIMEOUT ? BK_CAUSE_MODULE_LOST : BK_CAUSE_SIGNAL_INTEGRITY,
+                 "4 KiB read at 0x%X failed %d times (%s)", j->s.fam->mac_addr, attempt + 1,
+                 bk_status_name(st));
+            break;
+        }
+        if (!recover(j, "a failed read"))
+            break;
+    }
+    free(sector);
+    return ok;
+}
+
+/* ---- what to write --------------------------------------------------------------------- */
+
+static int first_nonblank_sector(const bk_plan *p)
+{
+    for (int i = 0; i < p->n_sectors; i++)
+        if (!p->sector_blank[i])
+            return i;
+    return 0;
+}
+
+/* A fresh module carries vendor firmware: one sector's CRC says so and costs ~10 ms. Only
+ * when that sector already matches is the whole region (and then each unit) checked. */
+static bool decide_units(job *j, bool *already)
+{
+    *already = false;
+    bk_plan *p = &j->plan;
+    if (!j->spec->skip_unchanged)
+        return true;
+    int i = first_nonblank_sector(p);
+    uint32_t crc = 0;
+    bk_status st = bk_check_crc(&j->s, p->start + (uint32_t)i * BK_SECTOR_SIZE, BK_SECTOR_SIZE, &crc);
+    if (st != BK_ST_OK)
+        return fail_hard(j, st, "the unchanged-sector check"); /* soft failure: just write all */
+    if (crc != p->sector_crc[i])
+        return true;
+    st = bk_check_crc(&j->s, p->start, p->len, &crc);
+    if (st != BK_ST_OK)
+        return fail_hard(j, st, "the unchanged-region check");
+    if (crc == p->region_crc) {
+        *already = true;
+        for (int u = 0; u < p->n_units; u++)
+            p->units[u].needs_write = false;
+        return true;
+    }
+    int skip = 0;
+    for (int u = 0; u < p->n_units; u++) {
+        st = bk_check_crc(&j->s, p->units[u].addr, p->units[u].size, &crc);
+        if (st != BK_ST_OK)
+            return fail_hard(j, st, "the unchanged-unit check");
+        if (crc == p->units[u].chip_crc) {
+            p->units[u].needs_write = false;
+            skip += p->units[u].n_sectors;
+        }
+    }
+    info(j, "%d of %d sectors already hold the image", skip, p->n_sectors);
+    return true;
+}
+
+/* ---- erase and write ------------------------------------------------------------------ */
+
+typedef struct unit_failure {
+    bk_status st;
+    const char *op; /* "erase", "write", "blank check" */
+    uint32_t addr;
+} unit_failure;
+
+static uint32_t blank_sector_crc(void)
+{
+    uint8_t ff[BK_SECTOR_SIZE];
+    memset(ff, 0xFF, sizeof ff);
+    return bk_chip_crc(ff, sizeof ff);
+}
+
+/* Erases one unit and writes its non-blank sectors. The first erase of the job is checked
+ * for blankness: an erase that "succeeds" without blanking means protected flash. */
+static bool flash_unit(job *j, bk_unit *u, unit_failure *uf)
+{
+    set_phase(j, BK_PHASE_ERASE);
+    bk_status st = bk_erase(&j->s, u->addr, u->erase_code);
+    if (st != BK_ST_OK) {
+        *uf = (unit_failure){st, "erase", u->addr};
+        return false;
+    }
+    progress(j, BK_PHASE_ERASE, u->addr);
+    if (!j->erased_once) {
+        uint32_t crc = 0;
+        st = bk_check_crc(&j->s, u->addr, BK_SECTOR_SIZE, &crc);
+        if (st != BK_ST_OK) {
+            *uf = (unit_failure){st, "blank check", u->addr};
+            return false;
+        }
+        if (crc != blank_sector_crc())
+            return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase of 0x%X was acknowledged but the "
+                        "sector is not blank: the flash is write-protected; nothing changed",
+                        u->addr);
+        j->erased_once = true;
+    }
+    set_phase(j, BK_PHASE_WRITE);
+    uint8_t data[BK_SECTOR_SIZE];
+    for (int s = 0; s < u->n_sectors; s++) {
+        int idx = u->first_sector + s;
+        uint32_t addr = u->addr + (uint32_t)s * BK_SECTOR_SIZE;
+        if (j->plan.sector_blank[idx]) {
+            j->r->sectors_skipped++;
+        } else {
+            bk_plan_sector_data(j->v->image, j->v->image_len, idx, data);
+            uint32_t strays = j->s.idle_garbage_events;
+            st = bk_write_4k(&j->s, addr, data);
+            if (st != BK_ST_OK) {
+                *uf = (unit_failure){st, "write", addr};
+                return false;
+            }
+            if (j->s.idle_garbage_events != strays)
+                j->stray_events++;
+            j->writes_ok++;
+            j->r->sectors_written++;
+            j->r->bytes_written += BK_SECTOR_SIZE;
+        }
+        j->done_bytes += BK_SECTOR_SIZE;
+        progress(j, BK_PHASE_WRITE, addr);
+    }
+    return true;
+}
+
+static void note_failure(job *j, const unit_failure *uf)
+{
+    if (uf->st == BK_ST_TIMEOUT) {
+        if (!strcmp(uf->op, "write"))
+            j->write_timeouts++;
+        else
+            j->erase_timeouts++;
+    } else if (uf->st == BK_ST_CHIP_ERROR) {
+        j->chip_errors++;
+    } else {
+        j->garbled++;
+    }
+    if (!j->first_failure[0])
+        snprintf(j->first_failure, sizeof j->first_failure, "%s at 0x%X: %s at %u baud", uf->op,
+                 uf->addr, bk_status_name(uf->st), j->s.baud);
+}
+
+/* The cause of a unit that would not flash, from everything seen so far. */
+static bool fail_classified(job *j, const unit_failure *last)
+{
+    uint32_t tries = j->write_timeouts + j->erase_timeouts + j->garbled + j->chip_errors;
+    if (j->stray_events >= 2)
+        return fail(j, BK_CAUSE_FOREIGN_TRAFFIC, "stray bytes on the line %u times while flashing; "
+                    "first failure: %s", j->stray_events, j->first_failure);
+    if (j->garbled + j->crc_mismatches > j->write_timeouts + j->erase_timeouts)
+        return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "%u garbled replies, %u CRC mismatches; first "
+                    "failure: %s; every baud down to %u tried", j->garbled, j->crc_mismatches,
+                    j->first_failure, j->s.baud);
+    if (j->write_timeouts + j->erase_timeouts > 0) {
+        bool first = j->writes_ok == 0;
+        return fail(j, BK_CAUSE_BROWNOUT, "link, read and erase answered; %s 4 KiB %s at 0x%X never "
+                    "acknowledged (expected %s reply), %u times; re-link ok each time (%u)",
+                    first ? "the first" : "a", last->op, last->addr,
+                    strcmp(last->op, "write") ? "16-byte" : "15-byte", tries, j->relinks_ok);
+    }
+    return fail(j, BK_CAUSE_PROTOCOL, "%s", j->first_failure);
+}
+
+/* Writes every unit that needs it, retrying and stepping the baud down. Units skipped on the
+ * first pass count as skipped sectors; a verify round's rewrite counts only what it writes. */
+static bool write_units(job *j, bool first_pass)
+{
+    bk_plan *p = &j->plan;
+    if (j->write_t0 == 0)
+        j->write_t0 = bk_now_s();
+    for (int ui = 0; ui < p->n_units; ui++) {
+        bk_unit *u = &p->units[ui];
+        if (!u->needs_write) {
+            if (first_pass)
+                j->r->sectors_skipped += u->n_sectors;
+            j->done_bytes += u->size;
+            continue;
+        }
+        uint64_t done_before = j->done_bytes;
+        uint32_t written_before = j->r->sectors_written, skipped_before = j->r->sectors_skipped;
+        int attempts = 0;
+        unit_failure uf;
+        while (!flash_unit(j, u, &uf)) {
+            if (j->failed || !fail_hard(j, uf.st, uf.op))
+                return false;
+            note_failure(j, &uf);
+            j->done_bytes = done_before;
+            j->r->sectors_written = written_before;
+            j->r->sectors_skipped = skipped_before;
+            if (++attempts > j->spec->write_retries) {
+                if (j->baud_idx + 1 >= j->spec->n_bauds)
+                    return fail_classified(j, &uf);
+                j->baud_idx++;
+                attempts = 0;
+                info(j, "stepping down to %u baud after repeated failures", j->spec->bauds[j->baud_idx]);
+            }
+            char after[96];
+            snprintf(after, sizeof after, "%s at 0x%X: %s", uf.op, uf.addr, bk_status_name(uf.st));
+            info(j, "%s", after);
+            if (!recover(j, after))
+                return false;
+        }
+        u->needs_write = false;
+    }
+    return true;
+}
+
+/* ---- verify ---------------------------------------------------------------------------- */
+
+/* Marks the units whose CRC differs; returns how many, or -1 on failure. */
+static int locate_bad_units(job *j)
+{
+    int bad = 0;
+    for (int u = 0; u < j->plan.n_units; u++) {
+        uint32_t crc = 0;
+        bk_status st = bk_check_crc(&j->s, j->plan.units[u].addr, j->plan.units[u].size, &crc);
+        if (st != BK_ST_OK) {
+            if (!fail_hard(j, st, "locating bad sectors"))
+                return -1;
+            j->plan.units[u].needs_write = true; /* cannot tell: write it again */
+            bad++;
+            continue;
+        }
+        if (crc != j->plan.units[u].chip_crc) {
+            j->plan.units[u].needs_write = true;
+            bad++;
+        }
+    }
+    return bad;
+}
+
+static bool verify(job *j)
+{
+    int max_rounds = 1 + j->spec->n_bauds;
+    for (int round = 0;; round++) {
+        set_phase(j, BK_PHASE_VERIFY);
+        uint32_t crc = 0;
+        bk_status st = bk_check_crc(&j->s, j->plan.start, j->plan.len, &crc);
+        if (st == BK_ST_OK && crc == j->plan.region_crc)
+            return true;
+        if (!fail_hard(j, st, "the final CRC"))
+            return false;
+        if (st == BK_ST_OK) {
+            j->crc_mismatches++;
+            info(j, "CRC of 0x%X..0x%X is %08x, image %08x", j->plan.start, j->plan.start + j->plan.len,
+                 ~crc, ~j->plan.region_crc);
+        } else {
+            j->garbled += st == BK_ST_GARBLED;
+            info(j, "final CRC: %s", bk_status_name(st));
+        }
+        if (round + 1 >= max_rounds) {
+            if (j->garbled > 0)
+                return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "the flash CRC still differs after %d "
+                            "rewrites down to %u baud, with %u garbled replies", round, j->s.baud,
+                            j->garbled);
+            return fail(j, BK_CAUSE_VERIFY_FAILED, "every write acknowledged, but the CRC of the "
+                        "region differs after %d rewrites (last at %u baud)", round, j->s.baud);
+        }
+        if (st != BK_ST_OK && !recover(j, "a failed CRC"))
+            return false;
+        int bad = st == BK_ST_OK ? locate_bad_units(j) : 0;
+        if (bad < 0)
+            return false;
+        if (st == BK_ST_OK && bad == 0)
+            continue; /* the whole differed but no unit does: ask again */
+        if (j->baud_idx + 1 < j->spec->n_bauds) {
+            j->baud_idx++;
+            info(j, "rewriting %d units at %u baud", bad, j->spec->bauds[j->baud_idx]);
+            if (!recover(j, "a CRC mismatch"))
+                return false;
+        }
+        j->done_bytes = 0;
+        if (!write_units(j, false))
+            return false;
+    }
+}
+
+/* ---- the job --------------------------------------------------------------------------- */
+
+static bool check_spec(job *j)
+{
+    const bk_job_spec *sp = j->spec;
+    if (sp->n_variants < 1 || sp->n_variants > BK_MAX_VARIANTS)
+        return fail(j, BK_CAUSE_IMAGE_ERROR, "the profile has no image variant");
+    if (sp->n_bauds < 1 || sp->n_bauds > BK_MAX_BAUDS)
+        return fail(j, BK_CAUSE_IMAGE_ERROR, "the profile has no baud rate");
+    for (int i = 0; i < sp->n_variants; i++) {
+        const bk_variant *v = &sp->variants[i];
+        const bk_family *f = bk_family_get(v->chip);
+        if (!f || !v->image || v->image_len == 0)
+            return fail(j, BK_CAUSE_IMAGE_ERROR, "variant %d has no chip or no image", i);
+        if (v->offset % BK_SECTOR_SIZE)
+            return fail(j, BK_CAUSE_IMAGE_ERROR, "offset 0x%X is not 4 KiB aligned", v->offset);
+        if ((uint64_t)v->offset + v->image_len > f->flash_size)
+            return fail(j, BK_CAUSE_IMAGE_ERROR, "image of %zu bytes at 0x%X runs past the end of "
+                        "the %u KiB flash", v->image_len, v->offset, f->flash_size / 1024);
+        if (v->offset < f->protected_end && !sp->allow_bootloader_write)
+            return fail(j, BK_CAUSE_IMAGE_ERROR, "offset 0x%X is inside the bootloader area "
+                        "(below 0x%X) and the profile does not allow it", v->offset, f->protected_end);
+    }
+    return true;
+}
+
+static bool run(job *j)
+{
+    if (!check_spec(j))
+        return false;
+    j->r->baud_start = j->spec->bauds[0];
+    set_phase(j, BK_PHASE_LINK);
+    bk_status st = link_with_reset(j, j->spec->link_timeout_ms);
+    if (st != BK_ST_OK) {
+        if (!fail_hard(j, st, "linking"))
+            return false;
+        return fail(j, BK_CAUSE_NO_DOWNLOAD_MODE, "no reply to LinkCheck within %d ms of reset "
+                    "(%s)", j->spec->link_timeout_ms, bk_status_name(st));
+    }
+    j->linked_once = true;
+    info(j, "linked in %.2f s", bk_now_s() - j->t0);
+    set_phase(j, BK_PHASE_IDENTIFY);
+    if (!establish_baud(j))
+        return false;
+    j->r->baud_start = j->s.baud;
+    if (!identify(j) || !choose_variant(j) || !unprotect(j) || !read_mac(j))
+        return false;
+    j->r->offset = j->v->offset;
+    if (!bk_plan_build(&j->plan, j->v->image, j->v->image_len, j->v->offset, j->spec->erase_mode))
+        return fail(j, BK_CAUSE_IMAGE_ERROR, "image of %zu bytes at 0x%X cannot be planned",
+                    j->v->image_len, j->v->offset);
+    j->r->length = j->plan.len;
+    j->r->sectors_total = (uint32_t)j->plan.n_sectors;
+    j->r->image_crc = ~j->plan.region_crc;
+    bool already = false;
+    if (!decide_units(j, &already))
+        return false;
+    if (already) {
+        j->r->sectors_skipped = (uint32_t)j->plan.n_sectors;
+        j->done_bytes = j->plan.len;
+        info(j, "module already holds this image (region CRC matches): nothing written");
+        return true;
+    }
+    if (!write_units(j, true) || !verify(j))
+        return false;
+    return true;
+}
+
+/* A pass that needed help: say what the line or adapter did, so a tired bay shows up. */
+static bk_cause pass_warning(const job *j)
+{
+    if (j->stray_events >= 2)
+        return BK_CAUSE_FOREIGN_TRAFFIC;
+    if (j->garbled + j->crc_mismatches > 0)
+        return BK_CAUSE_SIGNAL_INTEGRITY;
+    if (j->baud_switch_failures > 0)
+        return BK_CAUSE_ADAPTER_BAUD_LIMIT;
+    if (j->write_timeouts + j->erase_timeouts > 0)
+        return BK_CAUSE_BROWNOUT;
+    return BK_CAUSE_NONE;
+}
+
+void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hooks *hooks,
+                     bk_result *result)
+{
+    memset(result, 0, sizeof *result);
+    result->variant = -1;
+    job *j = calloc(1, sizeof *j);
+    if (!j) {
+        result->cause = BK_CAUSE_PORT_ERROR;
+        snprintf(result->detail, sizeof result->detail, "out of memory");
+        return;
+    }
+    j->spec = spec;
+    j->hooks = hooks;
+    j->r = result;
+    j->t0 = bk_now_s();
+    bk_session_init(&j->s, tp, hooks ? hooks->cancel : NULL);
+    bool ok = run(j);
+    if (ok) {
+        result->passed = true;
+        result->cause = BK_CAUSE_NONE;
+        result->warning = pass_warning(j);
+        set_phase(j, BK_PHASE_DONE);
+        bk_reboot(&j->s);
+    } else {
+        bk_phase failed_at = BK_PHASE_LINK;
+        if (j->linked_once)
+            failed_at = j->plan.n_units ? (j->write_t0 > 0 ? BK_PHASE_WRITE : BK_PHASE_IDENTIFY)
+                                        : BK_PHASE_IDENTIFY;
+        if (result->cause == BK_CAUSE_IMAGE_ERROR && !j->linked_once)
+            failed_at = BK_PHASE_IDLE;
+        result->failed_phase = failed_at;
+    }
+    result->baud_end = j->s.baud;
+    result->seconds = bk_now_s() - j->t0;
+    free(j);
+}
+
+void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_hooks *hooks,
+                  bk_result *result)
+{
+    char err[200] = "";
+    bk_transport *tp = bk_transport_open(port_path, LINK_BAUD, err, sizeof err);
+    if (!tp) {
+        memset(result, 0, sizeof *result);
+        result->variant = -1;
+        result->cause = BK_CAUSE_PORT_ERROR;
+        snprintf(result->detail, sizeof result->detail, "%s", err);
+        return;
+    }
+    bk_flash_job_on(tp, spec, hooks, result);
+    bk_transport_close(tp);
+}

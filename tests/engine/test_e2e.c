@@ -1,0 +1,461 @@
+/* End-to-end: the engine flashes a bksim module through a real pty (the termios transport on
+ * the simulator's link), for each chip and each fault, and the test checks the outcome, the
+ * exact cause, and the module's flash afterwards (read back from the simulator byte by byte).
+ *
+ * Usage: test_engine_e2e CASE   (each case is its own ctest test, so they run in parallel) */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bk_job.h"
+#include "bksim.h"
+#include "tcheck.h"
+
+#define IMAGE_OFFSET 0x11000u
+#define IMAGE_LEN (96u * 1024u) /* 15 sectors to 0x20000, one 64 KiB block, 9 sectors */
+
+typedef struct rig {
+    bksim_server *sim;
+    bksim_module_config mc;
+    bk_job_spec spec;
+    uint8_t *image;
+    bk_result r;
+    char link_dir[64];
+    int power_cycle_events, info_events;
+    char last_info[256];
+} rig;
+
+static void make_image(uint8_t *img, size_t len, uint32_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        img[i] = (uint8_t)x;
+    }
+    if (len > 0x9000)
+        memset(img + 0x8000, 0xFF, 0x1000); /* one blank sector: erased, never written */
+}
+
+static void on_event(void *ctx, const bk_event *ev)
+{
+    rig *g = ctx;
+    if (ev->kind == BK_EV_POWER_CYCLE_NEEDED)
+        g->power_cycle_events++;
+    if (ev->kind == BK_EV_INFO && ev->text) {
+        g->info_events++;
+        snprintf(g->last_info, sizeof g->last_info, "%s", ev->text);
+        if (getenv("E2E_VERBOSE"))
+            fprintf(stderr, "  [%.3f] %s\n", ev->t_s, ev->text);
+    }
+}
+
+static void rig_init(rig *g, bk_chip chip, const char *fault)
+{
+    memset(g, 0, sizeof *g);
+    bksim_module_config_default(&g->mc);
+    g->mc.chip = chip;
+    if (fault) {
+        char err[160];
+        if (!bksim_fault_parse(fault, &g->mc.faults, err, sizeof err)) {
+            fprintf(stderr, "bad fault %s: %s\n", fault, err);
+            exit(2);
+        }
+    }
+    g->image = malloc(IMAGE_LEN);
+    make_image(g->image, IMAGE_LEN, 7);
+    bk_job_spec_defaults(&g->spec);
+    g->spec.product = "e2e";
+    g->spec.n_variants = 1;
+    g->spec.variants[0] = (bk_variant){.chip = chip, .image = g->image, .image_len = IMAGE_LEN,
+                                       .offset = IMAGE_OFFSET};
+    g->spec.link_timeout_ms = 1500;
+}
+
+static void rig_start(rig *g, double time_scale)
+{
+    snprintf(g->link_dir, sizeof g->link_dir, "/tmp/tf-e2e-XXXXXX");
+    if (!mkdtemp(g->link_dir)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    bksim_config cfg = {.count = 1, .link_dir = g->link_dir, .seed = 42, .time_scale = time_scale,
+                        .modules = &g->mc};
+    char err[200];
+    g->sim = bksim_start(&cfg, err, sizeof err);
+    if (!g->sim) {
+        fprintf(stderr, "bksim_start: %s\n", err);
+        exit(2);
+    }
+}
+
+static void rig_flash(rig *g)
+{
+    bk_job_hooks hooks = {.on_event = on_event, .ctx = g};
+    bk_flash_job(bksim_link_path(g->sim, 0), &g->spec, &hooks, &g->r);
+    fprintf(stderr, "  result: %s cause=%s warning=%s baud %u->%u written %u skipped %u retries %u "
+            "%.2f s\n  detail: %s\n", g->r.passed ? "PASS" : "FAIL", bk_cause_id(g->r.cause),
+            bk_cause_id(g->r.warning), g->r.baud_start, g->r.baud_end, g->r.sectors_written,
+            g->r.sectors_skipped, g->r.retries, g->r.seconds, g->r.detail);
+}
+
+static void rig_stop(rig *g)
+{
+    bksim_stop(g->sim);
+    rmdir(g->link_dir);
+    free(g->image);
+}
+
+/* The module's flash over the image region equals the image, byte for byte. */
+static bool flash_matches_image(rig *g, const bk_variant *v)
+{
+    uint8_t *back = malloc(v->image_len);
+    bksim_read_flash(g->sim, 0, v->offset, back, v->image_len);
+    bool same = memcmp(back, v->image, v->image_len) == 0;
+    free(back);
+    return same;
+}
+
+/* Nothing in the app region changed (the fault was found before anything was erased). */
+static bool region_untouched(rig *g, const uint8_t *before)
+{
+    uint8_t *now = malloc(IMAGE_LEN);
+    bksim_read_flash(g->sim, 0, IMAGE_OFFSET, now, IMAGE_LEN);
+    bool same = memcmp(now, before, IMAGE_LEN) == 0;
+    free(now);
+    return same;
+}
+
+static uint8_t *snapshot(rig *g)
+{
+    uint8_t *b = malloc(IMAGE_LEN);
+    bksim_read_flash(g->sim, 0, IMAGE_OFFSET, b, IMAGE_LEN);
+    return b;
+}
+
+static void expect_pass(rig *g)
+{
+    CHECK(g->r.passed);
+    CHECK(g->r.cause == BK_CAUSE_NONE);
+    CHECK(flash_matches_image(g, &g->spec.variants[0]));
+}
+
+static void expect_fail(rig *g, bk_cause cause)
+{
+    CHECK(!g->r.passed);
+    CHECK_STR(bk_cause_id(g->r.cause), bk_cause_id(cause));
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+static void case_pass(bk_chip chip)
+{
+    rig g;
+    rig_init(&g, chip, NULL);
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK(g.r.chip == chip);
+    CHECK_EQ_U(g.r.baud_end, 921600);
+    CHECK(g.r.have_mac);
+    uint8_t mac[6];
+    bksim_get_mac(g.sim, 0, mac);
+    CHECK(memcmp(mac, g.r.mac, 6) == 0);
+    CHECK_EQ_U(g.r.sectors_total, IMAGE_LEN / 4096);
+    CHECK_EQ_U(g.r.sectors_written, IMAGE_LEN / 4096 - 1); /* the blank sector is not written */
+    CHECK_EQ_U(g.r.sectors_skipped, 1);
+    CHECK(g.power_cycle_events == 1); /* a pty has no modem lines: the operator is asked */
+    if (chip == BK_CHIP_BK7231N)
+        CHECK(g.r.have_flash_id);
+    bksim_stats st;
+    bksim_get_stats(g.sim, 0, &st);
+    CHECK_EQ_U(st.writes_4k, IMAGE_LEN / 4096 - 1);
+    rig_stop(&g);
+}
+
+static void case_reflash(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    bksim_stats before, after;
+    bksim_get_stats(g.sim, 0, &before);
+    /* the same image again: nothing is erased or written, the region CRC proves it */
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_EQ_U(g.r.sectors_written, 0);
+    CHECK_EQ_U(g.r.sectors_skipped, IMAGE_LEN / 4096);
+    CHECK_EQ_U(g.r.bytes_written, 0);
+    bksim_get_stats(g.sim, 0, &after);
+    CHECK_EQ_U(after.writes_4k, before.writes_4k);
+    CHECK_EQ_U(after.erases, before.erases);
+    /* one sector changed in the image: only its erase unit is rewritten */
+    g.image[0x14000 - IMAGE_OFFSET + 10] ^= 0x55; /* sector 0x14000, a 4 KiB unit */
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_EQ_U(g.r.sectors_written, 1);
+    bksim_get_stats(g.sim, 0, &before);
+    CHECK_EQ_U(before.writes_4k, after.writes_4k + 1);
+    CHECK_EQ_U(before.erases, after.erases + 1);
+    rig_stop(&g);
+}
+
+static void case_no_download(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "no-download");
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_NO_DOWNLOAD_MODE);
+    CHECK(region_untouched(&g, before));
+    free(before);
+    rig_stop(&g);
+}
+
+static void case_brownout_first_write(bk_chip chip)
+{
+    rig g;
+    rig_init(&g, chip, "brownout-first-write");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_BROWNOUT);
+    CHECK(strstr(g.r.detail, "0x11000") != NULL);
+    CHECK(strstr(g.r.detail, "first") != NULL);
+    CHECK(strstr(g.r.detail, "15-byte") != NULL);
+    CHECK(g.r.retries > 0);
+    rig_stop(&g);
+}
+
+static void case_brownout_random(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "brownout-p=0.08");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    /* occasional dips: retries carry it through; a pass must be byte-exact */
+    if (g.r.passed) {
+        expect_pass(&g);
+    } else {
+        expect_fail(&g, BK_CAUSE_BROWNOUT);
+    }
+    bksim_stats st;
+    bksim_get_stats(g.sim, 0, &st);
+    CHECK(g.r.retries >= (st.resets > 1 ? 1u : 0u));
+    rig_stop(&g);
+}
+
+static void case_noisy_high_baud(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "bit-errors-above=460800");
+    bksim_fault_parse("bit-error-rate=2e-4", &g.mc.faults, NULL, 0);
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    /* the data frames at 921600 are corrupted; the engine must find it and step down */
+    expect_pass(&g);
+    CHECK(g.r.baud_end <= 460800);
+    CHECK_STR(bk_cause_id(g.r.warning), bk_cause_id(BK_CAUSE_SIGNAL_INTEGRITY));
+    rig_stop(&g);
+}
+
+static void case_noisy_everywhere(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "bit-errors-above=100000");
+    bksim_fault_parse("bit-error-rate=1e-3", &g.mc.faults, NULL, 0);
+    g.spec.bauds[0] = 921600;
+    g.spec.bauds[1] = 460800;
+    g.spec.n_bauds = 2;
+    rig_start(&g, 0.25);
+    rig_flash(&g);
+    CHECK(!g.r.passed);
+    CHECK_STR(bk_cause_id(g.r.cause), bk_cause_id(BK_CAUSE_SIGNAL_INTEGRITY));
+    rig_stop(&g);
+}
+
+static void case_adapter_limit_fallback(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "adapter-max-baud=460800");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_EQ_U(g.r.baud_end, 460800);
+    CHECK_STR(bk_cause_id(g.r.warning), bk_cause_id(BK_CAUSE_ADAPTER_BAUD_LIMIT));
+    rig_stop(&g);
+}
+
+static void case_adapter_limit_fail(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "adapter-max-baud=460800");
+    g.spec.bauds[0] = 2000000;
+    g.spec.bauds[1] = 921600;
+    g.spec.n_bauds = 2;
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_ADAPTER_BAUD_LIMIT);
+    CHECK(region_untouched(&g, before));
+    free(before);
+    rig_stop(&g);
+}
+
+static void case_wrong_chip(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "wrong-chip"); /* configured T, carries an N */
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_WRONG_CHIP);
+    CHECK(g.r.chip == BK_CHIP_BK7231N);
+    CHECK(strstr(g.r.detail, "nothing erased") != NULL);
+    CHECK(region_untouched(&g, before));
+    bksim_stats st;
+    bksim_get_stats(g.sim, 0, &st);
+    CHECK_EQ_U(st.erases, 0);
+    free(before);
+    rig_stop(&g);
+}
+
+static void case_protected(bk_chip chip)
+{
+    rig g;
+    rig_init(&g, chip, "protected");
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_FLASH_PROTECTED);
+    CHECK(region_untouched(&g, before));
+    free(before);
+    rig_stop(&g);
+}
+
+static void case_foreign_traffic(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "foreign-traffic");
+    rig_start(&g, 1.0);
+    rig_flash(&g);
+    /* a chattering MCU corrupts some frames; the result names it either way */
+    if (g.r.passed) {
+        expect_pass(&g);
+        CHECK_STR(bk_cause_id(g.r.warning), bk_cause_id(BK_CAUSE_FOREIGN_TRAFFIC));
+    } else {
+        expect_fail(&g, BK_CAUSE_FOREIGN_TRAFFIC);
+    }
+    rig_stop(&g);
+}
+
+static void case_slow_flash(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231N, "slow-flash");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_EQ_U(g.r.retries, 0); /* worst-case timings are inside the engine's timeouts */
+    rig_stop(&g);
+}
+
+static void case_module_removed(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "removed-after=5");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_MODULE_LOST);
+    rig_stop(&g);
+}
+
+static void case_adapter_yanked(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, "yank-after=5");
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_ADAPTER_REMOVED);
+    rig_stop(&g);
+}
+
+static void case_bad_spec(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    g.spec.variants[0].offset = 0x1000; /* bootloader area */
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_IMAGE_ERROR);
+    CHECK(strstr(g.r.detail, "bootloader") != NULL);
+    g.spec.variants[0].offset = 0x1F0000; /* runs past 2 MiB */
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_IMAGE_ERROR);
+    CHECK(strstr(g.r.detail, "past the end") != NULL);
+    CHECK(region_untouched(&g, before));
+    free(before);
+    rig_stop(&g);
+}
+
+static void case_cancel(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    rig_start(&g, 0.5);
+    atomic_int cancel = BK_CANCEL_OPERATOR;
+    bk_job_hooks hooks = {.on_event = on_event, .ctx = &g, .cancel = &cancel};
+    bk_flash_job(bksim_link_path(g.sim, 0), &g.spec, &hooks, &g.r);
+    expect_fail(&g, BK_CAUSE_CANCELLED);
+    rig_stop(&g);
+}
+
+typedef struct named_case {
+    const char *name;
+    void (*fn)(void);
+} named_case;
+
+static void pass_t(void) { case_pass(BK_CHIP_BK7231T); }
+static void pass_n(void) { case_pass(BK_CHIP_BK7231N); }
+static void brownout_t(void) { case_brownout_first_write(BK_CHIP_BK7231T); }
+static void brownout_n(void) { case_brownout_first_write(BK_CHIP_BK7231N); }
+static void protected_t(void) { case_protected(BK_CHIP_BK7231T); }
+static void protected_n(void) { case_protected(BK_CHIP_BK7231N); }
+
+static const named_case cases[] = {
+    {"pass_t", pass_t}, {"pass_n", pass_n}, {"reflash", case_reflash},
+    {"no_download", case_no_download}, {"brownout_t", brownout_t}, {"brownout_n", brownout_n},
+    {"brownout_random", case_brownout_random}, {"noisy_high_baud", case_noisy_high_baud},
+    {"noisy_everywhere", case_noisy_everywhere}, {"adapter_limit_fallback", case_adapter_limit_fallback},
+    {"adapter_limit_fail", case_adapter_limit_fail}, {"wrong_chip", case_wrong_chip},
+    {"protected_t", protected_t}, {"protected_n", protected_n},
+    {"foreign_traffic", case_foreign_traffic}, {"slow_flash", case_slow_flash},
+    {"module_removed", case_module_removed}, {"adapter_yanked", case_adapter_yanked},
+    {"bad_spec", case_bad_spec}, {"cancel", case_cancel},
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CASE\ncases:", argv[0]);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            fprintf(stderr, " %s", cases[i].name);
+        fprintf(stderr, "\n");
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (strcmp(cases[i].name, argv[1]) == 0) {
+            cases[i].fn();
+            char name[80];
+            snprintf(name, sizeof name, "engine_e2e_%s", argv[1]);
+            return tc_finish(name);
+        }
+    }
+    fprintf(stderr, "unknown case %s\n", argv[1]);
+    return 2;
+}
