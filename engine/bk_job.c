@@ -563,9 +563,10 @@ static void note_failure(job *j, const unit_failure *uf)
 static bool fail_classified(job *j, const unit_failure *last)
 {
     uint32_t tries = j->write_timeouts + j->erase_timeouts + j->garbled + j->chip_errors;
-    if (j->stray_events >= 2)
-        return fail(j, BK_CAUSE_FOREIGN_TRAFFIC, "stray bytes on the line %u times while flashing; "
-                    "first failure: %s", j->stray_events, j->first_failure);
+    if (j->s.foreign_frames > 0 || j->stray_events >= 2)
+        return fail(j, BK_CAUSE_FOREIGN_TRAFFIC, "%u TuyaMCU frames and %u bursts of stray bytes on "
+                    "the line while flashing; first failure: %s", j->s.foreign_frames,
+                    j->stray_events, j->first_failure);
     if (j->garbled + j->crc_mismatches > j->write_timeouts + j->erase_timeouts)
         return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "%u garbled replies, %u CRC mismatches; first "
                     "failure: %s; every baud down to %u tried", j->garbled, j->crc_mismatches,
@@ -765,7 +766,7 @@ static bool run(job *j)
 /* A pass that needed help: say what the line or adapter did, so a tired bay shows up. */
 static bk_cause pass_warning(const job *j)
 {
-    if (j->stray_events >= 2)
+    if (j->s.foreign_frames > 0 || j->stray_events >= 2)
         return BK_CAUSE_FOREIGN_TRAFFIC;
     if (j->garbled + j->crc_mismatches > 0)
         return BK_CAUSE_SIGNAL_INTEGRITY;

@@ -70,6 +70,27 @@ static void rx_consume(bk_session *s, size_t n)
     s->rx_len -= n;
 }
 
+/* A TuyaMCU (the MCU many Tuya products put beside the WB2S on UART1) speaks frames
+ * 55 AA ver cmd len16(BE) data checksum, the checksum being the byte sum of everything before
+ * it. One of those among the garbage names the second talker for certain. */
+static void scan_foreign(bk_session *s, const uint8_t *b, size_t n)
+{
+    for (size_t i = 0; i + 7 <= n; i++) {
+        if (b[i] != 0x55 || b[i + 1] != 0xAA)
+            continue;
+        size_t len = (size_t)b[i + 4] << 8 | b[i + 5];
+        if (i + 7 + len > n)
+            continue;
+        uint8_t sum = 0;
+        for (size_t k = 0; k < 6 + len; k++)
+            sum = (uint8_t)(sum + b[i + k]);
+        if (sum == b[i + 6 + len]) {
+            s->foreign_frames++;
+            i += 6 + len;
+        }
+    }
+}
+
 void bk_session_drain_idle(bk_session *s)
 {
     s->rx_len = 0;
@@ -83,6 +104,7 @@ void bk_session_drain_idle(bk_session *s)
             size_t used = 0, garbage = 0;
             bk_decode_status ds = bk_decode_reply(s->rx + off, len - off, &f, &used, &garbage);
             junk += garbage;
+            scan_foreign(s, s->rx + off, ds == BK_DECODE_FRAME ? garbage : len - off);
             if (ds != BK_DECODE_FRAME) {
                 if (used == 0)
                     junk += len - off; /* a partial frame left over: nobody will finish it */
@@ -132,6 +154,7 @@ static bk_status await_reply(bk_session *s, const expect *e, bk_frame *reply)
             size_t used = 0, garbage = 0;
             bk_decode_status ds = bk_decode_reply(s->rx, s->rx_len, &f, &used, &garbage);
             junk += garbage;
+            scan_foreign(s, s->rx, garbage);
             if (ds != BK_DECODE_FRAME) {
                 rx_consume(s, used);
                 break;

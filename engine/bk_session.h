@@ -30,6 +30,7 @@ typedef struct bk_session {
     /* What the wire showed, for the cause classifier: */
     uint32_t idle_garbage_bytes; /* bytes found on the line while no reply was due */
     uint32_t idle_garbage_events;
+    uint32_t foreign_frames;     /* whole TuyaMCU frames among the garbage: a second talker */
     uint32_t garbled_replies;    /* exchanges that got bytes but no valid reply */
     uint32_t timeouts;
     uint32_t crc_since_link;     /* T quirk bookkeeping: CRCs not yet followed by a LinkCheck */

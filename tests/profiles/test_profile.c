@@ -1,0 +1,286 @@
+/* test_profile.c - profiles: the shipped ones load and become job specs; every file in bad/
+ * fails with the file:line and words its "; expect:" line gives.
+ * Usage: test_profile <case> <profiles source dir> <tests/profiles source dir> <scratch base> */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "profile.h"
+#include "check.h"
+#include "test_util.h"
+
+static const char *profiles_dir, *tests_dir, *scratch_base;
+
+/* Checks what every loaded profile must satisfy, against the files as the test reads them. */
+static void check_loaded(const char *path, const tf_profile *p, int *failures)
+{
+    size_t tlen;
+    uint8_t *text = tu_read(path, &tlen);
+    char sha[65];
+    bk_sha256_hex(text, tlen, sha);
+    CHECK(p->text && p->text_len == tlen && memcmp(p->text, text, tlen) == 0);
+    CHECK(strcmp(p->text_sha256, sha) == 0);
+    free(text);
+    CHECK(p->n_variants >= 1 && p->n_variants <= BK_MAX_VARIANTS);
+    for (int i = 0; i < p->n_variants; i++) {
+        const tf_profile_variant *v = &p->variants[i];
+        CHECK(bk_family_get(v->chip) != NULL);
+        CHECK(strcmp(v->image.sha256, v->sha256_pin) == 0);
+        CHECK(v->image.data && v->image.len > 0);
+        CHECK(v->offset == v->image.offset && v->offset % 4096 == 0);
+        if (v->image.kind == BK_IMAGE_BIN) {
+            size_t ilen;
+            uint8_t *img = tu_read(v->image_path, &ilen);
+            /* a QIO file starts at flash address 0; a plain .bin at the offset */
+            size_t skip = v->qio ? v->image.offset : 0;
+            CHECK(ilen == skip + v->image.len &&
+                  memcmp(img + skip, v->image.data, v->image.len) == 0);
+            free(img);
+        }
+    }
+    bk_job_spec spec;
+    memset(&spec, 0xA5, sizeof spec); /* to_spec must set every field it owns */
+    tf_profile_to_spec(p, &spec);
+    CHECK(spec.product == p->product);
+    CHECK(spec.n_variants == p->n_variants);
+    for (int i = 0; i < p->n_variants; i++) {
+        CHECK(spec.variants[i].chip == p->variants[i].chip);
+        CHECK(spec.variants[i].image == p->variants[i].image.data);
+        CHECK(spec.variants[i].image_len == p->variants[i].image.len);
+        CHECK(spec.variants[i].offset == p->variants[i].image.offset);
+        CHECK(strcmp(spec.variants[i].image_sha256, p->variants[i].image.sha256) == 0);
+    }
+    CHECK(spec.n_bauds == p->n_bauds && spec.n_bauds >= 1);
+    for (int i = 0; i < spec.n_bauds; i++) {
+        CHECK(spec.bauds[i] == p->bauds[i] && tf_profile_baud_supported(spec.bauds[i]));
+        if (i > 0)
+            CHECK(spec.bauds[i] < spec.bauds[i - 1]);
+    }
+    CHECK(spec.erase_mode == p->erase_mode);
+    CHECK(spec.allow_bootloader_write == p->allow_bootloader);
+    CHECK(spec.skip_unchanged == p->skip_unchanged);
+    CHECK(spec.link_timeout_ms == p->link_timeout_ms);
+    CHECK(spec.write_retries == p->write_retries);
+}
+
+static int load(const char *dir, const char *name, tf_profile *p, char *path, size_t plen,
+                int *failures)
+{
+    char err[1024];
+    snprintf(path, plen, "%s/%s", dir, name);
+    int rc = tf_profile_load(path, p, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "load %s: %s\n", path, err);
+    CHECK(rc == 0);
+    return rc;
+}
+
+static void case_shipped(int *failures)
+{
+    char path[4096];
+    tf_profile p;
+    if (load(profiles_dir, "wb2s-openbk.ini", &p, path, sizeof path, failures) == 0) {
+        check_loaded(path, &p, failures);
+        CHECK(strcmp(p.name, "wb2s-openbk") == 0 && strcmp(p.product, "smart-plug-P1") == 0);
+        CHECK(p.n_variants == 1 && p.variants[0].chip == BK_CHIP_BK7231T);
+        CHECK(p.variants[0].image.len == 1u << 20 && p.variants[0].offset == 0x11000);
+        CHECK(p.n_bauds == 3 && p.bauds[0] == 921600 && p.bauds[1] == 460800 &&
+              p.bauds[2] == 115200);
+        CHECK(!p.variants[0].qio && !p.allow_bootloader);
+        tf_profile_free(&p);
+        CHECK(p.text == NULL);
+    }
+    if (load(profiles_dir, "cb2s-openbk.ini", &p, path, sizeof path, failures) == 0) {
+        check_loaded(path, &p, failures);
+        CHECK(p.variants[0].chip == BK_CHIP_BK7231N);
+        tf_profile_free(&p);
+    }
+    if (load(profiles_dir, "demo-small.ini", &p, path, sizeof path, failures) == 0) {
+        check_loaded(path, &p, failures);
+        CHECK(p.variants[0].image.len < 256u << 10);
+        tf_profile_free(&p);
+    }
+    /* Only the required keys: the defaults the header documents. */
+    if (load(profiles_dir, "demo-small-uf2.ini", &p, path, sizeof path, failures) == 0) {
+        check_loaded(path, &p, failures);
+        CHECK(p.variants[0].image.kind == BK_IMAGE_UF2 && p.variants[0].offset == 0x11000);
+        CHECK(p.n_bauds == 3 && p.bauds[0] == 921600 && p.bauds[2] == 115200);
+        CHECK(p.erase_mode == BK_ERASE_AUTO && p.skip_unchanged && !p.allow_bootloader);
+        CHECK(p.link_timeout_ms == 10000 && p.write_retries == 2);
+        tf_profile_free(&p);
+    }
+}
+
+static void case_multi(int *failures)
+{
+    char path[4096], gdir[4096];
+    tf_profile p;
+    snprintf(gdir, sizeof gdir, "%s/good", tests_dir);
+    if (load(gdir, "multi-chip.ini", &p, path, sizeof path, failures) != 0)
+        return;
+    check_loaded(path, &p, failures);
+    CHECK(p.n_variants == 2);
+    CHECK(p.variants[0].chip == BK_CHIP_BK7231T && p.variants[1].chip == BK_CHIP_BK7231N);
+    CHECK(p.variants[1].line == 15);
+    CHECK(p.variants[0].image.len != p.variants[1].image.len);
+    /* baud 460800 without a fall-back list: only the lower default, 115200, follows */
+    CHECK(p.n_bauds == 2 && p.bauds[0] == 460800 && p.bauds[1] == 115200);
+    CHECK(p.erase_mode == BK_ERASE_4K && !p.skip_unchanged);
+    CHECK(p.link_timeout_ms == 20000 && p.write_retries == 0);
+    tf_profile_free(&p);
+}
+
+/* `got` must start with `want`, where "..." in `want` skips any text. */
+static bool matches(const char *got, const char *want)
+{
+    const char *w = want;
+    const char *gap = strstr(w, "...");
+    size_t n = gap ? (size_t)(gap - w) : strlen(w);
+    if (strncmp(got, w, n) != 0)
+        return false;
+    got += n;
+    while (gap) {
+        w = gap + 3;
+        gap = strstr(w, "...");
+        n = gap ? (size_t)(gap - w) : strlen(w);
+        char piece[1024];
+        snprintf(piece, sizeof piece, "%.*s", (int)n, w);
+        const char *at = strstr(got, piece);
+        if (!at)
+            return false;
+        got = at + n;
+    }
+    return true;
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static void case_bad(int *failures)
+{
+    char bdir[2048];
+    snprintf(bdir, sizeof bdir, "%s/bad", tests_dir);
+    struct dirent **list;
+    int n = scandir(bdir, &list, NULL, by_name);
+    CHECK(n > 0);
+    int tried = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->d_name;
+        size_t len = strlen(name);
+        if (len < 5 || strcmp(name + len - 4, ".ini") != 0) {
+            free(list[i]);
+            continue;
+        }
+        char path[4096], err[1024], want[4096];
+        snprintf(path, sizeof path, "%s/%s", bdir, name);
+        size_t tlen;
+        char *text = (char *)tu_read(path, &tlen);
+        const char *e = strstr(text, "; expect: ");
+        CHECK(e != NULL);
+        if (e) {
+            e += strlen("; expect: ");
+            size_t el = strcspn(e, "\n");
+            snprintf(want, sizeof want, "%s/%.*s", bdir, (int)el, e);
+            tf_profile p;
+            int rc = tf_profile_load(path, &p, err, sizeof err);
+            if (rc == 0 || !matches(err, want)) {
+                fprintf(stderr, "%s:\n  want: %s\n  got:  %s\n", name, want,
+                        rc == 0 ? "(loaded)" : err);
+                (*failures)++;
+            }
+            CHECK(p.text == NULL && p.n_variants == 0); /* nothing left to free */
+            tf_profile_free(&p);
+            tried++;
+        }
+        free(text);
+        free(list[i]);
+    }
+    free(list);
+    printf("%d broken profiles checked\n", tried);
+    CHECK(tried >= 30);
+}
+
+static void case_missing_file(int *failures)
+{
+    char err[1024];
+    tf_profile p;
+    CHECK(tf_profile_load("/nonexistent/x.ini", &p, err, sizeof err) != 0);
+    CHECK_HAS(err, "/nonexistent/x.ini: cannot open: No such file");
+    tf_profile_free(&p);
+}
+
+/* A QIO whole-flash image next to a profile written by the test: the pin is computed here,
+ * so the loader's placement and its sha256 of the whole file are both checked. */
+static void case_qio(int *failures)
+{
+    char dir[4096], img_path[4200], ini_path[4200], text[1024], err[1024];
+    tu_scratch(scratch_base, dir, sizeof dir);
+    const size_t len = 0x40000;
+    uint8_t *whole = malloc(len);
+    tu_fill(whole, len, 21);
+    snprintf(img_path, sizeof img_path, "%s/whole-flash.bin", dir);
+    tu_write(img_path, whole, len);
+    char sha[65];
+    bk_sha256_hex(whole, len, sha);
+    snprintf(ini_path, sizeof ini_path, "%s/qio.ini", dir);
+    int n = snprintf(text, sizeof text, "[profile]\nname = qio-test\nchip = bk7231n\n"
+                     "image = whole-flash.bin\nqio = yes\nsha256 = %s\n", sha);
+    tu_write(ini_path, text, (size_t)n);
+    tf_profile p;
+    int rc = tf_profile_load(ini_path, &p, err, sizeof err);
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    CHECK(rc == 0);
+    if (rc == 0) {
+        check_loaded(ini_path, &p, failures);
+        CHECK(p.variants[0].qio && p.variants[0].offset == 0x11000);
+        CHECK(p.variants[0].image.len == len - 0x11000);
+        CHECK(memcmp(p.variants[0].image.data, whole + 0x11000, len - 0x11000) == 0);
+        tf_profile_free(&p);
+    }
+    /* the pin of the placed bytes is not the pin of the file */
+    bk_sha256_hex(whole + 0x11000, len - 0x11000, sha);
+    n = snprintf(text, sizeof text, "[profile]\nname = qio-test\nchip = bk7231n\n"
+                 "image = whole-flash.bin\nqio = yes\nsha256 = %s\n", sha);
+    tu_write(ini_path, text, (size_t)n);
+    CHECK(tf_profile_load(ini_path, &p, err, sizeof err) != 0);
+    char want[4400];
+    snprintf(want, sizeof want, "%s:6: sha256 mismatch for image \"whole-flash.bin\"", ini_path);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    free(whole);
+    tu_scratch_remove(dir);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(int *failures);
+} cases[] = {
+    { "shipped", case_shipped }, { "multi", case_multi }, { "bad", case_bad },
+    { "missing_file", case_missing_file }, { "qio", case_qio },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s <case> <profiles dir> <tests/profiles dir> <scratch base>\n",
+                argv[0]);
+        return 2;
+    }
+    profiles_dir = argv[2];
+    tests_dir = argv[3];
+    scratch_base = argv[4];
+    int failures = 0, found = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (strcmp(cases[i].name, argv[1]) == 0) {
+            cases[i].run(&failures);
+            found = 1;
+        }
+    if (!found) {
+        fprintf(stderr, "unknown case %s\n", argv[1]);
+        return 2;
+    }
+    printf("%s: %d failure(s)\n", argv[1], failures);
+    return failures ? 1 : 0;
+}
