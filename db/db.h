@@ -1,0 +1,84 @@
+/* db.h - the results database: one SQLite file per station holding every flash attempt.
+ *
+ * The store knows SQLite and nothing of threads, curses or udev. The station's writer thread owns
+ * one read-write handle and calls these functions from that thread only, grouping a few rows per
+ * db_begin()/db_commit(); readers (reports, the dashboard's yield) open their own handle. WAL mode
+ * lets readers see a consistent snapshot while the writer goes on.
+ *
+ * A handle is not thread-safe; two handles on one file are (that is SQLite's contract).
+ * Errors: functions returning int give 0 (or a count) on success and -1 on failure; those returning
+ * an id give a positive row id or -1. db_errmsg() then says what went wrong, in words. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db;
+
+/* Opens (and creates) the file. Read-write: sets WAL, foreign keys, a busy timeout, and migrates the
+ * schema forward (PRAGMA user_version; each step in its own transaction). Read-only: the file must
+ * exist at the current schema version. A file written by a NEWER trayflash is refused. On failure
+ * *out is NULL and err holds a sentence naming the file. */
+int db_open(const char *path, bool readonly, db **out, char *err, size_t errlen);
+void db_close(db *d);
+const char *db_errmsg(const db *d);  /* the last error on this handle; "" if none */
+int db_schema_version(db *d);        /* PRAGMA user_version of the open file, -1 on error */
+int db_schema_latest(void);          /* the version this code writes */
+/* The SQL that migrates version-1 to `version` (1 creates the first schema); NULL if out of range.
+ * Public so tests and tools can build an old file exactly as an old station did. */
+const char *db_migration_sql(int version);
+
+/* Writer transactions: BEGIN IMMEDIATE so a busy reader never turns a commit into SQLITE_BUSY. */
+int db_begin(db *d);
+int db_commit(db *d);
+int db_rollback(db *d);
+
+/* Dimension rows, found or created. Return the row id, -1 on error. */
+int64_t db_station_upsert(db *d, const char *name, const char *host);
+/* A profile version is its text: the key is sha256 (64 hex digits) of `text`. Pass sha256 NULL to have
+ * the store compute it. `name` of an existing version is kept. */
+int64_t db_profile_upsert(db *d, const char *name, const char *sha256, const char *text);
+int64_t db_image_upsert(db *d, const char *sha256, int64_t size);
+
+/* One flash attempt. Strings may be NULL (stored as NULL); ids of 0 mean "unknown" (NULL). */
+typedef struct db_attempt {
+    int64_t station_id, profile_id, image_id;
+    int bay;                  /* 1-based bay number */
+    const char *bay_name;
+    const char *port_path;
+    const char *adapter;      /* "vid:pid:serial" */
+    const char *product;
+    double start_ts, end_ts;  /* unix seconds */
+    /* filled at the end: */
+    const char *chip;         /* "BK7231T" */
+    uint32_t chip_id;
+    const char *flash_id;     /* JEDEC id in hex, "c84015" */
+    const char *mac;          /* "d8:1f:12:0a:3c:7e"; NULL or "" when the job never read it */
+    const char *boot_version;
+    int64_t bytes_written;
+    int sectors_written, sectors_skipped, retries;
+    int baud_start, baud_end;
+    bool passed;
+    const char *cause_id;     /* bk_cause_id(); NULL means "pass" when passed */
+    const char *detail;
+} db_attempt;
+
+/* Inserts the attempt with outcome 'running' (station, profile, image, bay, port, adapter, product,
+ * start_ts are used). Returns its id. */
+int64_t db_attempt_begin(db *d, const db_attempt *a);
+/* Finishes the attempt: outcome pass|fail, cause, detail, end_ts and the module facts. With a MAC it
+ * links the attempt to the module row (created on first sight, last_seen updated), so a module seen
+ * again joins its history; if the same MAC is on another bay in an attempt whose time overlaps this
+ * one (one module cannot sit in two sockets at once), both attempts get duplicate_mac = 1.
+ * An unknown cause_id is refused with words. */
+int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a);
+
+/* Operator-visible event lines (level "info", "warn", "error"). bay -1: station-wide. */
+int db_event_log(db *d, double ts, int bay, const char *level, const char *text);
+/* Audit of profile assignment changes (who, which bays, which profile versions, allowed or not).
+ * bay -1 in bay_from/bay_to: none. */
+int db_assignment_log(db *d, double ts, const char *os_user, bool engineer, int bay_from, int bay_to,
+                      const char *old_profile_sha, const char *new_profile_sha, bool allowed);
+/* At station start: attempts a crash left 'running' become 'interrupted' (cause 'cancelled', detail
+ * 'station stopped', end_ts = ts). Returns how many rows changed, -1 on error. */
+int db_mark_interrupted(db *d, double ts);

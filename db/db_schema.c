@@ -1,0 +1,107 @@
+/* db_schema.c - the schema as a list of forward migrations.
+ *
+ * Migration N takes a file at user_version N-1 to N. A released migration is never edited: a
+ * station in the field may hold a file at any earlier version, and db_open replays the missing
+ * steps in order. Add a change as a new entry at the end; db/README.md documents the result. */
+#include "db.h"
+
+static const char *const migrations[] = {
+    /* 1: the first schema. */
+    "CREATE TABLE station (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL,\n"
+    "  host TEXT NOT NULL DEFAULT '',\n"
+    "  UNIQUE (name, host)\n"
+    ");\n"
+    "CREATE TABLE profile (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  name TEXT NOT NULL,\n"
+    "  sha256 TEXT NOT NULL UNIQUE,\n"
+    "  text TEXT NOT NULL,\n"
+    "  first_seen REAL NOT NULL\n"
+    ");\n"
+    "CREATE TABLE image (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  sha256 TEXT NOT NULL UNIQUE,\n"
+    "  size INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE module (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  mac TEXT NOT NULL UNIQUE,\n"
+    "  chip TEXT,\n"
+    "  chip_id INTEGER,\n"
+    "  flash_id TEXT,\n"
+    "  first_seen REAL NOT NULL,\n"
+    "  last_seen REAL NOT NULL\n"
+    ");\n"
+    "CREATE TABLE attempt (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  station_id INTEGER REFERENCES station(id),\n"
+    "  profile_id INTEGER REFERENCES profile(id),\n"
+    "  image_id INTEGER REFERENCES image(id),\n"
+    "  module_id INTEGER REFERENCES module(id),\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  bay_name TEXT,\n"
+    "  port_path TEXT,\n"
+    "  adapter TEXT,\n"
+    "  product TEXT,\n"
+    "  start_ts REAL NOT NULL,\n"
+    "  end_ts REAL,\n"
+    "  outcome TEXT NOT NULL DEFAULT 'running'\n"
+    "    CHECK (outcome IN ('running', 'pass', 'fail', 'interrupted')),\n"
+    "  cause TEXT,\n"
+    "  detail TEXT,\n"
+    "  chip TEXT,\n"
+    "  chip_id INTEGER,\n"
+    "  flash_id TEXT,\n"
+    "  mac TEXT,\n"
+    "  boot_version TEXT,\n"
+    "  bytes_written INTEGER,\n"
+    "  sectors_written INTEGER,\n"
+    "  sectors_skipped INTEGER,\n"
+    "  retries INTEGER,\n"
+    "  baud_start INTEGER,\n"
+    "  baud_end INTEGER\n"
+    ");\n"
+    "CREATE INDEX attempt_by_end ON attempt (end_ts);\n"
+    "CREATE INDEX attempt_by_module ON attempt (module_id);\n"
+    "CREATE TABLE event_log (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  bay INTEGER,\n"
+    "  level TEXT NOT NULL,\n"
+    "  text TEXT NOT NULL\n"
+    ");\n",
+
+    /* 2: duplicate-MAC flag, the assignment audit, and indexes for the per-bay/profile reports and
+     * for the running-attempt sweep at start. */
+    "ALTER TABLE attempt ADD COLUMN duplicate_mac INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE TABLE assignment (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  os_user TEXT NOT NULL,\n"
+    "  engineer INTEGER NOT NULL,\n"
+    "  bay_from INTEGER,\n"
+    "  bay_to INTEGER,\n"
+    "  old_profile_sha TEXT,\n"
+    "  new_profile_sha TEXT,\n"
+    "  allowed INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX attempt_by_bay ON attempt (bay, end_ts);\n"
+    "CREATE INDEX attempt_by_profile ON attempt (profile_id, end_ts);\n"
+    "CREATE INDEX attempt_by_outcome ON attempt (outcome);\n"
+    "CREATE INDEX attempt_by_mac ON attempt (mac);\n"
+    "CREATE INDEX event_log_by_ts ON event_log (ts);\n",
+};
+
+int db_schema_latest(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+const char *db_migration_sql(int version)
+{
+    if (version < 1 || version > db_schema_latest())
+        return 0;
+    return migrations[version - 1];
+}

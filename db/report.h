@@ -1,0 +1,106 @@
+/* report.h - yield reports: "what was our yield yesterday on product X, which bay is failing, and
+ * why", computed once from the database and printed by every renderer with the same numbers.
+ *
+ * report_build() reads one consistent snapshot (one read transaction) on a handle of its own; the
+ * renderers only format. Definitions of every number are at the top of report.c and in
+ * db/README.md. Times print in the local time zone (set TZ for another). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "db.h"
+
+typedef struct report_filter {
+    double since, until;  /* unix seconds, attempts that ENDED in [since, until); until <= 0: no end */
+    const char *profile;  /* profile name, NULL or "" for all */
+    int bay;              /* -1 for all */
+} report_filter;
+
+/* The counts every grouping shares. A "module" is a MAC; an attempt without a MAC is a module of
+ * its own. Yields are fractions 0..1 (0 when there are no modules). */
+typedef struct report_stats {
+    int modules, modules_passed, modules_first_pass;
+    int attempts, pass, fail;
+    double final_yield, first_pass_yield;
+    char top_cause[24];     /* cause id of the most frequent failure, "" if none */
+    int top_cause_count;
+} report_stats;
+
+typedef struct report_profile_row {  /* one version of a profile = one sha256 of its text */
+    char name[64];
+    char sha256[65];
+    double first_ts, last_ts;        /* first and last attempt end with this version */
+    report_stats s;
+} report_profile_row;
+
+typedef struct report_time_row {     /* one hour or one day */
+    double start_ts;                 /* bucket start, local time */
+    report_stats s;
+} report_time_row;
+
+typedef struct report_bay_row {
+    int bay;
+    char bay_name[32];
+    report_stats s;
+} report_bay_row;
+
+typedef struct report_adapter_row {
+    char adapter[96];                /* "vid:pid:serial", "" when unknown */
+    int bays_seen;                   /* how many bays it served: a tired adapter follows its serial */
+    report_stats s;
+} report_adapter_row;
+
+typedef struct report_cause_row {    /* one line of the Pareto, by count descending */
+    char cause[24];                  /* bk_cause id */
+    const char *name, *remedy;       /* words from bk_cause (static strings) */
+    int count;
+    double pct, cum_pct;             /* of all failed attempts, 0..100 */
+} report_cause_row;
+
+typedef struct report_failed_row {   /* a module with at least one failed attempt */
+    char mac[32];                    /* "" for an attempt that never read the MAC */
+    int64_t attempt_id;              /* the last failed attempt */
+    int bay;
+    char cause[24];                  /* of the last failure */
+    double ts;                       /* end of the last failure */
+    char detail[160];
+    int attempts, reseats;           /* reseats = attempts - 1 within the period */
+    bool passed;                     /* the module passed at some attempt in the period */
+    bool duplicate_mac;
+} report_failed_row;
+
+typedef struct report {
+    report_filter filter;            /* as given; profile copied into profile_name */
+    char profile_name[64];
+    double generated_ts;
+    double first_ts, last_ts;        /* first start, last end among the attempts counted */
+    char stations[128];              /* station names, comma separated */
+    report_stats total;
+    int interrupted;                 /* interrupted or cancelled attempts, not counted in yield */
+    int duplicate_macs;              /* attempts flagged duplicate_mac */
+    double mean_pass_s, p95_pass_s;  /* flash time (end - start) of passing attempts */
+    double modules_per_hour;         /* modules / (last_ts - first_ts) */
+    bool by_day;                     /* time rows are days (period over 48 h), else hours */
+    report_profile_row *profiles; int n_profiles;
+    report_time_row *times; int n_times;
+    report_bay_row *bays; int n_bays;
+    report_adapter_row *adapters; int n_adapters;
+    report_cause_row *causes; int n_causes;
+    report_failed_row *failed; int n_failed;
+} report;
+
+int report_build(db *d, const report_filter *f, report **out, char *err, size_t errlen);
+void report_free(report *r);
+
+/* Renderers: 0 on success, -1 when writing failed (errno tells). */
+int report_write_table(const report *r, FILE *out);
+/* CSV: sections separated by a blank line; each starts with a row "# section" then a header row.
+ * Columns are documented in db/README.md. Text fields are quoted when needed (RFC 4180). */
+int report_write_csv(const report *r, FILE *out);
+int report_write_json(const report *r, FILE *out);
+int report_write_html(const report *r, FILE *out);  /* one self-contained page, printable on A4 */
+
+/* For the dashboard header: modules that passed and that never passed among attempts that ended
+ * since `since`, and the first-pass yield (0..1) - the same definitions as report_build. */
+int report_yield_since(db *d, double since, int *pass, int *fail, double *first_pass_yield);

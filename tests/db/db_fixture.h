@@ -1,0 +1,45 @@
+/* db_fixture.h - helpers shared by the db_ tests: checks that stop at the first failure with the
+ * file and line, a private temporary database file, and the KNOWN attempt set whose report numbers
+ * test_db_report.c works out by hand. */
+#pragma once
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "db.h"
+
+#define CHECK(c)                                                                     \
+    do {                                                                             \
+        if (!(c)) {                                                                  \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
+            exit(1);                                                                 \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_NEAR(a, b, eps)                                                                       \
+    do {                                                                                            \
+        double a_ = (a), b_ = (b);                                                                  \
+        if (!(fabs(a_ - b_) <= (eps))) {                                                            \
+            fprintf(stderr, "%s:%d: check failed: %s = %.6f, expected %s = %.6f\n", __FILE__,       \
+                    __LINE__, #a, a_, #b, b_);                                                      \
+            exit(1);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+#define CHECK_OK(call, d)                                                                           \
+    do {                                                                                            \
+        if ((call) < 0) {                                                                           \
+            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, db_errmsg(d));     \
+            exit(1);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+/* A fresh directory under $TMPDIR (or /tmp); path gets "<dir>/<name>". */
+void fixture_path(char *path, size_t n, const char *name);
+/* Removes the file with its -wal and -shm, then the directory. */
+void fixture_cleanup(const char *path);
+/* Opens read-write or exits with the error. */
+db *fixture_open(const char *path, bool readonly);
+
+/* The known set (see test_db_report.c for the hand-worked numbers). t0 is 08:00 of a UTC day. */
+enum { FIXTURE_T0 = 1714550400 }; /* 2024-05-01 08:00:00 UTC */
+void fixture_fill_known(db *d);

@@ -1,0 +1,69 @@
+/* test_db_html.c - the HTML report is one self-contained page with its SVG charts, shows the
+ * numbers the report holds, and escapes text from the database (a detail holding <script>). */
+#include "db_fixture.h"
+#include "report.h"
+#include <string.h>
+#include <time.h>
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    char path[512];
+    fixture_path(path, sizeof path, "html.db");
+    db *d = fixture_open(path, false);
+    fixture_fill_known(d);
+    report *r;
+    char err[256];
+    CHECK(report_build(d, NULL, &r, err, sizeof err) == 0);
+    char *html = 0;
+    size_t len = 0;
+    FILE *f = open_memstream(&html, &len);
+    CHECK(f && report_write_html(r, f) == 0);
+    fclose(f);
+
+    CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    CHECK(strstr(html, "</body></html>") != NULL);
+    /* three charts: time, Pareto, bays; each opened and closed */
+    CHECK(count(html, "<svg ") == 3 && count(html, "</svg>") == 3);
+    CHECK(count(html, "<polyline") == 2);
+    CHECK(count(html, "<table>") == count(html, "</table>") && count(html, "<table>") == 4);
+    CHECK(count(html, "<tr>") == count(html, "</tr>"));
+    /* self-contained: no scripts, nothing fetched */
+    CHECK(strstr(html, "<script") == NULL);
+    CHECK(strstr(html, "src=") == NULL && strstr(html, "href=") == NULL);
+    CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") != NULL);
+    /* the five numbers are the report's */
+    CHECK(strstr(html, ">75.0%<") != NULL && strstr(html, ">50.0%<") != NULL);
+    CHECK(strstr(html, ">21.2 s<") != NULL && strstr(html, "p95 25.0 s") != NULL);
+    /* remedies beside causes, bay 2 coloured red (0 %) with its top cause */
+    CHECK(strstr(html, "separate regulator") != NULL);
+    CHECK(strstr(html, "fill=\"hsl(0,70%,78%)\"") != NULL);
+    CHECK(strstr(html, "brown-out x3") != NULL);
+    CHECK(strstr(html, "1a86:7523:C3") != NULL);
+    free(html);
+    report_free(r);
+
+    /* an empty period renders too, without charts that divide by zero */
+    report_filter none = {1, 2, 0, -1};
+    CHECK(report_build(d, &none, &r, err, sizeof err) == 0);
+    CHECK(r->total.modules == 0 && r->n_times == 0);
+    f = open_memstream(&html, &len);
+    CHECK(f && report_write_html(r, f) == 0);
+    fclose(f);
+    CHECK(strstr(html, "No attempts in this period.") != NULL && strstr(html, "nan") == NULL);
+    free(html);
+    report_free(r);
+    db_close(d);
+    fixture_cleanup(path);
+    printf("db_html: ok\n");
+    return 0;
+}

@@ -1,0 +1,128 @@
+/* test_db_store.c - the writer's API: upserts, MAC history linking, the duplicate-MAC flag,
+ * db_mark_interrupted, the audit and event tables, and refusals of bad input with words. */
+#include "db_fixture.h"
+#include <sqlite3.h>
+#include <string.h>
+
+static int64_t scalar(const char *path, const char *sql, const char *arg)
+{
+    sqlite3 *sq;
+    sqlite3_stmt *st;
+    CHECK(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
+    if (arg)
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(sq);
+    return v;
+}
+
+static int64_t attempt(db *d, int bay, double start, double end, const char *mac, const char *cause)
+{
+    db_attempt a = {.bay = bay, .start_ts = start, .end_ts = end, .mac = mac, .chip = "BK7231N",
+                    .chip_id = 0x7231c, .passed = strcmp(cause, "pass") == 0, .cause_id = cause};
+    int64_t id = db_attempt_begin(d, &a);
+    CHECK(id > 0);
+    CHECK_OK(db_attempt_end(d, id, &a), d);
+    return id;
+}
+
+static void test_upserts(db *d)
+{
+    int64_t s1 = db_station_upsert(d, "line-1", "host");
+    CHECK(s1 > 0 && db_station_upsert(d, "line-1", "host") == s1);
+    CHECK(db_station_upsert(d, "line-2", "host") != s1);
+    /* sha256("abc"), the FIPS 180-2 example: the store computes it when not given */
+    int64_t p1 = db_profile_upsert(d, "p", NULL, "abc");
+    CHECK(p1 > 0);
+    CHECK(db_profile_upsert(d, "renamed", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+                            "abc") == p1);
+    CHECK(db_profile_upsert(d, "p", NULL, "abd") != p1);
+    CHECK(db_profile_upsert(d, "p", "xyz", "abc") < 0 && strstr(db_errmsg(d), "64 hex") != NULL);
+    int64_t i1 = db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3);
+    CHECK(i1 > 0);
+    CHECK(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3) == i1);
+    CHECK(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 4) < 0);
+    CHECK(strstr(db_errmsg(d), "size") != NULL);
+}
+
+static void test_refusals(db *d)
+{
+    db_attempt a = {.bay = 1, .start_ts = 10, .end_ts = 20, .passed = false, .cause_id = "gremlins"};
+    int64_t id = db_attempt_begin(d, &a);
+    CHECK(id > 0);
+    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "gremlins") != NULL);
+    a.cause_id = NULL;
+    CHECK(db_attempt_end(d, id, &a) < 0);
+    a.cause_id = "brownout";
+    a.passed = true;
+    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "contradicts") != NULL);
+    a.passed = false;
+    a.end_ts = 5;
+    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "before it starts") != NULL);
+    a.end_ts = 20;
+    CHECK(db_attempt_end(d, id + 1000, &a) < 0 && strstr(db_errmsg(d), "does not exist") != NULL);
+    CHECK_OK(db_attempt_end(d, id, &a), d);
+    /* a foreign key to nothing is refused by SQLite itself */
+    db_attempt bad = {.bay = 1, .station_id = 999, .start_ts = 1};
+    CHECK(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "FOREIGN KEY") != NULL);
+}
+
+int main(void)
+{
+    char path[512];
+    fixture_path(path, sizeof path, "store.db");
+    db *d = fixture_open(path, false);
+    test_upserts(d);
+    test_refusals(d);
+
+    /* MAC history: module A fails on bay 1, passes on bay 2 later (a re-seat, not a duplicate) */
+    const char *A = "d8:1f:12:aa:00:01", *B = "d8:1f:12:aa:00:02";
+    int64_t a1 = attempt(d, 1, 1000, 1020, "D8:1F:12:AA:00:01", "brownout");
+    int64_t a2 = attempt(d, 2, 1100, 1120, A, "pass");
+    int64_t a3 = attempt(d, 2, 5000, 5020, A, "pass"); /* seen again hours later: same history */
+    /* module B: two physical modules with one MAC in one tray, flashed at the same time */
+    int64_t b1 = attempt(d, 3, 1000, 1020, B, "pass");
+    int64_t b2 = attempt(d, 4, 1010, 1030, B, "pass");
+    /* no MAC: no module row */
+    int64_t n1 = attempt(d, 5, 1000, 1002, NULL, "no_download_mode");
+    db_close(d);
+
+    char sql[160];
+    CHECK(scalar(path, "SELECT count(*) FROM module WHERE mac = ?1", A) == 1);
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT module_id) FROM attempt WHERE id IN (%lld, %lld, %lld)",
+             (long long)a1, (long long)a2, (long long)a3);
+    CHECK(scalar(path, sql, NULL) == 1);
+    CHECK(scalar(path, "SELECT first_seen FROM module WHERE mac = ?1", A) == 1020);
+    CHECK(scalar(path, "SELECT last_seen FROM module WHERE mac = ?1", A) == 5020);
+    CHECK(scalar(path, "SELECT chip_id FROM module WHERE mac = ?1", A) == 0x7231c);
+    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", A) == 0);
+    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", B) == 2);
+    snprintf(sql, sizeof sql, "SELECT module_id FROM attempt WHERE id = %lld", (long long)n1);
+    CHECK(scalar(path, sql, NULL) == -1);
+    (void)b1;
+    (void)b2;
+
+    /* crash sweep: two attempts left running become interrupted, finished ones stay */
+    d = fixture_open(path, false);
+    db_attempt r = {.bay = 6, .start_ts = 6000};
+    CHECK(db_attempt_begin(d, &r) > 0);
+    r.bay = 7;
+    CHECK(db_attempt_begin(d, &r) > 0);
+    CHECK(db_mark_interrupted(d, 6100) == 2);
+    CHECK(db_mark_interrupted(d, 6200) == 0);
+    CHECK_OK(db_event_log(d, 6100, -1, "warn", "station restarted after a crash"), d);
+    CHECK_OK(db_assignment_log(d, 6150, "alice", true, 1, 8, "aa", "bb", true), d);
+    db_close(d);
+    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'interrupted' AND cause = 'cancelled' "
+                       "AND detail = 'station stopped' AND end_ts = 6100", NULL) == 2);
+    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'running'", NULL) == 0);
+    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'pass'", NULL) == 4);
+    CHECK(scalar(path, "SELECT bay IS NULL FROM event_log", NULL) == 1);
+    CHECK(scalar(path, "SELECT bay_to FROM assignment WHERE os_user = ?1", "alice") == 8);
+    fixture_cleanup(path);
+    printf("db_store: ok\n");
+    return 0;
+}
