@@ -44,6 +44,8 @@ typedef struct job {
     uint32_t write_timeouts, erase_timeouts, read_timeouts;
     uint32_t garbled, chip_errors, crc_mismatches, relinks_ok, stray_events;
     uint32_t writes_ok, baud_switch_failures;
+    int baud_tries_here;  /* failed switches to bauds[baud_idx] in a row */
+    int probe_garbled;    /* identification replies that came garbled this round */
     char first_failure[128];
     /* progress */
     uint64_t done_bytes;
@@ -222,17 +224,23 @@ static bool establish_baud(job *j)
         bk_status st = bk_set_baud(&j->s, baud, BAUD_SWITCH_DELAY_MS);
         if (st == BK_ST_OK) {
             info(j, "baud %u", baud);
+            j->baud_tries_here = 0;
             return true;
         }
         if (!fail_hard(j, st, "the baud switch"))
             return false;
         info(j, "no echo after SetBaudRate %u (%s)", baud, bk_status_name(st));
         j->baud_switch_failures++;
-        if (j->baud_idx + 1 >= j->spec->n_bauds)
-            return fail(j, BK_CAUSE_ADAPTER_BAUD_LIMIT,
-                        "module links at 115200 but never answered at %u baud, the lowest in the "
-                        "profile", baud);
-        j->baud_idx++;
+        /* An adapter that cannot carry a rate fails every time; a noisy line only sometimes:
+         * each rate gets a second chance before the next lower one. */
+        if (++j->baud_tries_here >= 2) {
+            j->baud_tries_here = 0;
+            if (j->baud_idx + 1 >= j->spec->n_bauds)
+                return fail(j, BK_CAUSE_ADAPTER_BAUD_LIMIT,
+                            "module links at 115200 but never answered at %u baud, the lowest in "
+                            "the profile (%u tries)", baud, j->baud_switch_failures);
+            j->baud_idx++;
+        }
         j->r->retries++;
         st = link_with_reset(j, j->spec->link_timeout_ms);
         if (st != BK_ST_OK) {
@@ -260,6 +268,45 @@ static bool recover(job *j, const char *after)
     return establish_baud(j);
 }
 
+/* ---- steps that may be retried ---------------------------------------------------------- */
+
+/* A step before the first erase: done, worth another try after a re-link (the line or the
+ * chip garbled or dropped an exchange), or failed for good (j->failed says why). */
+typedef enum step_result { STEP_DONE, STEP_RETRY, STEP_FAILED } step_result;
+typedef step_result (*step_fn)(job *j);
+
+/* Books a soft failure (no reply, garbled reply) as evidence and asks for a retry. */
+static step_result soft(job *j, bk_status st, const char *what)
+{
+    if (is_hard(st))
+        return fail_hard(j, st, what) ? STEP_RETRY : STEP_FAILED;
+    if (st == BK_ST_GARBLED)
+        j->garbled++;
+    else
+        j->read_timeouts++;
+    return STEP_RETRY;
+}
+
+static bool run_step(job *j, step_fn fn, const char *what)
+{
+    for (int attempt = 0;; attempt++) {
+        step_result r = fn(j);
+        if (r == STEP_DONE)
+            return true;
+        if (r == STEP_FAILED || j->failed)
+            return false;
+        if (attempt >= j->spec->write_retries) {
+            if (j->garbled > 0)
+                return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "%s: %u garbled replies in %d tries at "
+                            "%u baud", what, j->garbled, attempt + 1, j->s.baud);
+            return fail(j, BK_CAUSE_PROTOCOL, "%s: no reply in %d tries, though the module "
+                        "answers LinkCheck", what, attempt + 1);
+        }
+        if (!recover(j, what))
+            return false;
+    }
+}
+
 /* ---- identification ------------------------------------------------------------------- */
 
 static bool probe_read_reg(job *j, const bk_family **fam)
@@ -268,12 +315,24 @@ static bool probe_read_reg(job *j, const bk_family **fam)
     bk_status st = bk_read_reg(&j->s, 0x800000, &id, PROBE_TIMEOUT_MS);
     if (is_hard(st))
         return fail_hard(j, st, "identification");
+    j->probe_garbled += st == BK_ST_GARBLED;
     if (st != BK_ST_OK)
         return true;
-    j->r->chip_id = id;
     *fam = bk_family_by_chip_id(id);
-    if (!*fam)
+    if (!*fam) {
+        /* Before calling a chip foreign, make sure the line said the same thing twice. */
+        uint32_t again = 0;
+        st = bk_read_reg(&j->s, 0x800000, &again, PROBE_TIMEOUT_MS);
+        if (is_hard(st))
+            return fail_hard(j, st, "identification");
+        if (st != BK_ST_OK || again != id) {
+            j->probe_garbled++;
+            return true;
+        }
+        j->r->chip_id = id;
         return fail(j, BK_CAUSE_WRONG_CHIP, "chip id 0x%X is no BK7231T/N; nothing erased", id);
+    }
+    j->r->chip_id = id;
     return true;
 }
 
@@ -283,6 +342,7 @@ static bool probe_boot_version(job *j, const bk_family **fam)
     bk_status st = bk_read_boot_version(&j->s, ver, sizeof ver, PROBE_TIMEOUT_MS);
     if (is_hard(st))
         return fail_hard(j, st, "identification");
+    j->probe_garbled += st == BK_ST_GARBLED;
     if (st == BK_ST_OK) {
         *fam = bk_family_get(BK_CHIP_BK7231T);
         snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", ver);
@@ -293,13 +353,19 @@ static bool probe_boot_version(job *j, const bk_family **fam)
 /* Which family is this? The bootloader's CRC first (cheap, names known loaders), then the
  * probes each loader alone answers, the profile's family first so the usual case costs no
  * timeout. Nothing is erased before this has answered. */
-static bool identify(job *j)
+/* Which family is this? The bootloader's CRC first (cheap, names known loaders), then the
+ * probes each loader alone answers, the profile's family first so the usual case costs no
+ * timeout. Nothing is erased before this has answered. An unsupported probe is met with
+ * silence; garbled bytes instead mean the line is noisy, and the step is tried again. */
+static step_result identify_step(job *j)
 {
     const bk_family *fam = NULL;
     uint32_t crc = 0;
+    j->probe_garbled = 0;
     bk_status st = bk_check_crc_raw(&j->s, 0, 256, &crc);
     if (is_hard(st))
-        return fail_hard(j, st, "identification");
+        return fail_hard(j, st, "identification") ? STEP_RETRY : STEP_FAILED;
+    j->probe_garbled += st == BK_ST_GARBLED;
     if (st == BK_ST_OK) {
         uint32_t host = ~crc;
         const bk_boot_print *bp = bk_boot_print_find(host, 256);
@@ -317,19 +383,28 @@ static bool identify(job *j)
     for (int pass = 0; pass < 2 && !fam && !j->failed; pass++) {
         bool try_reg = (pass == 0) == reg_first;
         if (!(try_reg ? probe_read_reg(j, &fam) : probe_boot_version(j, &fam)))
-            return false;
+            return STEP_FAILED;
     }
     if (j->failed)
-        return false;
-    if (!fam)
-        return fail(j, BK_CAUSE_WRONG_CHIP, "the loader answered neither ReadReg nor "
-                    "ReadBootVersion (%s): unknown chip; nothing erased", j->r->boot_version);
+        return STEP_FAILED;
+    if (!fam) {
+        if (j->probe_garbled)
+            return soft(j, BK_ST_GARBLED, "identification");
+        /* Silence to both probes: an unknown loader, or a chip that dropped out of download
+         * mode on a corrupted request. Only a chip still linked is called unknown. */
+        st = bk_link_check(&j->s, PROBE_TIMEOUT_MS);
+        if (st != BK_ST_OK)
+            return soft(j, st, "identification");
+        fail(j, BK_CAUSE_WRONG_CHIP, "the loader answered neither ReadReg nor ReadBootVersion "
+             "(%s): unknown chip; nothing erased", j->r->boot_version);
+        return STEP_FAILED;
+    }
     j->s.fam = fam;
     j->r->chip = fam->chip;
     if (!j->r->chip_id)
         j->r->chip_id = fam->chip_id;
     info(j, "chip %s (%s %s)", fam->name, fam->loader, j->r->boot_version);
-    return true;
+    return STEP_DONE;
 }
 
 static bool choose_variant(job *j)
@@ -349,14 +424,13 @@ static bool choose_variant(job *j)
 }
 
 /* BK7231N: the status register's block-protect bits are set from the factory. */
-static bool unprotect(job *j)
+static step_result unprotect_step(job *j)
 {
     if (!j->s.fam->has_flash_sr)
-        return true;
+        return STEP_DONE;
     bk_status st = bk_get_flash_mid(&j->s, j->r->flash_id);
     if (st != BK_ST_OK)
-        return fail_hard(j, st, "reading the flash id") &&
-               fail(j, BK_CAUSE_PROTOCOL, "FlashGetMID: %s", bk_status_name(st));
+        return soft(j, st, "reading the flash id");
     j->r->have_flash_id = true;
     const bk_flash_part *part = bk_flash_part_find(j->r->flash_id);
     int sr_bytes = part ? part->sr_bytes : 1;
@@ -368,22 +442,23 @@ static bool unprotect(job *j)
         if (st == BK_ST_OK && sr_bytes == 2)
             st = bk_read_sr(&j->s, 0x35, &hi);
         if (st != BK_ST_OK)
-            return fail_hard(j, st, "reading the status register") &&
-                   fail(j, BK_CAUSE_PROTOCOL, "FlashReadSR: %s", bk_status_name(st));
+            return soft(j, st, "reading the status register");
         uint16_t sr = (uint16_t)(lo | hi << 8);
         if (!(sr & BK_SR_PROTECT_MASK))
-            return true;
-        if (round == 1)
-            return fail(j, BK_CAUSE_FLASH_PROTECTED, "status register 0x%04x keeps its protect "
-                        "bits after a write (write-protect pin or locked register); nothing erased", sr);
+            return STEP_DONE;
+        if (round == 1) {
+            fail(j, BK_CAUSE_FLASH_PROTECTED, "status register 0x%04x keeps its protect bits after "
+                 "a write (write-protect pin or locked register); nothing erased", sr);
+            return STEP_FAILED;
+        }
+        /* An error status is not believed on its own (one flipped bit makes one): the
+         * read-back in the next round decides whether the register kept its protect bits. */
         st = bk_write_sr(&j->s, sr & ~BK_SR_PROTECT_MASK, sr_bytes);
-        if (st != BK_ST_OK)
-            return fail_hard(j, st, "writing the status register") &&
-                   fail(j, BK_CAUSE_FLASH_PROTECTED, "FlashWriteSR refused (%s); nothing erased",
-                        bk_status_name(st));
+        if (st != BK_ST_OK && st != BK_ST_CHIP_ERROR)
+            return soft(j, st, "writing the status register");
         info(j, "flash unprotected (status register 0x%04x -> 0x%04x)", sr, sr & ~BK_SR_PROTECT_MASK);
     }
-    return true;
+    return STEP_DONE;
 }
 
 static void parse_mac(job *j, const uint8_t *sector)
@@ -396,36 +471,18 @@ static void parse_mac(job *j, const uint8_t *sector)
          sector[8], sector[9]);
 }
 
-static bool read_mac(job *j)
+static step_result read_mac_step(job *j)
 {
     uint8_t *sector = malloc(BK_SECTOR_SIZE);
-    if (!sector)
-        return fail(j, BK_CAUSE_PORT_ERROR, "out of memory");
-    bool ok = false;
-    for (int attempt = 0; attempt <= j->spec->write_retries; attempt++) {
-        bk_status st = bk_read_4k(&j->s, j->s.fam->mac_addr, sector);
-        if (st == BK_ST_OK) {
-            parse_mac(j, sector);
-            ok = true;
-            break;
-        }
-        if (!fail_hard(j, st, "reading the MAC"))
-            break;
-        if (st == BK_ST_TIMEOUT)
-            j->read_timeouts++;
-        else
-            j->garbled++;
-        if (attempt == j->spec->write_retries) {
-            fail(j, st == BK_ST_TIMEOUT ? BK_CAUSE_MODULE_LOST : BK_CAUSE_SIGNAL_INTEGRITY,
-                 "4 KiB read at 0x%X failed %d times (%s)", j->s.fam->mac_addr, attempt + 1,
-                 bk_status_name(st));
-            break;
-        }
-        if (!recover(j, "a failed read"))
-            break;
+    if (!sector) {
+        fail(j, BK_CAUSE_PORT_ERROR, "out of memory");
+        return STEP_FAILED;
     }
+    bk_status st = bk_read_4k(&j->s, j->s.fam->mac_addr, sector);
+    if (st == BK_ST_OK)
+        parse_mac(j, sector);
     free(sector);
-    return ok;
+    return st == BK_ST_OK ? STEP_DONE : soft(j, st, "reading the MAC");
 }
 
 /* ---- what to write --------------------------------------------------------------------- */
@@ -509,10 +566,20 @@ static bool flash_unit(job *j, bk_unit *u, unit_failure *uf)
             *uf = (unit_failure){st, "blank check", u->addr};
             return false;
         }
-        if (crc != blank_sector_crc())
-            return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase of 0x%X was acknowledged but the "
+        if (crc != blank_sector_crc()) {
+            /* Protected flash answers the same every time; a noisy line does not. */
+            uint32_t again = 0;
+            st = bk_erase(&j->s, u->addr, u->erase_code);
+            if (st == BK_ST_OK)
+                st = bk_check_crc(&j->s, u->addr, BK_SECTOR_SIZE, &again);
+            if (st != BK_ST_OK || again != crc) {
+                *uf = (unit_failure){st != BK_ST_OK ? st : BK_ST_GARBLED, "blank check", u->addr};
+                return false;
+            }
+            return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase of 0x%X was acknowledged twice but the "
                         "sector is not blank: the flash is write-protected; nothing changed",
                         u->addr);
+        }
         j->erased_once = true;
     }
     set_phase(j, BK_PHASE_WRITE);
@@ -649,6 +716,74 @@ static int locate_bad_units(job *j)
     return bad;
 }
 
+/* Finds the first sector whose CRC differs; -1 if none (or on failure: j->failed says). */
+static int first_bad_sector(job *j)
+{
+    if (locate_bad_units(j) < 0)
+        return -1;
+    for (int u = 0; u < j->plan.n_units; u++) {
+        bk_unit *un = &j->plan.units[u];
+        if (!un->needs_write)
+            continue;
+        for (int k = 0; k < un->n_sectors; k++) {
+            uint32_t crc = 0;
+            bk_status st = bk_check_crc(&j->s, un->addr + (uint32_t)k * BK_SECTOR_SIZE,
+                                        BK_SECTOR_SIZE, &crc);
+            if (st != BK_ST_OK)
+                return fail_hard(j, st, "locating a bad sector") ? un->first_sector + k : -1;
+            if (crc != j->plan.sector_crc[un->first_sector + k])
+                return un->first_sector + k;
+        }
+    }
+    return -1;
+}
+
+/* Every write was acknowledged and the CRC still differs. Two physical stories: the data was
+ * corrupted on the wire (writes carry no checksum), or the cells did not program (weak supply
+ * while programming, a worn part, contacts). NOR programming only clears bits: a cell that
+ * failed reads 1 where the image has 0, while a byte corrupted on the wire differs both ways.
+ * One bad sector is read back twice; only bytes both reads agree on are counted. */
+static bool fail_verify(job *j, int rounds)
+{
+    int idx = first_bad_sector(j);
+    if (j->failed)
+        return false;
+    uint32_t stuck_one = 0, flipped_zero = 0, disagree = 0, multi_bit_bytes = 0;
+    uint32_t addr = j->plan.start + (uint32_t)(idx < 0 ? 0 : idx) * BK_SECTOR_SIZE;
+    if (idx >= 0) {
+        uint8_t *a = malloc(3 * BK_SECTOR_SIZE);
+        if (a && bk_read_4k(&j->s, addr, a) == BK_ST_OK &&
+            bk_read_4k(&j->s, addr, a + BK_SECTOR_SIZE) == BK_ST_OK) {
+            uint8_t *want = a + 2 * BK_SECTOR_SIZE;
+            bk_plan_sector_data(j->v->image, j->v->image_len, idx, want);
+            for (size_t i = 0; i < BK_SECTOR_SIZE; i++) {
+                if (a[i] != a[BK_SECTOR_SIZE + i]) {
+                    disagree++; /* the same flash read twice, two answers: the line */
+                    continue;
+                }
+                int up = __builtin_popcount((unsigned)(a[i] & ~want[i]) & 0xFFu);
+                int down = __builtin_popcount((unsigned)(~a[i] & want[i]) & 0xFFu);
+                stuck_one += (uint32_t)up;
+                flipped_zero += (uint32_t)down;
+                multi_bit_bytes += up + down > 1;
+            }
+        }
+        free(a);
+    }
+    /* Line noise flips single bits both ways and makes two reads disagree; cells that did not
+     * program leave whole runs of bits at 1. */
+    bool noise = disagree > 0 || flipped_zero > 0 || (stuck_one > 0 && multi_bit_bytes == 0) ||
+                 (stuck_one == 0 && j->garbled > 0);
+    if (noise)
+        return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "the flash CRC still differs after %d rewrites "
+                    "down to %u baud; sector 0x%X read back: %u bits cleared and %u set that the "
+                    "image does not, %u bytes differing between two reads: data corrupted on the "
+                    "wire", rounds, j->s.baud, addr, flipped_zero, stuck_one, disagree);
+    return fail(j, BK_CAUSE_VERIFY_FAILED, "every write acknowledged, but the CRC differs after %d "
+                "rewrites (last at %u baud); sector 0x%X has %u bits that did not program",
+                rounds, j->s.baud, addr, stuck_one);
+}
+
 static bool verify(job *j)
 {
     int max_rounds = 1 + j->spec->n_bauds;
@@ -668,14 +803,8 @@ static bool verify(job *j)
             j->garbled += st == BK_ST_GARBLED;
             info(j, "final CRC: %s", bk_status_name(st));
         }
-        if (round + 1 >= max_rounds) {
-            if (j->garbled > 0)
-                return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "the flash CRC still differs after %d "
-                            "rewrites down to %u baud, with %u garbled replies", round, j->s.baud,
-                            j->garbled);
-            return fail(j, BK_CAUSE_VERIFY_FAILED, "every write acknowledged, but the CRC of the "
-                        "region differs after %d rewrites (last at %u baud)", round, j->s.baud);
-        }
+        if (round + 1 >= max_rounds)
+            return fail_verify(j, round);
         if (st != BK_ST_OK && !recover(j, "a failed CRC"))
             return false;
         int bad = st == BK_ST_OK ? locate_bad_units(j) : 0;
@@ -740,7 +869,9 @@ static bool run(job *j)
     if (!establish_baud(j))
         return false;
     j->r->baud_start = j->s.baud;
-    if (!identify(j) || !choose_variant(j) || !unprotect(j) || !read_mac(j))
+    if (!run_step(j, identify_step, "identification") || !choose_variant(j) ||
+        !run_step(j, unprotect_step, "unprotecting the flash") ||
+        !run_step(j, read_mac_step, "reading the MAC"))
         return false;
     j->r->offset = j->v->offset;
     if (!bk_plan_build(&j->plan, j->v->image, j->v->image_len, j->v->offset, j->spec->erase_mode))

@@ -1,0 +1,14 @@
+/* cli.h - the trayflash subcommands (one file each) and the usage text they share. Each
+ * returns the process exit code: 0 ok, 1 a module (or the run) failed, 2 usage/profile error. */
+#pragma once
+#include <stdio.h>
+
+int cmd_flash(int argc, char **argv);
+int cmd_station(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+void cli_usage(FILE *out);
+/* "trayflash flash: unknown option '--x'" + a hint; returns 2. */
+int cli_bad_option(const char *cmd, const char *opt);
+/* "trayflash flash: --port needs a value"; returns 2. */
+int cli_missing_value(const char *cmd, const char *opt);

@@ -1,0 +1,99 @@
+/* cmd_demo.c - `trayflash demo`: simulated modules with a realistic fault mix, the station on
+ * them, the dashboard (or headless lines). */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "cli.h"
+#include "station.h"
+
+int cli_run_station(station_opts *o, bool headless, const char *label);
+
+/* Mostly passes; the faults a line really sees, spread over the tray. */
+static void demo_faults(bksim_module_config *mods, int n)
+{
+    static const char *const mix[] = {"brownout-first-write", "wrong-chip",
+                                      "bit-errors-above=460800", "yank-after=20"};
+    static const int at[] = {1, 4, 6, 7}; /* 0-based bays: 02, 05, 07, 08 */
+    for (int i = 0; i < n; i++)
+        bksim_module_config_default(&mods[i]);
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        if (at[k] >= n)
+            continue;
+        char err[128];
+        bksim_fault_parse(mix[k], &mods[at[k]].faults, err, sizeof err);
+    }
+}
+
+/* profiles/demo-small.ini next to the binary's source tree, or in the current directory. */
+static const char *demo_profile(void)
+{
+    static const char *const where[] = {"profiles/demo-small.ini", "../profiles/demo-small.ini",
+                                        "../../profiles/demo-small.ini",
+                                        TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"};
+    struct stat sb;
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++)
+        if (stat(where[i], &sb) == 0)
+            return where[i];
+    return NULL;
+}
+
+int cmd_demo(int argc, char **argv)
+{
+    static station_opts o;
+    memset(&o, 0, sizeof o);
+    station_config_defaults(&o.cfg);
+    snprintf(o.cfg.name, sizeof o.cfg.name, "demo");
+    int bays = 8;
+    bool headless = false;
+    o.db_path = "trayflash-demo.db";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--headless"))
+            headless = true;
+        else if (!strcmp(a, "--once"))
+            o.once = true;
+        else if (!strcmp(a, "--bays") || !strcmp(a, "--db") || !strcmp(a, "--time-scale") ||
+                 !strcmp(a, "--profile")) {
+            if (i + 1 >= argc)
+                return cli_missing_value("demo", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--db"))
+                o.db_path = v;
+            else if (!strcmp(a, "--profile"))
+                o.profile_path = v;
+            else {
+                char *end;
+                double x = strtod(v, &end);
+                if (*end || end == v || x <= 0 || (!strcmp(a, "--bays") && x > SV_MAX_BAYS)) {
+                    fprintf(stderr, "trayflash demo: %s '%s' is out of range\n", a, v);
+                    return 2;
+                }
+                if (!strcmp(a, "--bays"))
+                    bays = (int)x;
+                else
+                    o.sim_time_scale = x;
+            }
+        } else {
+            return cli_bad_option("demo", a);
+        }
+    }
+    if (!o.profile_path && !(o.profile_path = demo_profile())) {
+        fprintf(stderr, "trayflash demo: profiles/demo-small.ini not found; give --profile FILE\n");
+        return 2;
+    }
+    bksim_module_config *mods = calloc((size_t)bays, sizeof *mods);
+    if (!mods)
+        return 2;
+    demo_faults(mods, bays);
+    o.sim_count = bays;
+    o.sim_modules = mods;
+    o.sim_seed = 2024;
+    /* a noisy line at high baud must be able to step down; a missing module must not hold a
+       bay for the profile's full 10 s in a demo */
+    o.link_timeout_ms = 3000;
+    int rc = cli_run_station(&o, headless, "demo");
+    free(mods);
+    return rc;
+}

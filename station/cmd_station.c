@@ -1,0 +1,135 @@
+/* cmd_station.c - `trayflash station`: run the tray until SIGINT/SIGTERM (or --once). */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+#include "station.h"
+#ifdef TRAYFLASH_HAVE_UI
+#include "ui.h"
+#endif
+
+/* Shared with cmd_demo.c through cli_run_station(). */
+int cli_run_station(station_opts *o, bool headless, const char *label);
+
+int cli_run_station(station_opts *o, bool headless, const char *label)
+{
+    bool use_ui = false;
+#ifdef TRAYFLASH_HAVE_UI
+    use_ui = !headless && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO);
+#endif
+    if (!use_ui)
+        o->headless_out = stdout;
+    /* Signals go to the station loop's signalfd: block them in every thread it starts. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    o->watch_signals = true;
+    char err[512];
+    station *st = station_start(o, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "trayflash station: %s\n", err);
+        return 2;
+    }
+#ifdef TRAYFLASH_HAVE_UI
+    if (use_ui) {
+        station_actions a = station_get_actions(st);
+        int rc = ui_run(&a);
+        if (rc < 0)
+            fprintf(stderr, "trayflash: dashboard: %s\n", strerror(-rc));
+        station_request_stop(st);
+    }
+#endif
+    int rc = station_wait(st);
+    int pass, fail;
+    station_counts(st, &pass, &fail);
+    if (rc < 0)
+        fprintf(stderr, "trayflash station: %s\n", station_error(st));
+    station_free(st);
+    if (o->once)
+        printf("%s: %d modules, %d pass, %d fail\n", label, pass + fail, pass, fail);
+    /* the demo fails modules on purpose: only a station run reports them in its exit code */
+    return rc < 0 ? 1 : (o->once && fail && strcmp(label, "demo") ? 1 : 0);
+}
+
+int cmd_station(int argc, char **argv)
+{
+    static station_opts o; /* large: kept off the stack */
+    memset(&o, 0, sizeof o);
+    station_config_defaults(&o.cfg);
+    const char *config = NULL, *scenario = NULL;
+    bool headless = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (!strcmp(a, "--headless")) {
+            headless = true;
+        } else if (!strcmp(a, "--once")) {
+            o.once = true;
+        } else if (!strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--db") ||
+                   !strcmp(a, "--sim") || !strcmp(a, "--sim-scenario") ||
+                   !strcmp(a, "--time-scale") || !strcmp(a, "--link-timeout-ms")) {
+            if (!has_val)
+                return cli_missing_value("station", a);
+            const char *v = argv[++i];
+            if (!strcmp(a, "--profile"))
+                o.profile_path = v;
+            else if (!strcmp(a, "--config"))
+                config = v;
+            else if (!strcmp(a, "--db"))
+                o.db_path = v;
+            else if (!strcmp(a, "--sim-scenario"))
+                scenario = v;
+            else {
+                char *end;
+                double x = strtod(v, &end);
+                if (*end || end == v || x < 0) {
+                    fprintf(stderr, "trayflash station: %s '%s' is not a number\n", a, v);
+                    return 2;
+                }
+                if (!strcmp(a, "--sim"))
+                    o.sim_count = (int)x;
+                else if (!strcmp(a, "--time-scale"))
+                    o.sim_time_scale = x;
+                else
+                    o.link_timeout_ms = (int)x;
+            }
+        } else {
+            return cli_bad_option("station", a);
+        }
+    }
+    char err[512];
+    if (config && station_config_load(config, &o.cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "trayflash station: %s\n", err);
+        return 2;
+    }
+    if (o.sim_count > SV_MAX_BAYS) {
+        fprintf(stderr, "trayflash station: --sim %d: at most %d bays\n", o.sim_count, SV_MAX_BAYS);
+        return 2;
+    }
+    bksim_module_config *mods = NULL;
+    if (scenario) {
+        if (o.sim_count <= 0) {
+            fprintf(stderr, "trayflash station: --sim-scenario needs --sim N\n");
+            return 2;
+        }
+        mods = calloc((size_t)o.sim_count, sizeof *mods);
+        if (!mods)
+            return 2;
+        for (int i = 0; i < o.sim_count; i++)
+            bksim_module_config_default(&mods[i]);
+        if (!bksim_scenario_load(scenario, o.sim_count, mods, err, sizeof err)) {
+            fprintf(stderr, "trayflash station: %s\n", err);
+            free(mods);
+            return 2;
+        }
+        o.sim_modules = mods;
+    }
+    int rc = cli_run_station(&o, headless, "station");
+    free(mods);
+    return rc;
+}

@@ -1,0 +1,163 @@
+/* devsrc_udev.c - adapters from libudev: coldplug enumeration + a tty monitor. A remove
+ * event's parent attributes may already be gone (sysfs is being torn down), so removals are
+ * matched by the devnode remembered at add, and the ID_PATH is taken from that memory. */
+#include "devsrc.h"
+#include <libudev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define UDEV_MAX_KNOWN 256
+
+typedef struct udev_src {
+    devsrc base;
+    struct udev *udev;
+    struct udev_monitor *mon;
+    devsrc_event known[UDEV_MAX_KNOWN]; /* what was added, by devnode */
+    int n_known;
+} udev_src;
+
+static uint16_t hex16(const char *s)
+{
+    return s ? (uint16_t)strtoul(s, NULL, 16) : 0;
+}
+
+/* Fills ev from a tty device; false if it is not a USB serial adapter. */
+static bool describe(struct udev_device *d, devsrc_event *ev)
+{
+    const char *node = udev_device_get_devnode(d);
+    if (!node)
+        return false;
+    struct udev_device *usb = udev_device_get_parent_with_subsystem_devtype(d, "usb", "usb_device");
+    if (!usb)
+        return false;
+    memset(ev, 0, sizeof *ev);
+    snprintf(ev->devnode, sizeof ev->devnode, "%s", node);
+    const char *idp = udev_device_get_property_value(d, "ID_PATH");
+    if (!idp)
+        idp = udev_device_get_sysname(usb); /* "1-1.3": the USB port, stable like ID_PATH */
+    snprintf(ev->id_path, sizeof ev->id_path, "%s", idp ? idp : node);
+    ev->vid = hex16(udev_device_get_sysattr_value(usb, "idVendor"));
+    ev->pid = hex16(udev_device_get_sysattr_value(usb, "idProduct"));
+    const char *ser = udev_device_get_sysattr_value(usb, "serial");
+    snprintf(ev->serial, sizeof ev->serial, "%s", ser ? ser : "");
+    return true;
+}
+
+static void remember(udev_src *u, const devsrc_event *ev)
+{
+    for (int i = 0; i < u->n_known; i++)
+        if (!strcmp(u->known[i].devnode, ev->devnode)) {
+            u->known[i] = *ev;
+            return;
+        }
+    if (u->n_known < UDEV_MAX_KNOWN)
+        u->known[u->n_known++] = *ev;
+}
+
+static bool forget(udev_src *u, const char *devnode, devsrc_event *out)
+{
+    for (int i = 0; i < u->n_known; i++)
+        if (!strcmp(u->known[i].devnode, devnode)) {
+            *out = u->known[i];
+            u->known[i] = u->known[--u->n_known];
+            return true;
+        }
+    return false;
+}
+
+static int udev_enumerate(devsrc *s, devsrc_event *out, int max, char *err, size_t errlen)
+{
+    udev_src *u = (udev_src *)s;
+    struct udev_enumerate *e = udev_enumerate_new(u->udev);
+    if (!e) {
+        snprintf(err, errlen, "udev: cannot enumerate devices");
+        return -1;
+    }
+    udev_enumerate_add_match_subsystem(e, "tty");
+    udev_enumerate_scan_devices(e);
+    int n = 0;
+    struct udev_list_entry *it;
+    udev_list_entry_foreach(it, udev_enumerate_get_list_entry(e))
+    {
+        if (n == max)
+            break;
+        struct udev_device *d = udev_device_new_from_syspath(u->udev, udev_list_entry_get_name(it));
+        if (!d)
+            continue;
+        if (describe(d, &out[n])) {
+            out[n].action = DEVSRC_ADD;
+            remember(u, &out[n]);
+            n++;
+        }
+        udev_device_unref(d);
+    }
+    udev_enumerate_unref(e);
+    return n;
+}
+
+static int udev_fd(devsrc *s)
+{
+    return udev_monitor_get_fd(((udev_src *)s)->mon);
+}
+
+static int udev_next(devsrc *s, devsrc_event *ev)
+{
+    udev_src *u = (udev_src *)s;
+    struct udev_device *d = udev_monitor_receive_device(u->mon);
+    if (!d)
+        return 0;
+    int got = 0;
+    const char *action = udev_device_get_action(d);
+    const char *node = udev_device_get_devnode(d);
+    if (action && !strcmp(action, "add")) {
+        if (describe(d, ev)) {
+            ev->action = DEVSRC_ADD;
+            remember(u, ev);
+            got = 1;
+        }
+    } else if (action && !strcmp(action, "remove") && node) {
+        if (forget(u, node, ev)) {
+            ev->action = DEVSRC_REMOVE;
+            got = 1;
+        }
+    }
+    udev_device_unref(d);
+    return got;
+}
+
+static void udev_close(devsrc *s)
+{
+    udev_src *u = (udev_src *)s;
+    if (u->mon)
+        udev_monitor_unref(u->mon);
+    if (u->udev)
+        udev_unref(u->udev);
+    free(u);
+}
+
+static const devsrc_ops udev_ops = {"udev", udev_enumerate, udev_fd, udev_next, udev_close};
+
+devsrc *devsrc_udev_open(char *err, size_t errlen)
+{
+    udev_src *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "udev: out of memory");
+        return NULL;
+    }
+    u->base.ops = &udev_ops;
+    u->udev = udev_new();
+    if (!u->udev) {
+        snprintf(err, errlen, "udev: udev_new failed");
+        udev_close(&u->base);
+        return NULL;
+    }
+    u->mon = udev_monitor_new_from_netlink(u->udev, "udev");
+    if (!u->mon || udev_monitor_filter_add_match_subsystem_devtype(u->mon, "tty", NULL) < 0 ||
+        udev_monitor_enable_receiving(u->mon) < 0) {
+        snprintf(err, errlen, "udev: cannot monitor tty devices (no netlink access?)");
+        udev_close(&u->base);
+        return NULL;
+    }
+    return &u->base;
+}

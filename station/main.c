@@ -1,0 +1,63 @@
+/* main.c - trayflash: dispatch to a subcommand. */
+#include <string.h>
+#include "cli.h"
+
+void cli_usage(FILE *out)
+{
+    fputs(
+        "usage: trayflash COMMAND [options]\n"
+        "\n"
+        "  flash --port PATH --profile FILE [--json]\n"
+        "      Flash one module and verify it. Exit 0 on a verified pass, 1 when the module\n"
+        "      failed (the cause and its remedy are printed), 2 on usage or profile errors.\n"
+        "  station --profile FILE [--config FILE] [--db FILE] [--headless]\n"
+        "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
+        "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
+        "      --sim N uses N simulated modules in-process instead of udev.\n"
+        "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+        "         [--format table|csv|json] [--html FILE]\n"
+        "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
+        "      'YYYY-MM-DD HH:MM'.\n"
+        "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
+        "      N simulated modules with a realistic fault mix on profiles/demo-small.ini;\n"
+        "      --once exits after every bay finished one attempt.\n"
+        "  help\n"
+        "      This text.\n",
+        out);
+}
+
+int cli_bad_option(const char *cmd, const char *opt)
+{
+    fprintf(stderr, "trayflash %s: unknown option '%s' (see trayflash help)\n", cmd, opt);
+    return 2;
+}
+
+int cli_missing_value(const char *cmd, const char *opt)
+{
+    fprintf(stderr, "trayflash %s: %s needs a value\n", cmd, opt);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        cli_usage(stderr);
+        return 2;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "flash"))
+        return cmd_flash(argc - 1, argv + 1);
+    if (!strcmp(c, "station"))
+        return cmd_station(argc - 1, argv + 1);
+    if (!strcmp(c, "report"))
+        return cmd_report(argc - 1, argv + 1);
+    if (!strcmp(c, "demo"))
+        return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
+        cli_usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "trayflash: unknown command '%s'\n\n", c);
+    cli_usage(stderr);
+    return 2;
+}

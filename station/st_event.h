@@ -1,0 +1,45 @@
+/* st_event.h - what flows through the station's one event queue: adapter arrivals and
+ * departures, job starts, the engine's progress/info events, job results and station notices.
+ * Plain values (strings copied in), so a consumer never points into a worker's memory. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include "bk_job.h"
+
+typedef enum st_ev_kind {
+    ST_EV_NOTICE = 0,      /* station-wide words (level in `level`), bay may be 0 */
+    ST_EV_ADAPTER_ADD,     /* bay got an adapter: port, adapter */
+    ST_EV_ADAPTER_REMOVE,
+    ST_EV_JOB_START,       /* attempt `serial` begins on bay */
+    ST_EV_JOB_EVENT,       /* an engine bk_event (kind, phase, bytes, text) */
+    ST_EV_JOB_END,         /* attempt `serial` ended: result */
+    ST_EV_BAY_STATE,       /* the bay went idle/empty without a job (refused start, probe) */
+} st_ev_kind;
+
+struct tf_profile;
+
+typedef struct st_event {
+    st_ev_kind kind;
+    double ts;                 /* unix seconds */
+    int bay;                   /* 1-based; 0 = station-wide */
+    uint64_t serial;           /* attempt number within this run */
+    char level[8];             /* NOTICE: "info" | "warn" | "error" */
+    char text[200];            /* NOTICE / INFO line / BAY_STATE reason */
+    /* JOB_START and ADAPTER_*: */
+    char port[128];
+    char adapter[64];
+    char bay_name[32];
+    char product[64];
+    const struct tf_profile *profile; /* JOB_START: loaded for the station's whole life */
+    /* JOB_EVENT: */
+    bk_event_kind ev_kind;
+    bk_phase phase;
+    uint64_t bytes_done, bytes_total;
+    uint32_t address, baud;
+    double rate_bps, t_s;
+    /* JOB_END: */
+    bk_result result;
+    /* BAY_STATE: */
+    int state;                 /* bay_state from station_view.h */
+    bk_cause cause;
+} st_event;

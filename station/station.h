@@ -1,0 +1,49 @@
+/* station.h - the station: adapters become bays, a fixed thread pool flashes them in parallel,
+ * every event goes through one queue to the database writer, the view (station_view.h) and
+ * the headless printer. The folder's face for the CLI, the tests and the benchmark.
+ *
+ * Threads: the device loop (udev or simulator source, signals, poll-mode timer), the pool
+ * workers (one job per bay at a time), the db writer, the view builder, the headless printer,
+ * and, with --sim, the in-process bksim server. */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+#include "bksim.h"
+#include "station_config.h"
+#include "station_view.h"
+
+typedef struct station_opts {
+    station_config cfg;              /* defaults + the station file */
+    const char *profile_path;        /* overrides cfg.profile when non-NULL */
+    const char *db_path;             /* overrides cfg.db; both empty: "trayflash.db" */
+    FILE *headless_out;              /* NULL: no headless lines */
+    /* Simulator source instead of udev (sim_count > 0): */
+    int sim_count;
+    const bksim_module_config *sim_modules; /* sim_count entries, or NULL: all default */
+    double sim_time_scale;           /* 0 => 1.0 */
+    uint64_t sim_seed;
+    bool once;                       /* stop when every present bay has finished one attempt */
+    bool watch_signals;              /* SIGINT/SIGTERM via signalfd; the caller has blocked them
+                                        in every thread (pthread_sigmask before station_start) */
+    int link_timeout_ms;             /* 0: the profile's */
+} station_opts;
+
+typedef struct station station;
+
+/* Loads profiles, opens the database (db_mark_interrupted), starts every thread. NULL with
+ * err = words (profile errors are "file:line: ...") on failure. */
+station *station_start(const station_opts *o, char *err, size_t errlen);
+/* Blocks until the station has stopped (once-mode done, signal, request_stop, fatal error):
+ * jobs finished or cancelled, every attempt's end written, the db closed. Returns 0, or -1
+ * if something failed on the way (station_error says what). */
+int station_wait(station *st);
+void station_request_stop(station *st);
+const char *station_error(station *st);
+/* The dashboard's handle (valid until station_free). */
+station_actions station_get_actions(station *st);
+void station_snapshot(station *st, station_view *out);
+/* The in-process simulator with --sim (tests read module flash through it); else NULL. */
+bksim_server *station_sim(station *st);
+void station_counts(station *st, int *pass, int *fail);
+/* request_stop + wait if needed, then frees everything. */
+void station_free(station *st);

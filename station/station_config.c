@@ -1,0 +1,243 @@
+/* station_config.c - parse the station INI; see station_config.h. */
+#include "station_config.h"
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const sc_usb_id default_allow[] = {
+    {0x1a86, 0x7523}, {0x10c4, 0xea60}, {0x0403, 0x6001}, {0x0403, 0x6015}, {0x067b, 0x2303},
+};
+
+void station_config_defaults(station_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->name, sizeof c->name, "station");
+    c->pool_size = 32;
+    c->start_mode = SC_START_ON_PLUG;
+    c->poll_interval_ms = 2000;
+    c->n_allow = (int)(sizeof default_allow / sizeof default_allow[0]);
+    memcpy(c->allow, default_allow, sizeof default_allow);
+}
+
+typedef struct parse_ctx {
+    station_config *c;
+    char dir[SC_PATH_MAX];
+    char err[1400];
+    bool allow_seen;
+    FILE *f;
+    int line; /* libinih (Debian) gives handlers no line number: our reader counts */
+} parse_ctx;
+
+static char *read_line(char *str, int num, void *stream)
+{
+    parse_ctx *p = stream;
+    char *r = fgets(str, num, p->f);
+    if (r)
+        p->line++;
+    return r;
+}
+
+static void resolve(const parse_ctx *p, const char *v, char *out, size_t outlen)
+{
+    if (v[0] == '/' || !p->dir[0])
+        snprintf(out, outlen, "%s", v);
+    else
+        snprintf(out, outlen, "%s/%s", p->dir, v);
+}
+
+static bool parse_int(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 0);
+    if (errno || end == v || *end || x < lo || x > hi)
+        return false;
+    *out = x;
+    return true;
+}
+
+static bool parse_allow(parse_ctx *p, const char *v, int line)
+{
+    station_config *c = p->c;
+    if (!p->allow_seen)
+        c->n_allow = 0; /* the file's list replaces the defaults */
+    p->allow_seen = true;
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", v);
+    for (char *save = NULL, *tok = strtok_r(buf, ", \t", &save); tok;
+         tok = strtok_r(NULL, ", \t", &save)) {
+        unsigned vid, pid;
+        char extra;
+        if (sscanf(tok, "%4x:%4x%c", &vid, &pid, &extra) != 2) {
+            snprintf(p->err, sizeof p->err, "%s:%d: allow: '%s' is not vid:pid (4 hex digits each)",
+                     c->path, line, tok);
+            return false;
+        }
+        if (c->n_allow == SC_MAX_ALLOW) {
+            snprintf(p->err, sizeof p->err, "%s:%d: allow: more than %d adapter ids", c->path,
+                     line, SC_MAX_ALLOW);
+            return false;
+        }
+        c->allow[c->n_allow++] = (sc_usb_id){(uint16_t)vid, (uint16_t)pid};
+    }
+    return true;
+}
+
+static sc_bay *bay_for_section(parse_ctx *p, const char *section, int line)
+{
+    station_config *c = p->c;
+    long n;
+    if (!parse_int(section + 4, 1, SC_MAX_BAYS, &n)) {
+        snprintf(p->err, sizeof p->err, "%s:%d: [%s]: bay number must be 1..%d", c->path, line,
+                 section, SC_MAX_BAYS);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_bays; i++)
+        if (c->bays[i].bay == n)
+            return &c->bays[i];
+    if (c->n_bays == SC_MAX_BAYS) {
+        snprintf(p->err, sizeof p->err, "%s:%d: too many bays", c->path, line);
+        return NULL;
+    }
+    sc_bay *b = &c->bays[c->n_bays++];
+    memset(b, 0, sizeof *b);
+    b->bay = (int)n;
+    b->line = line;
+    snprintf(b->name, sizeof b->name, "%02ld", n);
+    return b;
+}
+
+static int on_key(void *user, const char *section, const char *key, const char *value)
+{
+    parse_ctx *p = user;
+    int line = p->line;
+    station_config *c = p->c;
+    if (p->err[0])
+        return 0;
+    long n;
+    if (!strcmp(section, "station")) {
+        if (!strcmp(key, "name")) {
+            snprintf(c->name, sizeof c->name, "%s", value);
+        } else if (!strcmp(key, "db")) {
+            resolve(p, value, c->db, sizeof c->db);
+        } else if (!strcmp(key, "profile")) {
+            resolve(p, value, c->profile, sizeof c->profile);
+        } else if (!strcmp(key, "pool_size")) {
+            if (!parse_int(value, 1, 256, &n)) {
+                snprintf(p->err, sizeof p->err, "%s:%d: pool_size '%s' must be 1..256", c->path,
+                         line, value);
+                return 0;
+            }
+            c->pool_size = (int)n;
+        } else if (!strcmp(key, "poll_interval_ms")) {
+            if (!parse_int(value, 100, 600000, &n)) {
+                snprintf(p->err, sizeof p->err, "%s:%d: poll_interval_ms '%s' must be 100..600000",
+                         c->path, line, value);
+                return 0;
+            }
+            c->poll_interval_ms = (int)n;
+        } else if (!strcmp(key, "start_mode")) {
+            if (!strcmp(value, "on_plug"))
+                c->start_mode = SC_START_ON_PLUG;
+            else if (!strcmp(value, "poll"))
+                c->start_mode = SC_START_POLL;
+            else {
+                snprintf(p->err, sizeof p->err,
+                         "%s:%d: start_mode '%s': expected on_plug or poll", c->path, line, value);
+                return 0;
+            }
+        } else {
+            snprintf(p->err, sizeof p->err, "%s:%d: [station]: unknown key '%s'", c->path, line,
+                     key);
+            return 0;
+        }
+    } else if (!strcmp(section, "adapters")) {
+        if (strcmp(key, "allow")) {
+            snprintf(p->err, sizeof p->err, "%s:%d: [adapters]: unknown key '%s'", c->path, line,
+                     key);
+            return 0;
+        }
+        if (!parse_allow(p, value, line))
+            return 0;
+    } else if (!strncmp(section, "bay ", 4)) {
+        sc_bay *b = bay_for_section(p, section, line);
+        if (!b)
+            return 0;
+        if (!strcmp(key, "path")) {
+            if (station_config_bay_by_path(c, value)) {
+                snprintf(p->err, sizeof p->err, "%s:%d: path '%s' is already another bay's",
+                         c->path, line, value);
+                return 0;
+            }
+            snprintf(b->id_path, sizeof b->id_path, "%s", value);
+        } else if (!strcmp(key, "name")) {
+            snprintf(b->name, sizeof b->name, "%s", value);
+        } else if (!strcmp(key, "profile")) {
+            resolve(p, value, b->profile, sizeof b->profile);
+        } else {
+            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s'", c->path, line,
+                     section, key);
+            return 0;
+        }
+    } else {
+        snprintf(p->err, sizeof p->err, "%s:%d: unknown section [%s]", c->path, line, section);
+        return 0;
+    }
+    return 1;
+}
+
+int station_config_load(const char *path, station_config *c, char *err, size_t errlen)
+{
+    parse_ctx p = {.c = c};
+    snprintf(c->path, sizeof c->path, "%s", path);
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(p.dir, sizeof p.dir, "%.*s", (int)(slash - path), path);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    p.f = f;
+    int rc = ini_parse_stream(read_line, &p, on_key, &p);
+    fclose(f);
+    if (p.err[0]) {
+        snprintf(err, errlen, "%s", p.err);
+        return -1;
+    }
+    if (rc > 0) {
+        snprintf(err, errlen, "%s:%d: not an INI line", path, rc);
+        return -1;
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: could not be read", path);
+        return -1;
+    }
+    for (int i = 0; i < c->n_bays; i++)
+        if (!c->bays[i].id_path[0]) {
+            snprintf(err, errlen, "%s:%d: [bay %d] has no path", path, c->bays[i].line,
+                     c->bays[i].bay);
+            return -1;
+        }
+    return 0;
+}
+
+bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid)
+{
+    for (int i = 0; i < c->n_allow; i++)
+        if (c->allow[i].vid == vid && c->allow[i].pid == pid)
+            return true;
+    return false;
+}
+
+const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path)
+{
+    for (int i = 0; i < c->n_bays; i++)
+        if (!strcmp(c->bays[i].id_path, id_path))
+            return &c->bays[i];
+    return NULL;
+}

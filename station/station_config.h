@@ -1,0 +1,46 @@
+/* station_config.h - the station's INI file (libinih): its name, database, pool size, start
+ * mode, default profile, the adapters it accepts and the bay map (physical USB port path ->
+ * bay number, name, profile). Errors name file:line. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SC_MAX_BAYS 128
+#define SC_MAX_ALLOW 16
+#define SC_PATH_MAX 1024
+
+typedef enum sc_start_mode { SC_START_ON_PLUG = 0, SC_START_POLL } sc_start_mode;
+
+typedef struct sc_bay {
+    int bay;                   /* 1-based, as printed on the fixture */
+    char id_path[128];         /* udev ID_PATH of the USB port ("sim-3" for the simulator) */
+    char name[32];             /* "A01"; default "%02d" of the number */
+    char profile[SC_PATH_MAX]; /* per-bay override, "" = the station's */
+    int line;
+} sc_bay;
+
+typedef struct sc_usb_id {
+    uint16_t vid, pid;
+} sc_usb_id;
+
+typedef struct station_config {
+    char path[SC_PATH_MAX];    /* "" when defaults only */
+    char name[64];
+    char db[SC_PATH_MAX];
+    int pool_size;             /* default 32: one worker per bay of a 32-bay tray */
+    sc_start_mode start_mode;
+    int poll_interval_ms;      /* poll mode: how often an idle bay is probed (default 2000) */
+    char profile[SC_PATH_MAX];
+    sc_usb_id allow[SC_MAX_ALLOW];
+    int n_allow;
+    sc_bay bays[SC_MAX_BAYS];
+    int n_bays;
+} station_config;
+
+void station_config_defaults(station_config *c);
+/* Loads `path` over the defaults. Relative db/profile paths are taken from the file's folder.
+ * Returns 0, or -1 with err = "file:line: words". */
+int station_config_load(const char *path, station_config *c, char *err, size_t errlen);
+bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid);
+const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path);

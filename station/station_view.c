@@ -1,0 +1,290 @@
+/* station_view.c - the view builder: one consumer of the event queue that keeps a
+ * station_view current under its own lock and signals an eventfd, so the dashboard redraws
+ * from a copy and never waits on a flashing thread. Also bay_state_name(). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "station_internal.h"
+
+const char *bay_state_name(bay_state s)
+{
+    static const char *const names[BAY_STATE_COUNT] = {
+        "empty", "idle", "LINK", "IDENTIFY", "ERASE", "WRITE", "VERIFY", "PASS", "FAIL"};
+    return s >= 0 && s < BAY_STATE_COUNT ? names[s] : "?";
+}
+
+struct sv_builder {
+    evq *q;
+    int sub;
+    int fd;
+    pthread_mutex_t lock;
+    station_view v;
+    pthread_t thread;
+    bool started;
+};
+
+static bay_view *find_bay(station_view *v, int bay)
+{
+    for (int i = 0; i < v->n_bays; i++)
+        if (v->bays[i].bay == bay)
+            return &v->bays[i];
+    if (bay <= 0 || v->n_bays == SV_MAX_BAYS)
+        return NULL;
+    bay_view *b = &v->bays[v->n_bays++];
+    memset(b, 0, sizeof *b);
+    b->bay = bay;
+    snprintf(b->name, sizeof b->name, "%02d", bay);
+    return b;
+}
+
+static void bay_log(bay_view *b, const char *fmt, const char *text)
+{
+    if (b->n_log == SV_LOG_LINES) {
+        memmove(b->log[0], b->log[1], sizeof b->log[0] * (SV_LOG_LINES - 1));
+        b->n_log--;
+    }
+    snprintf(b->log[b->n_log++], sizeof b->log[0], fmt, text);
+}
+
+static void station_log(station_view *v, double ts, const char *fmt, int bay, const char *text)
+{
+    if (v->n_events == SV_EVENT_LINES) {
+        memmove(v->events[0], v->events[1], sizeof v->events[0] * (SV_EVENT_LINES - 1));
+        v->n_events--;
+    }
+    time_t t = (time_t)ts;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char when[16];
+    strftime(when, sizeof when, "%H:%M:%S", &tm);
+    char body[160];
+    snprintf(body, sizeof body, fmt, bay, text);
+    snprintf(v->events[v->n_events++], sizeof v->events[0], "%s %s", when, body);
+}
+
+static bay_state phase_state(bk_phase p)
+{
+    switch (p) {
+    case BK_PHASE_LINK: return BAY_LINK;
+    case BK_PHASE_IDENTIFY: return BAY_IDENTIFY;
+    case BK_PHASE_ERASE: return BAY_ERASE;
+    case BK_PHASE_WRITE: return BAY_WRITE;
+    case BK_PHASE_VERIFY: return BAY_VERIFY;
+    default: return BAY_LINK;
+    }
+}
+
+static void recount(station_view *v)
+{
+    v->running = v->idle = 0;
+    for (int i = 0; i < v->n_bays; i++) {
+        bay_state s = v->bays[i].state;
+        if (s >= BAY_LINK && s <= BAY_VERIFY)
+            v->running++;
+        else if (s != BAY_EMPTY)
+            v->idle++;
+    }
+    int done = v->pass + v->fail;
+    v->yield_session = done ? (double)v->pass / done : -1;
+    double hours = (v->now_ts - v->session_start_ts) / 3600.0;
+    v->modules_per_hour = hours > 0 ? v->pass / hours : 0;
+}
+
+static void apply(station_view *v, const st_event *e)
+{
+    v->now_ts = e->ts;
+    bay_view *b = e->bay > 0 ? find_bay(v, e->bay) : NULL;
+    switch (e->kind) {
+    case ST_EV_NOTICE:
+        station_log(v, e->ts, "%.0d%s", 0, e->text);
+        break;
+    case ST_EV_ADAPTER_ADD:
+        if (!b)
+            break;
+        snprintf(b->port, sizeof b->port, "%s", e->port);
+        snprintf(b->adapter, sizeof b->adapter, "%s", e->adapter);
+        if (e->bay_name[0])
+            snprintf(b->name, sizeof b->name, "%s", e->bay_name);
+        if (e->product[0])
+            snprintf(b->product, sizeof b->product, "%s", e->product);
+        if (b->state == BAY_EMPTY)
+            b->state = BAY_IDLE;
+        break;
+    case ST_EV_ADAPTER_REMOVE:
+        if (!b)
+            break;
+        if (!(b->state >= BAY_LINK && b->state <= BAY_VERIFY))
+            b->state = BAY_EMPTY;
+        station_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
+        break;
+    case ST_EV_JOB_START:
+        if (!b)
+            break;
+        b->state = BAY_LINK;
+        b->progress = b->rate_bps = 0;
+        b->address = b->baud = 0;
+        b->started_ts = e->ts;
+        b->elapsed_s = 0;
+        b->power_cycle_needed = false;
+        b->chip[0] = b->mac[0] = b->detail[0] = 0;
+        b->cause = b->warning = BK_CAUSE_NONE;
+        b->retries = 0;
+        b->n_log = 0;
+        if (e->product[0])
+            snprintf(b->product, sizeof b->product, "%s", e->profile ? e->product : e->product);
+        break;
+    case ST_EV_JOB_EVENT:
+        if (!b)
+            break;
+        b->elapsed_s = e->ts - b->started_ts;
+        if (e->baud)
+            b->baud = e->baud;
+        b->address = e->address;
+        if (e->ev_kind == BK_EV_PHASE) {
+            b->state = phase_state(e->phase);
+            b->progress = 0;
+        } else if (e->ev_kind == BK_EV_PROGRESS) {
+            b->state = phase_state(e->phase);
+            b->progress = e->bytes_total ? (double)e->bytes_done / (double)e->bytes_total : 0;
+            b->rate_bps = e->rate_bps;
+        } else if (e->ev_kind == BK_EV_POWER_CYCLE_NEEDED) {
+            b->power_cycle_needed = true;
+        }
+        if (e->text[0])
+            bay_log(b, "%s", e->text);
+        break;
+    case ST_EV_JOB_END: {
+        if (!b)
+            break;
+        const bk_result *r = &e->result;
+        b->state = r->passed ? BAY_PASS : BAY_FAIL;
+        b->progress = r->passed ? 1 : b->progress;
+        b->elapsed_s = r->seconds;
+        b->cause = r->cause;
+        b->warning = r->warning;
+        b->retries = (int)r->retries;
+        b->power_cycle_needed = false;
+        snprintf(b->detail, sizeof b->detail, "%s", r->detail);
+        snprintf(b->chip, sizeof b->chip, "%s", bk_chip_name(r->chip));
+        if (r->have_mac)
+            snprintf(b->mac, sizeof b->mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0],
+                     r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+        if (r->passed) {
+            b->pass_count++;
+            v->pass++;
+        } else {
+            b->fail_count++;
+            v->fail++;
+        }
+        memmove(&b->history[1], &b->history[0], sizeof b->history[0] * (SV_HISTORY - 1));
+        b->history[0] = (bay_attempt_summary){.passed = r->passed, .cause = r->cause,
+                                              .seconds = r->seconds, .end_ts = e->ts};
+        snprintf(b->history[0].mac, sizeof b->history[0].mac, "%s", b->mac);
+        if (b->n_history < SV_HISTORY)
+            b->n_history++;
+        char words[200];
+        if (r->passed)
+            snprintf(words, sizeof words, "PASS %.1fs %s", r->seconds, b->mac);
+        else
+            snprintf(words, sizeof words, "FAIL %s: %s", bk_cause_name(r->cause), r->detail);
+        station_log(v, e->ts, "bay %02d %s", e->bay, words);
+        break;
+    }
+    case ST_EV_BAY_STATE:
+        if (!b)
+            break;
+        b->state = (bay_state)e->state;
+        b->cause = e->cause;
+        snprintf(b->detail, sizeof b->detail, "%s", e->text);
+        break;
+    }
+    recount(v);
+}
+
+static void *builder_main(void *arg)
+{
+    sv_builder *b = arg;
+    st_event e;
+    while (evq_next(b->q, b->sub, &e, -1) > 0) {
+        pthread_mutex_lock(&b->lock);
+        apply(&b->v, &e);
+        /* drain what is already there before waking the UI: one redraw per burst */
+        while (evq_try_next(b->q, b->sub, &e) > 0)
+            apply(&b->v, &e);
+        pthread_mutex_unlock(&b->lock);
+        uint64_t one = 1;
+        if (write(b->fd, &one, sizeof one) < 0 && errno != EAGAIN)
+            break;
+    }
+    return NULL;
+}
+
+sv_builder *sv_builder_new(evq *q, const station_view *initial, char *err, size_t errlen)
+{
+    sv_builder *b = calloc(1, sizeof *b);
+    if (!b) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    b->q = q;
+    b->v = *initial;
+    pthread_mutex_init(&b->lock, NULL);
+    b->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    b->sub = evq_subscribe(q);
+    if (b->fd < 0 || b->sub < 0 || pthread_create(&b->thread, NULL, builder_main, b)) {
+        snprintf(err, errlen, "view builder: cannot start");
+        sv_builder_free(b);
+        return NULL;
+    }
+    b->started = true;
+    return b;
+}
+
+void sv_builder_snapshot(sv_builder *b, station_view *out)
+{
+    pthread_mutex_lock(&b->lock);
+    *out = b->v;
+    pthread_mutex_unlock(&b->lock);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    out->now_ts = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int sv_builder_fd(sv_builder *b)
+{
+    return b ? b->fd : -1;
+}
+
+void sv_builder_set_flags(sv_builder *b, bool paused, bool shutting_down)
+{
+    pthread_mutex_lock(&b->lock);
+    b->v.paused = paused;
+    if (shutting_down)
+        b->v.shutting_down = true;
+    pthread_mutex_unlock(&b->lock);
+    uint64_t one = 1;
+    if (write(b->fd, &one, sizeof one) < 0)
+        return; /* saturated eventfd: already readable */
+}
+
+void sv_builder_join(sv_builder *b)
+{
+    if (b && b->started) {
+        pthread_join(b->thread, NULL);
+        b->started = false;
+    }
+}
+
+void sv_builder_free(sv_builder *b)
+{
+    if (!b)
+        return;
+    sv_builder_join(b);
+    if (b->fd >= 0)
+        close(b->fd);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}

@@ -1,0 +1,461 @@
+/* test_sim_model.c - the module model with a fake clock: commands of each family, CRC end
+ * semantics, protection quirks, NOR semantics, aliasing, timing charged, faults. */
+#include "bksim.h"
+#include "sim_client.h"
+
+typedef struct fx {
+    bksim_module *m;
+    int64_t now;          /* fake clock, model ns */
+    uint32_t host_baud;
+    uint8_t rx[BK_FRAME_MAX + 64];
+    bk_frame fr;
+    int64_t due;          /* when the last reply was due */
+    int64_t sent_end;     /* when the last request finished arriving */
+} fx;
+
+static void fx_init(fx *f, bk_chip chip, const char *fault, double scale)
+{
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    mc.chip = chip;
+    char err[200];
+    if (fault)
+        CHECK(bksim_fault_parse(fault, &mc.faults, err, sizeof err));
+    memset(f, 0, sizeof *f);
+    f->m = bksim_module_new(&mc, NULL, 42, 0, scale, err, sizeof err);
+    CHECK(f->m);
+    f->host_baud = 115200;
+    f->now = 1000000;
+    bksim_module_power_up(f->m, f->now);
+}
+
+static int64_t wire(uint32_t baud, size_t n) { return (int64_t)((double)n * 1e10 / baud + 0.999999); }
+
+/* Send a request at f->now; collect the reply if one becomes due. Returns reply frame length. */
+static size_t fx_x(fx *f, bool is_long, uint8_t cmd, const uint8_t *p, size_t n)
+{
+    uint8_t req[BK_FRAME_MAX];
+    size_t len = is_long ? bk_encode_request_long(req, sizeof req, cmd, p, n)
+                         : bk_encode_request_short(req, sizeof req, cmd, p, n);
+    CHECK(len);
+    bksim_module_rx(f->m, req, len, f->host_baud, f->now);
+    f->sent_end = f->now + wire(f->host_baud, len);
+    int64_t due;
+    if (!bksim_module_next_due(f->m, &due) || bksim_module_pending(f->m) == 0)
+        return 0;
+    CHECK(bksim_module_tx(f->m, due - 1, f->host_baud, f->rx, sizeof f->rx) == 0); /* not before due */
+    size_t got = bksim_module_tx(f->m, due, f->host_baud, f->rx, sizeof f->rx);
+    f->due = due;
+    f->now = due;
+    size_t consumed, garbage;
+    if (bk_decode_reply(f->rx, got, &f->fr, &consumed, &garbage) != BK_DECODE_FRAME)
+        return SIZE_MAX; /* bytes came, but no frame: garbled */
+    return consumed - garbage;
+}
+
+static void fx_link(fx *f)
+{
+    CHECK(fx_x(f, false, BK_CMD_LINK_CHECK, NULL, 0) == 8);
+    CHECK(f->fr.cmd == 0x01 && f->fr.payload_len == 1 && f->fr.payload[0] == 0);
+}
+
+static uint8_t fx_erase(fx *f, uint8_t size, uint32_t addr)
+{
+    uint8_t p[5] = {size};
+    bk_put_le32(p + 1, addr);
+    CHECK(fx_x(f, true, BK_LCMD_ERASE, p, 5) == 16);
+    CHECK(f->fr.payload[1] == size && bk_get_le32(f->fr.payload + 2) == addr);
+    return f->fr.payload[0];
+}
+
+static size_t fx_write4k(fx *f, uint32_t addr, uint8_t fill)
+{
+    static uint8_t p[4 + 4096];
+    bk_put_le32(p, addr);
+    memset(p + 4, fill, 4096);
+    return fx_x(f, true, BK_LCMD_WRITE_4K, p, sizeof p);
+}
+
+static uint32_t fx_crc(fx *f, uint32_t start, uint32_t end)
+{
+    uint8_t p[8];
+    bk_put_le32(p, start);
+    bk_put_le32(p + 4, end);
+    CHECK(fx_x(f, false, BK_CMD_CHECK_CRC, p, 8) == 11);
+    return bk_get_le32(f->fr.payload);
+}
+
+static uint8_t flash_at(fx *f, uint32_t a)
+{
+    uint8_t b;
+    bksim_module_read_flash(f->m, a, &b, 1);
+    return b;
+}
+
+static void test_link_timing_and_window(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    int64_t t0 = f.now;
+    fx_link(&f);
+    CHECK(f.due == t0 + wire(115200, 5) + wire(115200, 8)); /* wire both ways, no chip time */
+    CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    f.now += 60 * 1000000; /* past the 50 ms window: the app runs */
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
+    CHECK(bksim_module_state(f.m) == BKSIM_APP);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, "no-download", 1.0);
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
+    CHECK(bksim_module_state(f.m) != BKSIM_DOWNLOAD);
+    bksim_module_free(f.m);
+}
+
+static void test_t_command_set(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    uint8_t reg[4];
+    bk_put_le32(reg, 0x800000);
+    CHECK(fx_x(&f, false, BK_CMD_READ_REG, reg, 4) == 0);           /* no ReadReg on T */
+    CHECK(fx_x(&f, true, BK_LCMD_GET_MID, (uint8_t[]){0x9F, 0, 0, 0}, 4) == 0);
+    CHECK(fx_x(&f, true, BK_LCMD_READ_SR, (uint8_t[]){0x05}, 1) == 0);
+    CHECK(fx_x(&f, false, BK_CMD_READ_BOOT_VERSION, NULL, 0) > 0);
+    CHECK(f.fr.payload_len == 13 && memcmp(f.fr.payload, "BK7231S_1.0.5", 13) == 0);
+    /* FlashRead4K returns the flash */
+    uint8_t a[4], want[4096];
+    bk_put_le32(a, 0x11000);
+    CHECK(fx_x(&f, true, BK_LCMD_READ_4K, a, 4) == 10 + 5 + 4096);
+    bksim_module_read_flash(f.m, 0x11000, want, sizeof want);
+    CHECK(f.fr.payload[0] == 0 && memcmp(f.fr.payload + 5, want, 4096) == 0);
+    /* FlashWrite (<= 256 B) programs */
+    uint8_t w[4 + 16];
+    bk_put_le32(w, 0x1F0000);
+    memset(w + 4, 0x5A, 16);
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE, w, sizeof w) == 16);
+    CHECK(f.fr.payload[0] == 0 && f.fr.payload[5] == 16 && flash_at(&f, 0x1F000F) == 0x5A);
+    bksim_module_free(f.m);
+}
+
+static void test_n_command_set(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231N, NULL, 1.0);
+    fx_link(&f);
+    uint8_t reg[4];
+    bk_put_le32(reg, 0x800000);
+    CHECK(fx_x(&f, false, BK_CMD_READ_REG, reg, 4) == 15);
+    CHECK(bk_get_le32(f.fr.payload) == 0x800000 && bk_get_le32(f.fr.payload + 4) == 0x7231C);
+    bk_put_le32(reg, 0x800004);
+    CHECK(fx_x(&f, false, BK_CMD_READ_REG, reg, 4) == 15 && bk_get_le32(f.fr.payload + 4) == 0);
+    CHECK(fx_x(&f, false, BK_CMD_READ_BOOT_VERSION, NULL, 0) == 0);
+    CHECK(fx_x(&f, true, BK_LCMD_GET_MID, (uint8_t[]){0x9F, 0, 0, 0}, 4) == 15);
+    CHECK(f.fr.payload[0] == 0 && memcmp(f.fr.payload + 2, bksim_module_jedec(f.m), 3) == 0);
+    CHECK(f.fr.payload[4] == 0x15); /* 2 MiB part */
+    CHECK(fx_x(&f, true, BK_LCMD_READ_SR, (uint8_t[]){0x05}, 1) == 13);
+    CHECK(f.fr.payload[0] == 0 && f.fr.payload[1] == 0x05 && f.fr.payload[2] == 0x1C);
+    /* protected: erase acks and changes nothing */
+    uint8_t before = flash_at(&f, 0x11000);
+    CHECK(before != 0xFF || flash_at(&f, 0x11001) != 0xFF);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    CHECK(flash_at(&f, 0x11000) == before);
+    /* clear SR (charged 10 ms), then erase works */
+    int64_t t = f.now;
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE_SR, (uint8_t[]){0x01, 0x00, 0x00}, 3) == 14);
+    CHECK(f.due == t + wire(115200, 11) + 10000000 + wire(115200, 14));
+    CHECK((bksim_module_sr(f.m) & 0x407C) == 0);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    CHECK(flash_at(&f, 0x11000) == 0xFF && flash_at(&f, 0x11FFF) == 0xFF);
+    /* Erase4K and EraseAll exist on the BootROM */
+    uint8_t a[4];
+    bk_put_le32(a, 0x12000);
+    CHECK(fx_x(&f, true, BK_LCMD_ERASE_4K, a, 4) > 0 && f.fr.payload[0] == 0 && flash_at(&f, 0x12000) == 0xFF);
+    CHECK(fx_x(&f, true, BK_LCMD_ERASE_ALL, NULL, 0) > 0 && flash_at(&f, 0) == 0xFF);
+    bksim_module_free(f.m);
+
+    /* flash_protected on N: the SR write is ignored */
+    fx_init(&f, BK_CHIP_BK7231N, "protected", 1.0);
+    fx_link(&f);
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE_SR, (uint8_t[]){0x01, 0x00}, 2) == 13 && f.fr.payload[0] == 0);
+    CHECK((bksim_module_sr(f.m) & 0x407C) != 0);
+    bksim_module_free(f.m);
+}
+
+static void test_crc_ends(void)
+{
+    uint8_t data[257];
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    bksim_module_read_flash(f.m, 0x11000, data, sizeof data);
+    CHECK(fx_crc(&f, 0x11000, 0x11100) == bk_chip_crc(data, 256)); /* T: end exclusive */
+    bksim_module_free(f.m);
+    fx_init(&f, BK_CHIP_BK7231N, NULL, 1.0);
+    fx_link(&f);
+    bksim_module_read_flash(f.m, 0x11000, data, sizeof data);
+    CHECK(fx_crc(&f, 0x11000, 0x11100) == bk_chip_crc(data, 257)); /* N: end inclusive */
+    CHECK(fx_crc(&f, 0x11000, 0x110FF) == bk_chip_crc(data, 256));
+    /* CRC time charged: 64 KiB at 400 kB/s */
+    int64_t t = f.now;
+    fx_crc(&f, 0x20000, 0x2FFFF);
+    CHECK(f.due == t + wire(115200, 13) + (int64_t)(65536 / 400000.0 * 1e9 + 0.999999) + wire(115200, 11));
+    bksim_module_free(f.m);
+}
+
+static void test_t_protection_and_quirk(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    uint8_t boot0 = flash_at(&f, 0x100);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x0) == 0);     /* acked ... */
+    CHECK(flash_at(&f, 0x100) == boot0);                  /* ... but protected */
+    CHECK(fx_write4k(&f, 0x1000, 0x00) == 15 && f.fr.payload[0] == 0);
+    CHECK(flash_at(&f, 0x1000) != 0x00 || flash_at(&f, 0x1001) != 0x00);
+    /* CheckCRC re-protects until the next LinkCheck */
+    fx_crc(&f, 0x11000, 0x12000);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    CHECK(flash_at(&f, 0x11000) != 0xFF || flash_at(&f, 0x11001) != 0xFF);
+    fx_link(&f);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    CHECK(flash_at(&f, 0x11000) == 0xFF && flash_at(&f, 0x11FFF) == 0xFF);
+    /* aliasing past the flash end reaches the bootloader: protection looks at the raw address */
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x200000) == 0);
+    CHECK(flash_at(&f, 0x0) == 0xFF && flash_at(&f, 0xFFF) == 0xFF);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, "protected", 1.0);
+    fx_link(&f);
+    uint8_t app = flash_at(&f, 0x11000);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0 && flash_at(&f, 0x11000) == app);
+    bksim_module_free(f.m);
+}
+
+static void test_nor_and_alias(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    int64_t t = f.now;
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_64K, 0x20000) == 0);
+    CHECK(f.due == t + wire(115200, 13) + 200000000 + wire(115200, 16)); /* 64K erase charged */
+    t = f.now;
+    CHECK(fx_write4k(&f, 0x20000, 0xF0) == 15);
+    CHECK(f.due == t + wire(115200, 4108) + 16 * 650000 + wire(115200, 15)); /* 16 pages */
+    CHECK(fx_write4k(&f, 0x20000, 0x3C) == 15);
+    CHECK(flash_at(&f, 0x20000) == (0xF0 & 0x3C));  /* bits only go 1 -> 0 */
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x20000) == 0 && flash_at(&f, 0x20000) == 0xFF);
+    /* aliasing: 0x221000 is 0x021000 */
+    CHECK(fx_write4k(&f, 0x221000, 0x12) == 15 && bk_get_le32(f.fr.payload + 1) == 0x221000);
+    CHECK(flash_at(&f, 0x21000) == 0x12 && flash_at(&f, 0x21FFF) == 0x12);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, "slow-flash", 1.0);
+    fx_link(&f);
+    t = f.now;
+    fx_erase(&f, BK_ERASE_SIZE_4K, 0x20000);
+    CHECK(f.due == t + wire(115200, 13) + 300000000 + wire(115200, 16));
+    bksim_module_free(f.m);
+}
+
+static void test_baud_switch_and_garbage(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    uint8_t p[5];
+    bk_put_le32(p, 921600);
+    p[4] = 20;
+    uint8_t req[16];
+    size_t n = bk_encode_request_short(req, sizeof req, BK_CMD_SET_BAUD, p, 5);
+    bksim_module_rx(f.m, req, n, 115200, f.now);
+    int64_t due;
+    CHECK(bksim_module_next_due(f.m, &due));
+    CHECK(due == f.now + wire(115200, 10) + 20000000 + wire(921600, 12));
+    /* a host still at 115200 reads garbage; at 921600 the echo */
+    uint8_t out[64];
+    size_t got = bksim_module_tx(f.m, due, 921600, out, sizeof out);
+    bk_frame fr;
+    size_t c, g;
+    CHECK(got == 12 && bk_decode_reply(out, got, &fr, &c, &g) == BK_DECODE_FRAME && memcmp(fr.payload, p, 5) == 0);
+    f.now = due;
+    f.host_baud = 921600;
+    fx_link(&f);
+    /* the host falls back to 115200 without telling the chip: garbage, the chip drops out */
+    f.host_baud = 115200;
+    for (int i = 0; i < 4; i++)
+        CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
+    CHECK(bksim_module_state(f.m) == BKSIM_APP);
+    bksim_stats st;
+    bksim_module_stats(f.m, &st);
+    CHECK(st.garbage_bytes >= 16);
+    bksim_module_free(f.m);
+
+    /* the reply reaching a host at the wrong baud is garbled */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    bksim_module_rx(f.m, req, n, 115200, f.now);
+    CHECK(bksim_module_next_due(f.m, &due));
+    got = bksim_module_tx(f.m, due, 115200, out, sizeof out);
+    CHECK(got == 12 && bk_decode_reply(out, got, &fr, &c, &g) != BK_DECODE_FRAME);
+    bksim_module_free(f.m);
+
+    /* the adapter cannot carry 921600: even a matching host gets garbage */
+    fx_init(&f, BK_CHIP_BK7231T, "adapter-max-baud=460800", 1.0);
+    fx_link(&f);
+    bksim_module_rx(f.m, req, n, 115200, f.now);
+    CHECK(bksim_module_next_due(f.m, &due));
+    got = bksim_module_tx(f.m, due, 921600, out, sizeof out);
+    CHECK(got == 12 && bk_decode_reply(out, got, &fr, &c, &g) != BK_DECODE_FRAME);
+    bksim_module_free(f.m);
+}
+
+static void test_faults_brownout_removed(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, "brownout-first-write", 1.0);
+    fx_link(&f);
+    CHECK(fx_write4k(&f, 0x12000, 0x00) == 15);
+    CHECK(fx_write4k(&f, 0x11000, 0x00) == 0);         /* resets, no reply */
+    CHECK(bksim_module_state(f.m) == BKSIM_WINDOW);
+    f.now += 1000000;
+    fx_link(&f);                                       /* re-link ok */
+    CHECK(fx_write4k(&f, 0x11000, 0x00) == 0);         /* every time */
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, "removed-after=1", 1.0);
+    fx_link(&f);
+    CHECK(fx_write4k(&f, 0x12000, 0x00) == 15);
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
+    bksim_module_power_up(f.m, f.now);
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0); /* even after a reset */
+    CHECK(bksim_module_state(f.m) == BKSIM_REMOVED);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, "yank-after=2", 1.0);
+    fx_link(&f);
+    CHECK(fx_write4k(&f, 0x12000, 0x00) == 15 && !bksim_module_yanked(f.m));
+    CHECK(fx_write4k(&f, 0x13000, 0x00) == 15 && bksim_module_yanked(f.m));
+    bksim_module_free(f.m);
+
+    /* link lost: silence longer than 2 s after the last reply */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    f.now += 2100 * 1000000LL;
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0 && bksim_module_state(f.m) == BKSIM_APP);
+    bksim_module_free(f.m);
+
+    /* Reboot restarts the loader: a LinkCheck inside the new window links again */
+    fx_init(&f, BK_CHIP_BK7231N, NULL, 1.0);
+    fx_link(&f);
+    CHECK(fx_x(&f, false, BK_CMD_REBOOT, (uint8_t[]){0xA5}, 1) == 0 && bksim_module_state(f.m) == BKSIM_WINDOW);
+    fx_link(&f);
+    bksim_module_free(f.m);
+
+    /* wrong chip: configured T, carries N */
+    fx_init(&f, BK_CHIP_BK7231T, "wrong-chip", 1.0);
+    fx_link(&f);
+    uint8_t reg[4];
+    bk_put_le32(reg, 0x800000);
+    CHECK(fx_x(&f, false, BK_CMD_READ_REG, reg, 4) == 15 && bk_get_le32(f.fr.payload + 4) == 0x7231C);
+    bksim_module_free(f.m);
+
+    /* bit errors on every byte above 100000 baud: nothing decodes */
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    char err[128];
+    CHECK(bksim_fault_parse("bit-errors-above=100000", &mc.faults, err, sizeof err));
+    CHECK(bksim_fault_parse("bit-error-rate=1", &mc.faults, err, sizeof err));
+    f.m = bksim_module_new(&mc, NULL, 1, 0, 1.0, err, sizeof err);
+    bksim_module_power_up(f.m, f.now);
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
+    bksim_module_free(f.m);
+}
+
+static void test_foreign_traffic(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, "foreign-traffic", 1.0);
+    bksim_module_set_host(f.m, true, f.now);
+    int64_t due;
+    CHECK(bksim_module_next_due(f.m, &due));
+    CHECK(due >= f.now + 150000000 && due <= f.now + 300000000);
+    uint8_t out[64];
+    CHECK(bksim_module_tx(f.m, due, 115200, out, sizeof out) == 7);
+    CHECK(memcmp(out, (uint8_t[]){0x55, 0xAA, 0, 0, 0, 0, 0xFF}, 7) == 0);
+    /* a LinkCheck arriving across the next heartbeat is corrupted */
+    bksim_module_power_up(f.m, due);
+    CHECK(bksim_module_next_due(f.m, &due));
+    f.now = due - wire(115200, 2);
+    CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0 || f.fr.cmd != 0x01);
+    bksim_stats st;
+    bksim_module_stats(f.m, &st);
+    CHECK(st.garbage_bytes >= 5);
+    bksim_module_free(f.m);
+}
+
+static void test_content_and_mac(void)
+{
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    char err[128];
+    bksim_module *a = bksim_module_new(&mc, NULL, 7, 0, 1.0, err, sizeof err);
+    bksim_module *b = bksim_module_new(&mc, NULL, 7, 1, 1.0, err, sizeof err);
+    bksim_module *a2 = bksim_module_new(&mc, NULL, 7, 0, 1.0, err, sizeof err);
+    CHECK(a && b && a2);
+    static uint8_t x[0x121000], y[0x121000];
+    bksim_module_read_flash(a, 0x11000, x, sizeof x);
+    bksim_module_read_flash(a2, 0x11000, y, sizeof y);
+    CHECK(memcmp(x, y, sizeof x) == 0);               /* deterministic */
+    bksim_module_read_flash(b, 0x11000, y, sizeof y);
+    CHECK(memcmp(x, y, sizeof x) != 0);               /* per module */
+    uint8_t blank[4096];
+    memset(blank, 0xFF, sizeof blank);
+    for (size_t o = 0; o < sizeof x; o += 4096)
+        CHECK(memcmp(x + o, blank, 4096) != 0);       /* vendor firmware: no sector blank */
+    uint8_t m1[6], m2[6], rec[10];
+    bksim_module_mac(a, m1);
+    bksim_module_mac(b, m2);
+    CHECK(m1[0] == 0xD8 && m1[1] == 0x1F && m1[2] == 0x12 && memcmp(m1, m2, 6) != 0);
+    bksim_module_read_flash(a, BKSIM_MAC_ADDR, rec, 10);
+    CHECK(memcmp(rec, "BMAC", 4) == 0 && memcmp(rec + 4, m1, 6) == 0);
+    bksim_module_read_flash(a, 0x140000, y, 4096);
+    CHECK(memcmp(y, blank, 4096) == 0);
+    bksim_module_free(a);
+    bksim_module_free(b);
+    bksim_module_free(a2);
+    mc.chip = BK_CHIP_UNKNOWN;
+    CHECK(!bksim_module_new(&mc, NULL, 7, 0, 1.0, err, sizeof err) && strstr(err, "chip"));
+}
+
+static void test_scale_zero_charges_nothing(void)
+{
+    fx f;
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 0.0);
+    fx_link(&f);
+    int64_t t = f.now;
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_64K, 0x20000) == 0);
+    CHECK(f.due == t);
+    bksim_module_free(f.m);
+}
+
+int main(void)
+{
+    test_link_timing_and_window();
+    test_t_command_set();
+    test_n_command_set();
+    test_crc_ends();
+    test_t_protection_and_quirk();
+    test_nor_and_alias();
+    test_baud_switch_and_garbage();
+    test_faults_brownout_removed();
+    test_foreign_traffic();
+    test_content_and_mac();
+    test_scale_zero_charges_nothing();
+    printf("sim model: ok\n");
+    return 0;
+}
