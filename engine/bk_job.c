@@ -640,10 +640,10 @@ static bool fail_classified(job *j, const unit_failure *last)
                     j->first_failure, j->s.baud);
     if (j->write_timeouts + j->erase_timeouts > 0) {
         bool first = j->writes_ok == 0;
-        return fail(j, BK_CAUSE_BROWNOUT, "link, read and erase answered; %s 4 KiB %s at 0x%X never "
-                    "acknowledged (expected %s reply), %u times; re-link ok each time (%u)",
-                    first ? "the first" : "a", last->op, last->addr,
-                    strcmp(last->op, "write") ? "16-byte" : "15-byte", tries, j->relinks_ok);
+        return fail(j, BK_CAUSE_BROWNOUT, "link, read and erase answered; %s 4 KiB %s at 0x%X was "
+                    "never acknowledged (no %s reply) in %u tries down to %u baud; every re-link "
+                    "answered", first ? "the first" : "a", last->op, last->addr,
+                    strcmp(last->op, "write") ? "16-byte" : "15-byte", tries, j->s.baud);
     }
     return fail(j, BK_CAUSE_PROTOCOL, "%s", j->first_failure);
 }

@@ -3,16 +3,18 @@
  *   request long   01 E0 FC | FF F4 | LEN16 | CMD | payload  LEN16 = 1 + n
  *   reply short    04 0E | LEN | 01 E0 FC | CMD | payload     LEN = 4 + n
  *   reply long     04 0E | FF | 01 E0 FC | F4 | LEN16 | CMD | payload   LEN16 = 1 + n
- * A short LEN of 0xFF would read as the long marker, so short payloads stop at 253 bytes. */
+ * A short LEN of 0xFF would read as the long marker, so LEN stops at 0xFE: short request
+ * payloads at 253 bytes, short reply payloads at 250. Decoders accept exactly what encoders make. */
 #include "bk_proto.h"
 #include <string.h>
 #include <zlib.h>
 
-#define SHORT_PAYLOAD_MAX 250u
+#define SHORT_REQUEST_PAYLOAD_MAX 253u
+#define SHORT_REPLY_PAYLOAD_MAX 250u
 
 size_t bk_encode_request_short(uint8_t *out, size_t cap, uint8_t cmd, const uint8_t *payload, size_t len)
 {
-    if (len > SHORT_PAYLOAD_MAX || cap < 5 + len)
+    if (len > SHORT_REQUEST_PAYLOAD_MAX || cap < 5 + len)
         return 0;
     out[0] = 0x01; out[1] = 0xE0; out[2] = 0xFC;
     out[3] = (uint8_t)(1 + len);
@@ -36,7 +38,7 @@ size_t bk_encode_request_long(uint8_t *out, size_t cap, uint8_t cmd, const uint8
 
 size_t bk_encode_reply_short(uint8_t *out, size_t cap, uint8_t cmd, const uint8_t *payload, size_t len)
 {
-    if (len > SHORT_PAYLOAD_MAX || cap < 7 + len)
+    if (len > SHORT_REPLY_PAYLOAD_MAX || cap < 7 + len)
         return 0;
     out[0] = 0x04; out[1] = 0x0E;
     out[2] = (uint8_t)(4 + len);

@@ -1,5 +1,6 @@
 /* station_config.c - parse the station INI; see station_config.h. */
 #include "station_config.h"
+#include "auth.h"
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -87,6 +88,49 @@ static bool parse_allow(parse_ctx *p, const char *v, int line)
     return true;
 }
 
+/* [bays A-B]: a range of bay numbers sharing one profile; ranges may not overlap, since
+ * then which profile wins would depend on the order of the file. */
+static sc_bay_range *range_for_section(parse_ctx *p, const char *section, int line)
+{
+    station_config *c = p->c;
+    const char *spec = section + 5;
+    char *end;
+    errno = 0;
+    long a = strtol(spec, &end, 10), b = a;
+    if (end != spec && *end == '-') {
+        const char *s2 = end + 1;
+        b = strtol(s2, &end, 10);
+        if (end == s2)
+            b = -1;
+    }
+    if (errno || end == spec || *end || a < 1 || b < a || b > SC_MAX_BAYS) {
+        snprintf(p->err, sizeof p->err, "%s:%d: [%s]: expected [bays FIRST-LAST] with "
+                 "1 <= FIRST <= LAST <= %d", c->path, line, section, SC_MAX_BAYS);
+        return NULL;
+    }
+    for (int i = 0; i < c->n_ranges; i++) {
+        sc_bay_range *r = &c->ranges[i];
+        if (r->first == a && r->last == b)
+            return r;
+        if (a <= r->last && r->first <= b) {
+            snprintf(p->err, sizeof p->err, "%s:%d: [%s] overlaps [bays %d-%d] of line %d",
+                     c->path, line, section, r->first, r->last, r->line);
+            return NULL;
+        }
+    }
+    if (c->n_ranges == SC_MAX_RANGES) {
+        snprintf(p->err, sizeof p->err, "%s:%d: more than %d [bays] ranges", c->path, line,
+                 SC_MAX_RANGES);
+        return NULL;
+    }
+    sc_bay_range *r = &c->ranges[c->n_ranges++];
+    memset(r, 0, sizeof *r);
+    r->first = (int)a;
+    r->last = (int)b;
+    r->line = line;
+    return r;
+}
+
 static sc_bay *bay_for_section(parse_ctx *p, const char *section, int line)
 {
     station_config *c = p->c;
@@ -126,6 +170,19 @@ static int on_key(void *user, const char *section, const char *key, const char *
             resolve(p, value, c->db, sizeof c->db);
         } else if (!strcmp(key, "profile")) {
             resolve(p, value, c->profile, sizeof c->profile);
+        } else if (!strcmp(key, "engineer_pin_hash")) {
+            char why[160];
+            if (!auth_hash_usable(value, why, sizeof why)) {
+                snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash: %s", c->path, line,
+                         why);
+                return 0;
+            }
+            if (strlen(value) >= sizeof c->engineer_pin_hash) {
+                snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash is too long", c->path,
+                         line);
+                return 0;
+            }
+            snprintf(c->engineer_pin_hash, sizeof c->engineer_pin_hash, "%s", value);
         } else if (!strcmp(key, "pool_size")) {
             if (!parse_int(value, 1, 256, &n)) {
                 snprintf(p->err, sizeof p->err, "%s:%d: pool_size '%s' must be 1..256", c->path,
@@ -163,6 +220,20 @@ static int on_key(void *user, const char *section, const char *key, const char *
         }
         if (!parse_allow(p, value, line))
             return 0;
+    } else if (!strncmp(section, "bays ", 5)) {
+        sc_bay_range *r = range_for_section(p, section, line);
+        if (!r)
+            return 0;
+        if (strcmp(key, "profile")) {
+            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s' (a range takes "
+                     "only profile)", c->path, line, section, key);
+            return 0;
+        }
+        if (!value[0]) {
+            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: empty profile", c->path, line, section);
+            return 0;
+        }
+        resolve(p, value, r->profile, sizeof r->profile);
     } else if (!strncmp(section, "bay ", 4)) {
         sc_bay *b = bay_for_section(p, section, line);
         if (!b)
@@ -217,10 +288,10 @@ int station_config_load(const char *path, station_config *c, char *err, size_t e
         snprintf(err, errlen, "%s: could not be read", path);
         return -1;
     }
-    for (int i = 0; i < c->n_bays; i++)
-        if (!c->bays[i].id_path[0]) {
-            snprintf(err, errlen, "%s:%d: [bay %d] has no path", path, c->bays[i].line,
-                     c->bays[i].bay);
+    for (int i = 0; i < c->n_ranges; i++)
+        if (!c->ranges[i].profile[0]) {
+            snprintf(err, errlen, "%s:%d: [bays %d-%d] has no profile", path, c->ranges[i].line,
+                     c->ranges[i].first, c->ranges[i].last);
             return -1;
         }
     return 0;
@@ -236,8 +307,30 @@ bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid)
 
 const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path)
 {
+    if (!id_path[0])
+        return NULL; /* "" is "no path", never a match */
     for (int i = 0; i < c->n_bays; i++)
         if (!strcmp(c->bays[i].id_path, id_path))
             return &c->bays[i];
     return NULL;
+}
+
+const sc_bay *station_config_bay_by_number(const station_config *c, int bay)
+{
+    for (int i = 0; i < c->n_bays; i++)
+        if (c->bays[i].bay == bay)
+            return &c->bays[i];
+    return NULL;
+}
+
+const char *station_config_bay_profile(const station_config *c, int bay,
+                                       const char *default_profile)
+{
+    const sc_bay *b = station_config_bay_by_number(c, bay);
+    if (b && b->profile[0])
+        return b->profile;
+    for (int i = 0; i < c->n_ranges; i++)
+        if (bay >= c->ranges[i].first && bay <= c->ranges[i].last)
+            return c->ranges[i].profile;
+    return default_profile;
 }

@@ -1,6 +1,11 @@
 /* station_config.h - the station's INI file (libinih): its name, database, pool size, start
- * mode, default profile, the adapters it accepts and the bay map (physical USB port path ->
- * bay number, name, profile). Errors name file:line. */
+ * mode, default profile, the engineer PIN's hash, the adapters it accepts and the bay map
+ * (physical USB port path -> bay number, name, profile). Errors name file:line.
+ *
+ * Which profile a bay flashes, most specific first: `[bay N] profile =`, then the
+ * `[bays A-B] profile =` range holding N, then `[station] profile =` (or --profile). A
+ * `[bay N]` without `path` only names and assigns the bay that gets number N (hot-plugged
+ * adapters take the lowest free number; the simulator's are numbered in order). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -9,16 +14,25 @@
 #define SC_MAX_BAYS 128
 #define SC_MAX_ALLOW 16
 #define SC_PATH_MAX 1024
+#define SC_MAX_RANGES 32
+#define SC_HASH_MAX 512
 
 typedef enum sc_start_mode { SC_START_ON_PLUG = 0, SC_START_POLL } sc_start_mode;
 
 typedef struct sc_bay {
     int bay;                   /* 1-based, as printed on the fixture */
-    char id_path[128];         /* udev ID_PATH of the USB port ("sim-3" for the simulator) */
+    char id_path[128];         /* udev ID_PATH of the USB port ("sim-3" for the simulator);
+                                  "" = by number only */
     char name[32];             /* "A01"; default "%02d" of the number */
     char profile[SC_PATH_MAX]; /* per-bay override, "" = the station's */
     int line;
 } sc_bay;
+
+typedef struct sc_bay_range {
+    int first, last;           /* inclusive bay numbers */
+    char profile[SC_PATH_MAX];
+    int line;
+} sc_bay_range;
 
 typedef struct sc_usb_id {
     uint16_t vid, pid;
@@ -32,10 +46,13 @@ typedef struct station_config {
     sc_start_mode start_mode;
     int poll_interval_ms;      /* poll mode: how often an idle bay is probed (default 2000) */
     char profile[SC_PATH_MAX];
+    char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];
     int n_bays;
+    sc_bay_range ranges[SC_MAX_RANGES]; /* never overlapping */
+    int n_ranges;
 } station_config;
 
 void station_config_defaults(station_config *c);
@@ -44,3 +61,7 @@ void station_config_defaults(station_config *c);
 int station_config_load(const char *path, station_config *c, char *err, size_t errlen);
 bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid);
 const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path);
+const sc_bay *station_config_bay_by_number(const station_config *c, int bay);
+/* The profile path bay `bay` flashes: its own, its range's, else `default_profile`. */
+const char *station_config_bay_profile(const station_config *c, int bay,
+                                       const char *default_profile);

@@ -31,7 +31,11 @@ static void test_encode_requests(void)
 
     CHECK_EQ_U(bk_encode_request_short(out, 4, BK_CMD_LINK_CHECK, NULL, 0), 0); /* too small */
     static uint8_t big[300];
-    CHECK_EQ_U(bk_encode_request_short(out, sizeof out, 0x10, big, 254), 0);   /* LEN would be 0xFF */
+    static uint8_t frame[300];
+    CHECK_EQ_U(bk_encode_request_short(frame, sizeof frame, 0x10, big, 254), 0); /* LEN would be 0xFF */
+    CHECK_EQ_U(bk_encode_request_short(frame, sizeof frame, 0x10, big, 253), 258); /* LEN 0xFE */
+    CHECK_EQ_U(bk_encode_reply_short(frame, sizeof frame, 0x10, big, 251), 0);    /* LEN 4+251 */
+    CHECK_EQ_U(bk_encode_reply_short(frame, sizeof frame, 0x10, big, 250), 257);
 }
 
 static void test_write_reply_is_15_bytes(void)

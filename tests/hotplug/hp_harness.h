@@ -1,0 +1,92 @@
+/* hp_harness.h - shared by the hot-plug tests: a station on the real udev source, fake
+ * USB-serial adapters on a umockdev testbed (tests/support/fakeport.h) each wired to a bksim
+ * module, the station's headless lines captured through a pipe, and the checks that read
+ * the database and /proc/self.
+ *
+ * Threads: every testbed call (hp_adapter_plug/unplug/free) comes from the test's main
+ * thread (umockdev 0.17.16 quirk). The line reader is a thread of its own; waiting for a
+ * line is a condition-variable wait with a deadline, never a sleep. */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "bksim.h"
+#include "fakeport.h"
+
+/* ---- headless lines ------------------------------------------------------------------- */
+
+typedef struct hp_lines {
+    int rd, wr;       /* pipe; the station writes to `out` (over wr) */
+    FILE *out;        /* give this to station_opts.headless_out */
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t grew;
+    char *text;       /* everything read so far, NUL-terminated */
+    size_t len, cap;
+    int n_lines;      /* complete lines in text */
+    bool eof;
+    bool echo;        /* copy each line to stderr (HP_ECHO=1 in the environment) */
+} hp_lines;
+
+/* Pipe + reader thread. Returns 0, or -1 with words in err. */
+int hp_lines_start(hp_lines *l, char *err, size_t errlen);
+/* Closes the write side (after station_free), joins the reader, keeps the text. */
+void hp_lines_finish(hp_lines *l);
+void hp_lines_free(hp_lines *l);
+/* Index (0-based) of the first complete line at index >= from that contains every non-NULL
+ * needle, waiting up to timeout_ms for it; -1 on timeout. */
+int hp_lines_wait(hp_lines *l, int from, int timeout_ms, const char *a, const char *b,
+                  const char *c);
+/* Complete lines that contain every non-NULL needle. */
+int hp_lines_count(hp_lines *l, const char *a, const char *b, const char *c);
+int hp_lines_total(hp_lines *l);
+/* Copy of line i (without the newline) into buf; "" if there is none. */
+void hp_lines_get(hp_lines *l, int i, char *buf, size_t len);
+/* Writes every captured line to stderr (after a failure). */
+void hp_lines_dump(hp_lines *l, const char *why);
+
+/* ---- adapters wired to simulated modules ----------------------------------------------- */
+
+/* One plugged fake adapter and the bksim module behind it. The fakeport's DTR/RTS callback
+ * forwards to bksim_set_lines once the module is attached (changes before that are applied
+ * at attach), so the engine's reset pulse through libserialport resets the simulated chip. */
+typedef struct hp_adapter {
+    fakeport *port;
+    bksim_server *sim;
+    int guard_fd;     /* extra slave fd: keeps bksim from seeing a hang-up during unplug */
+    pthread_mutex_t lock;
+    int sim_idx;      /* -1 until attached */
+    int rts_rises;    /* RTS asserted edges seen after attach (the engine's reset pulses) */
+} hp_adapter;
+
+/* Plugs `a` into tb (the "add" uevents go out) and attaches a fresh module (mc NULL:
+ * default BK7231T) to its pty master. Returns 0, or -1 with words in err. */
+int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
+                    const fakeport_adapter *a, const bksim_module_config *mc, char *err,
+                    size_t errlen);
+/* Unplugs like a USB yank: the module is held in reset first (it is unpowered once the
+ * adapter is gone, and must never write to the master's fd number again: bksim has no
+ * detach), then hang-up + "remove" uevent + sysfs removal. No-op if not plugged. */
+void hp_adapter_unplug(hp_adapter *h);
+void hp_adapter_free(hp_adapter *h); /* unplugs if needed */
+int hp_adapter_rts_rises(hp_adapter *h);
+
+/* ---- files, database, process ------------------------------------------------------------ */
+
+/* mkdtemp under /tmp; returns 0 or -1. */
+int hp_tempdir(char *dir, size_t len, const char *tag);
+void hp_rmtree(const char *dir);
+/* Writes a pseudo-random image of `kib` KiB (seeded) and a profile pinning its sha256 into
+ * dir; *profile gets the profile's path. Returns 0 or -1 with words in err. */
+int hp_make_profile(const char *dir, int kib, uint32_t seed, char *profile, size_t len,
+                    char *err, size_t errlen);
+/* First column of the first row of sql as an integer; -1 on any error (printed). */
+long long hp_db_int(const char *db_path, const char *sql);
+/* First column of the first row as text into buf; returns false if no row. */
+bool hp_db_text(const char *db_path, const char *sql, char *buf, size_t len);
+int hp_count_threads(void);   /* entries in /proc/self/task */
+int hp_count_fds(void);       /* entries in /proc/self/fd (minus the one counting them) */
+/* Lists open fds and what they point to, for a leak message. */
+void hp_dump_fds(const char *why);
