@@ -43,7 +43,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_ATTEMPT_END] = "UPDATE attempt SET end_ts = ?2, outcome = ?3, cause = ?4, detail = ?5, "
                       "chip = ?6, chip_id = ?7, flash_id = ?8, mac = ?9, boot_version = ?10, "
                       "bytes_written = ?11, sectors_written = ?12, sectors_skipped = ?13, "
-                      "retries = ?14, baud_start = ?15, baud_end = ?16, module_id = ?17 "
+                      "retries = ?14, baud_start = ?15, baud_end = ?16, module_id = ?17, "
+                      "image_id = coalesce(?18, image_id) "
                       "WHERE id = ?1",
     [S_MODULE_UPSERT] = "INSERT INTO module (mac, chip, chip_id, flash_id, first_seen, last_seen) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (mac) DO UPDATE SET "
@@ -583,6 +584,7 @@ int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a)
     sqlite3_bind_int(st, 15, a->baud_start);
     sqlite3_bind_int(st, 16, a->baud_end);
     bind_id(st, 17, module_id);
+    bind_id(st, 18, a->image_id); /* a multi-variant product knows its image only at the end */
     if (run(d, st, "storing the end of an attempt") < 0)
         return -1;
     if (sqlite3_changes(d->sq) != 1) {

@@ -15,6 +15,16 @@ static void fmt_time(double ts, const char *fmt, char *buf, size_t n)
         snprintf(buf, n, "?");
 }
 
+/* The version of the same profile name used before row i (rows are in order of first use),
+ * NULL for a name's first version: where a row has one, the profile text changed there. */
+static const report_profile_row *previous_version(const report *r, int i)
+{
+    for (int j = i - 1; j >= 0; j--)
+        if (!strcmp(r->profiles[j].name, r->profiles[i].name))
+            return &r->profiles[j];
+    return NULL;
+}
+
 static const char *bucket_fmt(const report *r) { return r->by_day ? "%Y-%m-%d" : "%Y-%m-%d %H:00"; }
 
 /* ---- table ---- */
@@ -75,6 +85,15 @@ int report_write_table(const report *r, FILE *o)
         snprintf(label, sizeof label, "%s @%.8s (%s .. %s)", p->name[0] ? p->name : "-", p->sha256, a, b);
         fprintf(o, "  %-44s", label);
         table_stats(o, &p->s);
+    }
+
+    for (int i = 0; i < r->n_profiles; i++) {
+        const report_profile_row *p = &r->profiles[i], *prev = previous_version(r, i);
+        if (!prev)
+            continue;
+        fmt_time(p->first_ts, "%Y-%m-%d %H:%M:%S", a, sizeof a);
+        fprintf(o, "  version change: %s @%.8s -> @%.8s, first attempt with the new text ended %s\n",
+                p->name, prev->sha256, p->sha256, a);
     }
 
     fprintf(o, "\nby %s\n", r->by_day ? "day" : "hour");
@@ -292,6 +311,11 @@ static cJSON *json_report(const report *r)
         cJSON_AddStringToObject(p, "sha256", r->profiles[i].sha256);
         cJSON_AddNumberToObject(p, "first_ts", r->profiles[i].first_ts);
         cJSON_AddNumberToObject(p, "last_ts", r->profiles[i].last_ts);
+        const report_profile_row *prev = previous_version(r, i);
+        if (prev)
+            cJSON_AddStringToObject(p, "previous_sha256", prev->sha256);
+        else
+            cJSON_AddNullToObject(p, "previous_sha256");
         cJSON_AddItemToArray(a, p);
     }
     cJSON_AddStringToObject(j, "time_unit", r->by_day ? "day" : "hour");

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include "bk_plan.h"
 #include "bk_session.h"
 
@@ -945,6 +948,18 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     free(j);
 }
 
+/* An open that failed because the adapter is being unplugged is not a port problem: ask the
+ * OS once more whether the node is still there and alive. */
+static bool port_vanished(const char *path)
+{
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        return false;
+    }
+    return errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EIO;
+}
+
 void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_hooks *hooks,
                   bk_result *result)
 {
@@ -953,7 +968,7 @@ void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_h
     if (!tp) {
         memset(result, 0, sizeof *result);
         result->variant = -1;
-        result->cause = BK_CAUSE_PORT_ERROR;
+        result->cause = port_vanished(port_path) ? BK_CAUSE_ADAPTER_REMOVED : BK_CAUSE_PORT_ERROR;
         snprintf(result->detail, sizeof result->detail, "%s", err);
         return;
     }

@@ -68,6 +68,8 @@ int cmd_station(int argc, char **argv)
         bool has_val = i + 1 < argc;
         if (!strcmp(a, "--headless")) {
             headless = true;
+        } else if (!strcmp(a, "--syslog")) {
+            o.use_syslog = true;
         } else if (!strcmp(a, "--once")) {
             o.once = true;
         } else if (!strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--db") ||

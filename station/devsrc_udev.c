@@ -1,6 +1,12 @@
 /* devsrc_udev.c - adapters from libudev: coldplug enumeration + a tty monitor. A remove
  * event's parent attributes may already be gone (sysfs is being torn down), so removals are
- * matched by the devnode remembered at add, and the ID_PATH is taken from that memory. */
+ * matched by the devnode remembered at add, and the ID_PATH is taken from that memory.
+ *
+ * The monitor is enabled before enumerating (nothing plugged in between is missed), so an
+ * adapter plugged in that gap is seen twice: by the enumeration and as a queued "add". The
+ * second sighting is dropped when it is the same USB device (same sysfs path and bus
+ * device number, which the kernel renews on every plug); reporting it again would flash the
+ * module a second time once its first job ended. */
 #include "devsrc.h"
 #include <libudev.h>
 #include <stdio.h>
@@ -9,11 +15,16 @@
 
 #define UDEV_MAX_KNOWN 256
 
+typedef struct udev_known {
+    devsrc_event ev;
+    char usb_id[300]; /* usb_device syspath + "#" + devnum: one plug-in of one adapter */
+} udev_known;
+
 typedef struct udev_src {
     devsrc base;
     struct udev *udev;
     struct udev_monitor *mon;
-    devsrc_event known[UDEV_MAX_KNOWN]; /* what was added, by devnode */
+    udev_known known[UDEV_MAX_KNOWN]; /* what was added, by devnode */
     int n_known;
 } udev_src;
 
@@ -22,8 +33,8 @@ static uint16_t hex16(const char *s)
     return s ? (uint16_t)strtoul(s, NULL, 16) : 0;
 }
 
-/* Fills ev from a tty device; false if it is not a USB serial adapter. */
-static bool describe(struct udev_device *d, devsrc_event *ev)
+/* Fills ev (and usb_id) from a tty device; false if it is not a USB serial adapter. */
+static bool describe(struct udev_device *d, devsrc_event *ev, char *usb_id, size_t usb_id_len)
 {
     const char *node = udev_device_get_devnode(d);
     if (!node)
@@ -41,29 +52,38 @@ static bool describe(struct udev_device *d, devsrc_event *ev)
     ev->pid = hex16(udev_device_get_sysattr_value(usb, "idProduct"));
     const char *ser = udev_device_get_sysattr_value(usb, "serial");
     snprintf(ev->serial, sizeof ev->serial, "%s", ser ? ser : "");
+    const char *devnum = udev_device_get_sysattr_value(usb, "devnum");
+    snprintf(usb_id, usb_id_len, "%s#%s", udev_device_get_syspath(usb), devnum ? devnum : "?");
     return true;
 }
 
-static void remember(udev_src *u, const devsrc_event *ev)
+static udev_known *find_known(udev_src *u, const char *devnode)
 {
     for (int i = 0; i < u->n_known; i++)
-        if (!strcmp(u->known[i].devnode, ev->devnode)) {
-            u->known[i] = *ev;
-            return;
-        }
-    if (u->n_known < UDEV_MAX_KNOWN)
-        u->known[u->n_known++] = *ev;
+        if (!strcmp(u->known[i].ev.devnode, devnode))
+            return &u->known[i];
+    return NULL;
+}
+
+static void remember(udev_src *u, const devsrc_event *ev, const char *usb_id)
+{
+    udev_known *k = find_known(u, ev->devnode);
+    if (!k && u->n_known < UDEV_MAX_KNOWN)
+        k = &u->known[u->n_known++];
+    if (k) {
+        k->ev = *ev;
+        snprintf(k->usb_id, sizeof k->usb_id, "%s", usb_id);
+    }
 }
 
 static bool forget(udev_src *u, const char *devnode, devsrc_event *out)
 {
-    for (int i = 0; i < u->n_known; i++)
-        if (!strcmp(u->known[i].devnode, devnode)) {
-            *out = u->known[i];
-            u->known[i] = u->known[--u->n_known];
-            return true;
-        }
-    return false;
+    udev_known *k = find_known(u, devnode);
+    if (!k)
+        return false;
+    *out = k->ev;
+    *k = u->known[--u->n_known];
+    return true;
 }
 
 static int udev_enumerate(devsrc *s, devsrc_event *out, int max, char *err, size_t errlen)
@@ -85,9 +105,10 @@ static int udev_enumerate(devsrc *s, devsrc_event *out, int max, char *err, size
         struct udev_device *d = udev_device_new_from_syspath(u->udev, udev_list_entry_get_name(it));
         if (!d)
             continue;
-        if (describe(d, &out[n])) {
+        char usb_id[300];
+        if (describe(d, &out[n], usb_id, sizeof usb_id)) {
             out[n].action = DEVSRC_ADD;
-            remember(u, &out[n]);
+            remember(u, &out[n], usb_id);
             n++;
         }
         udev_device_unref(d);
@@ -110,11 +131,16 @@ static int udev_next(devsrc *s, devsrc_event *ev)
     int got = 0;
     const char *action = udev_device_get_action(d);
     const char *node = udev_device_get_devnode(d);
+    char usb_id[300];
     if (action && !strcmp(action, "add")) {
-        if (describe(d, ev)) {
-            ev->action = DEVSRC_ADD;
-            remember(u, ev);
-            got = 1;
+        if (describe(d, ev, usb_id, sizeof usb_id)) {
+            const udev_known *k = find_known(u, ev->devnode);
+            bool seen = k && !strcmp(k->usb_id, usb_id) && !strcmp(k->ev.id_path, ev->id_path);
+            if (!seen) { /* new, or a re-plug whose remove never reached us */
+                ev->action = DEVSRC_ADD;
+                remember(u, ev, usb_id);
+                got = 1;
+            }
         }
     } else if (action && !strcmp(action, "remove") && node) {
         if (forget(u, node, ev)) {

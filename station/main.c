@@ -21,6 +21,16 @@ void cli_usage(FILE *out)
         "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
         "      N simulated modules with a realistic fault mix on profiles/demo-small.ini;\n"
         "      --once exits after every bay finished one attempt.\n"
+        "  profile check FILE... [--json]\n"
+        "      Parse every variant of each profile and show what it writes: chip, offset,\n"
+        "      image kind and size, sha256 (computed and pinned), erase units, and the time\n"
+        "      per module the simulator's wire+flash model gives. Exit 2 on any error.\n"
+        "  profile list [DIR] [--db FILE]\n"
+        "      The profiles in DIR (default: profiles) with, from the database, modules\n"
+        "      flashed, yield and last use.\n"
+        "  pin-hash\n"
+        "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
+        "      its yescrypt hash for [station] engineer_pin_hash.\n"
         "  help\n"
         "      This text.\n",
         out);
@@ -53,6 +63,10 @@ int main(int argc, char **argv)
         return cmd_report(argc - 1, argv + 1);
     if (!strcmp(c, "demo"))
         return cmd_demo(argc - 1, argv + 1);
+    if (!strcmp(c, "profile"))
+        return cmd_profile(argc - 1, argv + 1);
+    if (!strcmp(c, "pin-hash"))
+        return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
         cli_usage(stdout);
         return 0;

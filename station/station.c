@@ -15,6 +15,7 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "auth.h"
 #include "bk_image.h"
 #include "devsrc.h"
 #include "pool.h"
@@ -24,6 +25,7 @@
 
 #define ST_MAX_PROFILES 16
 #define ST_PROBE_WINDOW_MS 400
+#define ST_ENGINEER_IDLE_S 600 /* engineer mode ends after this long without a change */
 
 typedef struct st_profile_slot {
     tf_profile p;
@@ -56,6 +58,9 @@ struct station {
     int n_bays;
     pthread_mutex_t lock;
     bool paused;
+    double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
+    int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
+                               come), -1 = the config's assignment */
     int pass, fail;
     evq *q;
     pool *pool;
@@ -127,6 +132,19 @@ static int profile_slot(station *st, const char *path, char *err, size_t errlen)
     if (st->o.link_timeout_ms > 0)
         s->spec.link_timeout_ms = st->o.link_timeout_ms;
     return st->n_profiles++;
+}
+
+/* The slot bay `number` flashes: an engineer's all-bays choice, else the config's assignment
+ * (bay, range, station default). Every configured profile was loaded at start. */
+static int bay_profile_idx(station *st, int number)
+{
+    if (st->all_bays_idx >= 0)
+        return st->all_bays_idx;
+    const char *path = station_config_bay_profile(&st->o.cfg, number, st->profiles[0].p.path);
+    for (int i = 0; i < st->n_profiles; i++)
+        if (!strcmp(st->profiles[i].p.path, path))
+            return i;
+    return 0;
 }
 
 /* The image on disk must still be what the profile pinned: a file swapped under a running
@@ -289,6 +307,8 @@ static void probe_task(void *arg)
     if (out == PROBE_PORT_ERROR)
         notice(st, b->number, "warn", "bay %02d probe: %s", b->number, err);
     pthread_mutex_lock(&st->lock);
+    if (out == PROBE_NO_MODULE)
+        b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
     b->busy = false;
     b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
     pthread_mutex_unlock(&st->lock);
@@ -345,7 +365,8 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
         int next = 1;
         while (bay_by_number(st, next))
             next++;
-        b = bay_add(st, next, NULL, d->id_path, 0);
+        const sc_bay *cb = station_config_bay_by_number(&st->o.cfg, next);
+        b = bay_add(st, next, cb ? cb->name : NULL, d->id_path, bay_profile_idx(st, next));
         fresh = true;
     }
     if (!b) {
@@ -366,7 +387,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     snprintf(ev.port, sizeof ev.port, "%s", b->devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", b->adapter);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
-    snprintf(ev.product, sizeof ev.product, "%s", st->profiles[b->profile_idx].p.name);
+    snprintf(ev.product, sizeof ev.product, "%s", st->profiles[b->profile_idx].p.product);
     int number = b->number;
     pthread_mutex_unlock(&st->lock);
     evq_post(st->q, &ev);
@@ -517,26 +538,167 @@ static int act_pause(void *ctx, bool paused, char *msg, size_t msglen)
     return 0;
 }
 
-static int act_login(void *ctx, const char *pin, char *msg, size_t msglen)
+/* One changed (or refused) assignment, for the audit. */
+typedef struct st_assign {
+    int bay;
+    const tf_profile *old_p, *new_p;
+} st_assign;
+
+/* The audit goes through a handle of its own: these actions run on the UI thread, and the
+ * writer thread owns the station's handle (two handles on one file are SQLite's contract).
+ * Both profile texts are kept, so every sha256 in the audit resolves to its text. */
+static int audit_assignments(station *st, bool engineer, bool allowed, const st_assign *a, int n,
+                             char *err, size_t errlen)
 {
-    snprintf(msg, msglen, "engineer mode is not configured on this station");
-    return -1;
+    char user[64];
+    auth_os_user(user, sizeof user);
+    db *d;
+    if (db_open(st->db_path, false, &d, err, errlen) < 0)
+        return -1;
+    double ts = station_now();
+    int rc = db_begin(d);
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        const tf_profile *ps[2] = {a[i].old_p, a[i].new_p};
+        for (int k = 0; k < 2 && rc >= 0; k++)
+            if (ps[k] && db_profile_upsert(d, ps[k]->name, ps[k]->text_sha256, ps[k]->text) < 0)
+                rc = -1;
+        if (rc >= 0 && db_assignment_log(d, ts, user, engineer, a[i].bay, a[i].bay,
+                                         a[i].old_p ? a[i].old_p->text_sha256 : NULL,
+                                         a[i].new_p ? a[i].new_p->text_sha256 : NULL,
+                                         allowed) < 0)
+            rc = -1;
+    }
+    if (rc >= 0)
+        rc = db_commit(d);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: recording the assignment: %s", st->db_path, db_errmsg(d));
+        db_rollback(d);
+    }
+    db_close(d);
+    return rc < 0 ? -1 : 0;
 }
 
+static int act_login(void *ctx, const char *pin, char *msg, size_t msglen)
+{
+    station *st = ctx;
+    if (!st->o.cfg.engineer_pin_hash[0]) {
+        snprintf(msg, msglen, "engineer mode is not configured on this station "
+                 "([station] engineer_pin_hash)");
+        return -1;
+    }
+    bool match = false;
+    char why[200];
+    if (auth_pin_check(st->o.cfg.engineer_pin_hash, pin, &match, why, sizeof why) < 0) {
+        snprintf(msg, msglen, "engineer login: %s", why);
+        return -1;
+    }
+    char user[64];
+    auth_os_user(user, sizeof user);
+    if (!match) {
+        /* a refused login is an attempted change: it goes to the audit, with no bay */
+        st_assign none = {.bay = -1};
+        if (audit_assignments(st, false, false, &none, 1, why, sizeof why) < 0)
+            notice(st, 0, "error", "%s", why);
+        notice(st, 0, "warn", "engineer login refused (wrong PIN) for OS user %s", user);
+        snprintf(msg, msglen, "wrong PIN: engineer mode stays off (recorded)");
+        return -1;
+    }
+    pthread_mutex_lock(&st->lock);
+    st->engineer_until = mono_s() + ST_ENGINEER_IDLE_S;
+    pthread_mutex_unlock(&st->lock);
+    notice(st, 0, "info", "engineer mode on for OS user %s", user);
+    snprintf(msg, msglen, "engineer mode on");
+    poke(st->wake_fd);
+    return 0;
+}
+
+/* Reassigns one bay (or all, bay 0) to the profile at `path`, in engineer mode only. The
+ * profile is loaded and checked outside the lock (it hashes its images); a profile whose
+ * text changed on disk since it was last loaded becomes a new slot: a new version. */
 static int act_switch(void *ctx, int bay, const char *path, char *msg, size_t msglen)
 {
     station *st = ctx;
+    st_assign *changes = calloc(SV_MAX_BAYS, sizeof *changes);
+    tf_profile *np = calloc(1, sizeof *np);
+    int n = 0, rc = -1;
+    if (!changes || !np) {
+        snprintf(msg, msglen, "out of memory");
+        goto out;
+    }
     pthread_mutex_lock(&st->lock);
-    int idx = profile_slot(st, path, msg, msglen);
+    bool engineer = mono_s() < st->engineer_until;
+    for (int i = 0; i < st->n_bays; i++)
+        if (bay == 0 || st->bays[i].number == bay)
+            changes[n++] = (st_assign){.bay = st->bays[i].number,
+                                       .old_p = &st->profiles[st->bays[i].profile_idx].p};
+    if (bay == 0 && n == 0) /* no adapter yet: the audit still names the change */
+        changes[n++] = (st_assign){.bay = -1, .old_p = &st->profiles[st->all_bays_idx >= 0 ?
+                                                                     st->all_bays_idx : 0].p};
+    pthread_mutex_unlock(&st->lock);
+    if (bay != 0 && n == 0) {
+        snprintf(msg, msglen, "there is no bay %02d", bay);
+        goto out;
+    }
+    char why[600];
+    if (!engineer) {
+        if (audit_assignments(st, false, false, changes, n, why, sizeof why) < 0)
+            notice(st, 0, "error", "%s", why);
+        snprintf(msg, msglen, "switching profile needs engineer mode (refused, recorded)");
+        goto out;
+    }
+    if (tf_profile_load(path, np, msg, msglen) < 0)
+        goto out;
+    pthread_mutex_lock(&st->lock);
+    int idx = -1;
+    for (int i = 0; i < st->n_profiles && idx < 0; i++)
+        if (!strcmp(st->profiles[i].p.path, path) &&
+            !strcmp(st->profiles[i].p.text_sha256, np->text_sha256))
+            idx = i;
+    if (idx < 0 && st->n_profiles < ST_MAX_PROFILES) {
+        st_profile_slot *s = &st->profiles[st->n_profiles];
+        s->p = *np; /* the slot takes over the images and text */
+        memset(np, 0, sizeof *np);
+        tf_profile_to_spec(&s->p, &s->spec);
+        if (st->o.link_timeout_ms > 0)
+            s->spec.link_timeout_ms = st->o.link_timeout_ms;
+        idx = st->n_profiles++;
+    }
     if (idx >= 0) {
         for (int i = 0; i < st->n_bays; i++)
             if (bay == 0 || st->bays[i].number == bay)
                 st->bays[i].profile_idx = idx; /* a running job keeps its own spec */
-        snprintf(msg, msglen, "%s now on %s", st->profiles[idx].p.name,
-                 bay ? "one bay" : "all bays");
+        if (bay == 0)
+            st->all_bays_idx = idx;
+        for (int i = 0; i < n; i++)
+            changes[i].new_p = &st->profiles[idx].p;
+        st->engineer_until = mono_s() + ST_ENGINEER_IDLE_S;
     }
     pthread_mutex_unlock(&st->lock);
-    return idx >= 0 ? 0 : -1;
+    if (idx < 0) {
+        snprintf(msg, msglen, "%s: more than %d different profiles", path, ST_MAX_PROFILES);
+        goto out;
+    }
+    const tf_profile *p = &st->profiles[idx].p; /* slots never move or change */
+    if (audit_assignments(st, true, true, changes, n, why, sizeof why) < 0)
+        notice(st, 0, "error", "%s", why);
+    char user[64];
+    auth_os_user(user, sizeof user);
+    if (bay)
+        notice(st, bay, "info", "bay %02d now flashes %s (%s @%.8s), was %s @%.8s; by %s", bay,
+               p->product, p->name, p->text_sha256, changes[0].old_p->name,
+               changes[0].old_p->text_sha256, user);
+    else
+        notice(st, 0, "info", "all bays now flash %s (%s @%.8s); by %s", p->product, p->name,
+               p->text_sha256, user);
+    snprintf(msg, msglen, "%s now on %s", p->name, bay ? "one bay" : "all bays");
+    rc = 0;
+    poke(st->wake_fd);
+out:
+    if (np)
+        tf_profile_free(np);
+    free(np);
+    free(changes);
+    return rc;
 }
 
 static void act_quit(void *ctx)
@@ -598,12 +760,18 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
     }
     if (profile_slot(st, prof, err, errlen) < 0)
         goto fail;
+    st->all_bays_idx = -1;
+    /* Every assigned profile is loaded (and refused, file:line) before anything starts. */
+    for (int i = 0; i < o->cfg.n_bays; i++)
+        if (o->cfg.bays[i].profile[0] && profile_slot(st, o->cfg.bays[i].profile, err, errlen) < 0)
+            goto fail;
+    for (int i = 0; i < o->cfg.n_ranges; i++)
+        if (profile_slot(st, o->cfg.ranges[i].profile, err, errlen) < 0)
+            goto fail;
     for (int i = 0; i < o->cfg.n_bays; i++) {
         const sc_bay *cb = &o->cfg.bays[i];
-        int idx = cb->profile[0] ? profile_slot(st, cb->profile, err, errlen) : 0;
-        if (idx < 0)
-            goto fail;
-        bay_add(st, cb->bay, cb->name, cb->id_path, idx);
+        if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
+            bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
@@ -646,15 +814,16 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
         bv->bay = st->bays[i].number;
         snprintf(bv->name, sizeof bv->name, "%s", st->bays[i].name);
         snprintf(bv->product, sizeof bv->product, "%s",
-                 st->profiles[st->bays[i].profile_idx].p.name);
+                 st->profiles[st->bays[i].profile_idx].p.product);
     }
     if (!(st->q = evq_new())) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
     if (!(st->dbw = db_writer_new(st->q, st->db, o->cfg.name, err, errlen)) ||
-        !(st->view = sv_builder_new(st->q, &v0, err, errlen)) ||
-        (o->headless_out && !(st->hl = headless_new(st->q, o->headless_out, err, errlen))))
+        !(st->view = sv_builder_new(st->q, &v0, st->db_path, err, errlen)) ||
+        ((o->headless_out || o->use_syslog) &&
+         !(st->hl = headless_new(st->q, o->headless_out, o->use_syslog, err, errlen))))
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
@@ -716,6 +885,16 @@ const char *station_error(station *st)
 void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
+    /* Assignment and engineer mode are the station's own state, not events: laid over. */
+    pthread_mutex_lock(&st->lock);
+    out->engineer_mode = mono_s() < st->engineer_until;
+    for (int i = 0; i < out->n_bays; i++) {
+        st_bay *b = bay_by_number(st, out->bays[i].bay);
+        if (b)
+            snprintf(out->bays[i].product, sizeof out->bays[i].product, "%s",
+                     st->profiles[b->profile_idx].p.product);
+    }
+    pthread_mutex_unlock(&st->lock);
 }
 
 bksim_server *station_sim(station *st)

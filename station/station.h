@@ -17,6 +17,7 @@ typedef struct station_opts {
     const char *profile_path;        /* overrides cfg.profile when non-NULL */
     const char *db_path;             /* overrides cfg.db; both empty: "trayflash.db" */
     FILE *headless_out;              /* NULL: no headless lines */
+    bool use_syslog;                 /* the headless lines also go to syslog (journald) */
     /* Simulator source instead of udev (sim_count > 0): */
     int sim_count;
     const bksim_module_config *sim_modules; /* sim_count entries, or NULL: all default */

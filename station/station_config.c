@@ -31,14 +31,19 @@ typedef struct parse_ctx {
     bool allow_seen;
     FILE *f;
     int line; /* libinih (Debian) gives handlers no line number: our reader counts */
+    int section_line; /* of the last [section] header: where a bad header is reported */
 } parse_ctx;
 
 static char *read_line(char *str, int num, void *stream)
 {
     parse_ctx *p = stream;
     char *r = fgets(str, num, p->f);
-    if (r)
+    if (r) {
         p->line++;
+        const char *s = r + strspn(r, " \t");
+        if (*s == '[')
+            p->section_line = p->line;
+    }
     return r;
 }
 
@@ -69,11 +74,13 @@ static bool parse_allow(parse_ctx *p, const char *v, int line)
     p->allow_seen = true;
     char buf[512];
     snprintf(buf, sizeof buf, "%s", v);
+    int n_here = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ", \t", &save); tok;
-         tok = strtok_r(NULL, ", \t", &save)) {
+         tok = strtok_r(NULL, ", \t", &save), n_here++) {
         unsigned vid, pid;
         char extra;
-        if (sscanf(tok, "%4x:%4x%c", &vid, &pid, &extra) != 2) {
+        if (strlen(tok) != 9 || tok[4] != ':' ||
+            sscanf(tok, "%4x:%4x%c", &vid, &pid, &extra) != 2) {
             snprintf(p->err, sizeof p->err, "%s:%d: allow: '%s' is not vid:pid (4 hex digits each)",
                      c->path, line, tok);
             return false;
@@ -84,6 +91,11 @@ static bool parse_allow(parse_ctx *p, const char *v, int line)
             return false;
         }
         c->allow[c->n_allow++] = (sc_usb_id){(uint16_t)vid, (uint16_t)pid};
+    }
+    if (!n_here) { /* an empty list would silently accept no adapter at all */
+        snprintf(p->err, sizeof p->err, "%s:%d: allow: no adapter ids (vid:pid, comma separated)",
+                 c->path, line);
+        return false;
     }
     return true;
 }
@@ -221,7 +233,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         if (!parse_allow(p, value, line))
             return 0;
     } else if (!strncmp(section, "bays ", 5)) {
-        sc_bay_range *r = range_for_section(p, section, line);
+        sc_bay_range *r = range_for_section(p, section, p->section_line);
         if (!r)
             return 0;
         if (strcmp(key, "profile")) {
@@ -235,7 +247,7 @@ static int on_key(void *user, const char *section, const char *key, const char *
         }
         resolve(p, value, r->profile, sizeof r->profile);
     } else if (!strncmp(section, "bay ", 4)) {
-        sc_bay *b = bay_for_section(p, section, line);
+        sc_bay *b = bay_for_section(p, section, p->section_line);
         if (!b)
             return 0;
         if (!strcmp(key, "path")) {

@@ -1,6 +1,10 @@
 /* station_db.c - the database writer: the one thread holding the write handle. It drains the
  * queue in small transactions (what is waiting, at most 64 events), so workers never wait on
- * the disk and a crash loses at most one short batch (db_mark_interrupted closes the rest). */
+ * the disk and a crash loses at most one short batch (db_mark_interrupted closes the rest).
+ *
+ * With TRAYFLASH_DEBUG containing "db" in the environment it says on stderr, after each
+ * commit, which attempts' ends that commit made durable: the crash test kills the station at
+ * random moments and then holds the database to exactly those lines. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +19,7 @@ typedef struct dbw_open {
     char port[128], adapter[64], bay_name[32], product[64];
     double start_ts;
     int64_t profile_id, image_id;
+    const tf_profile *profile; /* loaded for the station's whole life */
 } dbw_open;
 
 struct db_writer {
@@ -26,6 +31,12 @@ struct db_writer {
     bool started;
     int failures;
     char last_error[256];
+    bool log_commits;
+    /* attempt ends written in the open transaction: reported once it is committed */
+    int64_t ended_ids[DBW_BATCH];
+    int ended_bays[DBW_BATCH];
+    bool ended_passed[DBW_BATCH];
+    int n_ended;
     dbw_open open[SV_MAX_BAYS + 1]; /* one attempt per bay at a time */
 };
 
@@ -34,6 +45,12 @@ static void failed(db_writer *w, const char *what)
     if (!w->failures++)
         fprintf(stderr, "trayflash: database: %s: %s\n", what, db_errmsg(w->d));
     snprintf(w->last_error, sizeof w->last_error, "%s: %s", what, db_errmsg(w->d));
+}
+
+static int64_t image_of(db_writer *w, const tf_profile *p, int variant)
+{
+    return db_image_upsert(w->d, p->variants[variant].sha256_pin,
+                           (int64_t)p->variants[variant].image.len);
 }
 
 static void job_start(db_writer *w, const st_event *e)
@@ -47,10 +64,11 @@ static void job_start(db_writer *w, const st_event *e)
     snprintf(o->product, sizeof o->product, "%s", e->product);
     o->start_ts = e->ts;
     const tf_profile *p = e->profile;
+    o->profile = p;
     if (p) {
+        /* With several variants the image is known once the chip is: at the job's end. */
         o->profile_id = db_profile_upsert(w->d, p->name, p->text_sha256, p->text);
-        o->image_id = db_image_upsert(w->d, p->variants[0].sha256_pin,
-                                      (int64_t)p->variants[0].image.len);
+        o->image_id = p->n_variants == 1 ? image_of(w, p, 0) : 0;
         if (o->profile_id < 0 || o->image_id < 0) {
             failed(w, "recording the profile");
             o->profile_id = o->image_id = 0;
@@ -73,6 +91,13 @@ static void job_end(db_writer *w, const st_event *e)
     if (!o->attempt_id)
         return;
     const bk_result *r = &e->result;
+    if (o->profile && r->variant >= 0 && r->variant < o->profile->n_variants) {
+        int64_t id = image_of(w, o->profile, r->variant);
+        if (id < 0)
+            failed(w, "recording the image");
+        else
+            o->image_id = id;
+    }
     char mac[18] = "", fid[8] = "";
     if (r->have_mac)
         snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
@@ -94,6 +119,12 @@ static void job_end(db_writer *w, const st_event *e)
                     .detail = r->detail[0] ? r->detail : NULL};
     if (db_attempt_end(w->d, o->attempt_id, &a) < 0)
         failed(w, "ending an attempt");
+    else if (w->n_ended < DBW_BATCH) {
+        w->ended_ids[w->n_ended] = o->attempt_id;
+        w->ended_bays[w->n_ended] = e->bay;
+        w->ended_passed[w->n_ended] = r->passed;
+        w->n_ended++;
+    }
     o->attempt_id = 0;
 }
 
@@ -133,14 +164,25 @@ static void write_event(db_writer *w, const st_event *e)
     }
 }
 
+/* Only after db_commit returned: a line printed here is a promise the file keeps. */
+static void report_committed(db_writer *w)
+{
+    for (int i = 0; w->log_commits && i < w->n_ended; i++)
+        fprintf(stderr, "trayflash: debug: db committed end of attempt %lld bay %02d %s\n",
+                (long long)w->ended_ids[i], w->ended_bays[i], w->ended_passed[i] ? "pass" : "fail");
+    w->n_ended = 0;
+}
+
 static void *writer_main(void *arg)
 {
     db_writer *w = arg;
     st_event e;
     while (evq_next(w->q, w->sub, &e, -1) > 0) {
+        w->n_ended = 0;
         if (db_begin(w->d) < 0) {
             failed(w, "begin");
-            write_event(w, &e);
+            write_event(w, &e); /* autocommit: each statement is its own transaction */
+            report_committed(w);
             continue;
         }
         write_event(w, &e);
@@ -149,6 +191,9 @@ static void *writer_main(void *arg)
         if (db_commit(w->d) < 0) {
             failed(w, "commit");
             db_rollback(w->d);
+            w->n_ended = 0; /* nothing of this batch is in the file */
+        } else {
+            report_committed(w);
         }
     }
     return NULL;
@@ -163,6 +208,8 @@ db_writer *db_writer_new(evq *q, db *d, const char *station_name, char *err, siz
     }
     w->q = q;
     w->d = d;
+    const char *dbg = getenv("TRAYFLASH_DEBUG");
+    w->log_commits = dbg && strstr(dbg, "db");
     char host[128] = "";
     gethostname(host, sizeof host - 1);
     w->station_id = db_station_upsert(d, station_name, host);

@@ -1,9 +1,13 @@
 /* station_headless.c - one line per event for a log or a pipe, the same words as the
- * dashboard: "14:02:09 bay 02 FAIL 42% FAIL brownout first write at 0x11000 ...".
+ * dashboard: "14:02:09 bay 02 FAIL 42% FAIL brownout first write at 0x11000 ... mac d8:..".
  * Columns: time, bay, state, progress %, result (- / PASS / FAIL), cause id (- if none),
- * then free words. Station-wide lines use "bay --". */
+ * then free words; a job's lines end with "mac xx:xx:xx:xx:xx:xx" once it has read the
+ * module's MAC (its end line included), so `grep MAC` follows one module through the log. Station-wide lines use
+ * "bay --". With syslog the same line (without the time: the journal stamps it) goes to
+ * syslog, priority by what it says: a failure is an error, progress is debug. */
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include "station_internal.h"
 
@@ -11,10 +15,10 @@ struct headless {
     evq *q;
     int sub;
     FILE *out;
+    bool use_syslog;
     pthread_t thread;
     bool started;
-    int last_pct[SV_MAX_BAYS + 1];
-    int phase[SV_MAX_BAYS + 1];
+    headless_bay bays[SV_MAX_BAYS + 1]; /* [0]: station-wide lines */
 };
 
 static const char *phase_word(bk_phase p)
@@ -22,7 +26,28 @@ static const char *phase_word(bk_phase p)
     return bk_phase_name(p);
 }
 
-void headless_format(const st_event *e, int *last_pct, int *last_phase, char *line, size_t len)
+static void format_mac(const uint8_t m[6], char *out, size_t len)
+{
+    snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* The engine's timeline says "mac d8:1f:12:0a:3c:7e" when it has read the MAC; true then. */
+static bool note_mac(headless_bay *hb, const char *text)
+{
+    unsigned m[6];
+    char extra;
+    if (sscanf(text, "mac %2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+               &extra) == 6) {
+        uint8_t b[6];
+        for (int i = 0; i < 6; i++)
+            b[i] = (uint8_t)m[i];
+        format_mac(b, hb->mac, sizeof hb->mac);
+        return true;
+    }
+    return false;
+}
+
+int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
 {
     time_t t = (time_t)e->ts;
     struct tm tm;
@@ -34,11 +59,16 @@ void headless_format(const st_event *e, int *last_pct, int *last_phase, char *li
         snprintf(bay, sizeof bay, "%02d", e->bay);
     else
         snprintf(bay, sizeof bay, "--");
+    int prio = LOG_INFO;
+    bool says_mac = false; /* the line's own words already are the MAC */
     line[0] = 0;
     switch (e->kind) {
     case ST_EV_NOTICE:
         snprintf(line, len, "%s bay %s %s - - - %s", when, bay,
                  !strcmp(e->level, "info") ? "note" : e->level, e->text);
+        prio = !strcmp(e->level, "error") ? LOG_ERR
+               : !strcmp(e->level, "warn") ? LOG_WARNING
+                                           : LOG_INFO;
         break;
     case ST_EV_ADAPTER_ADD:
         snprintf(line, len, "%s bay %s idle 0%% - - adapter %s on %s (%s)", when, bay, e->adapter,
@@ -48,72 +78,100 @@ void headless_format(const st_event *e, int *last_pct, int *last_phase, char *li
         snprintf(line, len, "%s bay %s empty 0%% - - adapter removed from %s", when, bay, e->port);
         break;
     case ST_EV_JOB_START:
-        *last_pct = -1;
-        *last_phase = BK_PHASE_LINK;
+        hb->last_pct = -1;
+        hb->last_phase = hb->max_phase = BK_PHASE_LINK;
+        hb->mac[0] = 0; /* a new attempt may hold another module */
+        hb->in_job = true;
         snprintf(line, len, "%s bay %s LINK 0%% - - start #%llu %s on %s", when, bay,
                  (unsigned long long)e->serial, e->product, e->port);
         break;
     case ST_EV_JOB_EVENT: {
         int pct = e->bytes_total ? (int)(100 * e->bytes_done / e->bytes_total) : 0;
         if (e->ev_kind == BK_EV_PROGRESS || e->ev_kind == BK_EV_PHASE)
-            *last_phase = e->phase;
+            hb->last_phase = e->phase;
         if (e->ev_kind == BK_EV_PROGRESS) {
-            if (pct / 25 == *last_pct / 25 && pct != 100)
+            if (pct / 25 == hb->last_pct / 25 && pct != 100)
                 break; /* progress every 25 %: a log, not a film */
-            *last_pct = pct;
+            hb->last_pct = pct;
+            prio = LOG_DEBUG;
             snprintf(line, len, "%s bay %s %s %d%% - - %.0f B/s at 0x%X", when, bay,
                      phase_word(e->phase), pct, e->rate_bps, e->address);
         } else if (e->ev_kind == BK_EV_PHASE) {
-            *last_pct = -1;
+            /* erase and write alternate block by block: name each phase once per attempt */
+            if ((int)e->phase <= hb->max_phase && e->phase != BK_PHASE_LINK)
+                break;
+            hb->max_phase = (int)e->phase; /* a re-link starts the count again */
+            hb->last_pct = -1;
             snprintf(line, len, "%s bay %s %s 0%% - - phase", when, bay, phase_word(e->phase));
         } else {
-            pct = *last_pct < 0 ? 0 : *last_pct;
+            if (e->ev_kind == BK_EV_INFO)
+                says_mac = note_mac(hb, e->text);
+            pct = hb->last_pct < 0 ? 0 : hb->last_pct;
+            if (e->ev_kind == BK_EV_POWER_CYCLE_NEEDED)
+                prio = LOG_WARNING;
             snprintf(line, len, "%s bay %s %s %d%% - - %s%s", when, bay,
-                     phase_word((bk_phase)*last_phase), pct,
+                     phase_word((bk_phase)hb->last_phase), pct,
                      e->ev_kind == BK_EV_POWER_CYCLE_NEEDED ? "[!] " : "", e->text);
         }
         break;
     }
     case ST_EV_JOB_END: {
         const bk_result *r = &e->result;
-        if (r->passed)
-            snprintf(line, len,
-                     "%s bay %s PASS 100%% PASS - %.1fs chip %s mac %02x:%02x:%02x:%02x:%02x:%02x "
-                     "retries %u baud %u",
-                     when, bay, r->seconds, bk_chip_name(r->chip), r->mac[0], r->mac[1], r->mac[2],
-                     r->mac[3], r->mac[4], r->mac[5], r->retries, r->baud_end);
-        else
+        hb->in_job = true; /* its end line names the module; nothing after it does */
+        if (r->have_mac)
+            format_mac(r->mac, hb->mac, sizeof hb->mac);
+        if (r->passed) {
+            snprintf(line, len, "%s bay %s PASS 100%% PASS - %.1fs chip %s retries %u baud %u",
+                     when, bay, r->seconds, bk_chip_name(r->chip), r->retries, r->baud_end);
+        } else {
+            prio = LOG_ERR;
             snprintf(line, len, "%s bay %s FAIL %d%% FAIL %s %s: %s -> %s", when, bay,
-                     *last_pct < 0 ? 0 : *last_pct, bk_cause_id(r->cause),
+                     hb->last_pct < 0 ? 0 : hb->last_pct, bk_cause_id(r->cause),
                      bk_cause_name(r->cause), r->detail, bk_cause_remedy(r->cause));
+        }
         break;
     }
     case ST_EV_BAY_STATE:
+        if (e->state == BAY_FAIL)
+            prio = LOG_ERR;
         snprintf(line, len, "%s bay %s %s 0%% %s %s %s", when, bay,
                  bay_state_name((bay_state)e->state), e->state == BAY_FAIL ? "FAIL" : "-",
                  e->cause ? bk_cause_id(e->cause) : "-", e->text);
         break;
     }
+    if (line[0] && e->bay > 0 && hb->in_job && hb->mac[0] && !says_mac) {
+        size_t n = strlen(line);
+        if (n < len)
+            snprintf(line + n, len - n, " mac %s", hb->mac);
+    }
+    if (e->kind == ST_EV_JOB_END)
+        hb->in_job = false;
+    return prio;
 }
 
 static void *headless_main(void *arg)
 {
     headless *h = arg;
     st_event e;
-    char line[600];
+    char line[700];
     while (evq_next(h->q, h->sub, &e, -1) > 0) {
         int slot = e.bay > 0 && e.bay <= SV_MAX_BAYS ? e.bay : 0;
-        headless_format(&e, &h->last_pct[slot], &h->phase[slot], line, sizeof line);
-        if (line[0]) {
-            fputs(line, h->out);
-            fputc('\n', h->out);
+        int prio = headless_format(&e, &h->bays[slot], line, sizeof line);
+        if (!line[0])
+            continue;
+        if (h->out) {
+            fprintf(h->out, "%s\n", line); /* one call: other writers cannot split the line */
             fflush(h->out);
+        }
+        if (h->use_syslog) {
+            const char *sp = strchr(line, ' ');
+            syslog(prio, "%s", sp ? sp + 1 : line);
         }
     }
     return NULL;
 }
 
-headless *headless_new(evq *q, FILE *out, char *err, size_t errlen)
+headless *headless_new(evq *q, FILE *out, bool use_syslog, char *err, size_t errlen)
 {
     headless *h = calloc(1, sizeof *h);
     if (!h) {
@@ -122,9 +180,14 @@ headless *headless_new(evq *q, FILE *out, char *err, size_t errlen)
     }
     h->q = q;
     h->out = out;
+    h->use_syslog = use_syslog;
+    if (use_syslog)
+        openlog("trayflash", LOG_PID | LOG_NDELAY, LOG_DAEMON);
     h->sub = evq_subscribe(q);
     if (h->sub < 0 || pthread_create(&h->thread, NULL, headless_main, h)) {
         snprintf(err, errlen, "headless printer: cannot start");
+        if (use_syslog)
+            closelog();
         free(h);
         return NULL;
     }
@@ -145,5 +208,7 @@ void headless_free(headless *h)
     if (!h)
         return;
     headless_join(h);
+    if (h->use_syslog)
+        closelog();
     free(h);
 }

@@ -9,11 +9,15 @@
 /* View builder (station_view.c): applies events to a station_view under its own lock and
  * signals an eventfd. */
 typedef struct sv_builder sv_builder;
-sv_builder *sv_builder_new(evq *q, const station_view *initial, char *err, size_t errlen);
+/* db_path (NULL: none) is opened read-only by the builder for yield_today/first_pass_today. */
+sv_builder *sv_builder_new(evq *q, const station_view *initial, const char *db_path, char *err,
+                           size_t errlen);
 void sv_builder_snapshot(sv_builder *b, station_view *out);
 int sv_builder_fd(sv_builder *b);
 void sv_builder_set_flags(sv_builder *b, bool paused, bool shutting_down);
-void sv_builder_join(sv_builder *b); /* after evq_close: drains, then stops */
+/* after evq_close: drains, then stops; call after db_writer_join so the last refresh of
+ * today's yield sees every attempt */
+void sv_builder_join(sv_builder *b);
 void sv_builder_free(sv_builder *b);
 
 /* Database writer (station_db.c): the only thread touching the write handle. */
@@ -24,13 +28,23 @@ int db_writer_failures(db_writer *w);  /* statements that failed (logged to stde
 const char *db_writer_last_error(db_writer *w);
 void db_writer_free(db_writer *w);
 
-/* Headless printer (station_headless.c): one line per event. */
+/* Headless printer (station_headless.c): one line per event to `out` (NULL: none) and, with
+ * use_syslog, to syslog. */
 typedef struct headless headless;
-headless *headless_new(evq *q, FILE *out, char *err, size_t errlen);
+headless *headless_new(evq *q, FILE *out, bool use_syslog, char *err, size_t errlen);
 void headless_join(headless *h);
 void headless_free(headless *h);
-/* The line for one event, "" if the event prints nothing. Per bay, `last_pct` throttles
- * progress lines to every 25 % and `last_phase` names the state of INFO lines. */
-void headless_format(const st_event *ev, int *last_pct, int *last_phase, char *line, size_t len);
+/* The printer's memory of one bay: `last_pct` throttles progress lines to every 25 %,
+ * `last_phase` names the state of INFO lines, `max_phase` prints each phase once per attempt,
+ * `mac` is the module's once read, `in_job` from a job's start to its end line (the MAC is
+ * only claimed on the lines of that job). All zero before the first event. */
+typedef struct headless_bay {
+    int last_pct, last_phase, max_phase;
+    char mac[18];
+    bool in_job;
+} headless_bay;
+/* The line for one event, "" if the event prints nothing; returns its syslog priority
+ * (LOG_ERR for a failure, LOG_DEBUG for progress, ...). */
+int headless_format(const st_event *ev, headless_bay *bay, char *line, size_t len);
 
 double station_now(void);   /* unix seconds */

@@ -1,13 +1,23 @@
 /* station_view.c - the view builder: one consumer of the event queue that keeps a
  * station_view current under its own lock and signals an eventfd, so the dashboard redraws
- * from a copy and never waits on a flashing thread. Also bay_state_name(). */
+ * from a copy and never waits on a flashing thread. Also bay_state_name().
+ *
+ * Today's yield comes from the database (report_yield_since, the reports' own definitions)
+ * on a read-only handle only this builder uses. A query costs a read of the day's attempts,
+ * so it runs at most every SV_YIELD_REFRESH_S, only after attempts ended, on the builder's
+ * thread (never a flashing one) and outside the view's lock. The db writer commits a moment
+ * after the view sees a job end, so one more refresh follows the last end; station_wait()
+ * does a final one after the writer has finished. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "report.h"
 #include "station_internal.h"
+
+#define SV_YIELD_REFRESH_S 3.0
 
 const char *bay_state_name(bay_state s)
 {
@@ -24,7 +34,49 @@ struct sv_builder {
     station_view v;
     pthread_t thread;
     bool started;
+    /* builder thread only (then the joining thread): */
+    db *ro;
+    int yield_stale;        /* refreshes still owed since the last job end */
+    double yield_due_mono;  /* not before this */
 };
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Local midnight of the day `now` falls in. */
+static double day_start(double now)
+{
+    time_t t = (time_t)now;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (double)mktime(&tm);
+}
+
+static void refresh_yield(sv_builder *b)
+{
+    if (!b->ro)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int pass = 0, fail = 0;
+    double fpy = 0;
+    int rc = report_yield_since(b->ro, day_start((double)ts.tv_sec), &pass, &fail, &fpy);
+    b->yield_due_mono = mono_now() + SV_YIELD_REFRESH_S;
+    if (b->yield_stale > 0)
+        b->yield_stale--;
+    if (rc < 0)
+        return; /* keep the last figures; a busy moment is retried at the next refresh */
+    pthread_mutex_lock(&b->lock);
+    b->v.yield_today = pass + fail ? (double)pass / (pass + fail) : -1;
+    b->v.first_pass_today = pass + fail ? fpy : -1;
+    pthread_mutex_unlock(&b->lock);
+}
 
 static bay_view *find_bay(station_view *v, int bay)
 {
@@ -208,13 +260,33 @@ static void *builder_main(void *arg)
 {
     sv_builder *b = arg;
     st_event e;
-    while (evq_next(b->q, b->sub, &e, -1) > 0) {
-        pthread_mutex_lock(&b->lock);
-        apply(&b->v, &e);
-        /* drain what is already there before waking the UI: one redraw per burst */
-        while (evq_try_next(b->q, b->sub, &e) > 0)
+    for (;;) {
+        int timeout_ms = -1;
+        if (b->yield_stale > 0) {
+            double wait_s = b->yield_due_mono - mono_now();
+            timeout_ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
+        }
+        int rc = evq_next(b->q, b->sub, &e, timeout_ms);
+        if (rc < 0)
+            break;
+        if (rc > 0) {
+            bool ended = e.kind == ST_EV_JOB_END;
+            pthread_mutex_lock(&b->lock);
             apply(&b->v, &e);
-        pthread_mutex_unlock(&b->lock);
+            /* drain what is already there before waking the UI: one redraw per burst */
+            while (evq_try_next(b->q, b->sub, &e) > 0) {
+                ended |= e.kind == ST_EV_JOB_END;
+                apply(&b->v, &e);
+            }
+            pthread_mutex_unlock(&b->lock);
+            if (ended)
+                b->yield_stale = 2; /* this refresh, and one after the writer's commit */
+        }
+        bool refreshed = b->yield_stale > 0 && mono_now() >= b->yield_due_mono;
+        if (refreshed)
+            refresh_yield(b);
+        if (rc == 0 && !refreshed)
+            continue;
         uint64_t one = 1;
         if (write(b->fd, &one, sizeof one) < 0 && errno != EAGAIN)
             break;
@@ -222,7 +294,8 @@ static void *builder_main(void *arg)
     return NULL;
 }
 
-sv_builder *sv_builder_new(evq *q, const station_view *initial, char *err, size_t errlen)
+sv_builder *sv_builder_new(evq *q, const station_view *initial, const char *db_path, char *err,
+                           size_t errlen)
 {
     sv_builder *b = calloc(1, sizeof *b);
     if (!b) {
@@ -233,6 +306,11 @@ sv_builder *sv_builder_new(evq *q, const station_view *initial, char *err, size_
     b->v = *initial;
     pthread_mutex_init(&b->lock, NULL);
     b->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (db_path && db_open(db_path, true, &b->ro, err, errlen) < 0) {
+        sv_builder_free(b);
+        return NULL;
+    }
+    refresh_yield(b); /* the day so far, before the first job of this session */
     b->sub = evq_subscribe(q);
     if (b->fd < 0 || b->sub < 0 || pthread_create(&b->thread, NULL, builder_main, b)) {
         snprintf(err, errlen, "view builder: cannot start");
@@ -275,6 +353,8 @@ void sv_builder_join(sv_builder *b)
     if (b && b->started) {
         pthread_join(b->thread, NULL);
         b->started = false;
+        /* the builder thread is gone: the handle is ours; the writer has committed all */
+        refresh_yield(b);
     }
 }
 
@@ -283,6 +363,8 @@ void sv_builder_free(sv_builder *b)
     if (!b)
         return;
     sv_builder_join(b);
+    if (b->ro)
+        db_close(b->ro);
     if (b->fd >= 0)
         close(b->fd);
     pthread_mutex_destroy(&b->lock);

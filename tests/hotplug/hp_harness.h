@@ -50,15 +50,19 @@ void hp_lines_dump(hp_lines *l, const char *why);
 /* ---- adapters wired to simulated modules ----------------------------------------------- */
 
 /* One plugged fake adapter and the bksim module behind it. The fakeport's DTR/RTS callback
- * forwards to bksim_set_lines once the module is attached (changes before that are applied
- * at attach), so the engine's reset pulse through libserialport resets the simulated chip. */
+ * forwards to bksim_set_lines once the module is attached, so the engine's reset pulse
+ * through libserialport is what resets the simulated chip. The module starts held in reset
+ * and boots only on the program's release of RTS. */
 typedef struct hp_adapter {
     fakeport *port;
     bksim_server *sim;
     int guard_fd;     /* extra slave fd: keeps bksim from seeing a hang-up during unplug */
     pthread_mutex_t lock;
-    int sim_idx;      /* -1 until attached */
-    int rts_rises;    /* RTS asserted edges seen after attach (the engine's reset pulses) */
+    int sim_idx;      /* -1 until attached and after unplug */
+    int last_sim_idx; /* the module this adapter had, after unplug */
+    bool last_rts;
+    bool held;        /* attached while RTS was released: in reset until the program's next RTS */
+    int rts_rises;    /* RTS asserted edges the program made (kernel open + reset pulses) */
 } hp_adapter;
 
 /* Plugs `a` into tb (the "add" uevents go out) and attaches a fresh module (mc NULL:
@@ -72,6 +76,8 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
 void hp_adapter_unplug(hp_adapter *h);
 void hp_adapter_free(hp_adapter *h); /* unplugs if needed */
 int hp_adapter_rts_rises(hp_adapter *h);
+/* The bksim module index (also after unplug, for reading its flash). */
+int hp_adapter_sim_idx(hp_adapter *h);
 
 /* ---- files, database, process ------------------------------------------------------------ */
 
@@ -87,6 +93,15 @@ long long hp_db_int(const char *db_path, const char *sql);
 /* First column of the first row as text into buf; returns false if no row. */
 bool hp_db_text(const char *db_path, const char *sql, char *buf, size_t len);
 int hp_count_threads(void);   /* entries in /proc/self/task */
-int hp_count_fds(void);       /* entries in /proc/self/fd (minus the one counting them) */
+/* Entries in /proc/self/fd (not the one reading it). *umockdev_fds (may be NULL) gets how
+ * many of them are the testbed's ioctl plumbing: its listeners (closed by umockdev's worker
+ * thread in its own time) and both ends of each ioctl connection. umockdev 0.17.16's
+ * preload connects one even when the program's open() of a node fails (a yank between its
+ * path check and the open) and never closes it: such pairs are the testbed's, not the
+ * program's. */
+int hp_count_fds(int *umockdev_fds);
+/* Lists open fds and what they point to into buf ("  fd -> target" lines), for a leak
+ * message about a moment that has passed. */
+void hp_list_fds(char *buf, size_t len);
 /* Lists open fds and what they point to, for a leak message. */
 void hp_dump_fds(const char *why);

@@ -1,0 +1,391 @@
+/* cmd_profile.c - what a product engineer runs before a profile reaches the line:
+ *   trayflash profile check FILE... [--json]   every variant resolved, planned and timed
+ *   trayflash profile list [DIR] [--db FILE]   the profile folder with its yield so far
+ *   trayflash pin-hash                          the engineer PIN's hash for the station file
+ *
+ * `check` plans with the engine's own planner (bk_plan_build) and times with the simulator's
+ * cost model (bksim_lower_bound_s, typical timings), so what it prints is what the station
+ * will erase and the time the simulator charges, not a second opinion that can drift. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "auth.h"
+#include "bk_plan.h"
+#include "bksim.h"
+#include "cli.h"
+#include "profile.h"
+#include "report.h"
+
+#define PROFILE_LIST_MAX 256
+
+/* A run of equal erase units: [start, start + count * unit). */
+typedef struct erase_run {
+    uint32_t start, unit;
+    int count;
+} erase_run;
+
+typedef struct variant_facts {
+    int n_runs;
+    erase_run runs[BK_PLAN_MAX_UNITS];
+    int n_units, n_sectors, n_write;  /* erase units, region sectors, sectors not all 0xFF */
+    uint32_t region_start, region_len;
+    double estimate_s;
+    uint32_t baud;
+} variant_facts;
+
+static int variant_plan(const tf_profile *p, const tf_profile_variant *v, variant_facts *f,
+                        char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    bk_plan *plan = malloc(sizeof *plan);
+    if (!plan) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!bk_plan_build(plan, v->image.data, v->image.len, v->image.offset, p->erase_mode)) {
+        snprintf(err, errlen, "%s:%d: [%s] cannot be planned: %zu bytes at 0x%" PRIX32
+                 " (empty, unaligned or over %d sectors)", p->path, v->line,
+                 bk_family_get(v->chip)->id, v->image.len, v->image.offset, BK_PLAN_MAX_UNITS);
+        free(plan);
+        return -1;
+    }
+    f->region_start = plan->start;
+    f->region_len = plan->len;
+    f->n_units = plan->n_units;
+    f->n_sectors = plan->n_sectors;
+    for (int i = 0; i < plan->n_sectors; i++)
+        f->n_write += !plan->sector_blank[i];
+    for (int i = 0; i < plan->n_units; i++) {
+        const bk_unit *u = &plan->units[i];
+        erase_run *last = f->n_runs ? &f->runs[f->n_runs - 1] : NULL;
+        if (last && last->unit == u->size &&
+            last->start + (uint32_t)last->count * last->unit == u->addr)
+            last->count++;
+        else
+            f->runs[f->n_runs++] = (erase_run){u->addr, u->size, 1};
+    }
+    free(plan);
+    bksim_timing t;
+    bksim_timing_typical(&t);
+    f->baud = p->n_bauds ? p->bauds[0] : 921600;
+    f->estimate_s = bksim_lower_bound_s(&t, v->chip, v->image.data, v->image.len,
+                                        v->image.offset, f->baud, false);
+    return 0;
+}
+
+static const char *unit_word(uint32_t unit)
+{
+    return unit == BK_BLOCK_SIZE ? "64K" : "4K";
+}
+
+static void print_check_text(const tf_profile *p, const variant_facts *fs)
+{
+    printf("%s: profile %s, product \"%s\", %d variant%s, profile sha256 %s\n", p->path, p->name,
+           p->product, p->n_variants, p->n_variants == 1 ? "" : "s", p->text_sha256);
+    printf("  bauds");
+    for (int i = 0; i < p->n_bauds; i++)
+        printf(" %" PRIu32, p->bauds[i]);
+    printf(", erase %s, skip_unchanged %s, allow_bootloader %s\n",
+           p->erase_mode == BK_ERASE_4K ? "4k" : "auto", p->skip_unchanged ? "yes" : "no",
+           p->allow_bootloader ? "yes" : "no");
+    for (int i = 0; i < p->n_variants; i++) {
+        const tf_profile_variant *v = &p->variants[i];
+        const variant_facts *f = &fs[i];
+        printf("  variant %d (line %d): chip %s\n", i + 1, v->line, bk_chip_name(v->chip));
+        printf("    image    %s (%s%s, %zu bytes) at 0x%06" PRIX32 "\n", v->image_path,
+               bk_image_kind_name(v->image.kind), v->qio ? ", QIO whole-flash" : "", v->image.len,
+               v->image.offset);
+        printf("    sha256   %s (computed)\n", v->image.sha256);
+        printf("    pinned   %s %s\n", v->sha256_pin,
+               strcmp(v->image.sha256, v->sha256_pin) ? "MISMATCH" : "ok");
+        printf("    region   0x%06" PRIX32 "..0x%06" PRIX32 ": %d erase units, %d of %d sectors "
+               "written\n", f->region_start, f->region_start + f->region_len, f->n_units,
+               f->n_write, f->n_sectors);
+        for (int r = 0; r < f->n_runs; r++) {
+            const erase_run *e = &f->runs[r];
+            printf("      erase 0x%06" PRIX32 "..0x%06" PRIX32 "  %3d x %s\n", e->start,
+                   e->start + (uint32_t)e->count * e->unit, e->count, unit_word(e->unit));
+        }
+        printf("    estimate %.1f s per module at %" PRIu32 " baud (simulator wire+flash bound, "
+               "typical timings%s)\n", f->estimate_s, f->baud,
+               p->erase_mode == BK_ERASE_4K ? "; the bound plans auto erase" : "");
+    }
+}
+
+static cJSON *check_json(const tf_profile *p, const variant_facts *fs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "file", p->path);
+    cJSON_AddBoolToObject(o, "ok", 1);
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "product", p->product);
+    cJSON_AddStringToObject(o, "profile_sha256", p->text_sha256);
+    cJSON *bauds = cJSON_AddArrayToObject(o, "bauds");
+    for (int i = 0; i < p->n_bauds; i++)
+        cJSON_AddItemToArray(bauds, cJSON_CreateNumber(p->bauds[i]));
+    cJSON_AddStringToObject(o, "erase", p->erase_mode == BK_ERASE_4K ? "4k" : "auto");
+    cJSON *vs = cJSON_AddArrayToObject(o, "variants");
+    for (int i = 0; i < p->n_variants; i++) {
+        const tf_profile_variant *v = &p->variants[i];
+        const variant_facts *f = &fs[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "chip", bk_family_get(v->chip)->id);
+        cJSON_AddNumberToObject(j, "line", v->line);
+        cJSON_AddStringToObject(j, "image", v->image_path);
+        cJSON_AddStringToObject(j, "kind", bk_image_kind_name(v->image.kind));
+        cJSON_AddBoolToObject(j, "qio", v->qio);
+        cJSON_AddNumberToObject(j, "offset", v->image.offset);
+        cJSON_AddNumberToObject(j, "size", (double)v->image.len);
+        cJSON_AddStringToObject(j, "sha256", v->image.sha256);
+        cJSON_AddStringToObject(j, "sha256_pinned", v->sha256_pin);
+        cJSON_AddNumberToObject(j, "region_start", f->region_start);
+        cJSON_AddNumberToObject(j, "region_len", f->region_len);
+        cJSON_AddNumberToObject(j, "erase_units", f->n_units);
+        cJSON_AddNumberToObject(j, "sectors", f->n_sectors);
+        cJSON_AddNumberToObject(j, "sectors_written", f->n_write);
+        cJSON *runs = cJSON_AddArrayToObject(j, "erase");
+        for (int r = 0; r < f->n_runs; r++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "start", f->runs[r].start);
+            cJSON_AddNumberToObject(e, "unit", f->runs[r].unit);
+            cJSON_AddNumberToObject(e, "count", f->runs[r].count);
+            cJSON_AddItemToArray(runs, e);
+        }
+        cJSON_AddNumberToObject(j, "baud", f->baud);
+        cJSON_AddNumberToObject(j, "estimate_s", f->estimate_s);
+        cJSON_AddItemToArray(vs, j);
+    }
+    return o;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    bool json = false;
+    int n_files = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            json = true;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return cli_bad_option("profile check", argv[i]);
+        else
+            n_files++;
+    }
+    if (!n_files) {
+        fprintf(stderr, "trayflash profile check: give one or more profile files\n");
+        return 2;
+    }
+    tf_profile *p = calloc(1, sizeof *p);
+    variant_facts *fs = calloc(BK_MAX_VARIANTS, sizeof *fs);
+    cJSON *all = cJSON_CreateArray();
+    if (!p || !fs || !all) {
+        fprintf(stderr, "trayflash profile check: out of memory\n");
+        free(p);
+        free(fs);
+        cJSON_Delete(all);
+        return 2;
+    }
+    int errors = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            continue;
+        char err[1024];
+        int rc = tf_profile_load(argv[i], p, err, sizeof err);
+        for (int k = 0; rc == 0 && k < p->n_variants; k++)
+            rc = variant_plan(p, &p->variants[k], &fs[k], err, sizeof err);
+        if (rc != 0) {
+            errors++;
+            fprintf(stderr, "%s\n", err); /* file:line: words, as the loader said it */
+            if (json) {
+                cJSON *o = cJSON_CreateObject();
+                cJSON_AddStringToObject(o, "file", argv[i]);
+                cJSON_AddBoolToObject(o, "ok", 0);
+                cJSON_AddStringToObject(o, "error", err);
+                cJSON_AddItemToArray(all, o);
+            }
+        } else if (json) {
+            cJSON_AddItemToArray(all, check_json(p, fs));
+        } else {
+            print_check_text(p, fs);
+        }
+        tf_profile_free(p);
+    }
+    if (json) {
+        char *s = cJSON_Print(all);
+        if (s)
+            puts(s);
+        free(s);
+    } else if (n_files > 1) {
+        printf("%d of %d profile%s OK\n", n_files - errors, n_files, n_files == 1 ? "" : "s");
+    }
+    cJSON_Delete(all);
+    free(fs);
+    free(p);
+    return errors ? 2 : 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool ends_with_ini(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".ini");
+}
+
+static void fmt_ts(double ts, char *out, size_t len)
+{
+    if (ts <= 0) {
+        snprintf(out, len, "-");
+        return;
+    }
+    time_t t = (time_t)ts;
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, len, "%Y-%m-%d %H:%M", &tm);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+    const char *dir = "profiles", *dbpath = NULL;
+    bool dir_given = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--db")) {
+            if (i + 1 >= argc)
+                return cli_missing_value("profile list", "--db");
+            dbpath = argv[++i];
+        } else if (argv[i][0] == '-') {
+            return cli_bad_option("profile list", argv[i]);
+        } else if (dir_given) {
+            fprintf(stderr, "trayflash profile list: one DIR only ('%s' is a second)\n", argv[i]);
+            return 2;
+        } else {
+            dir = argv[i];
+            dir_given = true;
+        }
+    }
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "trayflash profile list: %s: %s\n", dir, strerror(errno));
+        return 2;
+    }
+    char *names[PROFILE_LIST_MAX];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < PROFILE_LIST_MAX)
+        if (ends_with_ini(e->d_name) && (names[n] = strdup(e->d_name)))
+            n++;
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+
+    db *h = NULL;
+    char err[1024];
+    if (!dbpath && access("trayflash.db", R_OK) == 0)
+        dbpath = "trayflash.db";
+    if (dbpath && db_open(dbpath, true, &h, err, sizeof err) < 0) {
+        fprintf(stderr, "trayflash profile list: %s\n", err);
+        for (int i = 0; i < n; i++)
+            free(names[i]);
+        return 2;
+    }
+    tf_profile *p = calloc(1, sizeof *p);
+    int errors = 0;
+    printf("%-22s %-18s %-17s %-19s %7s %6s  %s\n", "name", "product", "chips", "image sha256",
+           "modules", "yield", "last used");
+    for (int i = 0; p && i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (tf_profile_load(path, p, err, sizeof err) < 0) {
+            errors++;
+            fprintf(stderr, "%s\n", err);
+            printf("%-22s %s\n", names[i], "(refused: see above)");
+            continue;
+        }
+        char chips[64] = "", shas[64] = "";
+        for (int k = 0; k < p->n_variants; k++) {
+            size_t cl = strlen(chips), sl = strlen(shas);
+            snprintf(chips + cl, sizeof chips - cl, "%s%s", k ? "+" : "",
+                     bk_family_get(p->variants[k].chip)->id);
+            snprintf(shas + sl, sizeof shas - sl, "%s%.8s", k ? "/" : "",
+                     p->variants[k].image.sha256);
+        }
+        char modules[16] = "-", yield[16] = "-", last[32] = "-";
+        if (h) {
+            report_filter f = {.profile = p->name, .bay = -1};
+            report *r;
+            if (report_build(h, &f, &r, err, sizeof err) < 0) {
+                fprintf(stderr, "trayflash profile list: %s\n", err);
+                errors++;
+            } else {
+                snprintf(modules, sizeof modules, "%d", r->total.modules);
+                if (r->total.modules)
+                    snprintf(yield, sizeof yield, "%.1f%%", 100.0 * r->total.final_yield);
+                fmt_ts(r->last_ts, last, sizeof last);
+                report_free(r);
+            }
+        }
+        printf("%-22s %-18s %-17s %-19s %7s %6s  %s\n", p->name, p->product, chips, shas,
+               modules, yield, last);
+        tf_profile_free(p);
+    }
+    free(p);
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    if (h)
+        db_close(h);
+    return errors ? 2 : 0;
+}
+
+int cmd_profile(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "check"))
+        return cmd_check(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "list"))
+        return cmd_list(argc - 1, argv + 1);
+    fprintf(stderr, "trayflash profile: expected 'check FILE... [--json]' or "
+            "'list [DIR] [--db FILE]'\n");
+    return 2;
+}
+
+/* The PIN is read, never taken from argv: argv is world-readable in /proc. */
+int cmd_pin_hash(int argc, char **argv)
+{
+    if (argc > 1) {
+        fprintf(stderr, "trayflash pin-hash: takes no arguments (the PIN is asked for, so it "
+                "never shows in the process list)\n");
+        return 2;
+    }
+    char pin[AUTH_PIN_MAX], again[AUTH_PIN_MAX], hash[AUTH_HASH_MAX], err[200];
+    bool tty = isatty(STDIN_FILENO);
+    int rc = 2;
+    if (auth_read_pin(STDIN_FILENO, stderr, "engineer PIN: ", pin, sizeof pin, err,
+                      sizeof err) < 0)
+        goto out;
+    if (tty && auth_read_pin(STDIN_FILENO, stderr, "again: ", again, sizeof again, err,
+                             sizeof err) < 0)
+        goto out;
+    if (tty && strcmp(pin, again)) {
+        snprintf(err, sizeof err, "the two PINs differ");
+        goto out;
+    }
+    if (auth_pin_hash(pin, hash, sizeof hash, err, sizeof err) < 0)
+        goto out;
+    printf("%s\n", hash);
+    if (tty)
+        fprintf(stderr, "put it in the station file: [station] engineer_pin_hash = <the line "
+                "above>\n");
+    rc = 0;
+out:
+    if (rc)
+        fprintf(stderr, "trayflash pin-hash: %s\n", err);
+    auth_wipe(pin, sizeof pin);
+    auth_wipe(again, sizeof again);
+    return rc;
+}
