@@ -49,6 +49,7 @@ typedef struct job {
     uint32_t writes_ok, baud_switch_failures;
     int baud_tries_here;  /* failed switches to bauds[baud_idx] in a row */
     int probe_garbled;    /* identification replies that came garbled this round */
+    int silent_identifications; /* rounds where no probe got any answer */
     char first_failure[128];
     /* progress */
     uint64_t done_bytes;
@@ -398,6 +399,9 @@ static step_result identify_step(job *j)
         st = bk_link_check(&j->s, PROBE_TIMEOUT_MS);
         if (st != BK_ST_OK)
             return soft(j, st, "identification");
+        /* One corrupted request also earns silence: ask twice before blaming the chip. */
+        if (++j->silent_identifications < 2)
+            return soft(j, BK_ST_TIMEOUT, "identification");
         fail(j, BK_CAUSE_WRONG_CHIP, "the loader answered neither ReadReg nor ReadBootVersion "
              "(%s): unknown chip; nothing erased", j->r->boot_version);
         return STEP_FAILED;

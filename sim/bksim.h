@@ -174,6 +174,9 @@ const char *bksim_pty_path(const bksim_server *s, int i);
 /* Attach a module to a pty master someone else owns (a umockdev harness); returns its index
  * or -1. The server does not close that fd. The module is powered up at attach. */
 int bksim_attach_master(bksim_server *s, int master_fd, const bksim_module_config *mc);
+/* Forget module i's pty: the loop never touches its fd again, so the owner of an attached
+ * master may close it (an unplug). Its flash stays readable. Thread-safe. */
+void bksim_detach(bksim_server *s, int i);
 /* Modem lines seen by module i (umockdev ioctl handler calls this): RTS asserted holds CEN low
    (reset); the chip boots when RTS is released. Thread-safe. */
 void bksim_set_lines(bksim_server *s, int i, bool dtr, bool rts);

@@ -641,6 +641,16 @@ int bksim_attach_master(bksim_server *s, int master_fd, const bksim_module_confi
     return idx;
 }
 
+void bksim_detach(bksim_server *s, int i)
+{
+    pthread_mutex_lock(&s->mu);
+    sim_port *p = port_at(s, i);
+    if (p && !p->gone)
+        port_yank(s, p); /* out of epoll; an attached fd stays its owner's to close */
+    pthread_mutex_unlock(&s->mu);
+    wake(s);
+}
+
 void bksim_set_lines(bksim_server *s, int i, bool dtr, bool rts)
 {
     (void)dtr; /* DTR drives nothing on a WB2S fixture: CEN hangs on RTS */

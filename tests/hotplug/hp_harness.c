@@ -233,18 +233,12 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
     pthread_mutex_init(&h->lock, NULL);
     h->sim = sim;
     h->sim_idx = -1;
-    h->guard_fd = -1;
     /* "add" goes out here: the station may open the port (and move its lines) before the
      * module is attached; hp_on_lines keeps the last state and attach applies it. */
     h->port = fakeport_plug(tb, a, hp_on_lines, h, err, errlen);
     if (!h->port)
         return -1;
     int master = fakeport_master_fd(h->port);
-    h->guard_fd = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (h->guard_fd < 0) {
-        snprintf(err, errlen, "%s: TIOCGPTPEER: %s", a->tty, strerror(errno));
-        return -1;
-    }
     bksim_module_config def;
     if (!mc) {
         bksim_module_config_default(&def);
@@ -274,15 +268,16 @@ void hp_adapter_unplug(hp_adapter *h)
     if (!h->port || !fakeport_is_plugged(h->port))
         return;
     pthread_mutex_lock(&h->lock);
-    if (h->sim_idx >= 0)
+    /* The module loses power with its adapter, and bksim lets go of the pty before the
+     * support library closes it, so it never touches a reused fd number. */
+    if (h->sim_idx >= 0) {
         bksim_set_lines(h->sim, h->sim_idx, false, true);
+        bksim_detach(h->sim, h->sim_idx);
+    }
     h->last_sim_idx = h->sim_idx;
     h->sim_idx = -1;
     pthread_mutex_unlock(&h->lock);
     fakeport_unplug(h->port);
-    if (h->guard_fd >= 0)
-        close(h->guard_fd);
-    h->guard_fd = -1;
 }
 
 void hp_adapter_free(hp_adapter *h)

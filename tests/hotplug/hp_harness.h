@@ -56,7 +56,6 @@ void hp_lines_dump(hp_lines *l, const char *why);
 typedef struct hp_adapter {
     fakeport *port;
     bksim_server *sim;
-    int guard_fd;     /* extra slave fd: keeps bksim from seeing a hang-up during unplug */
     pthread_mutex_t lock;
     int sim_idx;      /* -1 until attached and after unplug */
     int last_sim_idx; /* the module this adapter had, after unplug */
