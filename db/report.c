@@ -41,7 +41,7 @@ typedef struct row {
     bool passed, duplicate_mac;
     int cause;  /* bk_cause, BK_CAUSE_COUNT when the stored word is unknown */
     char cause_word[24];
-    char detail[160];
+    char detail[256];
     char mac[32];
     char profile_name[64];
     char profile_sha[65];

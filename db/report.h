@@ -64,7 +64,7 @@ typedef struct report_failed_row {   /* a module with at least one failed attemp
     int bay;
     char cause[24];                  /* of the last failure */
     double ts;                       /* end of the last failure */
-    char detail[160];
+    char detail[256]; /* as long as the engine's bk_result.detail */
     int attempts, reseats;           /* reseats = attempts - 1 within the period */
     bool passed;                     /* the module passed at some attempt in the period */
     bool duplicate_mac;

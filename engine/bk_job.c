@@ -876,9 +876,11 @@ static bool run(job *j)
     if (!establish_baud(j))
         return false;
     j->r->baud_start = j->s.baud;
-    if (!run_step(j, identify_step, "identification") || !choose_variant(j) ||
-        !run_step(j, unprotect_step, "unprotecting the flash") ||
-        !run_step(j, read_mac_step, "reading the MAC"))
+    /* The MAC is read before the variant is chosen: a module refused as the wrong chip is
+     * still traceable in the records (a read changes nothing on the module). */
+    if (!run_step(j, identify_step, "identification") ||
+        !run_step(j, read_mac_step, "reading the MAC") || !choose_variant(j) ||
+        !run_step(j, unprotect_step, "unprotecting the flash"))
         return false;
     j->r->offset = j->v->offset;
     if (!bk_plan_build(&j->plan, j->v->image, j->v->image_len, j->v->offset, j->spec->erase_mode))
