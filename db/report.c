@@ -94,6 +94,10 @@ static int load_rows(db *d, const report_filter *f, rows *out, int *interrupted,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *outcome = (const char *)sqlite3_column_text(st, 6);
         const char *cause = (const char *)sqlite3_column_text(st, 7);
+        if (!outcome)
+            outcome = "";
+        if (!cause)
+            cause = ""; /* a hand-edited or foreign file: no cause is not a crash */
         if (strcmp(outcome, "interrupted") == 0 || strcmp(cause, "cancelled") == 0) {
             (*interrupted)++;
             continue;

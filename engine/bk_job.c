@@ -56,7 +56,7 @@ typedef struct job {
     double write_t0;
 } job;
 
-static const char *phase_names[BK_PHASE_COUNT] = {
+static const char *const phase_names[BK_PHASE_COUNT] = {
     [BK_PHASE_IDLE] = "IDLE", [BK_PHASE_LINK] = "LINK", [BK_PHASE_IDENTIFY] = "IDENTIFY",
     [BK_PHASE_ERASE] = "ERASE", [BK_PHASE_WRITE] = "WRITE", [BK_PHASE_VERIFY] = "VERIFY",
     [BK_PHASE_DONE] = "DONE",
@@ -954,16 +954,19 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     free(j);
 }
 
-/* An open that failed because the adapter is being unplugged is not a port problem: ask the
- * OS once more whether the node is still there and alive. */
-static bool port_vanished(const char *path)
+/* An open that failed because the adapter is being unplugged is not a port problem: the
+ * station says so through the cancel flag (udev told it), or the node is still there but dead
+ * (EIO, ENXIO, ENODEV). A path that never existed is a port error: a typo, not an unplug. */
+static bool port_vanished(const char *path, const bk_job_hooks *hooks)
 {
+    if (hooks && hooks->cancel && atomic_load(hooks->cancel) == BK_CANCEL_ADAPTER_REMOVED)
+        return true;
     int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
         close(fd);
         return false;
     }
-    return errno == ENOENT || errno == ENODEV || errno == ENXIO || errno == EIO;
+    return errno == ENODEV || errno == ENXIO || errno == EIO;
 }
 
 void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_hooks *hooks,
@@ -974,7 +977,7 @@ void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_h
     if (!tp) {
         memset(result, 0, sizeof *result);
         result->variant = -1;
-        result->cause = port_vanished(port_path) ? BK_CAUSE_ADAPTER_REMOVED : BK_CAUSE_PORT_ERROR;
+        result->cause = port_vanished(port_path, hooks) ? BK_CAUSE_ADAPTER_REMOVED : BK_CAUSE_PORT_ERROR;
         snprintf(result->detail, sizeof result->detail, "%s", err);
         return;
     }

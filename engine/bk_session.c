@@ -20,7 +20,7 @@
 #define MARGIN_MS 250
 #define POLL_SLICE_MS 100
 
-static const char *status_names[] = {
+static const char *const status_names[] = {
     [BK_ST_OK] = "ok", [BK_ST_TIMEOUT] = "no reply", [BK_ST_GARBLED] = "garbled reply",
     [BK_ST_CHIP_ERROR] = "error status", [BK_ST_GONE] = "port gone",
     [BK_ST_CANCELLED] = "cancelled", [BK_ST_IO] = "I/O error",

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <libserialport.h>
 #include <poll.h>
+#include <sys/file.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,16 @@ static int serialport_open_port(serialport_transport *p, uint32_t baud)
         sp_free_port(p->port);
         p->port = NULL;
         return rc;
+    }
+    /* One program per port: the advisory lock other serial tools honour. */
+    int handle = -1;
+    if (sp_get_port_handle(p->port, &handle) == SP_OK && handle >= 0 &&
+        flock(handle, LOCK_EX | LOCK_NB) < 0) {
+        serialport_set_error(t, "%s is in use by another program (it holds the port's lock)", t->path);
+        sp_close(p->port);
+        sp_free_port(p->port);
+        p->port = NULL;
+        return BK_IO_ERROR;
     }
     const char *step = NULL;
     if (!step && (r = sp_set_baudrate(p->port, (int)baud)) != SP_OK)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
@@ -57,7 +58,7 @@ static void termios_set_error(bk_transport *t, const char *fmt, ...)
 /* The errnos a tty returns once its device is gone (usb_serial_disconnect, pty master closed). */
 static bool termios_errno_is_gone(int e)
 {
-    return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE;
+    return e == EIO || e == ENXIO || e == ENODEV || e == EPIPE || e == ENOENT;
 }
 
 static int termios_fail(bk_transport *t, const char *what)
@@ -129,6 +130,14 @@ static int termios_open_fd(termios_transport *p, uint32_t baud)
     p->fd = open(t->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (p->fd < 0)
         return termios_fail(t, "open");
+    /* Two programs on one port garble each other's frames and blame the module: take the
+     * advisory lock other serial tools (picocom, our second instance) honour. */
+    if (flock(p->fd, LOCK_EX | LOCK_NB) < 0) {
+        termios_set_error(t, "%s is in use by another program (it holds the port's lock)", t->path);
+        close(p->fd);
+        p->fd = -1;
+        return BK_IO_ERROR;
+    }
     int rc = termios_configure(p, baud);
     if (rc == BK_IO_OK && tcflush(p->fd, TCIFLUSH) < 0)
         rc = termios_fail(t, "tcflush");

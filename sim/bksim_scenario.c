@@ -7,6 +7,7 @@
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #define MAX_FAULTS 16
@@ -58,6 +59,8 @@ static section_cfg *section_for(scenario_ctx *c, const char *section)
 static int on_entry(void *user, const char *section, const char *name, const char *value)
 {
     scenario_ctx *c = user;
+    if (c->msg[0])
+        return 1; /* inih reports the FIRST error's line: keep its words with it */
     section_cfg *sc = section_for(c, section);
     if (!sc)
         return 0;
@@ -119,7 +122,7 @@ bool bksim_scenario_load(const char *path, int count, bksim_module_config *mods,
     }
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(err, errlen, "%s: cannot open", path);
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         free(c.mods);
         return false;
     }

@@ -489,7 +489,13 @@ bksim_server *bksim_start(const bksim_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     if (cfg->link_dir) {
+        /* The link folder is made if missing (its parent must exist), as a tray of links is
+         * usually a throw-away folder under /tmp. */
         struct stat st;
+        if (stat(cfg->link_dir, &st) != 0 && mkdir(cfg->link_dir, 0755) != 0) {
+            snprintf(err, errlen, "link dir %s: cannot create: %s", cfg->link_dir, strerror(errno));
+            return NULL;
+        }
         if (stat(cfg->link_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
             snprintf(err, errlen, "link dir %s: not a directory", cfg->link_dir);
             return NULL;
@@ -593,9 +599,19 @@ void bksim_stop(bksim_server *s)
     server_free(s);
 }
 
+/* The ports array may be reallocated by bksim_attach_master on another thread: public readers
+ * take the lock for the array; a port itself lives until bksim_stop and its names never change. */
+static pthread_mutex_t *server_lock(const bksim_server *s)
+{
+    return (pthread_mutex_t *)&s->mu;
+}
+
 int bksim_count(const bksim_server *s)
 {
-    return s->count; /* grows only by bksim_attach_master, which the caller sequences */
+    pthread_mutex_lock(server_lock(s));
+    int n = s->count;
+    pthread_mutex_unlock(server_lock(s));
+    return n;
 }
 
 static sim_port *port_at(const bksim_server *s, int i)
@@ -603,15 +619,23 @@ static sim_port *port_at(const bksim_server *s, int i)
     return i >= 0 && i < s->count ? s->ports[i] : NULL;
 }
 
+static sim_port *port_at_locked(const bksim_server *s, int i)
+{
+    pthread_mutex_lock(server_lock(s));
+    sim_port *p = port_at(s, i);
+    pthread_mutex_unlock(server_lock(s));
+    return p;
+}
+
 const char *bksim_link_path(const bksim_server *s, int i)
 {
-    sim_port *p = port_at(s, i);
+    sim_port *p = port_at_locked(s, i);
     return !p ? NULL : p->link[0] ? p->link : p->pty;
 }
 
 const char *bksim_pty_path(const bksim_server *s, int i)
 {
-    sim_port *p = port_at(s, i);
+    sim_port *p = port_at_locked(s, i);
     return p ? p->pty : NULL;
 }
 

@@ -1,6 +1,7 @@
 /* cmd_report.c - `trayflash report`: db/report.h does the numbers; this parses options. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include "cli.h"
 #include "report.h"
@@ -75,6 +76,9 @@ int cmd_report(int argc, char **argv)
     db *d;
     if (db_open(dbpath, true, &d, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
+        if (access(dbpath, F_OK) != 0)
+            fprintf(stderr, "trayflash report: %s does not exist; give the station's database with "
+                    "--db FILE (the demo writes trayflash-demo.db)\n", dbpath);
         return 2;
     }
     report *r;

@@ -28,6 +28,9 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* A closed pipe on stdout (`| head`) must not kill the station mid-flash: the headless
+     * printer sees EPIPE and stops printing; the jobs and the database go on. */
+    signal(SIGPIPE, SIG_IGN);
     o->watch_signals = true;
     char err[512];
     station *st = station_start(o, err, sizeof err);
@@ -89,8 +92,10 @@ int cmd_station(int argc, char **argv)
             else {
                 char *end;
                 double x = strtod(v, &end);
-                if (*end || end == v || x < 0) {
-                    fprintf(stderr, "trayflash station: %s '%s' is not a number\n", a, v);
+                bool integral = strcmp(a, "--time-scale") != 0;
+                if (*end || end == v || !(x >= 0) || (integral && (x != (double)(long)x || x > 1e7))) {
+                    fprintf(stderr, "trayflash station: %s '%s' is not a %s\n", a, v,
+                            integral ? "whole number from 0 to 10000000" : "number >= 0");
                     return 2;
                 }
                 if (!strcmp(a, "--sim"))

@@ -42,8 +42,21 @@ int evq_subscribe(evq *q)
     return id;
 }
 
+/* A consumer that stalls (a paused terminal, a blocked pipe) must not make the producers -
+ * the flashing threads - copy an ever larger backlog under the lock. Past this many waiting
+ * events its progress events are dropped: the next one supersedes them anyway. Starts, ends,
+ * notices and timeline lines are always kept. */
+#define EVQ_SOFT_CAP 4096u
+
+static bool droppable(const st_event *ev)
+{
+    return ev->kind == ST_EV_JOB_EVENT && ev->ev_kind == BK_EV_PROGRESS;
+}
+
 static bool sub_push(evq_sub *s, const st_event *ev)
 {
+    if (s->count >= EVQ_SOFT_CAP && droppable(ev))
+        return true;
     if (s->count == s->cap) {
         size_t ncap = s->cap ? s->cap * 2 : 64;
         st_event *n = malloc(ncap * sizeof *n);

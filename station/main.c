@@ -10,17 +10,19 @@ void cli_usage(FILE *out)
         "  flash --port PATH --profile FILE [--json]\n"
         "      Flash one module and verify it. Exit 0 on a verified pass, 1 when the module\n"
         "      failed (the cause and its remedy are printed), 2 on usage or profile errors.\n"
-        "  station --profile FILE [--config FILE] [--db FILE] [--headless]\n"
+        "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
+        "          [--link-timeout-ms MS]\n"
         "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
-        "      --sim N uses N simulated modules in-process instead of udev.\n"
+        "      --sim N uses N simulated modules in-process instead of udev. --syslog also\n"
+        "      sends the headless lines to syslog; TRAYFLASH_DEBUG=db logs every commit.\n"
         "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
         "         [--format table|csv|json] [--html FILE]\n"
         "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
         "      'YYYY-MM-DD HH:MM'.\n"
-        "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
+        "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X] [--profile FILE]\n"
         "      N simulated modules with a realistic fault mix on profiles/demo-small.ini;\n"
-        "      --once exits after every bay finished one attempt.\n"
+        "      --once exits after every bay finished one attempt. Database: trayflash-demo.db.\n"
         "  profile check FILE... [--json]\n"
         "      Parse every variant of each profile and show what it writes: chip, offset,\n"
         "      image kind and size, sha256 (computed and pinned), erase units, and the time\n"
@@ -67,6 +69,10 @@ int main(int argc, char **argv)
         return cmd_profile(argc - 1, argv + 1);
     if (!strcmp(c, "pin-hash"))
         return cmd_pin_hash(argc - 1, argv + 1);
+    if (!strcmp(c, "--version") || !strcmp(c, "version")) {
+        printf("trayflash %s\n", TRAYFLASH_VERSION);
+        return 0;
+    }
     if (!strcmp(c, "help") || !strcmp(c, "--help") || !strcmp(c, "-h")) {
         cli_usage(stdout);
         return 0;

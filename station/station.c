@@ -174,7 +174,14 @@ static bool image_pin_holds(const tf_profile *p, char *why, size_t whylen)
                 cap *= 2;
             }
         }
+        int read_errno = ferror(f) ? errno : 0;
         fclose(f);
+        if (buf && read_errno) {
+            snprintf(why, whylen, "%s: read error after %zu bytes: %s", v->image_path, len,
+                     strerror(read_errno));
+            free(buf);
+            return false;
+        }
         if (!buf) {
             snprintf(why, whylen, "%s: out of memory reading the image", v->image_path);
             return false;
@@ -439,8 +446,11 @@ static bool schedule_locked(station *st)
         b->want_start = false;
         b->busy = true;
         atomic_store(&b->cancel, 0);
-        if (pool_submit(st->pool, fn, b) < 0)
+        if (pool_submit(st->pool, fn, b) < 0) {
             b->busy = false;
+            b->want_start = fn == job_task; /* try again on the next pass, and say so */
+            notice(st, b->number, "error", "bay %02d: the thread pool refused a job; retrying", b->number);
+        }
     }
     return st->o.once && present > 0 && all_done;
 }

@@ -59,7 +59,7 @@ static bool parse_int(const char *v, long lo, long hi, long *out)
 {
     char *end;
     errno = 0;
-    long x = strtol(v, &end, 0);
+    long x = strtol(v, &end, 10); /* base 10: "010" is ten, not octal eight */
     if (errno || end == v || *end || x < lo || x > hi)
         return false;
     *out = x;

@@ -160,8 +160,9 @@ static void *headless_main(void *arg)
         if (!line[0])
             continue;
         if (h->out) {
-            fprintf(h->out, "%s\n", line); /* one call: other writers cannot split the line */
-            fflush(h->out);
+            /* one call: other writers cannot split the line */
+            if (fprintf(h->out, "%s\n", line) < 0 || fflush(h->out) != 0)
+                h->out = NULL; /* the reader went away: keep draining, stop printing */
         }
         if (h->use_syslog) {
             const char *sp = strchr(line, ' ');

@@ -4,6 +4,23 @@
 #include <sqlite3.h>
 #include <string.h>
 
+/* The first column of the first row of sql (-1 for NULL), with ints[0..nints) bound to
+ * ?1..?nints. */
+static int64_t scalar_ints(const char *path, const char *sql, int nints, const int64_t *ints)
+{
+    sqlite3 *sq;
+    sqlite3_stmt *st;
+    CHECK(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
+    CHECK(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
+    for (int i = 0; i < nints; i++)
+        CHECK(sqlite3_bind_int64(st, i + 1, (sqlite3_int64)ints[i]) == SQLITE_OK);
+    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(sq);
+    return v;
+}
+
 static int64_t scalar(const char *path, const char *sql, const char *arg)
 {
     sqlite3 *sq;
@@ -90,18 +107,15 @@ int main(void)
     int64_t n1 = attempt(d, 5, 1000, 1002, NULL, "no_download_mode");
     db_close(d);
 
-    char sql[160];
     CHECK(scalar(path, "SELECT count(*) FROM module WHERE mac = ?1", A) == 1);
-    snprintf(sql, sizeof sql, "SELECT count(DISTINCT module_id) FROM attempt WHERE id IN (%lld, %lld, %lld)",
-             (long long)a1, (long long)a2, (long long)a3);
-    CHECK(scalar(path, sql, NULL) == 1);
+    CHECK(scalar_ints(path, "SELECT count(DISTINCT module_id) FROM attempt WHERE id IN (?1, ?2, ?3)",
+                      3, (const int64_t[]){a1, a2, a3}) == 1);
     CHECK(scalar(path, "SELECT first_seen FROM module WHERE mac = ?1", A) == 1020);
     CHECK(scalar(path, "SELECT last_seen FROM module WHERE mac = ?1", A) == 5020);
     CHECK(scalar(path, "SELECT chip_id FROM module WHERE mac = ?1", A) == 0x7231c);
     CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", A) == 0);
     CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", B) == 2);
-    snprintf(sql, sizeof sql, "SELECT module_id FROM attempt WHERE id = %lld", (long long)n1);
-    CHECK(scalar(path, sql, NULL) == -1);
+    CHECK(scalar_ints(path, "SELECT module_id FROM attempt WHERE id = ?1", 1, (const int64_t[]){n1}) == -1);
     (void)b1;
     (void)b2;
 

@@ -230,13 +230,14 @@ static void check_db(bench *b)
                               "and cause = 'adapter_removed'"), 1);
     for (int i = 0; i < N1; i++) {
         const plug_spec *p = &round1[i];
-        char sql[300], want_port[32];
+        char want_port[32];
         snprintf(want_port, sizeof want_port, "/dev/%s", p->tty);
-        snprintf(sql, sizeof sql,
-                 "select count(*) from attempt where bay = %d and adapter = '%s' and "
-                 "port_path = '%s'", p->bay, p->adapter, want_port);
+        const hp_arg args[] = {{.num = p->bay}, {.text = p->adapter}, {.text = want_port}};
         long long want = p->bay == 1 ? 1 : p->bay == 6 ? 3 : 2;
-        long long got = hp_db_int(db, sql);
+        long long got = hp_db_int_args(db,
+                                       "select count(*) from attempt where bay = ?1 and "
+                                       "adapter = ?2 and port_path = ?3",
+                                       3, args);
         HP_CHECK(got == want, "bay %02d: %lld rows with adapter %s on %s, expected %lld", p->bay,
                  got, p->adapter, want_port, want);
     }

@@ -179,15 +179,16 @@ static int db_int(const char *path, const char *sql)
     return v;
 }
 
-/* The same with one text parameter bound to ?1. */
-static int db_int_text(const char *path, const char *sql, const char *arg)
+/* The same with n text parameters bound to ?1..?n. */
+static int db_int_textv(const char *path, const char *sql, int n, const char *const *args)
 {
     sqlite3 *d;
     sqlite3_stmt *s;
     int v = -1;
     if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
+        for (int i = 0; i < n; i++)
+            sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_TRANSIENT);
         if (sqlite3_step(s) == SQLITE_ROW)
             v = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
@@ -196,6 +197,12 @@ static int db_int_text(const char *path, const char *sql, const char *arg)
     }
     sqlite3_close(d);
     return v;
+}
+
+/* The same with one text parameter bound to ?1. */
+static int db_int_text(const char *path, const char *sql, const char *arg)
+{
+    return db_int_textv(path, sql, 1, &arg);
 }
 
 /* ---- child processes ---------------------------------------------------------------- */
@@ -828,19 +835,20 @@ static int case_pin(void)
     CHECK(strstr(lines, PIN_CLEAR) == NULL);
     free(lines);
 
-    char user[64], sql[600];
+    char user[64];
     auth_os_user(user, sizeof user);
     CHECK_EQ_INT(db_int(dbp, "select count(*) from assignment"), 3);
     CHECK_EQ_INT(db_int(dbp, "select count(*) from assignment where allowed = 0 and engineer = 0"), 2);
-    snprintf(sql, sizeof sql,
-             "select count(*) from assignment where allowed = 1 and engineer = 1 and bay_from = 2 "
-             "and bay_to = 2 and old_profile_sha = '%s' and new_profile_sha = '%s' and "
-             "os_user = '%s' and ts > 0",
-             a.text_sha256, b.text_sha256, user);
-    CHECK_EQ_INT(db_int(dbp, sql), 1);
-    snprintf(sql, sizeof sql, "select count(*) from profile where sha256 = '%s' and text like "
-                              "'%%name = prod-b%%'", b.text_sha256);
-    CHECK_EQ_INT(db_int(dbp, sql), 1);
+    const char *assign_args[] = {a.text_sha256, b.text_sha256, user};
+    CHECK_EQ_INT(db_int_textv(dbp,
+                              "select count(*) from assignment where allowed = 1 and engineer = 1 "
+                              "and bay_from = 2 and bay_to = 2 and old_profile_sha = ?1 and "
+                              "new_profile_sha = ?2 and os_user = ?3 and ts > 0",
+                              3, assign_args),
+                 1);
+    CHECK_EQ_INT(db_int_text(dbp, "select count(*) from profile where sha256 = ?1 and text like "
+                                  "'%name = prod-b%'", b.text_sha256),
+                 1);
     /* the clear PIN: in no file of the run (db, WAL, headless lines, station file) */
     CHECK(!any_file_contains(PIN_CLEAR));
     CHECK(any_file_contains("prod-b")); /* the search does see the files */
@@ -870,7 +878,7 @@ static void run_once(const char *profile, const char *dbp)
 
 static int case_versions(void)
 {
-    char sa[65], sb[65], pp[160], dbp[160], sql[300];
+    char sa[65], sb[65], pp[160], dbp[160];
     make_images(sa, sb);
     snprintf(pp, sizeof pp, "%s/plug.ini", dir);
     snprintf(dbp, sizeof dbp, "%s/t.db", dir);
@@ -888,13 +896,14 @@ static int case_versions(void)
 
     CHECK_EQ_INT(db_int(dbp, "select count(*) from profile where name = 'plug'"), 2);
     for (int k = 0; k < 2; k++) {
-        snprintf(sql, sizeof sql, "select count(*) from attempt a join profile p on "
-                 "p.id = a.profile_id where p.sha256 = '%s' and p.text like '%%write_retries%%'",
-                 (k ? &v2 : &v1)->text_sha256);
-        CHECK_EQ_INT(db_int(dbp, sql), k ? 2 : 0);
-        snprintf(sql, sizeof sql, "select count(*) from attempt a join profile p on "
-                 "p.id = a.profile_id where p.sha256 = '%s'", (k ? &v2 : &v1)->text_sha256);
-        CHECK_EQ_INT(db_int(dbp, sql), 2);
+        const char *sha = (k ? &v2 : &v1)->text_sha256;
+        CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join profile p on "
+                                      "p.id = a.profile_id where p.sha256 = ?1 and "
+                                      "p.text like '%write_retries%'", sha),
+                     k ? 2 : 0);
+        CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join profile p on "
+                                      "p.id = a.profile_id where p.sha256 = ?1", sha),
+                     2);
     }
 
     char *argv[] = {NULL, "report", "--db", dbp, "--profile", "plug", "--format", "json", NULL};

@@ -68,14 +68,27 @@ static inline void ru_copy_file(const char *from, const char *to)
         exit(2);
 }
 
-/* The first column of the first row of `sql` as text (malloc'd), NULL if no row. */
-static inline char *ru_db_text(const char *path, const char *sql)
+/* A parameter bound to ?1..?n: text when `text` is not NULL, else the integer `num`. */
+typedef struct ru_arg {
+    const char *text;
+    long long num;
+} ru_arg;
+
+/* The first column of the first row of `sql`, with `args[0..n)` bound to ?1..?n, as text
+ * (malloc'd), NULL if no row. */
+static inline char *ru_db_text_args(const char *path, const char *sql, int n, const ru_arg *args)
 {
     sqlite3 *d = NULL;
     sqlite3_stmt *s;
     char *v = NULL;
     if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
+        for (int i = 0; i < n; i++) {
+            if (args[i].text)
+                sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_TRANSIENT);
+            else
+                sqlite3_bind_int64(s, i + 1, (sqlite3_int64)args[i].num);
+        }
         if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
             v = strdup((const char *)sqlite3_column_text(s, 0));
         sqlite3_finalize(s);
@@ -86,12 +99,23 @@ static inline char *ru_db_text(const char *path, const char *sql)
     return v;
 }
 
-static inline long ru_db_int(const char *path, const char *sql)
+static inline long ru_db_int_args(const char *path, const char *sql, int n, const ru_arg *args)
 {
-    char *t = ru_db_text(path, sql);
+    char *t = ru_db_text_args(path, sql, n, args);
     long v = t ? strtol(t, NULL, 10) : -1;
     free(t);
     return v;
+}
+
+/* The first column of the first row of `sql` as text (malloc'd), NULL if no row. */
+static inline char *ru_db_text(const char *path, const char *sql)
+{
+    return ru_db_text_args(path, sql, 0, NULL);
+}
+
+static inline long ru_db_int(const char *path, const char *sql)
+{
+    return ru_db_int_args(path, sql, 0, NULL);
 }
 
 /* Waits until `ok(view, arg)` holds for a snapshot, blocking on the view's change fd; false

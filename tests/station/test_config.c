@@ -144,9 +144,8 @@ static int case_run(const char *tf)
 
     /* line format, and the module's MAC on its lines once known */
     for (int bay = 1; bay <= 2; bay++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "select mac from attempt where bay = %d", bay);
-        char *mac = ru_db_text(db_path, sql);
+        char *mac = ru_db_text_args(db_path, "select mac from attempt where bay = ?1", 1,
+                                    (const ru_arg[]){{.num = bay}});
         CHECK(mac && strlen(mac) == 17);
         char tail[40];
         snprintf(tail, sizeof tail, " mac %s", mac ? mac : "?");

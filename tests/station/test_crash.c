@@ -31,9 +31,8 @@ static void add_id(idset *s, long long id)
 
 static char *outcome_of(const char *db_path, long long id)
 {
-    char sql[96];
-    snprintf(sql, sizeof sql, "select outcome from attempt where id = %lld", id);
-    return ru_db_text(db_path, sql);
+    return ru_db_text_args(db_path, "select outcome from attempt where id = ?1", 1,
+                           (const ru_arg[]){{.num = id}});
 }
 
 static void running_ids(const char *db_path, idset *out)
@@ -155,13 +154,14 @@ int main(int argc, char **argv)
         free(o);
     }
     CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where outcome = 'running'"), 0);
-    char sql[160];
-    snprintf(sql, sizeof sql, "select count(*) from attempt where id > %ld and outcome = 'pass'",
-             before);
-    CHECK_EQ_INT(ru_db_int(db_path, sql), 2);
-    snprintf(sql, sizeof sql, "select count(*) from attempt where id > %ld and outcome = 'fail'",
-             before);
-    CHECK_EQ_INT(ru_db_int(db_path, sql), 2);
+    CHECK_EQ_INT(ru_db_int_args(db_path,
+                                "select count(*) from attempt where id > ?1 and outcome = 'pass'",
+                                1, (const ru_arg[]){{.num = before}}),
+                 2);
+    CHECK_EQ_INT(ru_db_int_args(db_path,
+                                "select count(*) from attempt where id > ?1 and outcome = 'fail'",
+                                1, (const ru_arg[]){{.num = before}}),
+                 2);
     CHECK_EQ_INT(last.n, 4);
     for (int i = 0; i < committed_all.n; i++) {
         char *o = outcome_of(db_path, committed_all.id[i]);

@@ -173,10 +173,10 @@ static int case_pin(void)
     }
     /* one attempt (the pass): a refused start writes no attempt, the event log says why */
     CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt"), 1);
-    char sql[600];
-    snprintf(sql, sizeof sql,
-             "select count(*) from event_log where level = 'error' and text like '%%%s%%'", img);
-    CHECK(ru_db_int(db_path, sql) >= 1);
+    CHECK(ru_db_int_args(db_path,
+                         "select count(*) from event_log where level = 'error' and "
+                         "instr(text, ?1) > 0",
+                         1, (const ru_arg[]){{.text = img}}) >= 1);
     free(lines);
     tf_profile_free(&prof);
     ru_rmrf(dir);

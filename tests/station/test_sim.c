@@ -88,13 +88,19 @@ static int count_lines(const char *text, int bay, const char *result, const char
     return n;
 }
 
-static int db_int(const char *path, const char *sql)
+/* The first column of the first row of `sql` as an int, -1 on error. If `text` is not NULL,
+ * `num` is bound to ?1 and `text` to ?2. */
+static int db_int_bind(const char *path, const char *sql, int num, const char *text)
 {
     sqlite3 *d;
     sqlite3_stmt *s;
     int v = -1;
     if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
         sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
+        if (text) {
+            sqlite3_bind_int(s, 1, num);
+            sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
+        }
         if (sqlite3_step(s) == SQLITE_ROW)
             v = sqlite3_column_int(s, 0);
         sqlite3_finalize(s);
@@ -103,6 +109,11 @@ static int db_int(const char *path, const char *sql)
     }
     sqlite3_close(d);
     return v;
+}
+
+static int db_int(const char *path, const char *sql)
+{
+    return db_int_bind(path, sql, 0, NULL);
 }
 
 static void cleanup(run *r)
@@ -184,11 +195,11 @@ static int case_faults3(void)
     CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), N - 3);
     CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'fail'"), 3);
     for (int k = 0; k < 3; k++) {
-        char sql[200];
-        snprintf(sql, sizeof sql,
-                 "select count(*) from attempt where bay = %d and outcome = 'fail' and cause = '%s'",
-                 faults[k].bay, faults[k].cause);
-        CHECK_EQ_INT(db_int(r.db_path, sql), 1);
+        CHECK_EQ_INT(db_int_bind(r.db_path,
+                                 "select count(*) from attempt where bay = ?1 and outcome = 'fail' "
+                                 "and cause = ?2",
+                                 faults[k].bay, faults[k].cause),
+                     1);
         CHECK_EQ_INT(count_lines(r.lines, faults[k].bay, "FAIL", faults[k].cause), 1);
     }
     for (int b = 1; b <= N; b++)

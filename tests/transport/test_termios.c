@@ -105,7 +105,13 @@ static void case_baud(void)
     CHECK(strstr(b.t->last_error, "123456"), "error names the rate: %s", b.t->last_error);
     CHECK(b.t->baud == 230400 && master_speed(b.master) == B230400, "refused rate changed nothing");
 
+    /* a second program on the same port is refused while the first holds it */
     char err[200] = "";
+    CHECK(!bk_transport_open_termios(b.slave, 115200, err, sizeof err), "second open refused");
+    CHECK(strstr(err, "in use") && strstr(err, b.slave), "busy error: %s", err);
+    bk_transport_close(b.t);
+    b.t = NULL;
+    err[0] = 0;
     CHECK(!bk_transport_open_termios(b.slave, 250000, err, sizeof err), "open at odd rate");
     CHECK(strstr(err, "250000") && strstr(err, b.slave), "open error: %s", err);
     pty_bench_close(&b);
