@@ -31,7 +31,8 @@ static const char *demo_profile(void)
 {
     static const char *const where[] = {"profiles/demo-small.ini", "../profiles/demo-small.ini",
                                         "../../profiles/demo-small.ini",
-                                        TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"};
+                                        TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini",
+                                        TRAYFLASH_DATA_DIR "/profiles/demo-small.ini"};
     struct stat sb;
     for (size_t i = 0; i < sizeof where / sizeof where[0]; i++)
         if (stat(where[i], &sb) == 0)
@@ -39,47 +40,52 @@ static const char *demo_profile(void)
     return NULL;
 }
 
-int cmd_demo(int argc, char **argv)
+static int cmd_demo_with(station_opts *o, int argc, char **argv)
 {
-    static station_opts o;
-    memset(&o, 0, sizeof o);
-    station_config_defaults(&o.cfg);
-    snprintf(o.cfg.name, sizeof o.cfg.name, "demo");
+    station_config_defaults(&o->cfg);
+    snprintf(o->cfg.name, sizeof o->cfg.name, "demo");
     int bays = 8;
     bool headless = false;
-    o.db_path = "trayflash-demo.db";
+    o->db_path = "trayflash-demo.db";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--headless"))
             headless = true;
         else if (!strcmp(a, "--once"))
-            o.once = true;
+            o->once = true;
         else if (!strcmp(a, "--bays") || !strcmp(a, "--db") || !strcmp(a, "--time-scale") ||
                  !strcmp(a, "--profile")) {
             if (i + 1 >= argc)
                 return cli_missing_value("demo", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--db"))
-                o.db_path = v;
+                o->db_path = v;
             else if (!strcmp(a, "--profile"))
-                o.profile_path = v;
+                o->profile_path = v;
             else {
                 char *end;
                 double x = strtod(v, &end);
-                if (*end || end == v || x <= 0 || (!strcmp(a, "--bays") && x > SV_MAX_BAYS)) {
-                    fprintf(stderr, "trayflash demo: %s '%s' is out of range\n", a, v);
+                bool is_bays = !strcmp(a, "--bays");
+                if (*end || end == v || !(x > 0) ||
+                    (is_bays && (x > SV_MAX_BAYS || x != (double)(int)x))) {
+                    if (is_bays)
+                        fprintf(stderr, "trayflash demo: --bays '%s': want a whole number from 1 "
+                                "to %d\n", v, SV_MAX_BAYS);
+                    else
+                        fprintf(stderr, "trayflash demo: --time-scale '%s': want a number > 0 (1 "
+                                "= real chip timing, 0.1 = ten times faster)\n", v);
                     return 2;
                 }
                 if (!strcmp(a, "--bays"))
                     bays = (int)x;
                 else
-                    o.sim_time_scale = x;
+                    o->sim_time_scale = x;
             }
         } else {
             return cli_bad_option("demo", a);
         }
     }
-    if (!o.profile_path && !(o.profile_path = demo_profile())) {
+    if (!o->profile_path && !(o->profile_path = demo_profile())) {
         fprintf(stderr, "trayflash demo: profiles/demo-small.ini not found; give --profile FILE\n");
         return 2;
     }
@@ -87,13 +93,26 @@ int cmd_demo(int argc, char **argv)
     if (!mods)
         return 2;
     demo_faults(mods, bays);
-    o.sim_count = bays;
-    o.sim_modules = mods;
-    o.sim_seed = 2024;
+    o->sim_count = bays;
+    o->sim_modules = mods;
+    o->sim_seed = 2024;
     /* a noisy line at high baud must be able to step down; a missing module must not hold a
        bay for the profile's full 10 s in a demo */
-    o.link_timeout_ms = 3000;
-    int rc = cli_run_station(&o, headless, "demo");
+    o->link_timeout_ms = 3000;
+    int rc = cli_run_station(o, headless, "demo");
     free(mods);
+    return rc;
+}
+
+/* The options are large (a whole station config): on the heap, owned by this call. */
+int cmd_demo(int argc, char **argv)
+{
+    station_opts *o = calloc(1, sizeof *o);
+    if (!o) {
+        fprintf(stderr, "trayflash: out of memory\n");
+        return 2;
+    }
+    int rc = cmd_demo_with(o, argc, argv);
+    free(o);
     return rc;
 }

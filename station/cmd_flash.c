@@ -86,6 +86,19 @@ static void print_line(const bk_result *r)
                r->detail, bk_cause_remedy(r->cause));
 }
 
+static void print_json_error(const char *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "passed", 0);
+    cJSON_AddStringToObject(o, "error", "profile");
+    cJSON_AddStringToObject(o, "detail", err);
+    char *s = cJSON_PrintUnformatted(o);
+    if (s)
+        printf("%s\n", s);
+    cJSON_free(s);
+    cJSON_Delete(o);
+}
+
 int cmd_flash(int argc, char **argv)
 {
     const char *port = NULL, *profile = NULL;
@@ -110,6 +123,8 @@ int cmd_flash(int argc, char **argv)
     char err[512];
     if (tf_profile_load(profile, &p, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash flash: %s\n", err);
+        if (json) /* a script reading stdout gets something to parse, with the same words */
+            print_json_error(err);
         return 2;
     }
     bk_job_spec spec;

@@ -59,11 +59,9 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     return rc < 0 ? 1 : (o->once && fail && strcmp(label, "demo") ? 1 : 0);
 }
 
-int cmd_station(int argc, char **argv)
+static int cmd_station_with(station_opts *o, int argc, char **argv)
 {
-    static station_opts o; /* large: kept off the stack */
-    memset(&o, 0, sizeof o);
-    station_config_defaults(&o.cfg);
+    station_config_defaults(&o->cfg);
     const char *config = NULL, *scenario = NULL;
     bool headless = false;
     for (int i = 1; i < argc; i++) {
@@ -72,9 +70,9 @@ int cmd_station(int argc, char **argv)
         if (!strcmp(a, "--headless")) {
             headless = true;
         } else if (!strcmp(a, "--syslog")) {
-            o.use_syslog = true;
+            o->use_syslog = true;
         } else if (!strcmp(a, "--once")) {
-            o.once = true;
+            o->once = true;
         } else if (!strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--db") ||
                    !strcmp(a, "--sim") || !strcmp(a, "--sim-scenario") ||
                    !strcmp(a, "--time-scale") || !strcmp(a, "--link-timeout-ms")) {
@@ -82,11 +80,11 @@ int cmd_station(int argc, char **argv)
                 return cli_missing_value("station", a);
             const char *v = argv[++i];
             if (!strcmp(a, "--profile"))
-                o.profile_path = v;
+                o->profile_path = v;
             else if (!strcmp(a, "--config"))
                 config = v;
             else if (!strcmp(a, "--db"))
-                o.db_path = v;
+                o->db_path = v;
             else if (!strcmp(a, "--sim-scenario"))
                 scenario = v;
             else {
@@ -99,44 +97,56 @@ int cmd_station(int argc, char **argv)
                     return 2;
                 }
                 if (!strcmp(a, "--sim"))
-                    o.sim_count = (int)x;
+                    o->sim_count = (int)x;
                 else if (!strcmp(a, "--time-scale"))
-                    o.sim_time_scale = x;
+                    o->sim_time_scale = x;
                 else
-                    o.link_timeout_ms = (int)x;
+                    o->link_timeout_ms = (int)x;
             }
         } else {
             return cli_bad_option("station", a);
         }
     }
     char err[512];
-    if (config && station_config_load(config, &o.cfg, err, sizeof err) < 0) {
+    if (config && station_config_load(config, &o->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash station: %s\n", err);
         return 2;
     }
-    if (o.sim_count > SV_MAX_BAYS) {
-        fprintf(stderr, "trayflash station: --sim %d: at most %d bays\n", o.sim_count, SV_MAX_BAYS);
+    if (o->sim_count > SV_MAX_BAYS) {
+        fprintf(stderr, "trayflash station: --sim %d: at most %d bays\n", o->sim_count, SV_MAX_BAYS);
         return 2;
     }
     bksim_module_config *mods = NULL;
     if (scenario) {
-        if (o.sim_count <= 0) {
+        if (o->sim_count <= 0) {
             fprintf(stderr, "trayflash station: --sim-scenario needs --sim N\n");
             return 2;
         }
-        mods = calloc((size_t)o.sim_count, sizeof *mods);
+        mods = calloc((size_t)o->sim_count, sizeof *mods);
         if (!mods)
             return 2;
-        for (int i = 0; i < o.sim_count; i++)
+        for (int i = 0; i < o->sim_count; i++)
             bksim_module_config_default(&mods[i]);
-        if (!bksim_scenario_load(scenario, o.sim_count, mods, err, sizeof err)) {
+        if (!bksim_scenario_load(scenario, o->sim_count, mods, err, sizeof err)) {
             fprintf(stderr, "trayflash station: %s\n", err);
             free(mods);
             return 2;
         }
-        o.sim_modules = mods;
+        o->sim_modules = mods;
     }
-    int rc = cli_run_station(&o, headless, "station");
+    int rc = cli_run_station(o, headless, "station");
     free(mods);
+    return rc;
+}
+/* The options are large (a whole station config): on the heap, owned by this call. */
+int cmd_station(int argc, char **argv)
+{
+    station_opts *o = calloc(1, sizeof *o);
+    if (!o) {
+        fprintf(stderr, "trayflash: out of memory\n");
+        return 2;
+    }
+    int rc = cmd_station_with(o, argc, argv);
+    free(o);
     return rc;
 }

@@ -40,11 +40,18 @@ struct db_writer {
     dbw_open open[SV_MAX_BAYS + 1]; /* one attempt per bay at a time */
 };
 
+/* The first failure is told through the queue, like every other notice: the dashboard owns
+ * the terminal, so a line on stderr would garble it and vanish. */
 static void failed(db_writer *w, const char *what)
 {
-    if (!w->failures++)
-        fprintf(stderr, "trayflash: database: %s: %s\n", what, db_errmsg(w->d));
     snprintf(w->last_error, sizeof w->last_error, "%s: %s", what, db_errmsg(w->d));
+    if (w->failures++)
+        return;
+    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
+    snprintf(ev.level, sizeof ev.level, "error");
+    snprintf(ev.text, sizeof ev.text, "database: %s (attempts may be missing from the records)",
+             w->last_error);
+    evq_post(w->q, &ev);
 }
 
 static int64_t image_of(db_writer *w, const tf_profile *p, int variant)
