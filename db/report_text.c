@@ -64,7 +64,10 @@ int report_write_table(const report *r, FILE *o)
             t->modules);
     fprintf(o, "first-pass yield %.1f%% (%d of %d modules)\n", 100 * t->first_pass_yield,
             t->modules_first_pass, t->modules);
-    fprintf(o, "flash time       mean %.1f s, p95 %.1f s (passes)\n", r->mean_pass_s, r->p95_pass_s);
+    if (r->mean_pass_s > 0)
+        fprintf(o, "flash time       mean %.1f s, p95 %.1f s (passes)\n", r->mean_pass_s, r->p95_pass_s);
+    else
+        fprintf(o, "flash time       - (no passes)\n");
     fprintf(o, "modules per hour %.1f\n", r->modules_per_hour);
     fprintf(o, "duplicate MACs   %d attempts\n", r->duplicate_macs);
 
@@ -76,14 +79,14 @@ int report_write_table(const report *r, FILE *o)
     }
 
     fprintf(o, "\nby profile version\n");
-    table_stats_head(o, "profile @sha256 (first .. last)", 44);
+    table_stats_head(o, "profile @sha256 (first .. last)", 54);
     for (int i = 0; i < r->n_profiles; i++) {
         const report_profile_row *p = &r->profiles[i];
         char label[192];
         fmt_time(p->first_ts, "%m-%d %H:%M", a, sizeof a);
         fmt_time(p->last_ts, "%m-%d %H:%M", b, sizeof b);
         snprintf(label, sizeof label, "%s @%.8s (%s .. %s)", p->name[0] ? p->name : "-", p->sha256, a, b);
-        fprintf(o, "  %-44s", label);
+        fprintf(o, "  %-54.54s", label);
         table_stats(o, &p->s);
     }
 
