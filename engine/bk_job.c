@@ -80,17 +80,25 @@ void bk_job_spec_defaults(bk_job_spec *spec)
 
 /* ---- events ------------------------------------------------------------------------ */
 
+/* An event carrying where the job stands now; the payload rate is that of the writes so far. */
+static bk_event job_event(const job *j, bk_event_kind kind, bk_phase phase)
+{
+    double now = bk_now_s();
+    bk_event ev = {
+        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
+        .baud = j->s.baud, .t_s = now - j->t0,
+    };
+    if (j->write_t0 > 0 && now > j->write_t0)
+        ev.rate_bps = (double)j->r->bytes_written / (now - j->write_t0);
+    return ev;
+}
+
 static void emit(job *j, bk_event_kind kind, bk_phase phase, const char *text)
 {
     if (!j->hooks || !j->hooks->on_event)
         return;
-    bk_event ev = {
-        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
-        .baud = j->s.baud, .t_s = bk_now_s() - j->t0, .text = text,
-    };
-    double dt = bk_now_s() - j->write_t0;
-    if (j->write_t0 > 0 && dt > 0)
-        ev.rate_bps = (double)j->r->bytes_written / dt;
+    bk_event ev = job_event(j, kind, phase);
+    ev.text = text;
     j->hooks->on_event(j->hooks->ctx, &ev);
 }
 
@@ -103,13 +111,8 @@ static void progress(job *j, bk_phase p, uint32_t addr)
 {
     if (!j->hooks || !j->hooks->on_event)
         return;
-    bk_event ev = {
-        .kind = BK_EV_PROGRESS, .phase = p, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
-        .address = addr, .baud = j->s.baud, .t_s = bk_now_s() - j->t0,
-    };
-    double dt = bk_now_s() - j->write_t0;
-    if (j->write_t0 > 0 && dt > 0)
-        ev.rate_bps = (double)j->r->bytes_written / dt;
+    bk_event ev = job_event(j, BK_EV_PROGRESS, p);
+    ev.address = addr;
     j->hooks->on_event(j->hooks->ctx, &ev);
 }
 

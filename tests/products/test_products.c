@@ -162,24 +162,8 @@ static bool any_file_contains(const char *needle)
     return hit;
 }
 
-static int db_int(const char *path, const char *sql)
-{
-    sqlite3 *d;
-    sqlite3_stmt *s;
-    int v = -1;
-    if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
-        if (sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-    } else {
-        fprintf(stderr, "sql: %s: %s\n", sql, sqlite3_errmsg(d));
-    }
-    sqlite3_close(d);
-    return v;
-}
 
-/* The same with n text parameters bound to ?1..?n. */
+/* One integer from `sql` on the database at path, with n text parameters bound to ?1..?n. */
 static int db_int_textv(const char *path, const char *sql, int n, const char *const *args)
 {
     sqlite3 *d;
@@ -197,6 +181,11 @@ static int db_int_textv(const char *path, const char *sql, int n, const char *co
     }
     sqlite3_close(d);
     return v;
+}
+
+static int db_int(const char *path, const char *sql)
+{
+    return db_int_textv(path, sql, 0, NULL);
 }
 
 /* The same with one text parameter bound to ?1. */
@@ -268,16 +257,6 @@ static station *start_station(station_opts *o, const char *profile, int n,
     return st;
 }
 
-static char *read_all(FILE *f)
-{
-    fflush(f);
-    long n = ftell(f);
-    char *buf = calloc(1, (size_t)n + 1);
-    rewind(f);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = 0;
-    return buf;
-}
 
 /* Module i's flash at the image's place equals the image. */
 static bool flash_holds(bksim_server *sim, int i, const bk_image *img)
@@ -478,7 +457,7 @@ static int case_mixed8(void)
         CHECK(!strcmp(sv->bays[i].product, sv->bays[i].bay <= 4 ? "Product-A" : "Product-B"));
     free(sv);
     station_free(st);
-    char *lines = read_all(out);
+    char *lines = check_read_file(out);
     fclose(out);
     for (int bay = 1; bay <= 8; bay++) {
         CHECK_EQ_INT(count_bay_lines(lines, bay, bay <= 4 ? " Product-A on " : " Product-B on "), 1);
@@ -828,7 +807,7 @@ static int case_pin(void)
     free(sv);
     CHECK_EQ_INT(station_wait(st), 0);
     station_free(st);
-    char *lines = read_all(out);
+    char *lines = check_read_file(out);
     fclose(out);
     CHECK(strstr(lines, "engineer login refused") != NULL);
     CHECK(strstr(lines, "bay 02 now flashes Product-B") != NULL);

@@ -57,16 +57,6 @@ static bool bay1_refused(const station_view *v, void *arg)
     return b && b->state == BAY_FAIL;
 }
 
-static char *slurp(FILE *f)
-{
-    fflush(f);
-    long n = ftell(f);
-    char *buf = calloc(1, (size_t)n + 1);
-    rewind(f);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = 0;
-    return buf;
-}
 
 static void sha_of_file(const char *path, char hex[65])
 {
@@ -158,7 +148,7 @@ static int case_pin(void)
     CHECK_EQ_INT(station_wait(st), 0);
     station_free(st);
 
-    char *lines = slurp(out);
+    char *lines = check_read_file(out);
     fclose(out);
     char want[64];
     snprintf(want, sizeof want, " bay 01 FAIL 0%% FAIL %s ", bk_cause_id(BK_CAUSE_IMAGE_ERROR));

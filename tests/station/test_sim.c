@@ -57,16 +57,6 @@ static void setup(run *r)
     }
 }
 
-static char *slurp(FILE *f)
-{
-    fflush(f);
-    long n = ftell(f);
-    char *buf = calloc(1, (size_t)n + 1);
-    rewind(f);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        buf[0] = 0;
-    return buf;
-}
 
 /* Headless lines for one bay that end an attempt with `result` (and cause, if given). */
 static int count_lines(const char *text, int bay, const char *result, const char *cause)
@@ -151,7 +141,7 @@ static int case_all16(void)
     station_snapshot(st, &sv);
     CHECK_EQ_INT(sv.pass, 16);
     station_free(st);
-    r.lines = slurp(out);
+    r.lines = check_read_file(out);
     fclose(out);
     for (int b = 1; b <= 16; b++)
         CHECK_EQ_INT(count_lines(r.lines, b, "PASS", NULL), 1);
@@ -190,7 +180,7 @@ static int case_faults3(void)
     CHECK_EQ_INT(pass, N - 3);
     CHECK_EQ_INT(fail, 3);
     station_free(st);
-    r.lines = slurp(out);
+    r.lines = check_read_file(out);
     fclose(out);
     CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), N - 3);
     CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'fail'"), 3);
