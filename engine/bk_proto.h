@@ -18,6 +18,8 @@ enum {
     BK_CMD_SET_BAUD = 0x0F,
     BK_CMD_CHECK_CRC = 0x10,
     BK_CMD_READ_BOOT_VERSION = 0x11,
+    BK_CMD_RESET_SEAN = 0x70,  /* BootROM: "SEAN" -> watchdog reset, no reply */
+    BK_CMD_STAY_ROM = 0xAA,    /* BootROM: 55 -> echo 55 */
 };
 
 /* Long-frame ("flash") command codes; they overlap the short ones, the frame kind tells. */

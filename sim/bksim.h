@@ -43,17 +43,39 @@ bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errl
 int bksim_fault_format(const bksim_faults *f, char *buf, size_t len);
 
 /* ------------------------------------------------------------------ configuration */
+/* The flash bootloader a module carries (its first bytes' CRC is what clients fingerprint;
+ * reference §4). BKSIM_BOOT_DEFAULT: Tuya BK7231S 1.0.5 on a T, bl_bk7231n_1.0.1 on an N. */
+typedef enum bksim_boot {
+    BKSIM_BOOT_DEFAULT = 0,
+    BKSIM_BOOT_BK7231S_1_0_1,
+    BKSIM_BOOT_BK7231S_1_0_3,
+    BKSIM_BOOT_BK7231S_1_0_5,
+    BKSIM_BOOT_BK7231S_1_0_6,
+    BKSIM_BOOT_BK7231N_1_0_1,
+    BKSIM_BOOT_UNKNOWN,       /* bytes no table knows: clients must identify by probing */
+} bksim_boot;
+/* "bk7231s_1.0.5", "bk7231n_1.0.1", "unknown" -> value; false if no such name. */
+bool bksim_boot_parse(const char *name, bksim_boot *out);
+const char *bksim_boot_name(bksim_boot b);
+
 typedef struct bksim_module_config {
     bk_chip chip;           /* BK_CHIP_BK7231T or BK_CHIP_BK7231N */
     bksim_faults faults;
     bool have_mac; uint8_t mac[6];  /* else derived from seed and index, prefix d8:1f:12 */
+    bksim_boot boot;        /* the flash bootloader's identity (and T version string) */
+    bool open_keeps_state;  /* a client's open of the port is NOT a power-cycle (a fixture whose
+                               adapter has no modem lines and nobody power-cycles): only the
+                               first open powers the module up */
+    bool no_mac;            /* the RF calibration sector carries no MAC TLV */
 } bksim_module_config;
 void bksim_module_config_default(bksim_module_config *mc); /* BK7231T, no faults, derived MAC */
 
 typedef struct bksim_timing {            /* seconds; defaults = typical, slow_flash = worst */
     double erase_4k_s, erase_64k_s, page_program_s, crc_bytes_per_s, sr_write_s, read_4k_s;
-    int download_window_ms;   /* after reset, how long a LinkCheck is accepted (default 50) */
-    int link_lost_ms;         /* in download mode: no valid frame this long after the last reply -> leaves (default 2000) */
+    int download_window_ms;   /* after reset, how long a LinkCheck is accepted (default 500:
+                                 "a few hundred milliseconds", an assumption, sim/README.md) */
+    int link_lost_ms;         /* in download mode: no valid frame this long after the last reply
+                                 -> leaves (default 2000, an assumption) */
 } bksim_timing;
 void bksim_timing_typical(bksim_timing *t);
 void bksim_timing_worst(bksim_timing *t);
@@ -102,11 +124,21 @@ double bksim_lower_bound_s(const bksim_timing *t, bk_chip chip, const uint8_t *i
 
 /* ------------------------------------------------------------------ stats */
 typedef struct bksim_stats { uint64_t frames, writes_4k, erases, reads_4k, crcs, resets, links,
-    garbage_bytes, bytes_in, bytes_out; double busy_s; } bksim_stats;
+    garbage_bytes, bytes_in, bytes_out; double busy_s;
+    uint64_t writes_dropped;  /* writes ACKed with status 0 that changed nothing (protected/locked) */
+    uint64_t erases_dropped;  /* erases ACKed with status 0 that changed nothing */
+    uint64_t pages_reprogrammed; /* a 256-byte page programmed again with no erase since */
+} bksim_stats;
 
 /* ------------------------------------------------------------------ module model */
 #define BKSIM_FLASH_SIZE (2u << 20)
-#define BKSIM_MAC_ADDR 0x1E0000u /* "BMAC" + 6 MAC bytes */
+#define BKSIM_SECTORS (BKSIM_FLASH_SIZE / 4096u)
+/* The RF calibration sector (reference §7.1) holds the MAC as a TLV: tag 02 11 11 11 06 00 00 00
+ * at +0x1C, the six MAC bytes at +0x24. */
+#define BKSIM_RF_CAL_T 0x1E0000u
+#define BKSIM_RF_CAL_N 0x1D0000u
+#define BKSIM_MAC_TLV_OFF 0x1Cu
+#define BKSIM_MAC_OFF 0x24u
 
 typedef enum bksim_state {
     BKSIM_OFF = 0,   /* held in reset (RTS) or never powered */
@@ -148,6 +180,10 @@ void bksim_module_read_flash(const bksim_module *m, uint32_t addr, uint8_t *buf,
 void bksim_module_mac(const bksim_module *m, uint8_t mac[6]);
 void bksim_module_stats(const bksim_module *m, bksim_stats *st);
 uint16_t bksim_module_sr(const bksim_module *m);    /* flash status register (SR2 << 8 | SR1) */
+/* How often each 4 KiB sector was erased / programmed since the counters were last cleared
+ * (tests: "one erase per unit, no sector written twice"). `n` entries, n <= BKSIM_SECTORS. */
+void bksim_module_sector_counts(const bksim_module *m, uint16_t *erases, uint16_t *programs, size_t n);
+void bksim_module_clear_counts(bksim_module *m); /* sector counters and the stats above */
 const uint8_t *bksim_module_jedec(const bksim_module *m); /* 3 bytes */
 
 /* ------------------------------------------------------------------ pty server */
@@ -184,6 +220,8 @@ void bksim_set_lines(bksim_server *s, int i, bool dtr, bool rts);
 int bksim_read_flash(bksim_server *s, int i, uint32_t addr, uint8_t *buf, size_t len);
 void bksim_get_mac(bksim_server *s, int i, uint8_t mac[6]);
 void bksim_get_stats(bksim_server *s, int i, bksim_stats *st);
+void bksim_get_sector_counts(bksim_server *s, int i, uint16_t *erases, uint16_t *programs, size_t n);
+void bksim_clear_counts(bksim_server *s, int i);
 bksim_state bksim_get_state(bksim_server *s, int i);
 /* Whether a client holds module i's port open, as the loop last saw it (tests wait on this
  * after closing a port, so a quick reopen is seen as the power-cycle it stands for). */

@@ -10,7 +10,7 @@ void bksim_timing_typical(bksim_timing *t)
     *t = (bksim_timing){
         .erase_4k_s = 0.045, .erase_64k_s = 0.200, .page_program_s = 0.00065,
         .crc_bytes_per_s = 400000.0, .sr_write_s = 0.010, .read_4k_s = 0.0001,
-        .download_window_ms = 50, .link_lost_ms = 2000,
+        .download_window_ms = 500, .link_lost_ms = 2000,
     };
 }
 

@@ -16,6 +16,11 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: bksim --count N [--chip bk7231t|bk7231n] [--link DIR] [--fault SPEC]...\n"
             "             [--scenario FILE.ini] [--seed S] [--time-scale X]\n"
+            "             [--bootloader NAME] [--open-keeps-state]\n"
+            "--open-keeps-state: a client's open is not a power-cycle (only the first open\n"
+            "        powers the module up): a fixture without modem lines nobody power-cycles\n"
+            "bootloaders: bk7231s_1.0.1 bk7231s_1.0.3 bk7231s_1.0.5 (T default) bk7231s_1.0.6\n"
+            "        bk7231n_1.0.1 (N default) unknown\n"
             "faults: no-download brownout-first-write brownout-p=P bit-errors-above=BAUD\n"
             "        bit-error-rate=P adapter-max-baud=BAUD protected foreign-traffic slow-flash\n"
             "        removed-after=N yank-after=N wrong-chip\n");
@@ -43,6 +48,8 @@ int main(int argc, char **argv)
     bk_chip chip = BK_CHIP_BK7231T;
     uint64_t seed = 1;
     double scale = 1.0, d;
+    bool open_keeps_state = false;
+    bksim_boot boot = BKSIM_BOOT_DEFAULT;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -50,9 +57,13 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (strcmp(a, "--open-keeps-state") == 0) {
+            open_keeps_state = true;
+            continue;
+        }
         bool takes = strcmp(a, "--count") == 0 || strcmp(a, "--chip") == 0 || strcmp(a, "--link") == 0 ||
                      strcmp(a, "--fault") == 0 || strcmp(a, "--scenario") == 0 || strcmp(a, "--seed") == 0 ||
-                     strcmp(a, "--time-scale") == 0;
+                     strcmp(a, "--time-scale") == 0 || strcmp(a, "--bootloader") == 0;
         if (!takes) {
             fprintf(stderr, "bksim: unknown flag '%s'\n", a);
             usage(stderr);
@@ -93,6 +104,11 @@ int main(int argc, char **argv)
                 return 2;
             }
             seed = s;
+        } else if (strcmp(a, "--bootloader") == 0) {
+            if (!bksim_boot_parse(v, &boot)) {
+                fprintf(stderr, "bksim: --bootloader: unknown bootloader '%s' (see --help)\n", v);
+                return 2;
+            }
         } else if (strcmp(a, "--time-scale") == 0) {
             if (!parse_num(a, v, 0, 1000, false, &scale))
                 return 2;
@@ -113,6 +129,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < count; i++) {
         bksim_module_config_default(&mods[i]);
         mods[i].chip = chip;
+        mods[i].boot = boot;
+        mods[i].open_keeps_state = open_keeps_state;
         for (int k = 0; k < n_faults; k++)
             if (!bksim_fault_parse(faults[k], &mods[i].faults, err, sizeof err)) {
                 fprintf(stderr, "bksim: --fault %s: %s\n", faults[k], err);

@@ -11,27 +11,84 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define FLASH_MASK (BKSIM_FLASH_SIZE - 1u)
-#define GARBAGE_LIMIT 16           /* this much garbage in a row drops the chip out of download mode */
 #define RX_CAP (2 * BK_FRAME_MAX)
 #define HEARTBEAT_LEN 7
 #define APP_START 0x11000u
-#define APP_END 0x132000u
 #define CRC_MAX_BYTES (64u << 20)  /* a CheckCRC longer than this is computed only this far */
 #define NS_PER_S 1000000000.0
+
+/* Status bytes of long replies (reference §2.3). */
+enum {
+    ST_OK = 0,
+    ST_PACK_LEN_ERROR = 4,
+    ST_PARAM_ERROR = 6,
+    ST_UNKNOWN_CMD = 7,
+};
 
 /* What differs between the two loaders beyond bk_family: the simulator's own facts. */
 typedef struct sim_family {
     bk_chip chip;
-    uint32_t raw_protect_end;   /* T: raw addresses below are write-protected by the loader */
-    const char *boot_version;   /* ReadBootVersion reply, NULL = no such command */
+    uint32_t raw_protect_end;   /* T: raw addresses below are write-protected by the loader, and
+                                   FlashRead4K below it is refused with status 6 (§7.3, §10.5) */
+    uint32_t vendor_app_end;    /* end of the vendor app partition filled at power-on (§7.1) */
+    uint32_t rf_cal_addr;       /* RF calibration sector: the MAC TLV (§7.1) */
+    bool answers_unknown;       /* unsupported commands get an UNKNOW_CMD (07) reply: the N
+                                   BootROM (§2.3, §3.7); the T loader stays silent (§12.2, chosen) */
+    bksim_boot default_boot;
 } sim_family;
 
 static const sim_family sim_families[] = {
-    {BK_CHIP_BK7231T, 0x11000, "BK7231S_1.0.5"},
-    {BK_CHIP_BK7231N, 0, NULL},
+    {BK_CHIP_BK7231T, 0x11000, 0x132000, BKSIM_RF_CAL_T, false, BKSIM_BOOT_BK7231S_1_0_5},
+    {BK_CHIP_BK7231N, 0, 0x12A000, BKSIM_RF_CAL_N, true, BKSIM_BOOT_BK7231N_1_0_1},
 };
+
+/* Flash bootloaders by the CRC-32 of their first bytes (reference §4): 256 bytes, end
+ * exclusive, on the T loaders; 257 bytes, end inclusive, for the N one (its 256-byte CRC is
+ * the "exclusive variant" of the table, and both hold for the same bytes). */
+typedef struct boot_row {
+    bksim_boot boot;
+    const char *name;
+    bk_chip chip;
+    uint32_t crc256;          /* zlib crc32 of bytes 0..255 */
+    bool has_crc257; uint32_t crc257; /* and of bytes 0..256 */
+    const char *version;      /* ReadBootVersion reply (T loaders) */
+} boot_row;
+
+static const boot_row boot_rows[] = {
+    {BKSIM_BOOT_BK7231S_1_0_1, "bk7231s_1.0.1", BK_CHIP_BK7231T, 0xC1ECA871u, false, 0, "BK7231S_1.0.1"},
+    {BKSIM_BOOT_BK7231S_1_0_3, "bk7231s_1.0.3", BK_CHIP_BK7231T, 0x4B31E44Du, false, 0, "BK7231S_1.0.3"},
+    {BKSIM_BOOT_BK7231S_1_0_5, "bk7231s_1.0.5", BK_CHIP_BK7231T, 0xBA54C1B8u, false, 0, "BK7231S_1.0.5"},
+    {BKSIM_BOOT_BK7231S_1_0_6, "bk7231s_1.0.6", BK_CHIP_BK7231T, 0xE5CBC953u, false, 0, "BK7231S_1.0.6"},
+    {BKSIM_BOOT_BK7231N_1_0_1, "bk7231n_1.0.1", BK_CHIP_BK7231N, 0x4063D299u, true, 0xE14191BAu, NULL},
+    {BKSIM_BOOT_UNKNOWN, "unknown", BK_CHIP_UNKNOWN, 0, false, 0, "BK7231S_9.9.9"},
+};
+
+static const boot_row *boot_row_get(bksim_boot b)
+{
+    for (size_t i = 0; i < sizeof boot_rows / sizeof boot_rows[0]; i++)
+        if (boot_rows[i].boot == b)
+            return &boot_rows[i];
+    return NULL;
+}
+
+bool bksim_boot_parse(const char *name, bksim_boot *out)
+{
+    for (size_t i = 0; i < sizeof boot_rows / sizeof boot_rows[0]; i++)
+        if (strcmp(boot_rows[i].name, name) == 0) {
+            *out = boot_rows[i].boot;
+            return true;
+        }
+    return false;
+}
+
+const char *bksim_boot_name(bksim_boot b)
+{
+    const boot_row *r = boot_row_get(b);
+    return r ? r->name : "default";
+}
 
 /* SPI NOR parts a module may carry (JEDEC id, status register width). */
 typedef struct flash_part { uint8_t jedec[3]; bool sr_two_bytes; const char *name; } flash_part;
@@ -56,6 +113,7 @@ struct bksim_module {
     bksim_timing tm;
     const bk_family *fam;
     const sim_family *sfam;
+    const boot_row *boot;
     const flash_part *part;
     double time_scale;
     bool charge;                 /* time_scale > 0: wire and flash time are charged */
@@ -67,10 +125,13 @@ struct bksim_module {
     bksim_state state;
     uint32_t baud;
     int64_t window_end, last_reply;
-    bool reprotected;            /* T quirk: a CheckCRC re-protects until the next LinkCheck */
+    /* The T loader's "CRC protect lock" (protocol doc, reference §6.4): a CheckCRC re-protects
+     * the flash (crc_locked) without arming the loader's flag; a LinkCheck arms it
+     * (unlock_armed); only a FlashErase while armed lifts the lock (then erases). */
+    bool crc_locked, unlock_armed;
     int64_t rx_free, busy_until, tx_free;
     uint8_t rx[RX_CAP];
-    size_t rx_len, garbage_run;
+    size_t rx_len;
     bool rx_discard;             /* the chip reset while decoding: drop the rest */
 
     out_item *q;
@@ -83,6 +144,8 @@ struct bksim_module {
     int writes;
     bool yanked;
     bksim_stats st;
+    uint16_t erase_count[BKSIM_SECTORS], program_count[BKSIM_SECTORS];
+    bool page_programmed[BKSIM_FLASH_SIZE / 256]; /* since its sector's last erase */
 };
 
 /* ---------------------------------------------------------------- helpers */
@@ -139,14 +202,69 @@ static void fill_random(uint8_t *p, size_t n, uint64_t *s)
     }
 }
 
+/* Makes the 4 bytes at p[n-4..n-1] such that zlib's crc32 of p[0..n-1] is `target` (CRC-32
+ * is affine: run the register backwards from the wanted value through four table steps). */
+static void crc_forge_tail(uint8_t *p, size_t n, uint32_t target)
+{
+    const z_crc_t *tab = get_crc_table();
+    uint8_t top_to_index[256];
+    for (int i = 0; i < 256; i++)
+        top_to_index[tab[i] >> 24] = (uint8_t)i;
+    uint32_t before = bk_chip_crc(p, n - 4); /* register after n-4 bytes */
+    uint32_t x = ~target;
+    for (int k = 0; k < 4; k++) {
+        uint8_t j = top_to_index[x >> 24];
+        x = ((x ^ (uint32_t)tab[j]) << 8) | j;
+    }
+    bk_put_le32(p + n - 4, x ^ before);
+}
+
+/* The byte b for which crc32(p[0..n-1] + b) == target, or -1 if none. */
+static int crc_byte_for(const uint8_t *p, size_t n, uint32_t target)
+{
+    uint32_t base = (uint32_t)crc32(0L, p, (uInt)n);
+    for (int b = 0; b < 256; b++) {
+        uint8_t c = (uint8_t)b;
+        if ((uint32_t)crc32(base, &c, 1) == target)
+            return b;
+    }
+    return -1;
+}
+
+/* The bootloader region: bytes whose CRC is the real loader's (the loader's code itself is
+ * vendor property and not needed: clients only ever see its CRC), the rest opaque. */
+static void init_bootloader(bksim_module *m, uint64_t *s)
+{
+    fill_random(m->flash, APP_START, s);
+    if (m->boot->boot == BKSIM_BOOT_UNKNOWN)
+        return;
+    crc_forge_tail(m->flash, 256, m->boot->crc256);
+    if (m->boot->has_crc257) {
+        int b = crc_byte_for(m->flash, 256, m->boot->crc257);
+        if (b >= 0)
+            m->flash[256] = (uint8_t)b;
+    }
+}
+
+/* The RF calibration sector: nothing of its calibration layout is public beyond the MAC TLV,
+ * so the rest stays erased (sim/README.md, assumptions). */
+static void init_rf_calibration(bksim_module *m)
+{
+    static const uint8_t tag[8] = {0x02, 0x11, 0x11, 0x11, 0x06, 0x00, 0x00, 0x00};
+    if (m->cfg.no_mac)
+        return;
+    uint8_t *rf = m->flash + m->sfam->rf_cal_addr;
+    memcpy(rf + BKSIM_MAC_TLV_OFF, tag, sizeof tag);
+    memcpy(rf + BKSIM_MAC_OFF, m->mac, 6);
+}
+
 static void init_flash(bksim_module *m, uint64_t seed, int index)
 {
     uint64_t s = seed * 0x100000001B3ull ^ ((uint64_t)index << 32) ^ 0xB7231;
     memset(m->flash, 0xFF, BKSIM_FLASH_SIZE);
-    fill_random(m->flash, APP_START, &s);
-    fill_random(m->flash + APP_START, APP_END - APP_START, &s);
-    memcpy(m->flash + BKSIM_MAC_ADDR, "BMAC", 4);
-    memcpy(m->flash + BKSIM_MAC_ADDR + 4, m->mac, 6);
+    init_bootloader(m, &s);
+    fill_random(m->flash + APP_START, m->sfam->vendor_app_end - APP_START, &s);
+    init_rf_calibration(m);
 }
 
 bksim_module *bksim_module_new(const bksim_module_config *mc, const bksim_timing *t, uint64_t seed,
@@ -172,6 +290,17 @@ bksim_module *bksim_module_new(const bksim_module_config *mc, const bksim_timing
     m->cfg = *mc;
     m->fam = bk_family_get(chip);
     m->sfam = sim_family_get(chip);
+    bksim_boot boot = mc->boot != BKSIM_BOOT_DEFAULT ? mc->boot : m->sfam->default_boot;
+    if (mc->faults.wrong_chip && mc->boot != BKSIM_BOOT_UNKNOWN)
+        boot = m->sfam->default_boot; /* the other family carries its own loader */
+    m->boot = boot_row_get(boot);
+    if (!m->boot || (m->boot->chip != BK_CHIP_UNKNOWN && m->boot->chip != chip)) {
+        snprintf(err, errlen, "module %d: bootloader %s does not run on a %s", index,
+                 bksim_boot_name(boot), bk_chip_name(chip));
+        free(m->flash);
+        free(m);
+        return NULL;
+    }
     if (mc->faults.slow_flash)
         bksim_timing_worst(&m->tm);
     else if (t)
@@ -231,10 +360,11 @@ static void chip_reset(bksim_module *m, int64_t now)
     m->state = removed ? BKSIM_REMOVED : BKSIM_WINDOW;
     m->baud = BKSIM_BAUD_BOOT;
     m->window_end = now + (int64_t)m->tm.download_window_ms * 1000000;
-    m->reprotected = false;
+    /* Assumption (sim/README.md): a fresh loader has no CRC lock; only a CheckCRC makes one. */
+    m->crc_locked = false;
+    m->unlock_armed = false;
     m->rx_free = m->busy_until = now;
     m->tx_free = max64(m->tx_free, now);
-    m->garbage_run = 0;
     m->rx_discard = true;
     if (m->cfg.faults.yank_after_writes == 0)
         m->yanked = true;
@@ -316,25 +446,47 @@ static bool flash_writable(const bksim_module *m, uint32_t raw_addr)
 {
     if (m->fam->has_flash_sr)
         return (m->sr & SR_PROTECT_MASK) == 0;
-    if (raw_addr < m->sfam->raw_protect_end || m->reprotected || m->cfg.faults.flash_protected)
+    if (raw_addr < m->sfam->raw_protect_end || m->cfg.faults.flash_protected)
         return false;
+    return !(m->fam->reprotects_after_crc && m->crc_locked);
+}
+
+/* Programs n bytes (NOR: bits only clear). Returns false if the array ignored it. */
+static bool flash_program(bksim_module *m, uint32_t raw, const uint8_t *data, size_t n)
+{
+    if (!flash_writable(m, raw))
+        return false;
+    uint32_t last_sector = UINT32_MAX, last_page = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t a = (raw + (uint32_t)i) & FLASH_MASK;
+        m->flash[a] &= data[i];
+        if (a / 256 != last_page) {
+            last_page = a / 256;
+            if (m->page_programmed[last_page])
+                m->st.pages_reprogrammed++;
+            m->page_programmed[last_page] = true;
+        }
+        if (a / BK_SECTOR_SIZE != last_sector) {
+            last_sector = a / BK_SECTOR_SIZE;
+            if (m->program_count[last_sector] < UINT16_MAX)
+                m->program_count[last_sector]++;
+        }
+    }
     return true;
 }
 
-static void flash_program(bksim_module *m, uint32_t raw, const uint8_t *data, size_t n)
-{
-    if (!flash_writable(m, raw))
-        return;
-    for (size_t i = 0; i < n; i++)
-        m->flash[(raw + i) & FLASH_MASK] &= data[i];
-}
-
-static void flash_erase(bksim_module *m, uint32_t raw_start, uint32_t size)
+/* Erases [raw_start, +size) (aligned; sizes divide the flash). False if the array ignored it. */
+static bool flash_erase(bksim_module *m, uint32_t raw_start, uint32_t size)
 {
     if (!flash_writable(m, raw_start))
-        return;
+        return false;
     uint32_t a = raw_start & FLASH_MASK;
-    memset(m->flash + a, 0xFF, size); /* sizes divide the flash size and starts are aligned */
+    memset(m->flash + a, 0xFF, size);
+    memset(m->page_programmed + a / 256, 0, size / 256);
+    for (uint32_t sct = a / BK_SECTOR_SIZE; sct < (a + size) / BK_SECTOR_SIZE; sct++)
+        if (m->erase_count[sct] < UINT16_MAX)
+            m->erase_count[sct]++;
+    return true;
 }
 
 void bksim_module_read_flash(const bksim_module *m, uint32_t addr, uint8_t *buf, size_t len)
@@ -381,7 +533,7 @@ static void reply_status_addr(uint8_t *r, uint8_t status, uint32_t addr)
 
 static void cmd_link_check(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
-    m->reprotected = false;
+    m->unlock_armed = true; /* T: the next FlashErase lifts a CRC's re-protection */
     res->reply_cmd = BK_CMD_LINK_CHECK_REPLY;
     r[0] = 0x00;
     res->reply_len = 1;
@@ -394,6 +546,7 @@ static void cmd_write_reg(bksim_module *m, const uint8_t *p, size_t n, uint8_t *
     res->reply_len = 8;
 }
 
+/* Registers: only the chip id is modelled (§3.5); every other address reads 0 (assumption). */
 static void cmd_read_reg(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 4) { res->no_reply = true; return; }
@@ -403,10 +556,32 @@ static void cmd_read_reg(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r
     res->reply_len = 8;
 }
 
+/* Reboot: only the argument A5 reboots, with no reply; any other argument is echoed (§3.8). */
 static void cmd_reboot(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
+    if (n >= 1 && p[0] == 0xA5) {
+        res->no_reply = true;
+        res->reset = true;
+        return;
+    }
+    if (n < 1) { res->no_reply = true; return; }
+    r[0] = p[0];
+    res->reply_len = 1;
+}
+
+/* RESET "SEAN" (N): a watchdog reset, no reply (§3.9). */
+static void cmd_reset_sean(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
+{
     res->no_reply = true;
-    res->reset = n >= 1 && p[0] == 0xA5;
+    res->reset = n >= 4 && memcmp(p, "SEAN", 4) == 0;
+}
+
+/* StayRom (N): echoes 55 (§3.9). */
+static void cmd_stay_rom(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
+{
+    if (n < 1 || p[0] != 0x55) { res->no_reply = true; return; }
+    r[0] = 0x55;
+    res->reply_len = 1;
 }
 
 static void cmd_set_baud(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
@@ -433,25 +608,35 @@ static void cmd_check_crc(bksim_module *m, const uint8_t *p, size_t n, uint8_t *
     res->reply_len = 4;
     res->op_s = bksim_crc_s(&m->tm, len);
     m->st.crcs++;
-    if (m->fam->reprotects_after_crc)
-        m->reprotected = true;
+    if (m->fam->reprotects_after_crc) {
+        m->crc_locked = true;   /* re-protected ... */
+        m->unlock_armed = false; /* ... without the flag a FlashErase looks at */
+    }
 }
 
 static void cmd_boot_version(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
-    size_t len = strlen(m->sfam->boot_version);
-    memcpy(r, m->sfam->boot_version, len);
+    size_t len = strlen(m->boot->version);
+    memcpy(r, m->boot->version, len);
     res->reply_len = len;
 }
 
+static void count_write(bksim_module *m, bool applied)
+{
+    if (!applied)
+        m->st.writes_dropped++;
+}
+
+/* FlashWrite (0x06): up to 256 bytes; reply status, address, count as one byte (§3.12; 256
+ * bytes report 0x00, §12.9). */
 static void cmd_flash_write(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 4) { res->no_reply = true; return; }
     uint32_t addr = bk_get_le32(p);
     size_t len = n - 4;
-    uint8_t status = len <= 256 ? 0 : 1;
-    if (status == 0 && len) {
-        flash_program(m, addr, p + 4, len);
+    uint8_t status = len <= 256 ? ST_OK : ST_PACK_LEN_ERROR;
+    if (status == ST_OK && len) {
+        count_write(m, flash_program(m, addr, p + 4, len));
         res->op_s = (double)(((addr & 255) + len + 255) / 256) * bksim_op_s(&m->tm, BKSIM_OP_PAGE_PROGRAM);
     }
     reply_status_addr(r, status, addr);
@@ -467,6 +652,7 @@ static bool brownout_now(bksim_module *m, uint32_t addr)
     return f->brownout_p > 0 && rng_unit(&m->rng_fault) < f->brownout_p;
 }
 
+/* FlashWrite4K: exactly address + 4096 bytes; any other LEN is PACK_LEN_ERROR (§3.11). */
 static void cmd_write_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 4) { res->no_reply = true; return; }
@@ -476,9 +662,9 @@ static void cmd_write_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r
         res->reset = true;
         return;
     }
-    uint8_t status = n == 4 + BK_SECTOR_SIZE ? 0 : 1;
-    if (status == 0) {
-        flash_program(m, addr, p + 4, BK_SECTOR_SIZE);
+    uint8_t status = n == 4 + BK_SECTOR_SIZE ? ST_OK : ST_PACK_LEN_ERROR;
+    if (status == ST_OK) {
+        count_write(m, flash_program(m, addr, p + 4, BK_SECTOR_SIZE));
         res->op_s = (BK_SECTOR_SIZE / 256) * bksim_op_s(&m->tm, BKSIM_OP_PAGE_PROGRAM);
         m->st.writes_4k++;
         m->writes++;
@@ -487,87 +673,110 @@ static void cmd_write_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r
     res->reply_len = 5;
 }
 
+/* FlashRead4K: status, address, 4096 bytes. The T loader refuses its own region (raw address
+ * below 0x11000) with status 6 and no data (LEN 6, §2.3, §3.13, §7.3); the alias above the
+ * flash size reaches it. */
 static void cmd_read_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 4) { res->no_reply = true; return; }
     uint32_t addr = bk_get_le32(p);
-    reply_status_addr(r, 0, addr);
+    if (addr < m->sfam->raw_protect_end) {
+        reply_status_addr(r, ST_PARAM_ERROR, addr);
+        res->reply_len = 5;
+        return;
+    }
+    reply_status_addr(r, ST_OK, addr);
     bksim_module_read_flash(m, addr, r + 5, BK_SECTOR_SIZE);
     res->reply_len = 5 + BK_SECTOR_SIZE;
     res->op_s = bksim_op_s(&m->tm, BKSIM_OP_READ_4K);
     m->st.reads_4k++;
 }
 
-/* FlashRead (BootROM): addr u32 [, count u16, default 256, at most 4096]. The byte layout of
- * this command is not in the protocol notes; this is the simulator's reading of it. */
+/* FlashRead (BootROM): address u32 + a one-byte count; reply status, address, count bytes
+ * (§3.17: LEN = 6 + size). */
 static void cmd_read(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
-    if (n < 4) { res->no_reply = true; return; }
+    if (n != 5) {
+        reply_status_addr(r, ST_PACK_LEN_ERROR, n >= 4 ? bk_get_le32(p) : 0);
+        res->reply_len = 5;
+        return;
+    }
     uint32_t addr = bk_get_le32(p);
-    size_t count = n >= 6 ? bk_get_le16(p + 4) : 256;
-    if (count > BK_SECTOR_SIZE)
-        count = BK_SECTOR_SIZE;
-    reply_status_addr(r, 0, addr);
+    size_t count = p[4];
+    reply_status_addr(r, ST_OK, addr);
     bksim_module_read_flash(m, addr, r + 5, count);
     res->reply_len = 5 + count;
     res->op_s = bksim_op_s(&m->tm, BKSIM_OP_READ_4K) * (double)count / BK_SECTOR_SIZE;
 }
 
-static void cmd_erase_all(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
+static void count_erase(bksim_module *m, bool applied)
 {
-    if (flash_writable(m, 0))
-        memset(m->flash, 0xFF, BKSIM_FLASH_SIZE);
-    r[0] = 0;
-    res->reply_len = 1;
-    res->op_s = bksim_op_s(&m->tm, BKSIM_OP_ERASE_ALL);
     m->st.erases++;
+    if (!applied)
+        m->st.erases_dropped++;
 }
 
+/* FlashEraseAll (BootROM): one timeout byte; reply status + its echo (§3.1, §3.17). */
+static void cmd_erase_all(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
+{
+    if (n != 1) {
+        r[0] = ST_PACK_LEN_ERROR;
+        r[1] = n ? p[0] : 0;
+        res->reply_len = 2;
+        return;
+    }
+    count_erase(m, flash_erase(m, 0, BKSIM_FLASH_SIZE));
+    r[0] = ST_OK;
+    r[1] = p[0];
+    res->reply_len = 2;
+    res->op_s = bksim_op_s(&m->tm, BKSIM_OP_ERASE_ALL);
+}
+
+/* FlashErase4K (0x0B, BootROM): address; reply status + address (§3.14). */
 static void cmd_erase_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 4) { res->no_reply = true; return; }
     uint32_t addr = bk_get_le32(p);
-    flash_erase(m, addr & ~(BK_SECTOR_SIZE - 1), BK_SECTOR_SIZE);
-    reply_status_addr(r, 0, addr);
+    count_erase(m, flash_erase(m, addr & ~(BK_SECTOR_SIZE - 1), BK_SECTOR_SIZE));
+    reply_status_addr(r, ST_OK, addr);
     res->reply_len = 5;
     res->op_s = bksim_op_s(&m->tm, BKSIM_OP_ERASE_4K);
-    m->st.erases++;
 }
 
+/* FlashErase (0x0F): size code 0x20 (4 KiB) or 0xD8 (64 KiB) + address; reply status, size,
+ * address (§3.14). Other size codes: PARAM_ERROR (0x52 is only known from newer chips). On
+ * the T loader an erase issued while its flag is armed lifts a CRC's re-protection first. */
 static void cmd_erase(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 5) { res->no_reply = true; return; }
     uint8_t size = p[0];
     uint32_t addr = bk_get_le32(p + 1);
-    r[0] = 0;
+    r[0] = ST_OK;
     r[1] = size;
     bk_put_le32(r + 2, addr);
     res->reply_len = 6;
-    /* SPI NOR erases the sector/block containing the address */
-    if (size == BK_ERASE_SIZE_4K) {
-        flash_erase(m, addr & ~(BK_SECTOR_SIZE - 1), BK_SECTOR_SIZE);
-        res->op_s = bksim_op_s(&m->tm, BKSIM_OP_ERASE_4K);
-    } else if (size == BK_ERASE_SIZE_64K) {
-        flash_erase(m, addr & ~(BK_BLOCK_SIZE - 1), BK_BLOCK_SIZE);
-        res->op_s = bksim_op_s(&m->tm, BKSIM_OP_ERASE_64K);
-    } else {
-        r[0] = 1;
+    uint32_t bytes = size == BK_ERASE_SIZE_4K ? BK_SECTOR_SIZE : size == BK_ERASE_SIZE_64K ? BK_BLOCK_SIZE : 0;
+    if (!bytes) {
+        r[0] = ST_PARAM_ERROR;
         return;
     }
-    m->st.erases++;
+    if (m->fam->reprotects_after_crc && m->crc_locked && m->unlock_armed)
+        m->crc_locked = false;
+    count_erase(m, flash_erase(m, addr & ~(bytes - 1), bytes)); /* SPI NOR erases the unit holding addr */
+    res->op_s = bksim_op_s(&m->tm, bytes == BK_SECTOR_SIZE ? BKSIM_OP_ERASE_4K : BKSIM_OP_ERASE_64K);
 }
 
 static void cmd_read_sr(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
     if (n < 1) { res->no_reply = true; return; }
-    r[0] = 0;
+    r[0] = ST_OK;
     r[1] = p[0];
     if (p[0] == 0x05)
         r[2] = (uint8_t)m->sr;
     else if (p[0] == 0x35)
         r[2] = m->part->sr_two_bytes ? (uint8_t)(m->sr >> 8) : 0;
     else
-        r[0] = 1, r[2] = 0;
+        r[0] = ST_PARAM_ERROR, r[2] = 0;
     res->reply_len = 3;
 }
 
@@ -575,9 +784,9 @@ static void cmd_write_sr(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r
 {
     if (n < 2 || n > 3) { res->no_reply = true; return; }
     memcpy(r + 1, p, n);
-    r[0] = p[0] == 0x01 ? 0 : 1;
+    r[0] = p[0] == 0x01 ? ST_OK : ST_PARAM_ERROR;
     res->reply_len = 1 + n;
-    if (r[0] != 0)
+    if (r[0] != ST_OK)
         return;
     res->op_s = bksim_op_s(&m->tm, BKSIM_OP_SR_WRITE);
     if (m->cfg.faults.flash_protected)
@@ -588,15 +797,17 @@ static void cmd_write_sr(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r
     m->sr = v;
 }
 
+/* FlashGetMID: a 4-byte SPI transfer; reply status, one junk byte, the JEDEC id (LEN 6, §3.16). */
 static void cmd_get_mid(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
 {
-    r[0] = 0;
-    r[1] = 0;
+    r[0] = ST_OK;
+    r[1] = 0x00;
     memcpy(r + 2, m->part->jedec, 3);
     res->reply_len = 5;
 }
 
-/* The command tables: which loader answers what. Anything not listed gets no reply. */
+/* The command tables: which loader answers what (§3.1). Anything not listed is unsupported:
+ * silence from the T loader, UNKNOW_CMD from the N BootROM (sim_family.answers_unknown). */
 typedef struct cmd_row { bool is_long; uint8_t cmd; cmd_fn fn; bool on_t, on_n; } cmd_row;
 static const cmd_row cmd_rows[] = {
     {false, BK_CMD_LINK_CHECK, cmd_link_check, true, true},
@@ -606,6 +817,8 @@ static const cmd_row cmd_rows[] = {
     {false, BK_CMD_SET_BAUD, cmd_set_baud, true, true},
     {false, BK_CMD_CHECK_CRC, cmd_check_crc, true, true},
     {false, BK_CMD_READ_BOOT_VERSION, cmd_boot_version, true, false},
+    {false, BK_CMD_RESET_SEAN, cmd_reset_sean, false, true},
+    {false, BK_CMD_STAY_ROM, cmd_stay_rom, false, true},
     {true, BK_LCMD_WRITE, cmd_flash_write, true, true},
     {true, BK_LCMD_WRITE_4K, cmd_write_4k, true, true},
     {true, BK_LCMD_READ, cmd_read, false, true},
@@ -618,15 +831,23 @@ static const cmd_row cmd_rows[] = {
     {true, BK_LCMD_ERASE, cmd_erase, true, true},
 };
 
-static const cmd_row *find_cmd(const bksim_module *m, const bk_frame *fr)
+/* An unsupported command on a loader that says so: short reply payload 07, long reply status
+ * 07 and nothing after it (§2.3). */
+static void cmd_unknown(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r, cmd_result *res)
+{
+    r[0] = ST_UNKNOWN_CMD;
+    res->reply_len = 1;
+}
+
+static cmd_fn find_cmd(const bksim_module *m, const bk_frame *fr)
 {
     bool is_t = m->fam->chip == BK_CHIP_BK7231T;
     for (size_t i = 0; i < sizeof cmd_rows / sizeof cmd_rows[0]; i++) {
         const cmd_row *c = &cmd_rows[i];
         if (c->is_long == fr->is_long && c->cmd == fr->cmd && (is_t ? c->on_t : c->on_n))
-            return c;
+            return c->fn;
     }
-    return NULL;
+    return m->sfam->answers_unknown ? cmd_unknown : NULL;
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -640,21 +861,14 @@ static bool overlaps_heartbeat(const bksim_module *m, int64_t fs, int64_t fe)
     return m->next_hb <= fe && m->next_hb + hb_len >= fs;
 }
 
+/* Garbage is dropped silently (§2.4, §10.2): the loader stays where it is. */
 static void note_garbage(bksim_module *m, size_t n)
 {
-    if (!n)
-        return;
     m->st.garbage_bytes += n;
-    m->garbage_run += n;
-    if (m->state == BKSIM_DOWNLOAD && m->garbage_run >= GARBAGE_LIMIT) {
-        m->state = BKSIM_APP; /* a wrong baud looks like this: the loader gives up */
-        m->rx_discard = true;
-    }
 }
 
 static void handle_frame(bksim_module *m, const bk_frame *fr, int64_t t_arr)
 {
-    m->garbage_run = 0;
     m->st.frames++;
     bool is_link = !fr->is_long && fr->cmd == BK_CMD_LINK_CHECK;
     switch (m->state) {
@@ -683,13 +897,13 @@ static void handle_frame(bksim_module *m, const bk_frame *fr, int64_t t_arr)
         }
         break;
     }
-    const cmd_row *c = find_cmd(m, fr);
-    if (!c)
+    cmd_fn fn = find_cmd(m, fr);
+    if (!fn)
         return; /* unsupported: silence, the host times out */
     uint8_t payload[BK_LONG_PAYLOAD_MAX];
     cmd_result res = {.reply_cmd = fr->cmd};
     int64_t start = max64(t_arr, m->busy_until);
-    c->fn(m, fr->payload, fr->payload_len, payload, &res);
+    fn(m, fr->payload, fr->payload_len, payload, &res);
     int64_t done = start + op_ns(m, res.op_s);
     m->busy_until = done;
     if (res.reset) {
@@ -862,3 +1076,18 @@ void bksim_module_mac(const bksim_module *m, uint8_t mac[6]) { memcpy(mac, m->ma
 void bksim_module_stats(const bksim_module *m, bksim_stats *st) { *st = m->st; }
 uint16_t bksim_module_sr(const bksim_module *m) { return m->sr; }
 const uint8_t *bksim_module_jedec(const bksim_module *m) { return m->part->jedec; }
+
+void bksim_module_sector_counts(const bksim_module *m, uint16_t *erases, uint16_t *programs, size_t n)
+{
+    if (n > BKSIM_SECTORS)
+        n = BKSIM_SECTORS;
+    memcpy(erases, m->erase_count, n * sizeof *erases);
+    memcpy(programs, m->program_count, n * sizeof *programs);
+}
+
+void bksim_module_clear_counts(bksim_module *m)
+{
+    memset(m->erase_count, 0, sizeof m->erase_count);
+    memset(m->program_count, 0, sizeof m->program_count);
+    memset(&m->st, 0, sizeof m->st);
+}

@@ -13,7 +13,8 @@
 #define MAX_FAULTS 16
 
 typedef struct section_cfg {
-    bool used, have_chip, have_mac;
+    bool used, have_chip, have_mac, have_boot, have_open, open_keeps_state, no_mac;
+    bksim_boot boot;
     bk_chip chip;
     uint8_t mac[6];
     int n_faults;
@@ -73,6 +74,22 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         sc->chip = f->chip;
         sc->have_chip = true;
+    } else if (strcmp(name, "bootloader") == 0) {
+        if (!bksim_boot_parse(value, &sc->boot)) {
+            snprintf(c->msg, sizeof c->msg, "bootloader '%s': want bk7231s_1.0.1, bk7231s_1.0.3, "
+                     "bk7231s_1.0.5, bk7231s_1.0.6, bk7231n_1.0.1 or unknown", value);
+            return 0;
+        }
+        sc->have_boot = true;
+    } else if (strcmp(name, "open") == 0) {
+        if (strcmp(value, "keeps-state") != 0 && strcmp(value, "power-cycles") != 0) {
+            snprintf(c->msg, sizeof c->msg, "open '%s': want power-cycles or keeps-state", value);
+            return 0;
+        }
+        sc->open_keeps_state = strcmp(value, "keeps-state") == 0;
+        sc->have_open = true;
+    } else if (strcmp(name, "mac") == 0 && strcmp(value, "none") == 0) {
+        sc->no_mac = true;
     } else if (strcmp(name, "mac") == 0) {
         if (!bksim_mac_parse(value, sc->mac)) {
             snprintf(c->msg, sizeof c->msg, "mac '%s': want six hex bytes like d8:1f:12:00:00:01", value);
@@ -93,7 +110,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         snprintf(sc->faults[sc->n_faults++], sizeof sc->faults[0], "%s", value);
     } else {
-        snprintf(c->msg, sizeof c->msg, "unknown key '%s' (want chip, fault or mac)", name);
+        snprintf(c->msg, sizeof c->msg, "unknown key '%s' (want chip, fault, mac, bootloader or open)", name);
         return 0;
     }
     return 1;
@@ -104,6 +121,12 @@ static void apply(const section_cfg *sc, bksim_module_config *mc)
     char err[160];
     if (sc->have_chip)
         mc->chip = sc->chip;
+    if (sc->have_boot)
+        mc->boot = sc->boot;
+    if (sc->have_open)
+        mc->open_keeps_state = sc->open_keeps_state;
+    if (sc->no_mac)
+        mc->no_mac = true;
     if (sc->have_mac) {
         mc->have_mac = true;
         memcpy(mc->mac, sc->mac, 6);

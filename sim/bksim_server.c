@@ -44,6 +44,7 @@ typedef struct sim_port {
     int64_t armed_real_ns;   /* what timer_fd is set to (0 = disarmed) */
     int64_t yank_real_ns;    /* when the adapter vanishes (0 = not scheduled) */
     bool hung, gone, want_out, rts;
+    bool ever_opened;        /* a client has opened the slave at least once */
     char link[PATH_MAX];
     char pty[64];
     uint8_t *pend;           /* bytes the master would not take yet (EAGAIN) */
@@ -156,7 +157,9 @@ static void port_hang(bksim_server *s, sim_port *p, int idx)
     arm_coarse(s, true);
 }
 
-/* A client opened the slave: the module powers up (the only reset a plain pty can give). */
+/* A client opened the slave: the module powers up (the only reset a plain pty can give),
+ * unless it is configured as a fixture where an open resets nothing: then only the first open
+ * (the module placed in the socket) powers it up, and later opens find it where it was. */
 static void port_unhang(bksim_server *s, sim_port *p, int idx)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_DATA(EV_MASTER, idx)};
@@ -164,8 +167,10 @@ static void port_unhang(bksim_server *s, sim_port *p, int idx)
         return;
     p->hung = false;
     int64_t now = model_now(s);
-    if (!p->rts)
+    bool keeps = bksim_module_cfg(p->m)->open_keeps_state;
+    if (!p->rts && (!keeps || !p->ever_opened))
         bksim_module_power_up(p->m, now);
+    p->ever_opened = true;
     bksim_module_set_host(p->m, true, now);
 }
 
@@ -720,6 +725,28 @@ void bksim_get_stats(bksim_server *s, int i, bksim_stats *st)
         bksim_module_stats(p->m, st);
     else
         memset(st, 0, sizeof *st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void bksim_get_sector_counts(bksim_server *s, int i, uint16_t *erases, uint16_t *programs, size_t n)
+{
+    pthread_mutex_lock(&s->mu);
+    sim_port *p = port_at(s, i);
+    if (p) {
+        bksim_module_sector_counts(p->m, erases, programs, n);
+    } else {
+        memset(erases, 0, n * sizeof *erases);
+        memset(programs, 0, n * sizeof *programs);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void bksim_clear_counts(bksim_server *s, int i)
+{
+    pthread_mutex_lock(&s->mu);
+    sim_port *p = port_at(s, i);
+    if (p)
+        bksim_module_clear_counts(p->m);
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -102,8 +102,16 @@ static void test_link_timing_and_window(void)
     CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
     bksim_module_free(f.m);
 
+    /* Public clients spend ~200-250 ms in their reset sequence before the first LinkCheck:
+     * 300 ms of silence still finds the loader listening (window 500 ms, sim/README.md) */
     fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
-    f.now += 60 * 1000000; /* past the 50 ms window: the app runs */
+    f.now += 300 * 1000000LL;
+    fx_link(&f);
+    CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
+    bksim_module_free(f.m);
+
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    f.now += 600 * 1000000LL; /* past the window: the app runs */
     CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
     CHECK(bksim_module_state(f.m) == BKSIM_APP);
     bksim_module_free(f.m);
@@ -138,6 +146,28 @@ static void test_t_command_set(void)
     memset(w + 4, 0x5A, 16);
     CHECK(fx_x(&f, true, BK_LCMD_WRITE, w, sizeof w) == 16);
     CHECK(f.fr.payload[0] == 0 && f.fr.payload[5] == 16 && flash_at(&f, 0x1F000F) == 0x5A);
+    /* the loader refuses to read its own region: status 6, LEN 6, no data (§7.3, §10.5) ... */
+    for (uint32_t at = 0; at < 0x11000; at += 0x10000) {
+        bk_put_le32(a, at);
+        CHECK(fx_x(&f, true, BK_LCMD_READ_4K, a, 4) == 15);
+        CHECK(f.fr.payload_len == 5 && f.fr.payload[0] == 6 && bk_get_le32(f.fr.payload + 1) == at);
+    }
+    bk_put_le32(a, 0x10000);
+    CHECK(fx_x(&f, true, BK_LCMD_READ_4K, a, 4) == 15 && f.fr.payload[0] == 6);
+    /* ... but the alias above 2 MiB reaches it */
+    bk_put_le32(a, 0x200000);
+    CHECK(fx_x(&f, true, BK_LCMD_READ_4K, a, 4) == 10 + 5 + 4096 && f.fr.payload[0] == 0);
+    bksim_module_read_flash(f.m, 0, want, sizeof want);
+    CHECK(memcmp(f.fr.payload + 5, want, 4096) == 0);
+    /* the BootROM-only commands get no reply at all from the T loader (§3.1, §12.2) */
+    CHECK(fx_x(&f, true, BK_LCMD_READ, (uint8_t[]){0, 0x10, 1, 0, 16}, 5) == 0);
+    CHECK(fx_x(&f, true, BK_LCMD_ERASE_ALL, (uint8_t[]){4}, 1) == 0);
+    CHECK(fx_x(&f, true, BK_LCMD_ERASE_4K, (uint8_t[]){0, 0x10, 1, 0}, 4) == 0);
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE_SR, (uint8_t[]){1, 0}, 2) == 0);
+    CHECK(fx_x(&f, false, BK_CMD_WRITE_REG, (uint8_t[]){0x74, 0, 0x80, 0, 1, 0, 0, 0}, 8) == 0);
+    CHECK(fx_x(&f, false, BK_CMD_STAY_ROM, (uint8_t[]){0x55}, 1) == 0);
+    CHECK(fx_x(&f, false, 0x55, NULL, 0) == 0);
+    CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
     bksim_module_free(f.m);
 }
 
@@ -152,7 +182,20 @@ static void test_n_command_set(void)
     CHECK(bk_get_le32(f.fr.payload) == 0x800000 && bk_get_le32(f.fr.payload + 4) == 0x7231C);
     bk_put_le32(reg, 0x800004);
     CHECK(fx_x(&f, false, BK_CMD_READ_REG, reg, 4) == 15 && bk_get_le32(f.fr.payload + 4) == 0);
-    CHECK(fx_x(&f, false, BK_CMD_READ_BOOT_VERSION, NULL, 0) == 0);
+    /* ReadBootVersion is no BootROM command: it answers one byte 07, UNKNOW_CMD (§3.7) */
+    CHECK(fx_x(&f, false, BK_CMD_READ_BOOT_VERSION, NULL, 0) == 8);
+    CHECK(f.fr.cmd == BK_CMD_READ_BOOT_VERSION && f.fr.payload_len == 1 && f.fr.payload[0] == 0x07);
+    /* as does any command it lacks, short or long (§2.3) */
+    CHECK(fx_x(&f, false, 0x55, NULL, 0) == 8 && f.fr.payload[0] == 0x07);
+    CHECK(fx_x(&f, true, 0x30, NULL, 0) == 11 && f.fr.payload_len == 1 && f.fr.payload[0] == 0x07);
+    /* StayRom echoes 55 */
+    CHECK(fx_x(&f, false, BK_CMD_STAY_ROM, (uint8_t[]){0x55}, 1) == 8 && f.fr.payload[0] == 0x55);
+    /* WriteReg echoes address and value (15 bytes) */
+    CHECK(fx_x(&f, false, BK_CMD_WRITE_REG, (uint8_t[]){0x74, 0, 0x80, 0, 1, 0, 0, 0}, 8) == 15);
+    CHECK(bk_get_le32(f.fr.payload) == 0x800074 && bk_get_le32(f.fr.payload + 4) == 1);
+    /* Reboot with another argument than A5 is echoed, not obeyed (§3.8) */
+    CHECK(fx_x(&f, false, BK_CMD_REBOOT, (uint8_t[]){0x11}, 1) == 8 && f.fr.payload[0] == 0x11);
+    CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
     CHECK(fx_x(&f, true, BK_LCMD_GET_MID, (uint8_t[]){0x9F, 0, 0, 0}, 4) == 15);
     CHECK(f.fr.payload[0] == 0 && memcmp(f.fr.payload + 2, bksim_module_jedec(f.m), 3) == 0);
     CHECK(f.fr.payload[4] == 0x15); /* 2 MiB part */
@@ -174,7 +217,27 @@ static void test_n_command_set(void)
     uint8_t a[4];
     bk_put_le32(a, 0x12000);
     CHECK(fx_x(&f, true, BK_LCMD_ERASE_4K, a, 4) > 0 && f.fr.payload[0] == 0 && flash_at(&f, 0x12000) == 0xFF);
-    CHECK(fx_x(&f, true, BK_LCMD_ERASE_ALL, NULL, 0) > 0 && flash_at(&f, 0) == 0xFF);
+    /* FlashRead: address + a ONE-byte count; reply LEN 6 + count (§3.17) */
+    uint8_t rd[5] = {0};
+    bk_put_le32(rd, 0x1D0000 + 0x1C);
+    rd[4] = 14;
+    CHECK(fx_x(&f, true, BK_LCMD_READ, rd, 5) == 11 + 4 + 14);
+    CHECK(f.fr.payload[0] == 0 && bk_get_le32(f.fr.payload + 1) == 0x1D001C);
+    CHECK(memcmp(f.fr.payload + 5, "\x02\x11\x11\x11\x06\x00\x00\x00", 8) == 0); /* the MAC TLV */
+    uint8_t mac[6];
+    bksim_module_mac(f.m, mac);
+    CHECK(memcmp(f.fr.payload + 13, mac, 6) == 0);
+    /* FlashEraseAll: one timeout byte, reply status + its echo (12 bytes, §3.1) */
+    CHECK(fx_x(&f, true, BK_LCMD_ERASE_ALL, (uint8_t[]){0x04}, 1) == 12);
+    CHECK(f.fr.payload_len == 2 && f.fr.payload[0] == 0 && f.fr.payload[1] == 0x04 && flash_at(&f, 0) == 0xFF);
+    /* a FlashWrite4K with the wrong length: PACK_LEN_ERROR (4) */
+    uint8_t shortw[4 + 100];
+    memset(shortw, 0, sizeof shortw);
+    bk_put_le32(shortw, 0x11000);
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE_4K, shortw, sizeof shortw) == 15 && f.fr.payload[0] == 4);
+    /* RESET "SEAN": a watchdog reset, no reply */
+    CHECK(fx_x(&f, false, BK_CMD_RESET_SEAN, (const uint8_t *)"SEAN", 4) == 0);
+    CHECK(bksim_module_state(f.m) == BKSIM_WINDOW);
     bksim_module_free(f.m);
 
     /* flash_protected on N: the SR write is ignored */
@@ -206,7 +269,84 @@ static void test_crc_ends(void)
     bksim_module_free(f.m);
 }
 
-static void test_t_protection_and_quirk(void)
+static bool sector_is(fx *f, uint32_t addr, uint8_t v)
+{
+    static uint8_t buf[4096];
+    bksim_module_read_flash(f->m, addr, buf, sizeof buf);
+    for (size_t i = 0; i < sizeof buf; i++)
+        if (buf[i] != v)
+            return false;
+    return true;
+}
+
+/* The CRC protect lock, one row of the protocol doc's table each (reference §6.4). */
+static void test_t_crc_lock_table(void)
+{
+    fx f;
+    bksim_stats st;
+    /* row 1: CRC, LinkCheck, FlashErase, FlashWrite4K -> both take effect */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    fx_crc(&f, 0x11000, 0x12000);
+    fx_link(&f);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0 && sector_is(&f, 0x11000, 0xFF));
+    CHECK(fx_write4k(&f, 0x11000, 0x5A) == 15 && f.fr.payload[0] == 0 && sector_is(&f, 0x11000, 0x5A));
+    /* the lock stays lifted: a later unit's erase and write need no new LinkCheck */
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x12000) == 0 && fx_write4k(&f, 0x12000, 0x33) == 15);
+    CHECK(sector_is(&f, 0x12000, 0x33));
+    bksim_module_stats(f.m, &st);
+    CHECK(st.writes_dropped == 0 && st.erases_dropped == 0);
+    bksim_module_free(f.m);
+
+    /* row 2: CRC, FlashErase with no LinkCheck, FlashWrite4K -> both ACKed, nothing changes */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    uint8_t before[4096], now[4096];
+    bksim_module_read_flash(f.m, 0x11000, before, sizeof before);
+    fx_crc(&f, 0x11000, 0x12000);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    CHECK(fx_write4k(&f, 0x11000, 0x00) == 15 && f.fr.payload[0] == 0);
+    bksim_module_read_flash(f.m, 0x11000, now, sizeof now);
+    CHECK(memcmp(before, now, sizeof now) == 0);
+    bksim_module_stats(f.m, &st);
+    CHECK(st.writes_dropped == 1 && st.erases_dropped == 1);
+    bksim_module_free(f.m);
+
+    /* row 3: CRC, LinkCheck, FlashWrite4K with no erase after the CRC -> nothing programmed */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0 && sector_is(&f, 0x11000, 0xFF));
+    fx_crc(&f, 0x11000, 0x12000);
+    fx_link(&f);
+    CHECK(fx_write4k(&f, 0x11000, 0x00) == 15 && f.fr.payload[0] == 0);
+    CHECK(sector_is(&f, 0x11000, 0xFF));
+    bksim_module_free(f.m);
+
+    /* row 4: FlashErase, CheckCRC (a blank check), LinkCheck, FlashWrite4K -> the write is lost */
+    fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
+    fx_link(&f);
+    fx_crc(&f, 0x0, 0x100); /* identification: the lock is on */
+    fx_link(&f);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0 && sector_is(&f, 0x11000, 0xFF));
+    CHECK(fx_crc(&f, 0x11000, 0x12000) == 0x0EAB98F5u); /* blank: the reference's test vector */
+    fx_link(&f);
+    CHECK(fx_write4k(&f, 0x11000, 0x00) == 15 && f.fr.payload[0] == 0);
+    CHECK(sector_is(&f, 0x11000, 0xFF));
+    bksim_module_stats(f.m, &st);
+    CHECK(st.writes_dropped == 1);
+    bksim_module_free(f.m);
+
+    /* the N BootROM has no such lock */
+    fx_init(&f, BK_CHIP_BK7231N, NULL, 1.0);
+    fx_link(&f);
+    CHECK(fx_x(&f, true, BK_LCMD_WRITE_SR, (uint8_t[]){0x01, 0x00, 0x00}, 3) == 14);
+    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
+    fx_crc(&f, 0x11000, 0x11FFF);
+    CHECK(fx_write4k(&f, 0x11000, 0x5A) == 15 && sector_is(&f, 0x11000, 0x5A));
+    bksim_module_free(f.m);
+}
+
+static void test_t_protection(void)
 {
     fx f;
     fx_init(&f, BK_CHIP_BK7231T, NULL, 1.0);
@@ -216,13 +356,6 @@ static void test_t_protection_and_quirk(void)
     CHECK(flash_at(&f, 0x100) == boot0);                  /* ... but protected */
     CHECK(fx_write4k(&f, 0x1000, 0x00) == 15 && f.fr.payload[0] == 0);
     CHECK(flash_at(&f, 0x1000) != 0x00 || flash_at(&f, 0x1001) != 0x00);
-    /* CheckCRC re-protects until the next LinkCheck */
-    fx_crc(&f, 0x11000, 0x12000);
-    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
-    CHECK(flash_at(&f, 0x11000) != 0xFF || flash_at(&f, 0x11001) != 0xFF);
-    fx_link(&f);
-    CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0);
-    CHECK(flash_at(&f, 0x11000) == 0xFF && flash_at(&f, 0x11FFF) == 0xFF);
     /* aliasing past the flash end reaches the bootloader: protection looks at the raw address */
     CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x200000) == 0);
     CHECK(flash_at(&f, 0x0) == 0xFF && flash_at(&f, 0xFFF) == 0xFF);
@@ -233,6 +366,44 @@ static void test_t_protection_and_quirk(void)
     uint8_t app = flash_at(&f, 0x11000);
     CHECK(fx_erase(&f, BK_ERASE_SIZE_4K, 0x11000) == 0 && flash_at(&f, 0x11000) == app);
     bksim_module_free(f.m);
+}
+
+/* Clients fingerprint the flash bootloader by the CRC of its first bytes (reference §4). */
+static void test_bootloader_fingerprint(void)
+{
+    static const struct { bk_chip chip; bksim_boot boot; uint32_t raw; } rows[] = {
+        {BK_CHIP_BK7231T, BKSIM_BOOT_DEFAULT, 0x45AB3E47u},       /* BK7231S 1.0.5 */
+        {BK_CHIP_BK7231T, BKSIM_BOOT_BK7231S_1_0_1, 0x3E13578Eu},
+        {BK_CHIP_BK7231T, BKSIM_BOOT_BK7231S_1_0_3, 0xB4CE1BB2u},
+        {BK_CHIP_BK7231T, BKSIM_BOOT_BK7231S_1_0_6, 0x1A3436ACu},
+        {BK_CHIP_BK7231N, BKSIM_BOOT_DEFAULT, 0x1EBE6E45u},       /* bl_bk7231n_1.0.1, inclusive */
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        bksim_module_config mc;
+        bksim_module_config_default(&mc);
+        mc.chip = rows[i].chip;
+        mc.boot = rows[i].boot;
+        char err[160];
+        fx f;
+        memset(&f, 0, sizeof f);
+        f.m = bksim_module_new(&mc, NULL, 9, (int)i, 1.0, err, sizeof err);
+        CHECK(f.m);
+        f.host_baud = 115200;
+        f.now = 1000000;
+        bksim_module_power_up(f.m, f.now);
+        fx_link(&f);
+        CHECK(fx_crc(&f, 0, 0x100) == rows[i].raw);
+        if (rows[i].chip == BK_CHIP_BK7231N)
+            CHECK(fx_crc(&f, 0, 0xFF) == 0xBF9C2D66u); /* the exclusive variant of the same bytes */
+        bksim_module_free(f.m);
+    }
+    /* a T loader does not run on an N */
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    mc.chip = BK_CHIP_BK7231N;
+    mc.boot = BKSIM_BOOT_BK7231S_1_0_5;
+    char err[160];
+    CHECK(!bksim_module_new(&mc, NULL, 9, 0, 1.0, err, sizeof err) && strstr(err, "bootloader"));
 }
 
 static void test_nor_and_alias(void)
@@ -285,14 +456,17 @@ static void test_baud_switch_and_garbage(void)
     f.now = due;
     f.host_baud = 921600;
     fx_link(&f);
-    /* the host falls back to 115200 without telling the chip: garbage, the chip drops out */
+    /* the host falls back to 115200 without telling the chip: garbage, dropped silently; the
+     * loader stays in download mode at its baud (§2.4: nothing says garbage ends it) */
     f.host_baud = 115200;
     for (int i = 0; i < 4; i++)
         CHECK(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0);
-    CHECK(bksim_module_state(f.m) == BKSIM_APP);
+    CHECK(bksim_module_state(f.m) == BKSIM_DOWNLOAD);
     bksim_stats st;
     bksim_module_stats(f.m, &st);
     CHECK(st.garbage_bytes >= 16);
+    f.host_baud = 921600;
+    fx_link(&f);
     bksim_module_free(f.m);
 
     /* the reply reaching a host at the wrong baud is garbled */
@@ -417,14 +591,32 @@ static void test_content_and_mac(void)
     memset(blank, 0xFF, sizeof blank);
     for (size_t o = 0; o < sizeof x; o += 4096)
         CHECK(memcmp(x + o, blank, 4096) != 0);       /* vendor firmware: no sector blank */
-    uint8_t m1[6], m2[6], rec[10];
+    uint8_t m1[6], m2[6], rec[14];
     bksim_module_mac(a, m1);
     bksim_module_mac(b, m2);
     CHECK(m1[0] == 0xD8 && m1[1] == 0x1F && m1[2] == 0x12 && memcmp(m1, m2, 6) != 0);
-    bksim_module_read_flash(a, BKSIM_MAC_ADDR, rec, 10);
-    CHECK(memcmp(rec, "BMAC", 4) == 0 && memcmp(rec + 4, m1, 6) == 0);
+    bksim_module_read_flash(a, BKSIM_RF_CAL_T + BKSIM_MAC_TLV_OFF, rec, 14);
+    CHECK(memcmp(rec, "\x02\x11\x11\x11\x06\x00\x00\x00", 8) == 0 && memcmp(rec + 8, m1, 6) == 0);
     bksim_module_read_flash(a, 0x140000, y, 4096);
     CHECK(memcmp(y, blank, 4096) == 0);
+    /* the N keeps its RF calibration (and the MAC TLV) at 0x1D0000 */
+    mc.chip = BK_CHIP_BK7231N;
+    bksim_module *n = bksim_module_new(&mc, NULL, 7, 0, 1.0, err, sizeof err);
+    CHECK(n);
+    bksim_module_mac(n, m2);
+    bksim_module_read_flash(n, BKSIM_RF_CAL_N + BKSIM_MAC_TLV_OFF, rec, 14);
+    CHECK(memcmp(rec, "\x02\x11\x11\x11\x06\x00\x00\x00", 8) == 0 && memcmp(rec + 8, m2, 6) == 0);
+    bksim_module_read_flash(n, BKSIM_RF_CAL_T, y, 4096);
+    CHECK(memcmp(y, blank, 4096) == 0);
+    bksim_module_free(n);
+    /* a module configured without a MAC has no tag */
+    mc.no_mac = true;
+    n = bksim_module_new(&mc, NULL, 7, 0, 1.0, err, sizeof err);
+    bksim_module_read_flash(n, BKSIM_RF_CAL_N + BKSIM_MAC_TLV_OFF, rec, 8);
+    CHECK(memcmp(rec, "\x02\x11\x11\x11", 4) != 0);
+    bksim_module_free(n);
+    mc.no_mac = false;
+    mc.chip = BK_CHIP_BK7231T;
     bksim_module_free(a);
     bksim_module_free(b);
     bksim_module_free(a2);
@@ -449,7 +641,9 @@ int main(void)
     test_t_command_set();
     test_n_command_set();
     test_crc_ends();
-    test_t_protection_and_quirk();
+    test_t_crc_lock_table();
+    test_t_protection();
+    test_bootloader_fingerprint();
     test_nor_and_alias();
     test_baud_switch_and_garbage();
     test_faults_brownout_removed();
