@@ -1,7 +1,8 @@
-/* bk_chip.c - the family table. MAC address: the simulator (and the station's reading of
- * real modules) takes it from the RF/config region, see docs/architecture.md. */
+/* bk_chip.c - the family table, the bootloader fingerprints, the flash parts and the MAC's
+ * place: facts from shared/docs/bk7231-reference.md (§3.5, §4, §6.1, §7.1) as data. */
 #include "bk_chip.h"
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 
 static const bk_family families[] = {
@@ -9,13 +10,13 @@ static const bk_family families[] = {
         .chip = BK_CHIP_BK7231T, .name = "BK7231T", .id = "bk7231t", .loader = "Tuya bootloader",
         .chip_id = 0x7231A, .uf2_family = 0x675A40B0, .flash_size = 2u << 20,
         .protected_end = 0x11000, .crc_end_inclusive = false, .has_read_reg = false,
-        .has_flash_sr = false, .reprotects_after_crc = true, .mac_addr = 0x1E0000,
+        .has_flash_sr = false, .reprotects_after_crc = true, .rf_cal_addr = 0x1E0000,
     },
     {
         .chip = BK_CHIP_BK7231N, .name = "BK7231N", .id = "bk7231n", .loader = "BootROM",
         .chip_id = 0x7231C, .uf2_family = 0x7B3EF230, .flash_size = 2u << 20,
         .protected_end = 0x11000, .crc_end_inclusive = true, .has_read_reg = true,
-        .has_flash_sr = true, .reprotects_after_crc = false, .mac_addr = 0x1E0000,
+        .has_flash_sr = true, .reprotects_after_crc = false, .rf_cal_addr = 0x1D0000,
     },
 };
 
@@ -50,8 +51,18 @@ const char *bk_chip_name(bk_chip chip)
 }
 
 static const bk_boot_print boot_prints[] = {
-    {0xBA54C1B8u, 256, BK_CHIP_BK7231T, "Tuya BK7231S 1.0.5"},
-    {0xE14191BAu, 257, BK_CHIP_BK7231N, "BK7231N BootROM"},
+    {0xC1ECA871u, 256, BK_CHIP_BK7231T, "BK7231T", "Tuya BK7231S 1.0.1"},
+    {0x4B31E44Du, 256, BK_CHIP_BK7231T, "BK7231T", "Tuya BK7231S 1.0.3"},
+    {0xBA54C1B8u, 256, BK_CHIP_BK7231T, "BK7231T", "Tuya BK7231S 1.0.5"},
+    {0xE5CBC953u, 256, BK_CHIP_BK7231T, "BK7231T", "Tuya BK7231S 1.0.6"},
+    {0xE14191BAu, 257, BK_CHIP_BK7231N, "BK7231N", "bl_bk7231n 1.0.1"},
+    {0xF0231EF6u, 256, BK_CHIP_UNKNOWN, "BK7231Q", "Beken BK7231Q loader"},
+    {0xFF5A3EACu, 256, BK_CHIP_UNKNOWN, "BK7231Q", "Beken BK7231Q loader"},
+    {0x2739019Fu, 256, BK_CHIP_UNKNOWN, "BK7231U", "Beken BK7231U 1.0.6"},
+    {0x39F9B50Cu, 256, BK_CHIP_UNKNOWN, "BK7252", "Beken BK7252 0.1.3"},
+    {0xE3A27C26u, 256, BK_CHIP_UNKNOWN, "BK7252", "Beken BK7252 (SDK 2019)"},
+    {0x6BEB0924u, 257, BK_CHIP_UNKNOWN, "BK7238", "Beken BK7238 1.0.14"},
+    {0xF42F8C32u, 257, BK_CHIP_UNKNOWN, "BK7238", "Tuya T1 2.0.0 (BK7238)"},
 };
 
 const bk_boot_print *bk_boot_print_find(uint32_t crc32, uint32_t nbytes)
@@ -76,4 +87,13 @@ const bk_flash_part *bk_flash_part_find(const uint8_t id[3])
         if (flash_parts[i].id[0] == id[0] && flash_parts[i].id[1] == id[1] && flash_parts[i].id[2] == id[2])
             return &flash_parts[i];
     return NULL;
+}
+
+bool bk_mac_from_rf_cal(const uint8_t *rf, size_t len, uint8_t mac[6])
+{
+    static const uint8_t tag[8] = {0x02, 0x11, 0x11, 0x11, 0x06, 0x00, 0x00, 0x00};
+    if (len < BK_RF_MAC_OFF + 6 || memcmp(rf + BK_RF_MAC_TLV_OFF, tag, sizeof tag) != 0)
+        return false;
+    memcpy(mac, rf + BK_RF_MAC_OFF, 6);
+    return true;
 }

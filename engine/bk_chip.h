@@ -4,6 +4,7 @@
 #pragma once
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef enum bk_chip {
     BK_CHIP_UNKNOWN = 0,
@@ -25,7 +26,7 @@ typedef struct bk_family {
     bool has_read_reg;         /* ReadReg / WriteReg (BootROM only) */
     bool has_flash_sr;         /* FlashReadSR / WriteSR / GetMID (BootROM only) */
     bool reprotects_after_crc; /* T quirk: a CheckCRC re-protects until the next LinkCheck */
-    uint32_t mac_addr;         /* where the station reads the MAC (see docs/architecture.md) */
+    uint32_t rf_cal_addr;      /* RF calibration sector: holds the MAC TLV (reference §7.1) */
 } bk_family;
 
 const bk_family *bk_family_get(bk_chip chip);          /* NULL for UNKNOWN */
@@ -33,15 +34,26 @@ const bk_family *bk_family_by_id(const char *id);      /* "bk7231t", case-insens
 const bk_family *bk_family_by_chip_id(uint32_t chip_id);
 const char *bk_chip_name(bk_chip chip);                /* "BK7231T", "unknown" */
 
-/* Known bootloaders by the CRC of their first bytes (zlib crc32 as the host computes it):
- * 256 bytes with an exclusive end on a T, 257 with the N BootROM's inclusive end. */
+/* Known flash bootloaders by the CRC of their first bytes (zlib crc32 as the host computes
+ * it), asked as CheckCRC(0, 0x100): 256 bytes where the loader's end is exclusive (the Tuya T
+ * loaders, Beken's Q/U/7252 ones), 257 where it is inclusive (N, BK7238). Loaders of chips
+ * this station does not flash are listed too (chip UNKNOWN): a module carrying one is named,
+ * not guessed at. Reference §4. */
 typedef struct bk_boot_print {
     uint32_t crc32;
     uint32_t nbytes;
-    bk_chip chip;
-    const char *name;
+    bk_chip chip;             /* BK_CHIP_UNKNOWN: a chip outside the family table */
+    const char *chip_name;    /* "BK7231T", "BK7231Q", ... */
+    const char *name;         /* "Tuya BK7231S 1.0.5" */
 } bk_boot_print;
 const bk_boot_print *bk_boot_print_find(uint32_t crc32, uint32_t nbytes);
+
+/* The MAC in the first bytes of an RF calibration sector: the TLV tag 02 11 11 11 06 00 00 00
+ * at +0x1C, the six MAC bytes at +0x24 (reference §7.1). False (mac untouched) when the tag
+ * is absent or `len` too short: the module has no MAC there, and none is invented. */
+#define BK_RF_MAC_TLV_OFF 0x1Cu
+#define BK_RF_MAC_OFF 0x24u
+bool bk_mac_from_rf_cal(const uint8_t *rf, size_t len, uint8_t mac[6]);
 
 /* SPI NOR parts found on these modules: the status register's size decides how protection
  * is lifted (BK7231N). */

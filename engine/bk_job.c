@@ -2,12 +2,24 @@
  *
  * Policy lives here; bk_session.c only reports what the wire showed. The job:
  *   link (reset, LinkCheck) -> baud switch (stepping down on failure) -> identify the chip
- *   (before anything is erased) -> unprotect (N) -> read the MAC -> decide what to write
+ *   (before anything is erased) -> read the MAC -> unprotect (N) -> decide what to write
  *   (one sector's CRC tells a fresh module from a re-flash) -> erase unit, write its sectors,
  *   unit by unit -> CRC of the whole region -> reboot.
- * A failed exchange is followed by a reset and a re-link, the unit is erased and written
- * again, and after `write_retries` failures at one baud the next lower baud is tried. The
- * cause is decided from the evidence gathered on the way (which command failed how, whether
+ *
+ * Written for the real loaders (shared/docs/bk7231-reference.md), not for a simulator:
+ *   - T "CRC protect lock": after a CheckCRC, writes only take effect once their unit has been
+ *     erased after a LinkCheck that followed that CRC. So no sector is written after a CRC
+ *     unless its unit's erase came after such a LinkCheck (bk_check_crc sends it), and the
+ *     first unit is NOT blank-checked by CRC between its erase and its writes. Protected flash
+ *     is found instead by one sector's CRC after the first unit is written: still what the
+ *     module held before the erase means erases and writes were ignored.
+ *   - Reopening a real port resets nothing. After a failed exchange the module is first asked
+ *     again where it is (LinkCheck at the working baud); only a module that stopped answering
+ *     is reset and linked again. A CRC mismatch on a module that answers means rewriting the
+ *     bad units at the same baud. The baud steps down only on evidence of a bad line: garbled
+ *     replies, two reads of one sector that disagree, or read-back bits the image has at 1
+ *     found at 0 (NOR programming only clears bits, so the data was corrupted on its way).
+ * The cause is decided from the evidence gathered on the way (which command failed how, whether
  * the re-link worked, whether stray bytes were on the line), not from the last timeout.
  * A module is reported passed only when the chip's CRC of the region equals the image's. */
 #include "bk_job.h"
@@ -28,7 +40,7 @@
 #define LINK_ATTEMPT_S 0.5 /* LinkCheck flood after one reset before resetting again */
 #define LINK_POLL_MS 10
 #define PROBE_TIMEOUT_MS 120 /* an unsupported command gets no reply at all */
-#define MAC_MAGIC "BMAC"
+#define IN_PLACE_LINK_TRIES 3 /* LinkChecks at the working baud before a module counts as silent */
 
 typedef struct job {
     const bk_job_spec *spec;
@@ -41,12 +53,15 @@ typedef struct job {
     bool failed;
     bool linked_once;
     bool power_cycle_told;
-    bool erased_once;
     int baud_idx;
+    /* protected-flash check: sector `prot_sector`'s CRC before anything was erased */
+    int prot_sector;          /* -1: none chosen yet */
+    bool prot_before_known, prot_checked;
+    uint32_t prot_before;
     /* evidence for the classifier */
     uint32_t write_timeouts, erase_timeouts, read_timeouts;
     uint32_t garbled, chip_errors, crc_mismatches, relinks_ok, stray_events;
-    uint32_t writes_ok, baud_switch_failures;
+    uint32_t writes_ok, baud_switch_failures, resets;
     int baud_tries_here;  /* failed switches to bauds[baud_idx] in a row */
     int probe_garbled;    /* identification replies that came garbled this round */
     int silent_identifications; /* rounds where no probe got any answer */
@@ -259,10 +274,37 @@ static bool establish_baud(job *j)
     }
 }
 
-/* After a failed exchange: reset, link again, back to the working baud. */
+/* Asks the module again where it is: LinkCheck at the working baud, no reset. True when it
+ * answers; false when it is silent (or j->failed, for a port that is gone). */
+static bool relink_in_place(job *j)
+{
+    for (int i = 0; i < IN_PLACE_LINK_TRIES; i++) {
+        bk_status st = bk_link_check(&j->s, (int)(bk_byte_time_s(j->s.baud) * 13 * 1000.0) + 50);
+        if (st == BK_ST_OK)
+            return true;
+        if (is_hard(st)) {
+            fail_hard(j, st, "re-linking");
+            return false;
+        }
+    }
+    return false;
+}
+
+/* After a failed exchange: the module still answering at the working baud is used as it is
+ * (a real port's reopen resets nothing, and a dropped reply is no reason to reset); a silent
+ * one is reset and linked again. Either way the job goes on at bauds[baud_idx], which a
+ * caller that saw a bad line may just have lowered (SetBaudRate, in place). */
 static bool recover(job *j, const char *after)
 {
     j->r->retries++;
+    if (relink_in_place(j)) {
+        j->relinks_ok++;
+        info(j, "module still answers after %s", after);
+        return establish_baud(j);
+    }
+    if (j->failed)
+        return false;
+    j->resets++;
     bk_status st = link_with_reset(j, j->spec->link_timeout_ms);
     if (st != BK_ST_OK) {
         if (!fail_hard(j, st, "re-linking"))
@@ -271,8 +313,19 @@ static bool recover(job *j, const char *after)
                     "had succeeded)", after, j->writes_ok);
     }
     j->relinks_ok++;
-    info(j, "re-link ok after %s", after);
+    info(j, "re-link ok after a reset, after %s", after);
     return establish_baud(j);
+}
+
+/* The line is bad at this baud (evidence in hand): the next lower rate of the profile, asked
+ * for in place. False when there is none. */
+static bool step_down(job *j, const char *why)
+{
+    if (j->baud_idx + 1 >= j->spec->n_bauds)
+        return false;
+    j->baud_idx++;
+    info(j, "stepping down to %u baud: %s", j->spec->bauds[j->baud_idx], why);
+    return true;
 }
 
 /* ---- steps that may be retried ---------------------------------------------------------- */
@@ -343,48 +396,77 @@ static bool probe_read_reg(job *j, const bk_family **fam)
     return true;
 }
 
+/* ReadBootVersion: an ASCII version names a T loader; the N BootROM's one-byte 07 reply
+ * ("not implemented") names a BootROM, which is no T whatever profile is loaded. */
 static bool probe_boot_version(job *j, const bk_family **fam)
 {
     char ver[48];
-    bk_status st = bk_read_boot_version(&j->s, ver, sizeof ver, PROBE_TIMEOUT_MS);
+    bool not_implemented = false;
+    bk_status st = bk_read_boot_version(&j->s, ver, sizeof ver, &not_implemented, PROBE_TIMEOUT_MS);
     if (is_hard(st))
         return fail_hard(j, st, "identification");
     j->probe_garbled += st == BK_ST_GARBLED;
-    if (st == BK_ST_OK) {
-        *fam = bk_family_get(BK_CHIP_BK7231T);
+    if (st != BK_ST_OK || not_implemented)
+        return true;
+    if (strncmp(ver, "BK7231S_", 8) != 0) {
+        /* Before calling a loader foreign, make sure the line said the same thing twice. */
+        char again[48];
+        st = bk_read_boot_version(&j->s, again, sizeof again, &not_implemented, PROBE_TIMEOUT_MS);
+        if (is_hard(st))
+            return fail_hard(j, st, "identification");
+        if (st != BK_ST_OK || strcmp(again, ver) != 0) {
+            j->probe_garbled++;
+            return true;
+        }
         snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", ver);
+        return fail(j, BK_CAUSE_WRONG_CHIP, "the loader calls itself \"%s\": no BK7231T/N loader; "
+                    "nothing erased", ver);
     }
+    *fam = bk_family_get(BK_CHIP_BK7231T);
+    snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", ver);
+    return true;
+}
+
+/* The flash bootloader's fingerprint: CheckCRC(0, 0x100) covers 256 bytes on a loader with an
+ * exclusive end, 257 on one with an inclusive end; the table knows both. */
+static bool fingerprint(job *j, const bk_family **fam)
+{
+    uint32_t crc = 0;
+    bk_status st = bk_check_crc_raw(&j->s, 0, 256, &crc);
+    if (is_hard(st))
+        return fail_hard(j, st, "identification");
+    j->probe_garbled += st == BK_ST_GARBLED;
+    if (st != BK_ST_OK)
+        return true;
+    uint32_t host = ~crc;
+    const bk_boot_print *bp = bk_boot_print_find(host, 256);
+    if (!bp)
+        bp = bk_boot_print_find(host, 257);
+    if (!bp) {
+        snprintf(j->r->boot_version, sizeof j->r->boot_version, "boot crc %08x", host);
+        return true;
+    }
+    snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", bp->name);
+    if (bp->chip == BK_CHIP_UNKNOWN)
+        return fail(j, BK_CAUSE_WRONG_CHIP, "bootloader \"%s\" (crc %08x) is a %s's: no BK7231T/N; "
+                    "nothing erased", bp->name, host, bp->chip_name);
+    *fam = bk_family_get(bp->chip);
     return true;
 }
 
 /* Which family is this? The bootloader's CRC first (cheap, names known loaders), then the
  * probes each loader alone answers, the profile's family first so the usual case costs no
- * timeout. Nothing is erased before this has answered. */
-/* Which family is this? The bootloader's CRC first (cheap, names known loaders), then the
- * probes each loader alone answers, the profile's family first so the usual case costs no
  * timeout. Nothing is erased before this has answered. An unsupported probe is met with
- * silence; garbled bytes instead mean the line is noisy, and the step is tried again. */
+ * silence (T) or 07 (N); garbled bytes instead mean the line is noisy, and the step is tried
+ * again. A BootROM identified by fingerprint is still asked its chip id, for the record. */
 static step_result identify_step(job *j)
 {
     const bk_family *fam = NULL;
-    uint32_t crc = 0;
     j->probe_garbled = 0;
-    bk_status st = bk_check_crc_raw(&j->s, 0, 256, &crc);
-    if (is_hard(st))
-        return fail_hard(j, st, "identification") ? STEP_RETRY : STEP_FAILED;
-    j->probe_garbled += st == BK_ST_GARBLED;
-    if (st == BK_ST_OK) {
-        uint32_t host = ~crc;
-        const bk_boot_print *bp = bk_boot_print_find(host, 256);
-        if (!bp)
-            bp = bk_boot_print_find(host, 257);
-        if (bp) {
-            fam = bk_family_get(bp->chip);
-            snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", bp->name);
-        } else {
-            snprintf(j->r->boot_version, sizeof j->r->boot_version, "boot crc %08x", host);
-        }
-    }
+    if (!fingerprint(j, &fam))
+        return STEP_FAILED;
+    if (fam && fam->has_read_reg && !probe_read_reg(j, &fam))
+        return STEP_FAILED;
     const bk_family *want = bk_family_get(j->spec->variants[0].chip);
     bool reg_first = want && want->has_read_reg;
     for (int pass = 0; pass < 2 && !fam && !j->failed; pass++) {
@@ -399,7 +481,7 @@ static step_result identify_step(job *j)
             return soft(j, BK_ST_GARBLED, "identification");
         /* Silence to both probes: an unknown loader, or a chip that dropped out of download
          * mode on a corrupted request. Only a chip still linked is called unknown. */
-        st = bk_link_check(&j->s, PROBE_TIMEOUT_MS);
+        bk_status st = bk_link_check(&j->s, PROBE_TIMEOUT_MS);
         if (st != BK_ST_OK)
             return soft(j, st, "identification");
         /* One corrupted request also earns silence: ask twice before blaming the chip. */
@@ -471,38 +553,67 @@ static step_result unprotect_step(job *j)
     return STEP_DONE;
 }
 
-static void parse_mac(job *j, const uint8_t *sector)
-{
-    if (memcmp(sector, MAC_MAGIC, 4) != 0)
-        return;
-    memcpy(j->r->mac, sector + 4, 6);
-    j->r->have_mac = true;
-    info(j, "mac %02x:%02x:%02x:%02x:%02x:%02x", sector[4], sector[5], sector[6], sector[7],
-         sector[8], sector[9]);
-}
-
+/* The MAC from the RF calibration sector's TLV (bk_read_mac). A module without the tag has no
+ * MAC there: the result says so (have_mac false) and nothing is invented. */
 static step_result read_mac_step(job *j)
 {
-    uint8_t *sector = malloc(BK_SECTOR_SIZE);
-    if (!sector) {
-        fail(j, BK_CAUSE_PORT_ERROR, "out of memory");
-        return STEP_FAILED;
-    }
-    bk_status st = bk_read_4k(&j->s, j->s.fam->mac_addr, sector);
-    if (st == BK_ST_OK)
-        parse_mac(j, sector);
-    free(sector);
-    return st == BK_ST_OK ? STEP_DONE : soft(j, st, "reading the MAC");
+    bool found = false;
+    bk_status st = bk_read_mac(&j->s, j->r->mac, &found);
+    if (st != BK_ST_OK)
+        return soft(j, st, "reading the MAC");
+    j->r->have_mac = found;
+    if (found)
+        info(j, "mac %02x:%02x:%02x:%02x:%02x:%02x", j->r->mac[0], j->r->mac[1], j->r->mac[2],
+             j->r->mac[3], j->r->mac[4], j->r->mac[5]);
+    else
+        info(j, "no MAC in the RF calibration sector at 0x%X", j->s.fam->rf_cal_addr);
+    return STEP_DONE;
 }
 
 /* ---- what to write --------------------------------------------------------------------- */
 
-static int first_nonblank_sector(const bk_plan *p)
+static int first_nonblank_sector_from(const bk_plan *p, int from)
 {
-    for (int i = 0; i < p->n_sectors; i++)
+    for (int i = from; i < p->n_sectors; i++)
         if (!p->sector_blank[i])
             return i;
-    return 0;
+    return -1;
+}
+
+/* Remembers what sector `idx` held before anything was erased, for the protected-flash check. */
+static void note_before(job *j, int idx, uint32_t crc)
+{
+    j->prot_sector = idx;
+    j->prot_before = crc;
+    j->prot_before_known = true;
+}
+
+/* The protected-flash check needs the "before" CRC of the first non-blank sector of the first
+ * unit that will be written; decide_units usually has it already (one sector's CRC tells a
+ * fresh module). On a partial re-flash whose first written unit lies elsewhere it costs one
+ * more sector CRC (followed, on a T, by the LinkCheck the next erase needs). */
+static bool prepare_protect_check(job *j)
+{
+    const bk_plan *p = &j->plan;
+    for (int u = 0; u < p->n_units; u++) {
+        if (!p->units[u].needs_write)
+            continue;
+        int idx = first_nonblank_sector_from(p, p->units[u].first_sector);
+        if (idx < 0 || idx >= p->units[u].first_sector + p->units[u].n_sectors)
+            continue; /* an all-blank unit proves nothing: look further */
+        if (j->prot_before_known && j->prot_sector == idx)
+            return true;
+        uint32_t crc = 0;
+        bk_status st = bk_check_crc(&j->s, p->start + (uint32_t)idx * BK_SECTOR_SIZE, BK_SECTOR_SIZE, &crc);
+        if (st != BK_ST_OK) {
+            j->prot_before_known = false; /* cannot tell: the final CRC decides */
+            return fail_hard(j, st, "the protected-flash check");
+        }
+        note_before(j, idx, crc);
+        return true;
+    }
+    j->prot_before_known = false;
+    return true;
 }
 
 /* A fresh module carries vendor firmware: one sector's CRC says so and costs ~10 ms. Only
@@ -511,14 +622,15 @@ static bool decide_units(job *j, bool *already)
 {
     *already = false;
     bk_plan *p = &j->plan;
-    if (!j->spec->skip_unchanged)
-        return true;
-    int i = first_nonblank_sector(p);
+    int i = first_nonblank_sector_from(p, 0);
+    if (i < 0)
+        return prepare_protect_check(j);
     uint32_t crc = 0;
     bk_status st = bk_check_crc(&j->s, p->start + (uint32_t)i * BK_SECTOR_SIZE, BK_SECTOR_SIZE, &crc);
     if (st != BK_ST_OK)
-        return fail_hard(j, st, "the unchanged-sector check"); /* soft failure: just write all */
-    if (crc != p->sector_crc[i])
+        return fail_hard(j, st, "the unchanged-sector check") && prepare_protect_check(j);
+    note_before(j, i, crc);
+    if (!j->spec->skip_unchanged || crc != p->sector_crc[i])
         return true;
     st = bk_check_crc(&j->s, p->start, p->len, &crc);
     if (st != BK_ST_OK)
@@ -540,26 +652,43 @@ static bool decide_units(job *j, bool *already)
         }
     }
     info(j, "%d of %d sectors already hold the image", skip, p->n_sectors);
-    return true;
+    return prepare_protect_check(j);
 }
 
 /* ---- erase and write ------------------------------------------------------------------ */
 
 typedef struct unit_failure {
     bk_status st;
-    const char *op; /* "erase", "write", "blank check" */
+    const char *op; /* "erase", "write" */
     uint32_t addr;
 } unit_failure;
 
-static uint32_t blank_sector_crc(void)
+/* After the first unit holding the check sector is written: its CRC equal to the image's
+ * means the writes took; still equal to what the module held before the erase (and that
+ * differs from the image) means the erase and the writes were acknowledged and ignored: the
+ * flash is protected. Anything else is left to the final CRC. One sector's CRC; on a T the
+ * LinkCheck that follows it is what the next unit's erase needs anyway. */
+static bool check_protection(job *j, const bk_unit *u)
 {
-    uint8_t ff[BK_SECTOR_SIZE];
-    memset(ff, 0xFF, sizeof ff);
-    return bk_chip_crc(ff, sizeof ff);
+    int idx = j->prot_sector;
+    if (j->prot_checked || !j->prot_before_known || idx < u->first_sector ||
+        idx >= u->first_sector + u->n_sectors)
+        return true;
+    j->prot_checked = true;
+    uint32_t crc = 0;
+    uint32_t addr = j->plan.start + (uint32_t)idx * BK_SECTOR_SIZE;
+    bk_status st = bk_check_crc(&j->s, addr, BK_SECTOR_SIZE, &crc);
+    if (st != BK_ST_OK)
+        return fail_hard(j, st, "the protected-flash check"); /* soft: the final CRC decides */
+    if (crc == j->plan.sector_crc[idx] || crc != j->prot_before)
+        return true;
+    return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase and write of 0x%X were acknowledged but the "
+                "sector still holds what it held before: the flash is write-protected%s",
+                addr, j->s.fam->has_flash_sr ? " (status register)" : " (the loader's protection)");
 }
 
-/* Erases one unit and writes its non-blank sectors. The first erase of the job is checked
- * for blankness: an erase that "succeeds" without blanking means protected flash. */
+/* Erases one unit and writes its non-blank sectors, in that order and nothing between (on a
+ * T a CRC between them would re-lock the flash and the writes would be lost). */
 static bool flash_unit(job *j, bk_unit *u, unit_failure *uf)
 {
     set_phase(j, BK_PHASE_ERASE);
@@ -569,29 +698,6 @@ static bool flash_unit(job *j, bk_unit *u, unit_failure *uf)
         return false;
     }
     progress(j, BK_PHASE_ERASE, u->addr);
-    if (!j->erased_once) {
-        uint32_t crc = 0;
-        st = bk_check_crc(&j->s, u->addr, BK_SECTOR_SIZE, &crc);
-        if (st != BK_ST_OK) {
-            *uf = (unit_failure){st, "blank check", u->addr};
-            return false;
-        }
-        if (crc != blank_sector_crc()) {
-            /* Protected flash answers the same every time; a noisy line does not. */
-            uint32_t again = 0;
-            st = bk_erase(&j->s, u->addr, u->erase_code);
-            if (st == BK_ST_OK)
-                st = bk_check_crc(&j->s, u->addr, BK_SECTOR_SIZE, &again);
-            if (st != BK_ST_OK || again != crc) {
-                *uf = (unit_failure){st != BK_ST_OK ? st : BK_ST_GARBLED, "blank check", u->addr};
-                return false;
-            }
-            return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase of 0x%X was acknowledged twice but the "
-                        "sector is not blank: the flash is write-protected; nothing changed",
-                        u->addr);
-        }
-        j->erased_once = true;
-    }
     set_phase(j, BK_PHASE_WRITE);
     uint8_t data[BK_SECTOR_SIZE];
     for (int s = 0; s < u->n_sectors; s++) {
@@ -651,15 +757,24 @@ static bool fail_classified(job *j, const unit_failure *last)
     if (j->write_timeouts + j->erase_timeouts > 0) {
         bool first = j->writes_ok == 0;
         return fail(j, BK_CAUSE_BROWNOUT, "link, read and erase answered; %s 4 KiB %s at 0x%X was "
-                    "never acknowledged (no %s reply) in %u tries down to %u baud; every re-link "
+                    "never acknowledged (no %s reply) in %u tries at %u baud; every re-link "
                     "answered", first ? "the first" : "a", last->op, last->addr,
                     strcmp(last->op, "write") ? "16-byte" : "15-byte", tries, j->s.baud);
     }
     return fail(j, BK_CAUSE_PROTOCOL, "%s", j->first_failure);
 }
 
-/* Writes every unit that needs it, retrying and stepping the baud down. Units skipped on the
- * first pass count as skipped sectors; a verify round's rewrite counts only what it writes. */
+/* A unit failure is evidence of a bad line when bytes came back wrong (garbled reply, an
+ * error status such as PACK_LEN_ERROR for a frame that lost bytes); silence is not. */
+static bool line_evidence(bk_status st)
+{
+    return st == BK_ST_GARBLED || st == BK_ST_CHIP_ERROR;
+}
+
+/* Writes every unit that needs it. A failed unit is erased and written again after the module
+ * answers again (recover); after write_retries failures the baud steps down if the line was
+ * seen to be bad at this rate, else the cause is decided. Units skipped on the first pass count
+ * as skipped sectors; a verify round's rewrite counts only what it writes. */
 static bool write_units(job *j, bool first_pass)
 {
     bk_plan *p = &j->plan;
@@ -670,12 +785,13 @@ static bool write_units(job *j, bool first_pass)
         if (!u->needs_write) {
             if (first_pass)
                 j->r->sectors_skipped += u->n_sectors;
-            j->done_bytes += u->size;
+            if (first_pass)
+                j->done_bytes += u->size;
             continue;
         }
         uint64_t done_before = j->done_bytes;
         uint32_t written_before = j->r->sectors_written, skipped_before = j->r->sectors_skipped;
-        int attempts = 0;
+        int attempts = 0, line_failures = 0;
         unit_failure uf;
         while (!flash_unit(j, u, &uf)) {
             if (j->failed || !fail_hard(j, uf.st, uf.op))
@@ -684,12 +800,11 @@ static bool write_units(job *j, bool first_pass)
             j->done_bytes = done_before;
             j->r->sectors_written = written_before;
             j->r->sectors_skipped = skipped_before;
+            line_failures += line_evidence(uf.st);
             if (++attempts > j->spec->write_retries) {
-                if (j->baud_idx + 1 >= j->spec->n_bauds)
+                if (line_failures == 0 || !step_down(j, "garbled replies while writing"))
                     return fail_classified(j, &uf);
-                j->baud_idx++;
-                attempts = 0;
-                info(j, "stepping down to %u baud after repeated failures", j->spec->bauds[j->baud_idx]);
+                attempts = line_failures = 0;
             }
             char after[96];
             snprintf(after, sizeof after, "%s at 0x%X: %s", uf.op, uf.addr, bk_status_name(uf.st));
@@ -697,7 +812,11 @@ static bool write_units(job *j, bool first_pass)
             if (!recover(j, after))
                 return false;
         }
+        if (!first_pass)
+            j->done_bytes = done_before;
         u->needs_write = false;
+        if (!check_protection(j, u))
+            return false;
     }
     return true;
 }
@@ -714,6 +833,7 @@ static int locate_bad_units(job *j)
         if (st != BK_ST_OK) {
             if (!fail_hard(j, st, "locating bad sectors"))
                 return -1;
+            j->garbled += st == BK_ST_GARBLED;
             j->plan.units[u].needs_write = true; /* cannot tell: write it again */
             bad++;
             continue;
@@ -726,11 +846,10 @@ static int locate_bad_units(job *j)
     return bad;
 }
 
-/* Finds the first sector whose CRC differs; -1 if none (or on failure: j->failed says). */
+/* Finds the first sector whose CRC differs among the units marked bad; -1 if none (or on
+ * failure: j->failed says). */
 static int first_bad_sector(job *j)
 {
-    if (locate_bad_units(j) < 0)
-        return -1;
     for (int u = 0; u < j->plan.n_units; u++) {
         bk_unit *un = &j->plan.units[u];
         if (!un->needs_write)
@@ -748,88 +867,114 @@ static int first_bad_sector(job *j)
     return -1;
 }
 
-/* Every write was acknowledged and the CRC still differs. Two physical stories: the data was
- * corrupted on the wire (writes carry no checksum), or the cells did not program (weak supply
- * while programming, a worn part, contacts). NOR programming only clears bits: a cell that
- * failed reads 1 where the image has 0, while a byte corrupted on the wire differs both ways.
- * One bad sector is read back twice; only bytes both reads agree on are counted. */
-static bool fail_verify(job *j, int rounds)
+/* What one bad sector read back twice shows. NOR programming only clears bits: a bit the image
+ * has at 1 found at 0 was corrupted on its way (the write's data carries no checksum), and two
+ * reads of the same cells that disagree are the line itself; bits the image has at 0 left at 1
+ * are cells that did not program (weak supply, a worn part) - unless they are lone bits
+ * scattered one per byte, which is what a noisy line does to the data. */
+typedef struct readback {
+    bool read_ok;
+    uint32_t addr;
+    uint32_t left_at_one, cleared, disagree, multi_bit_bytes;
+} readback;
+
+static readback read_back_sector(job *j, int idx)
 {
-    int idx = first_bad_sector(j);
-    if (j->failed)
-        return false;
-    uint32_t stuck_one = 0, flipped_zero = 0, disagree = 0, multi_bit_bytes = 0;
-    uint32_t addr = j->plan.start + (uint32_t)(idx < 0 ? 0 : idx) * BK_SECTOR_SIZE;
-    if (idx >= 0) {
-        uint8_t *a = malloc(3 * BK_SECTOR_SIZE);
-        if (a && bk_read_4k(&j->s, addr, a) == BK_ST_OK &&
-            bk_read_4k(&j->s, addr, a + BK_SECTOR_SIZE) == BK_ST_OK) {
-            uint8_t *want = a + 2 * BK_SECTOR_SIZE;
-            bk_plan_sector_data(j->v->image, j->v->image_len, idx, want);
-            for (size_t i = 0; i < BK_SECTOR_SIZE; i++) {
-                if (a[i] != a[BK_SECTOR_SIZE + i]) {
-                    disagree++; /* the same flash read twice, two answers: the line */
-                    continue;
-                }
-                int up = __builtin_popcount((unsigned)(a[i] & ~want[i]) & 0xFFu);
-                int down = __builtin_popcount((unsigned)(~a[i] & want[i]) & 0xFFu);
-                stuck_one += (uint32_t)up;
-                flipped_zero += (uint32_t)down;
-                multi_bit_bytes += up + down > 1;
+    readback rb = {.addr = j->plan.start + (uint32_t)(idx < 0 ? 0 : idx) * BK_SECTOR_SIZE};
+    if (idx < 0)
+        return rb;
+    uint8_t *a = malloc(3 * BK_SECTOR_SIZE);
+    if (a && bk_read_4k(&j->s, rb.addr, a) == BK_ST_OK &&
+        bk_read_4k(&j->s, rb.addr, a + BK_SECTOR_SIZE) == BK_ST_OK) {
+        rb.read_ok = true;
+        uint8_t *want = a + 2 * BK_SECTOR_SIZE;
+        bk_plan_sector_data(j->v->image, j->v->image_len, idx, want);
+        for (size_t i = 0; i < BK_SECTOR_SIZE; i++) {
+            if (a[i] != a[BK_SECTOR_SIZE + i]) {
+                rb.disagree++;
+                continue;
             }
+            int up = __builtin_popcount((unsigned)(a[i] & ~want[i]) & 0xFFu);
+            int down = __builtin_popcount((unsigned)(~a[i] & want[i]) & 0xFFu);
+            rb.left_at_one += (uint32_t)up;
+            rb.cleared += (uint32_t)down;
+            rb.multi_bit_bytes += up + down > 1;
         }
-        free(a);
+    } else {
+        j->garbled++; /* a sector that cannot be read back twice: the line */
     }
-    /* Line noise flips single bits both ways and makes two reads disagree; cells that did not
-     * program leave whole runs of bits at 1. */
-    bool noise = disagree > 0 || flipped_zero > 0 || (stuck_one > 0 && multi_bit_bytes == 0) ||
-                 (stuck_one == 0 && j->garbled > 0);
-    if (noise)
+    free(a);
+    return rb;
+}
+
+static bool readback_says_line(const job *j, const readback *rb)
+{
+    if (!rb->read_ok)
+        return true;
+    return rb->disagree > 0 || rb->cleared > 0 || (rb->left_at_one > 0 && rb->multi_bit_bytes == 0) ||
+           (rb->left_at_one == 0 && j->garbled > 0);
+}
+
+/* Every write was acknowledged and the CRC still differs after the last round: name it from the
+ * read-back of the first bad sector. */
+static bool fail_verify(job *j, int rounds, const readback *rb)
+{
+    if (readback_says_line(j, rb))
         return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "the flash CRC still differs after %d rewrites "
                     "down to %u baud; sector 0x%X read back: %u bits cleared and %u set that the "
                     "image does not, %u bytes differing between two reads: data corrupted on the "
-                    "wire", rounds, j->s.baud, addr, flipped_zero, stuck_one, disagree);
+                    "wire", rounds, j->s.baud, rb->addr, rb->cleared, rb->left_at_one, rb->disagree);
     return fail(j, BK_CAUSE_VERIFY_FAILED, "every write acknowledged, but the CRC differs after %d "
                 "rewrites (last at %u baud); sector 0x%X has %u bits that did not program",
-                rounds, j->s.baud, addr, stuck_one);
+                rounds, j->s.baud, rb->addr, rb->left_at_one);
 }
 
+/* The region's CRC; on a mismatch the bad units are found, one bad sector is read back to tell
+ * the line from the cells, and the bad units are erased and written again - at the same baud
+ * unless the read-back (or garbled replies) showed a bad line. */
 static bool verify(job *j)
 {
-    int max_rounds = 1 + j->spec->n_bauds;
+    int max_rounds = 1 + j->spec->write_retries + j->spec->n_bauds;
     for (int round = 0;; round++) {
         set_phase(j, BK_PHASE_VERIFY);
         uint32_t crc = 0;
+        uint32_t garbled_before = j->garbled + j->s.garbled_replies;
         bk_status st = bk_check_crc(&j->s, j->plan.start, j->plan.len, &crc);
         if (st == BK_ST_OK && crc == j->plan.region_crc)
             return true;
         if (!fail_hard(j, st, "the final CRC"))
             return false;
-        if (st == BK_ST_OK) {
-            j->crc_mismatches++;
-            info(j, "CRC of 0x%X..0x%X is %08x, image %08x", j->plan.start, j->plan.start + j->plan.len,
-                 ~crc, ~j->plan.region_crc);
-        } else {
+        if (st != BK_ST_OK) {
             j->garbled += st == BK_ST_GARBLED;
             info(j, "final CRC: %s", bk_status_name(st));
+            if (round + 1 >= max_rounds)
+                return fail(j, st == BK_ST_GARBLED ? BK_CAUSE_SIGNAL_INTEGRITY : BK_CAUSE_MODULE_LOST,
+                            "the final CRC never came back whole (%s) in %d tries", bk_status_name(st),
+                            round + 1);
+            if (st == BK_ST_GARBLED)
+                step_down(j, "garbled CRC reply");
+            if (!recover(j, "a failed CRC"))
+                return false;
+            continue;
         }
-        if (round + 1 >= max_rounds)
-            return fail_verify(j, round);
-        if (st != BK_ST_OK && !recover(j, "a failed CRC"))
-            return false;
-        int bad = st == BK_ST_OK ? locate_bad_units(j) : 0;
+        j->crc_mismatches++;
+        info(j, "CRC of 0x%X..0x%X is %08x, image %08x", j->plan.start, j->plan.start + j->plan.len,
+             ~crc, ~j->plan.region_crc);
+        int bad = locate_bad_units(j);
         if (bad < 0)
             return false;
-        if (st == BK_ST_OK && bad == 0)
+        if (bad == 0)
             continue; /* the whole differed but no unit does: ask again */
-        if (j->baud_idx + 1 < j->spec->n_bauds) {
-            j->baud_idx++;
-            info(j, "rewriting %d units at %u baud", bad, j->spec->bauds[j->baud_idx]);
-            if (!recover(j, "a CRC mismatch"))
-                return false;
-        }
-        j->done_bytes = 0;
-        if (!write_units(j, false))
+        readback rb = read_back_sector(j, first_bad_sector(j));
+        if (j->failed)
+            return false;
+        bool line = readback_says_line(j, &rb) || j->garbled + j->s.garbled_replies > garbled_before;
+        if (round + 1 >= max_rounds)
+            return fail_verify(j, round, &rb);
+        if (line)
+            step_down(j, "data corrupted on the wire"); /* the rewrite goes at the lower rate */
+        info(j, "rewriting %d units at %u baud", bad, j->spec->bauds[j->baud_idx]);
+        if (!establish_baud(j) || !write_units(j, false))
             return false;
     }
 }
@@ -935,6 +1080,7 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     j->hooks = hooks;
     j->r = result;
     j->t0 = bk_now_s();
+    j->prot_sector = -1;
     bk_session_init(&j->s, tp, hooks ? hooks->cancel : NULL);
     bool ok = run(j);
     if (ok) {

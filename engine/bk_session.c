@@ -6,6 +6,7 @@
  * replies to earlier commands (e.g. a LinkCheck flood) are skipped, not mistaken. */
 #include "bk_session.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -314,8 +315,12 @@ bk_status bk_read_reg(bk_session *s, uint32_t addr, uint32_t *value, int timeout
     return st;
 }
 
-bk_status bk_read_boot_version(bk_session *s, char *out, size_t outlen, int timeout_ms)
+bk_status bk_read_boot_version(bk_session *s, char *out, size_t outlen, bool *not_implemented,
+                               int timeout_ms)
 {
+    *not_implemented = false;
+    if (outlen)
+        out[0] = 0;
     size_t sent = 0;
     bk_status st = send_frame(s, false, BK_CMD_READ_BOOT_VERSION, NULL, 0, &sent);
     if (st != BK_ST_OK)
@@ -325,6 +330,10 @@ bk_status bk_read_boot_version(bk_session *s, char *out, size_t outlen, int time
     st = await_reply(s, &e, &f);
     if (st != BK_ST_OK)
         return st;
+    if (f.payload_len == 1 && f.payload[0] == 0x07) {
+        *not_implemented = true;
+        return BK_ST_OK;
+    }
     size_t n = 0;
     for (size_t i = 0; i < f.payload_len && n + 1 < outlen; i++) {
         uint8_t c = f.payload[i];
@@ -406,6 +415,21 @@ bk_status bk_read_4k(bk_session *s, uint32_t addr, uint8_t data[BK_SECTOR_SIZE])
     }
     memcpy(data, f.payload + 5, BK_SECTOR_SIZE);
     return BK_ST_OK;
+}
+
+bk_status bk_read_mac(bk_session *s, uint8_t mac[6], bool *found)
+{
+    *found = false;
+    if (!s->fam)
+        return BK_ST_IO;
+    uint8_t *sector = malloc(BK_SECTOR_SIZE);
+    if (!sector)
+        return BK_ST_IO;
+    bk_status st = bk_read_4k(s, s->fam->rf_cal_addr, sector);
+    if (st == BK_ST_OK)
+        *found = bk_mac_from_rf_cal(sector, BK_SECTOR_SIZE, mac);
+    free(sector);
+    return st;
 }
 
 bk_status bk_reboot(bk_session *s)

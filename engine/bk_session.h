@@ -59,7 +59,10 @@ bk_status bk_set_baud(bk_session *s, uint32_t baud, uint8_t delay_ms);
 bk_status bk_check_crc(bk_session *s, uint32_t start, uint32_t len, uint32_t *crc);
 bk_status bk_check_crc_raw(bk_session *s, uint32_t start, uint32_t end, uint32_t *crc);
 bk_status bk_read_reg(bk_session *s, uint32_t addr, uint32_t *value, int timeout_ms);
-bk_status bk_read_boot_version(bk_session *s, char *out, size_t outlen, int timeout_ms);
+/* ReadBootVersion: a T loader answers its version as ASCII (into out, NUL-terminated); the N
+ * BootROM answers the single byte 07, UNKNOW_CMD (*not_implemented set, out empty). */
+bk_status bk_read_boot_version(bk_session *s, char *out, size_t outlen, bool *not_implemented,
+                               int timeout_ms);
 bk_status bk_get_flash_mid(bk_session *s, uint8_t id[3]);
 bk_status bk_read_sr(bk_session *s, uint8_t reg_cmd, uint8_t *value);
 bk_status bk_write_sr(bk_session *s, uint16_t value, int nbytes);
@@ -67,6 +70,9 @@ bk_status bk_write_sr(bk_session *s, uint16_t value, int nbytes);
 bk_status bk_erase(bk_session *s, uint32_t addr, uint8_t size_code);
 bk_status bk_write_4k(bk_session *s, uint32_t addr, const uint8_t data[BK_SECTOR_SIZE]);
 bk_status bk_read_4k(bk_session *s, uint32_t addr, uint8_t data[BK_SECTOR_SIZE]);
+/* Reads the RF calibration sector of the identified family (s->fam) and takes the MAC from
+ * its TLV: *found false when the sector carries none. The one MAC reader for every caller. */
+bk_status bk_read_mac(bk_session *s, uint8_t mac[6], bool *found);
 /* Reboot into the application (no reply is expected). */
 bk_status bk_reboot(bk_session *s);
 

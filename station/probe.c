@@ -62,12 +62,9 @@ probe_outcome probe_module(const char *port, bk_chip chip, int window_ms, atomic
     if (st == BK_ST_OK) {
         out = PROBE_MODULE;
         s->fam = bk_family_get(chip);
-        uint8_t sector[BK_SECTOR_SIZE];
-        if (s->fam && bk_read_4k(s, s->fam->mac_addr, sector) == BK_ST_OK &&
-            !memcmp(sector, "BMAC", 4)) {
-            memcpy(mac, sector + 4, 6);
+        bool found = false;
+        if (s->fam && bk_read_mac(s, mac, &found) == BK_ST_OK && found)
             *have_mac = true;
-        }
     } else if (st == BK_ST_GONE) {
         out = PROBE_PORT_ERROR;
         snprintf(err, errlen, "%s: port vanished", port);
