@@ -186,15 +186,16 @@ static void sleep_ms(int ms)
 
 /* ---- link and baud --------------------------------------------------------------------- */
 
+static bk_status host_baud(job *j, uint32_t baud);
+
 /* Resets the module into its download window: DTR/RTS on CEN where the adapter has them;
  * otherwise reopen the port (the only reset a pty gives, and harmless on a real adapter) and
  * ask the operator to power-cycle the module. */
 static bk_status reset_module(job *j)
 {
     bk_transport *tp = j->s.tp;
-    if (tp->baud != LINK_BAUD && tp->ops->set_baud(tp, LINK_BAUD) < 0)
+    if (host_baud(j, LINK_BAUD) != BK_ST_OK)
         return BK_ST_IO;
-    j->s.baud = LINK_BAUD;
     int rc = tp->ops->set_lines(tp, true, true);
     if (rc == BK_IO_UNSUPPORTED) {
         if (!j->power_cycle_told) {
@@ -217,9 +218,23 @@ static bk_status reset_module(job *j)
     return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
 }
 
+/* Puts the host at `baud` (the chip's rate is the caller's guess). */
+static bk_status host_baud(job *j, uint32_t baud)
+{
+    if (j->s.tp->baud != baud && j->s.tp->ops->set_baud(j->s.tp, baud) < 0)
+        return BK_ST_IO;
+    j->s.baud = baud;
+    return BK_ST_OK;
+}
+
+/* Resets the module and floods LinkCheck at 115200 until it answers. Where nothing can reset
+ * it (no modem lines: the operator is asked to power-cycle), the module may equally still be
+ * in download mode at the working baud a previous session left it at - a reopened port
+ * resets nothing - so every other LinkCheck goes at that baud. */
 static bk_status link_with_reset(job *j, int budget_ms)
 {
     double deadline = bk_now_s() + budget_ms / 1000.0;
+    uint32_t working = j->spec->bauds[j->baud_idx];
     do {
         bk_status st = reset_module(j);
         if (st != BK_ST_OK)
@@ -227,11 +242,18 @@ static bk_status link_with_reset(job *j, int budget_ms)
         double attempt_end = bk_now_s() + LINK_ATTEMPT_S;
         if (attempt_end > deadline)
             attempt_end = deadline;
-        do {
-            st = bk_link_check(&j->s, LINK_POLL_MS);
+        bool alternate = j->power_cycle_told && working != LINK_BAUD;
+        for (int k = 0;; k++) {
+            st = host_baud(j, alternate && (k & 1) ? working : LINK_BAUD);
+            if (st == BK_ST_OK)
+                st = bk_link_check(&j->s, LINK_POLL_MS);
+            if (st == BK_ST_OK && j->s.baud != LINK_BAUD)
+                info(j, "module was still in download mode at %u baud", j->s.baud);
             if (st == BK_ST_OK || is_hard(st))
                 return st;
-        } while (bk_now_s() < attempt_end);
+            if (bk_now_s() >= attempt_end)
+                break;
+        }
     } while (bk_now_s() < deadline);
     return BK_ST_TIMEOUT;
 }

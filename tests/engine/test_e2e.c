@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "bk_job.h"
+#include "bk_session.h"
 #include "bksim.h"
 #include "tcheck.h"
 
@@ -201,6 +202,170 @@ static void case_reflash(void)
     bksim_get_stats(g.sim, 0, &before);
     CHECK_EQ_U(before.writes_4k, after.writes_4k + 1);
     CHECK_EQ_U(before.erases, after.erases + 1);
+    rig_stop(&g);
+}
+
+/* ---- healthy modules as the real loaders behave: the targets ---------------------- */
+
+#define HEALTHY_OFFSET 0x1F000u  /* a sector, a 64 KiB block, a sector: both erase sizes */
+#define HEALTHY_LEN 0x12000u
+
+/* One job on a module whose counters were cleared first: pass, no retry, no warning, the
+ * profile's baud to the end, the module's own MAC, and from the module's side: no ACKed
+ * write or erase dropped, no page programmed twice, no sector erased or programmed twice. */
+static void expect_clean_pass(rig *g, uint32_t baud, bool expect_writes)
+{
+    bksim_clear_counts(g->sim, 0);
+    g->info_events = 0;
+    rig_flash(g);
+    expect_pass(g);
+    CHECK_EQ_U(g->r.retries, 0);
+    CHECK_STR(bk_cause_id(g->r.warning), bk_cause_id(BK_CAUSE_NONE));
+    CHECK_EQ_U(g->r.baud_start, baud);
+    CHECK_EQ_U(g->r.baud_end, baud);
+    uint8_t mac[6];
+    bksim_get_mac(g->sim, 0, mac);
+    CHECK(g->r.have_mac && memcmp(mac, g->r.mac, 6) == 0);
+    bksim_stats st;
+    bksim_get_stats(g->sim, 0, &st);
+    CHECK_EQ_U(st.writes_dropped, 0);
+    CHECK_EQ_U(st.erases_dropped, 0);
+    CHECK_EQ_U(st.pages_reprogrammed, 0);
+    CHECK_EQ_U(st.links, 1); /* linked once: no recovery re-link */
+    static uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(g->sim, 0, erases, programs, BKSIM_SECTORS);
+    uint32_t erased = 0, programmed = 0, worst_e = 0, worst_p = 0;
+    for (unsigned k = 0; k < BKSIM_SECTORS; k++) {
+        erased += erases[k] > 0;
+        programmed += programs[k] > 0;
+        worst_e = erases[k] > worst_e ? erases[k] : worst_e;
+        worst_p = programs[k] > worst_p ? programs[k] : worst_p;
+    }
+    CHECK(worst_e <= 1);  /* one erase per unit */
+    CHECK(worst_p <= 1);  /* no sector written twice */
+    CHECK_EQ_U(programmed, g->r.sectors_written);
+    CHECK_EQ_U(st.writes_4k, g->r.sectors_written);
+    if (expect_writes)
+        CHECK_EQ_U(erased, g->r.sectors_total); /* the units cover the region, once */
+    else
+        CHECK_EQ_U(erased, 0);
+}
+
+/* Fresh (vendor firmware), re-flash with another image (every sector differs), and the same
+ * image again (nothing written: only CRCs), at the profile's one baud. */
+static void case_healthy(bk_chip chip, uint32_t baud, double time_scale)
+{
+    rig g;
+    rig_init(&g, chip, NULL);
+    g.spec.bauds[0] = baud;
+    g.spec.n_bauds = 1;
+    g.spec.variants[0].offset = HEALTHY_OFFSET;
+    g.spec.variants[0].image_len = HEALTHY_LEN;
+    rig_start(&g, time_scale);
+    expect_clean_pass(&g, baud, true);
+    CHECK(g.r.chip == chip);
+    CHECK(strstr(g.r.boot_version, chip == BK_CHIP_BK7231T ? "1.0.5" : "1.0.1") != NULL);
+    make_image(g.image, HEALTHY_LEN, 99);
+    expect_clean_pass(&g, baud, true);
+    CHECK_EQ_U(g.r.sectors_written + g.r.sectors_skipped, HEALTHY_LEN / 4096);
+    expect_clean_pass(&g, baud, false);
+    CHECK_EQ_U(g.r.sectors_written, 0);
+    rig_stop(&g);
+}
+
+static void healthy_t_115200(void) { case_healthy(BK_CHIP_BK7231T, 115200, 0.2); }
+static void healthy_t_921600(void) { case_healthy(BK_CHIP_BK7231T, 921600, 0.5); }
+static void healthy_t_2m(void) { case_healthy(BK_CHIP_BK7231T, 2000000, 0.5); }
+static void healthy_n_115200(void) { case_healthy(BK_CHIP_BK7231N, 115200, 0.2); }
+static void healthy_n_921600(void) { case_healthy(BK_CHIP_BK7231N, 921600, 0.5); }
+static void healthy_n_2m(void) { case_healthy(BK_CHIP_BK7231N, 2000000, 0.5); }
+
+/* A fixture where opening the port resets nothing and nobody power-cycles: a module a previous
+ * session left linked at 921600 is still there, at that baud, when the next job opens the
+ * port. The job finds it there (no reset can be given) and flashes it without a retry. */
+static void case_open_keeps_state(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    g.mc.open_keeps_state = true;
+    rig_start(&g, 0.5);
+    char err[200];
+    bk_transport *tp = bk_transport_open(bksim_link_path(g.sim, 0), 115200, err, sizeof err);
+    CHECK(tp != NULL);
+    bk_session *s = calloc(1, sizeof *s);
+    bk_session_init(s, tp, NULL);
+    bk_status st = BK_ST_TIMEOUT;
+    for (int i = 0; i < 200 && st != BK_ST_OK; i++) /* LinkCheck every 10 ms: the window is open */
+        st = bk_link_check(s, 10);
+    CHECK(st == BK_ST_OK);
+    CHECK(bk_set_baud(s, 921600, 20) == BK_ST_OK);
+    bk_transport_close(tp);
+    free(s);
+    CHECK(bksim_get_state(g.sim, 0) == BKSIM_DOWNLOAD && g.power_cycle_events == 0);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_EQ_U(g.r.retries, 0);
+    CHECK_EQ_U(g.r.baud_end, 921600);
+    CHECK(g.power_cycle_events == 1); /* asked, as no modem lines can reset it */
+    bksim_stats stats;
+    bksim_get_stats(g.sim, 0, &stats);
+    CHECK_EQ_U(stats.links, 1); /* the job found the first client's link: no power-up since */
+    rig_stop(&g);
+}
+
+/* Loaders the fingerprint table does not know: the T is found by its ReadBootVersion string;
+ * an N (whose ReadBootVersion answer is 07, not a version) is never taken for a T, even on a
+ * T profile. */
+static void case_unknown_loader(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    g.mc.boot = BKSIM_BOOT_UNKNOWN;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK(g.r.chip == BK_CHIP_BK7231T);
+    CHECK_STR(g.r.boot_version, "BK7231S_9.9.9");
+    rig_stop(&g);
+
+    rig_init(&g, BK_CHIP_BK7231N, NULL);
+    g.mc.boot = BKSIM_BOOT_UNKNOWN;
+    g.spec.variants[0].chip = BK_CHIP_BK7231T; /* a T profile on an N with an unknown loader */
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_WRONG_CHIP);
+    CHECK(g.r.chip == BK_CHIP_BK7231N);
+    CHECK(region_untouched(&g, before));
+    free(before);
+    rig_stop(&g);
+}
+
+/* Other known T loaders are named by their fingerprint. */
+static void case_loader_1_0_6(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    g.mc.boot = BKSIM_BOOT_BK7231S_1_0_6;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK_STR(g.r.boot_version, "Tuya BK7231S 1.0.6");
+    rig_stop(&g);
+}
+
+/* No MAC TLV in the RF calibration sector: the module passes, and no MAC is invented. */
+static void case_no_mac(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231N, NULL);
+    g.mc.no_mac = true;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK(!g.r.have_mac);
+    static const uint8_t zero[6];
+    CHECK(memcmp(g.r.mac, zero, 6) == 0);
     rig_stop(&g);
 }
 
@@ -438,6 +603,11 @@ static const named_case cases[] = {
     {"foreign_traffic", case_foreign_traffic}, {"slow_flash", case_slow_flash},
     {"module_removed", case_module_removed}, {"adapter_yanked", case_adapter_yanked},
     {"bad_spec", case_bad_spec}, {"cancel", case_cancel},
+    {"healthy_t_115200", healthy_t_115200}, {"healthy_t_921600", healthy_t_921600},
+    {"healthy_t_2m", healthy_t_2m}, {"healthy_n_115200", healthy_n_115200},
+    {"healthy_n_921600", healthy_n_921600}, {"healthy_n_2m", healthy_n_2m},
+    {"open_keeps_state", case_open_keeps_state}, {"unknown_loader", case_unknown_loader},
+    {"loader_1_0_6", case_loader_1_0_6}, {"no_mac", case_no_mac},
 };
 
 int main(int argc, char **argv)
