@@ -171,6 +171,14 @@ static int64_t op_ns(bksim_module *m, double s)
 }
 static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
+/* The download window and the link-lost timeout wait on a host, whose pauses are real time:
+ * at any time scale they last their milliseconds of REAL time (model = real / scale). */
+static int64_t host_ms_to_model_ns(const bksim_module *m, int ms)
+{
+    double ns = (double)ms * 1e6;
+    return (int64_t)(m->time_scale > 0 ? ns / m->time_scale : ns);
+}
+
 static const sim_family *sim_family_get(bk_chip chip)
 {
     for (size_t i = 0; i < sizeof sim_families / sizeof sim_families[0]; i++)
@@ -359,7 +367,7 @@ static void chip_reset(bksim_module *m, int64_t now)
     bool removed = m->state == BKSIM_REMOVED || m->cfg.faults.removed_after_writes == 0;
     m->state = removed ? BKSIM_REMOVED : BKSIM_WINDOW;
     m->baud = BKSIM_BAUD_BOOT;
-    m->window_end = now + (int64_t)m->tm.download_window_ms * 1000000;
+    m->window_end = now + host_ms_to_model_ns(m, m->tm.download_window_ms);
     /* Assumption (sim/README.md): a fresh loader has no CRC lock; only a CheckCRC makes one. */
     m->crc_locked = false;
     m->unlock_armed = false;
@@ -883,7 +891,7 @@ static void handle_frame(bksim_module *m, const bk_frame *fr, int64_t t_arr)
         }
         if (!is_link)
             return;
-        m->window_end = t_arr + (int64_t)m->tm.download_window_ms * 1000000;
+        m->window_end = t_arr + host_ms_to_model_ns(m, m->tm.download_window_ms);
         if (m->cfg.faults.no_download)
             return;
         m->state = BKSIM_DOWNLOAD;
@@ -891,7 +899,7 @@ static void handle_frame(bksim_module *m, const bk_frame *fr, int64_t t_arr)
         m->last_reply = t_arr;
         break;
     case BKSIM_DOWNLOAD:
-        if (t_arr > m->last_reply + (int64_t)m->tm.link_lost_ms * 1000000) {
+        if (t_arr > m->last_reply + host_ms_to_model_ns(m, m->tm.link_lost_ms)) {
             m->state = BKSIM_APP;
             return;
         }

@@ -165,6 +165,37 @@ static void test_attached_master_lines(void)
     close(mfd); /* the harness owns the master */
 }
 
+/* A fixture whose port has no modem lines and nobody power-cycles: reopening the port resets
+ * nothing, the module stays in download mode at the baud it was last set to. */
+static void test_open_keeps_state(const char *dir)
+{
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    mc.open_keeps_state = true;
+    bksim_config cfg = {.count = 1, .link_dir = dir, .seed = 6, .time_scale = 0, .modules = &mc};
+    char err[256];
+    bksim_server *s = bksim_start(&cfg, err, sizeof err);
+    CHECK(s);
+    int fd = cl_open(bksim_link_path(s, 0), 115200);
+    CHECK(fd >= 0 && cl_link(fd, 2000) && cl_switch_baud(fd, 921600, 20));
+    close(fd);
+    CHECK(wait_port(s, 0, false, 2000));
+    fd = cl_open(bksim_link_path(s, 0), 115200);
+    CHECK(fd >= 0);
+    uint8_t rb[64];
+    bk_frame fr;
+    /* at 115200 the chip hears garbage and stays silent ... */
+    CHECK(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
+    /* ... at its last baud it still answers: the open was no power-cycle */
+    cl_set_baud(fd, 921600);
+    CHECK(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 1000) == 8);
+    bksim_stats st;
+    bksim_get_stats(s, 0, &st);
+    CHECK(st.resets == 1 && st.links == 1);
+    close(fd);
+    bksim_stop(s);
+}
+
 static void test_yank(const char *dir)
 {
     bksim_module_config mc;
@@ -197,6 +228,7 @@ int main(void)
     test_flash_and_reopen(dir);
     test_attached_master_lines();
     test_yank(dir);
+    test_open_keeps_state(dir);
     test_lower_bound_floor();
     rmdir(dir);
     printf("sim pty: ok\n");
