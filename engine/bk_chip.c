@@ -5,18 +5,39 @@
 #include <string.h>
 #include <strings.h>
 
+/* Per-device data (reference §7.1, shared/docs/per-device-data.md): the RF calibration (the MAC
+ * and the radio's calibration), the key-value storage, the OpenBeken config sector, LibreTiny's
+ * user-data area and Tuya's data (the licence). T and N place them differently. */
+static const bk_region per_device_t[] = {
+    {"key-value storage", 0x1D8000, 0x8000},
+    {"RF calibration (MAC, radio calibration)", 0x1E0000, 0x1000},
+    {"OpenBeken config", 0x1E1000, 0x1000},
+    {"user data (LibreTiny)", 0x1E3000, 0x1D000},
+    {"Tuya data (licence)", 0x1ED000, 0x13000},
+};
+static const bk_region per_device_n[] = {
+    {"RF calibration (MAC, radio calibration)", 0x1D0000, 0x1000},
+    {"OpenBeken config", 0x1D1000, 0x1000},
+    {"key-value storage", 0x1D3000, 0x8000},
+    {"user data (LibreTiny)", 0x1DB000, 0x25000},
+    {"Tuya data (licence)", 0x1ED000, 0x13000},
+};
+#define N_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
 static const bk_family families[] = {
     {
         .chip = BK_CHIP_BK7231T, .name = "BK7231T", .id = "bk7231t", .loader = "Tuya bootloader",
         .chip_id = 0x7231A, .uf2_family = 0x675A40B0, .flash_size = 2u << 20,
         .protected_end = 0x11000, .crc_end_inclusive = false, .has_read_reg = false,
         .has_flash_sr = false, .reprotects_after_crc = true, .rf_cal_addr = 0x1E0000,
+        .per_device = per_device_t, .n_per_device = N_OF(per_device_t),
     },
     {
         .chip = BK_CHIP_BK7231N, .name = "BK7231N", .id = "bk7231n", .loader = "BootROM",
         .chip_id = 0x7231C, .uf2_family = 0x7B3EF230, .flash_size = 2u << 20,
         .protected_end = 0x11000, .crc_end_inclusive = true, .has_read_reg = true,
         .has_flash_sr = true, .reprotects_after_crc = false, .rf_cal_addr = 0x1D0000,
+        .per_device = per_device_n, .n_per_device = N_OF(per_device_n),
     },
 };
 
@@ -96,4 +117,15 @@ bool bk_mac_from_rf_cal(const uint8_t *rf, size_t len, uint8_t mac[6])
         return false;
     memcpy(mac, rf + BK_RF_MAC_OFF, 6);
     return true;
+}
+
+const bk_region *bk_per_device_overlap(const bk_family *f, uint32_t start, uint64_t len)
+{
+    uint64_t end = (uint64_t)start + len;
+    for (int i = 0; f && len && i < f->n_per_device; i++) {
+        const bk_region *r = &f->per_device[i];
+        if (start < (uint64_t)r->start + r->len && end > r->start)
+            return r;
+    }
+    return NULL;
 }

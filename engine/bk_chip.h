@@ -13,6 +13,12 @@ typedef enum bk_chip {
     BK_CHIP_COUNT
 } bk_chip;
 
+/* A flash range holding data that belongs to one module and exists nowhere else. */
+typedef struct bk_region {
+    const char *name;      /* "RF calibration (MAC, radio calibration)" */
+    uint32_t start, len;
+} bk_region;
+
 typedef struct bk_family {
     bk_chip chip;
     const char *name;          /* "BK7231T" */
@@ -27,7 +33,13 @@ typedef struct bk_family {
     bool has_flash_sr;         /* FlashReadSR / WriteSR / GetMID (BootROM only) */
     bool reprotects_after_crc; /* T quirk: a CheckCRC re-protects until the next LinkCheck */
     uint32_t rf_cal_addr;      /* RF calibration sector: holds the MAC TLV (reference §7.1) */
+    const bk_region *per_device; /* the module's own data: never touched by an app write or */
+    int n_per_device;            /* erase; only per-device features write there, by this table */
 } bk_family;
+
+/* The first per-device range of `f` that [start, start+len) touches, or NULL. The ONE table
+ * every check uses: profile check, the image loader and the job before any erase. */
+const bk_region *bk_per_device_overlap(const bk_family *f, uint32_t start, uint64_t len);
 
 const bk_family *bk_family_get(bk_chip chip);          /* NULL for UNKNOWN */
 const bk_family *bk_family_by_id(const char *id);      /* "bk7231t", case-insensitive; NULL if none */

@@ -60,6 +60,7 @@ void bk_image_free(bk_image *img)
     if (!img)
         return;
     free(img->data);
+    free(img->covered);
     memset(img, 0, sizeof *img);
 }
 
@@ -130,6 +131,20 @@ static int refuse_rbl(const char *path, char *err, size_t errlen)
 }
 
 /* The checks every placed image passes, whatever its container. */
+/* No app byte may land in the module's own data (bk_chip.c's per-device table). */
+static int check_per_device(const char *path, const bk_family *fam, uint32_t start, size_t len,
+                            char *err, size_t errlen)
+{
+    const bk_region *r = bk_per_device_overlap(fam, start, len);
+    if (!r)
+        return 0;
+    set_err(err, errlen, "%s: image writes 0x%" PRIX32 "..0x%" PRIX64 ", into the %s's %s at "
+            "0x%" PRIX32 "..0x%" PRIX32 " (the module's own data, kept nowhere else): an app "
+            "image must stay out of it", path, start, (uint64_t)start + len, fam->name, r->name,
+            r->start, r->start + r->len);
+    return -1;
+}
+
 static int check_placement(const char *path, const bk_family *fam, uint32_t offset, size_t len,
                            bool allow_bootloader, char *err, size_t errlen)
 {
@@ -281,11 +296,37 @@ static int load_uf2(const char *path, const bk_family *fam, const uint8_t *d, si
         }
         memcpy(img + rel, b + UF2_OFF_DATA, size);
     }
+    /* Only the sectors the blocks give bytes for are erased and written: a stray block far from
+     * the rest must not drag the gap between them (or a per-device range) into the erase. */
+    size_t n_sectors = (span + 4095) / 4096;
+    uint8_t *covered = calloc(n_sectors, 1);
+    if (!covered) {
+        free(img);
+        free(seen);
+        set_err(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    for (size_t k = 0; k < span; k++)
+        if (seen[k / 8] & (1u << (k % 8)))
+            covered[k / 4096] = 1;
     free(seen);
+    for (size_t i = 0; i < n_sectors; i++) {
+        size_t j = i;
+        while (j < n_sectors && covered[j])
+            j++;
+        if (j > i && check_per_device(path, fam, (uint32_t)(lo + i * 4096), (j - i) * 4096, err,
+                                      errlen) != 0) {
+            free(img);
+            free(covered);
+            return -1;
+        }
+        i = j;
+    }
     out->kind = BK_IMAGE_UF2;
     out->data = img;
     out->len = span;
     out->offset = (uint32_t)lo;
+    out->covered = covered;
     return 0;
 }
 
@@ -317,6 +358,8 @@ int bk_image_load(const char *path, bk_chip chip, uint32_t offset, bool allow_bo
         rc = load_uf2(path, fam, d, n, allow_bootloader, out, err, errlen);
     } else {
         rc = check_placement(path, fam, offset, n, allow_bootloader, err, errlen);
+        if (rc == 0)
+            rc = check_per_device(path, fam, offset, n, err, errlen);
         if (rc == 0) {
             out->kind = BK_IMAGE_BIN;
             out->data = d; /* the file is the image: hand the buffer over */
@@ -362,12 +405,14 @@ int bk_image_load_qio(const char *path, bk_chip chip, bool allow_bootloader, bk_
                 fam->protected_end);
         rc = -1;
     }
+    uint32_t skip = allow_bootloader ? 0 : fam->protected_end;
+    if (rc == 0)
+        rc = check_per_device(path, fam, skip, n - skip, err, errlen);
     if (rc != 0) {
         free(d);
         return -1;
     }
     bk_sha256_hex(d, n, out->sha256);
-    uint32_t skip = allow_bootloader ? 0 : fam->protected_end;
     memmove(d, d + skip, n - skip);
     out->kind = BK_IMAGE_BIN;
     out->data = d;

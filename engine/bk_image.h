@@ -17,6 +17,8 @@ typedef struct bk_image {
     uint8_t *data;      /* bytes to place at `offset`, gaps filled with 0xFF */
     size_t len;
     uint32_t offset;    /* flash address of data[0] */
+    uint8_t *covered;   /* UF2: per 4 KiB sector of data, 1 where a block gives bytes (only
+                           those sectors are erased and written); NULL: every sector */
     char sha256[65];    /* of the FILE as on disk (hex), what profiles pin */
 } bk_image;
 
@@ -36,7 +38,9 @@ enum {
  * Refuses: unreadable or empty file; a truncated UF2 (size not a multiple of 512, block N bad
  * magic at byte X, missing blocks); a UF2 whose family id differs from `chip`'s; an RBL package;
  * an image past the end of flash; an offset not 4 KiB aligned; a write below the family's
- * protected_end unless allow_bootloader. On failure *out is left empty (safe to free). */
+ * protected_end unless allow_bootloader; any byte written into the family's per-device ranges
+ * (bk_per_device_overlap: the RF calibration with the MAC, KV and Tuya storage, ...). A UF2 is
+ * checked by the sectors its blocks cover, not by the span from its first to its last block. On failure *out is left empty (safe to free). */
 int bk_image_load(const char *path, bk_chip chip, uint32_t offset, bool allow_bootloader,
                   bk_image *out, char *err, size_t errlen);
 

@@ -100,7 +100,7 @@ static bk_event job_event(const job *j, bk_event_kind kind, bk_phase phase)
 {
     double now = bk_now_s();
     bk_event ev = {
-        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.len,
+        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.covered_len,
         .baud = j->s.baud, .t_s = now - j->t0,
     };
     if (j->write_t0 > 0 && now > j->write_t0)
@@ -597,7 +597,7 @@ static step_result read_mac_step(job *j)
 static int first_nonblank_sector_from(const bk_plan *p, int from)
 {
     for (int i = from; i < p->n_sectors; i++)
-        if (!p->sector_blank[i])
+        if (!p->sector_blank[i] && p->sector_covered[i])
             return i;
     return -1;
 }
@@ -638,6 +638,26 @@ static bool prepare_protect_check(job *j)
     return true;
 }
 
+/* The chip's CRC of every covered span (one span for a raw image: the region). *all_match
+ * says whether each equals the image; the first mismatch is reported through *crc_out and
+ * *span_out for the timeline. */
+static bk_status check_spans(job *j, bool *all_match, uint32_t *crc_out, int *span_out)
+{
+    *all_match = true;
+    for (int i = 0; i < j->plan.n_spans; i++) {
+        uint32_t crc = 0;
+        bk_status st = bk_check_crc(&j->s, j->plan.spans[i].addr, j->plan.spans[i].len, &crc);
+        if (st != BK_ST_OK)
+            return st;
+        if (crc != j->plan.spans[i].chip_crc && *all_match) {
+            *all_match = false;
+            *crc_out = crc;
+            *span_out = i;
+        }
+    }
+    return BK_ST_OK;
+}
+
 /* A fresh module carries vendor firmware: one sector's CRC says so and costs ~10 ms. Only
  * when that sector already matches is the whole region (and then each unit) checked. */
 static bool decide_units(job *j, bool *already)
@@ -654,10 +674,12 @@ static bool decide_units(job *j, bool *already)
     note_before(j, i, crc);
     if (!j->spec->skip_unchanged || crc != p->sector_crc[i])
         return true;
-    st = bk_check_crc(&j->s, p->start, p->len, &crc);
+    bool all_match = false;
+    int bad_span = 0;
+    st = check_spans(j, &all_match, &crc, &bad_span);
     if (st != BK_ST_OK)
         return fail_hard(j, st, "the unchanged-region check");
-    if (crc == p->region_crc) {
+    if (all_match) {
         *already = true;
         for (int u = 0; u < p->n_units; u++)
             p->units[u].needs_write = false;
@@ -673,7 +695,7 @@ static bool decide_units(job *j, bool *already)
             skip += p->units[u].n_sectors;
         }
     }
-    info(j, "%d of %d sectors already hold the image", skip, p->n_sectors);
+    info(j, "%d of %d sectors already hold the image", skip, p->n_covered);
     return prepare_protect_check(j);
 }
 
@@ -961,8 +983,10 @@ static bool verify(job *j)
         set_phase(j, BK_PHASE_VERIFY);
         uint32_t crc = 0;
         uint32_t garbled_before = j->garbled + j->s.garbled_replies;
-        bk_status st = bk_check_crc(&j->s, j->plan.start, j->plan.len, &crc);
-        if (st == BK_ST_OK && crc == j->plan.region_crc)
+        bool all_match = false;
+        int bad_span = 0;
+        bk_status st = check_spans(j, &all_match, &crc, &bad_span);
+        if (st == BK_ST_OK && all_match)
             return true;
         if (!fail_hard(j, st, "the final CRC"))
             return false;
@@ -980,8 +1004,9 @@ static bool verify(job *j)
             continue;
         }
         j->crc_mismatches++;
-        info(j, "CRC of 0x%X..0x%X is %08x, image %08x", j->plan.start, j->plan.start + j->plan.len,
-             ~crc, ~j->plan.region_crc);
+        const bk_span *sp = &j->plan.spans[bad_span];
+        info(j, "CRC of 0x%X..0x%X is %08x, image %08x", sp->addr, sp->addr + sp->len, ~crc,
+             ~sp->chip_crc);
         int bad = locate_bad_units(j);
         if (bad < 0)
             return false;
@@ -1003,6 +1028,25 @@ static bool verify(job *j)
 
 /* ---- the job --------------------------------------------------------------------------- */
 
+/* No sector the job would erase or write may lie in the module's own data (the per-device
+ * table in bk_chip.c): checked here, before anything touches the module, whatever the
+ * profile check said. Only covered sectors are erased, so only they are checked. */
+static bool check_per_device(job *j, const bk_variant *v, const bk_family *f)
+{
+    uint32_t n = (uint32_t)((v->image_len + BK_SECTOR_SIZE - 1) / BK_SECTOR_SIZE);
+    for (uint32_t i = 0; i < n; i++) {
+        if (v->covered && !v->covered[i])
+            continue;
+        uint32_t addr = v->offset + i * BK_SECTOR_SIZE;
+        const bk_region *r = bk_per_device_overlap(f, addr, BK_SECTOR_SIZE);
+        if (r)
+            return fail(j, BK_CAUSE_IMAGE_ERROR, "the image would erase 0x%X, in the %s's %s at "
+                        "0x%X..0x%X (the module's own data); nothing erased", addr, f->name,
+                        r->name, r->start, r->start + r->len);
+    }
+    return true;
+}
+
 static bool check_spec(job *j)
 {
     const bk_job_spec *sp = j->spec;
@@ -1023,6 +1067,8 @@ static bool check_spec(job *j)
         if (v->offset < f->protected_end && !sp->allow_bootloader_write)
             return fail(j, BK_CAUSE_IMAGE_ERROR, "offset 0x%X is inside the bootloader area "
                         "(below 0x%X) and the profile does not allow it", v->offset, f->protected_end);
+        if (!check_per_device(j, v, f))
+            return false;
     }
     return true;
 }
@@ -1053,18 +1099,19 @@ static bool run(job *j)
         !run_step(j, unprotect_step, "unprotecting the flash"))
         return false;
     j->r->offset = j->v->offset;
-    if (!bk_plan_build(&j->plan, j->v->image, j->v->image_len, j->v->offset, j->spec->erase_mode))
+    if (!bk_plan_build_covered(&j->plan, j->v->image, j->v->image_len, j->v->offset,
+                               j->spec->erase_mode, j->v->covered))
         return fail(j, BK_CAUSE_IMAGE_ERROR, "image of %zu bytes at 0x%X cannot be planned",
                     j->v->image_len, j->v->offset);
     j->r->length = j->plan.len;
-    j->r->sectors_total = (uint32_t)j->plan.n_sectors;
+    j->r->sectors_total = (uint32_t)j->plan.n_covered;
     j->r->image_crc = ~j->plan.region_crc;
     bool already = false;
     if (!decide_units(j, &already))
         return false;
     if (already) {
-        j->r->sectors_skipped = (uint32_t)j->plan.n_sectors;
-        j->done_bytes = j->plan.len;
+        j->r->sectors_skipped = (uint32_t)j->plan.n_covered;
+        j->done_bytes = j->plan.covered_len;
         info(j, "module already holds this image (region CRC matches): nothing written");
         return true;
     }

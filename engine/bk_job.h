@@ -22,6 +22,8 @@ typedef struct bk_variant {
     const uint8_t *image; /* bytes to place at `offset` (owned by the caller) */
     size_t image_len;
     uint32_t offset;      /* flash address of image[0]; 4 KiB aligned */
+    const uint8_t *covered; /* per 4 KiB sector of the image: 1 = erase and write it (a UF2's
+                               blocks cover it); NULL = every sector (owned by the caller) */
     char image_sha256[65];
 } bk_variant;
 

@@ -23,7 +23,19 @@ static bool all_ff(const uint8_t *d, size_t n)
     return true;
 }
 
-bool bk_plan_build(bk_plan *p, const uint8_t *image, size_t len, uint32_t offset, bk_erase_mode mode)
+static uint32_t crc_of_sectors(const uint8_t *image, size_t len, int first, int n)
+{
+    uint8_t sector[BK_SECTOR_SIZE];
+    uint32_t crc = 0xFFFFFFFFu;
+    for (int s = 0; s < n; s++) {
+        bk_plan_sector_data(image, len, first + s, sector);
+        crc = bk_chip_crc_update(crc, sector, BK_SECTOR_SIZE);
+    }
+    return crc;
+}
+
+bool bk_plan_build_covered(bk_plan *p, const uint8_t *image, size_t len, uint32_t offset,
+                           bk_erase_mode mode, const uint8_t *covered)
 {
     memset(p, 0, sizeof *p);
     if (len == 0 || offset % BK_SECTOR_SIZE)
@@ -41,27 +53,48 @@ bool bk_plan_build(bk_plan *p, const uint8_t *image, size_t len, uint32_t offset
         bk_plan_sector_data(image, len, i, sector);
         p->sector_crc[i] = bk_chip_crc(sector, BK_SECTOR_SIZE);
         p->sector_blank[i] = all_ff(sector, BK_SECTOR_SIZE);
+        p->sector_covered[i] = !covered || covered[i];
+        p->n_covered += p->sector_covered[i];
         region_crc = bk_chip_crc_update(region_crc, sector, BK_SECTOR_SIZE);
     }
     p->region_crc = region_crc;
+    p->covered_len = (uint32_t)p->n_covered * BK_SECTOR_SIZE;
+    if (p->n_covered == 0)
+        return false;
 
-    uint32_t addr = offset, end = offset + p->len;
-    while (addr < end) {
-        bk_unit *u = &p->units[p->n_units++];
-        bool block = mode == BK_ERASE_AUTO && addr % BK_BLOCK_SIZE == 0 && end - addr >= BK_BLOCK_SIZE;
-        u->addr = addr;
-        u->size = block ? BK_BLOCK_SIZE : BK_SECTOR_SIZE;
-        u->erase_code = block ? BK_ERASE_SIZE_64K : BK_ERASE_SIZE_4K;
-        u->first_sector = (uint16_t)((addr - offset) / BK_SECTOR_SIZE);
-        u->n_sectors = (uint16_t)(u->size / BK_SECTOR_SIZE);
-        u->needs_write = true;
-        uint32_t crc = 0xFFFFFFFFu;
-        for (int s = 0; s < u->n_sectors; s++) {
-            bk_plan_sector_data(image, len, u->first_sector + s, sector);
-            crc = bk_chip_crc_update(crc, sector, BK_SECTOR_SIZE);
+    /* Each covered run: one span, and erase units inside it (64 KiB where a whole aligned
+     * block lies in the run and AUTO allows it, 4 KiB elsewhere). */
+    for (int i = 0; i < p->n_sectors;) {
+        if (!p->sector_covered[i]) {
+            i++;
+            continue;
         }
-        u->chip_crc = crc;
-        addr += u->size;
+        int j = i;
+        while (j < p->n_sectors && p->sector_covered[j])
+            j++;
+        bk_span *sp = &p->spans[p->n_spans++];
+        sp->addr = offset + (uint32_t)i * BK_SECTOR_SIZE;
+        sp->len = (uint32_t)(j - i) * BK_SECTOR_SIZE;
+        sp->chip_crc = crc_of_sectors(image, len, i, j - i);
+        uint32_t addr = sp->addr, end = sp->addr + sp->len;
+        while (addr < end) {
+            bk_unit *u = &p->units[p->n_units++];
+            bool block = mode == BK_ERASE_AUTO && addr % BK_BLOCK_SIZE == 0 && end - addr >= BK_BLOCK_SIZE;
+            u->addr = addr;
+            u->size = block ? BK_BLOCK_SIZE : BK_SECTOR_SIZE;
+            u->erase_code = block ? BK_ERASE_SIZE_64K : BK_ERASE_SIZE_4K;
+            u->first_sector = (uint16_t)((addr - offset) / BK_SECTOR_SIZE);
+            u->n_sectors = (uint16_t)(u->size / BK_SECTOR_SIZE);
+            u->needs_write = true;
+            u->chip_crc = crc_of_sectors(image, len, u->first_sector, u->n_sectors);
+            addr += u->size;
+        }
+        i = j;
     }
     return true;
+}
+
+bool bk_plan_build(bk_plan *p, const uint8_t *image, size_t len, uint32_t offset, bk_erase_mode mode)
+{
+    return bk_plan_build_covered(p, image, len, offset, mode, NULL);
 }

@@ -697,6 +697,7 @@ void tf_profile_to_spec(const tf_profile *p, bk_job_spec *spec)
         o->image = v->image.data;
         o->image_len = v->image.len;
         o->offset = v->image.offset;
+        o->covered = v->image.covered;
         memcpy(o->image_sha256, v->image.sha256, sizeof o->image_sha256);
     }
     spec->n_variants = p->n_variants;

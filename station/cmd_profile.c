@@ -48,7 +48,8 @@ static int variant_plan(const tf_profile *p, const tf_profile_variant *v, varian
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    if (!bk_plan_build(plan, v->image.data, v->image.len, v->image.offset, p->erase_mode)) {
+    if (!bk_plan_build_covered(plan, v->image.data, v->image.len, v->image.offset, p->erase_mode,
+                               v->image.covered)) {
         snprintf(err, errlen, "%s:%d: [%s] cannot be planned: %zu bytes at 0x%" PRIX32
                  " (empty, unaligned or over %d sectors)", p->path, v->line,
                  bk_family_get(v->chip)->id, v->image.len, v->image.offset, BK_PLAN_MAX_UNITS);
@@ -58,9 +59,9 @@ static int variant_plan(const tf_profile *p, const tf_profile_variant *v, varian
     f->region_start = plan->start;
     f->region_len = plan->len;
     f->n_units = plan->n_units;
-    f->n_sectors = plan->n_sectors;
+    f->n_sectors = plan->n_covered; /* a UF2's gaps are neither erased nor written */
     for (int i = 0; i < plan->n_sectors; i++)
-        f->n_write += !plan->sector_blank[i];
+        f->n_write += !plan->sector_blank[i] && plan->sector_covered[i];
     for (int i = 0; i < plan->n_units; i++) {
         const bk_unit *u = &plan->units[i];
         erase_run *last = f->n_runs ? &f->runs[f->n_runs - 1] : NULL;

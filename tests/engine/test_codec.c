@@ -181,6 +181,30 @@ static void test_tables(void)
     const uint8_t gd[3] = {0xC8, 0x40, 0x15}, en[3] = {0x1C, 0x70, 0x15};
     CHECK_EQ_U(bk_flash_part_find(gd)->sr_bytes, 2);
     CHECK_EQ_U(bk_flash_part_find(en)->sr_bytes, 1);
+    /* the per-device table: T and N keep the RF calibration (the MAC) in different places */
+    const bk_family *t = bk_family_get(BK_CHIP_BK7231T), *n = bk_family_get(BK_CHIP_BK7231N);
+    CHECK(strstr(bk_per_device_overlap(n, 0x1D0000, 1)->name, "RF calibration") != NULL);
+    CHECK(bk_per_device_overlap(t, 0x1D0000, 0x8000) == NULL);   /* OTA end on a T */
+    CHECK(strstr(bk_per_device_overlap(t, 0x1D0000, 0x8001)->name, "key-value") != NULL);
+    CHECK(strstr(bk_per_device_overlap(t, 0x1E0000, 0x1000)->name, "RF calibration") != NULL);
+    CHECK(bk_per_device_overlap(t, 0x11000, 0x121000) == NULL);  /* the whole app partition */
+    CHECK(bk_per_device_overlap(n, 0x11000, 0x1BF000) == NULL);  /* up to the N's RF sector */
+    CHECK(bk_per_device_overlap(n, 0x11000, 0x1BF001) != NULL);
+    CHECK(bk_per_device_overlap(t, 0x1FF000, 0x1000) != NULL);
+    CHECK(t->rf_cal_addr == 0x1E0000 && n->rf_cal_addr == 0x1D0000);
+    /* the MAC TLV */
+    uint8_t rf[64];
+    memset(rf, 0xFF, sizeof rf);
+    uint8_t mac[6] = {0};
+    CHECK(!bk_mac_from_rf_cal(rf, sizeof rf, mac));
+    memcpy(rf + 0x1C, "\x02\x11\x11\x11\x06\x00\x00\x00\xd8\x1f\x12\x01\x02\x03", 14);
+    CHECK(bk_mac_from_rf_cal(rf, sizeof rf, mac) && mac[0] == 0xD8 && mac[5] == 0x03);
+    CHECK(!bk_mac_from_rf_cal(rf, 0x29, mac)); /* too short to hold it */
+    /* the bootloader fingerprints: a T's 256 bytes, the N's 257 */
+    CHECK(bk_boot_print_find(0xBA54C1B8u, 256)->chip == BK_CHIP_BK7231T);
+    CHECK(bk_boot_print_find(0xE14191BAu, 257)->chip == BK_CHIP_BK7231N);
+    CHECK(bk_boot_print_find(0xE14191BAu, 256) == NULL);
+    CHECK(bk_boot_print_find(0x2739019Fu, 256)->chip == BK_CHIP_UNKNOWN);
 }
 
 int main(void)

@@ -369,6 +369,63 @@ static void case_no_mac(void)
     rig_stop(&g);
 }
 
+/* An image reaching into the module's own data is refused before anything is erased. */
+static void case_per_device(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    g.spec.variants[0].offset = 0x1E0000; /* the T's RF calibration sector */
+    g.spec.variants[0].image_len = 0x4000;
+    rig_start(&g, 0.5);
+    uint8_t rf[4096], after[4096];
+    bksim_read_flash(g.sim, 0, 0x1E0000, rf, sizeof rf);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_IMAGE_ERROR);
+    CHECK(strstr(g.r.detail, "RF calibration") != NULL && strstr(g.r.detail, "nothing erased") != NULL);
+    bksim_read_flash(g.sim, 0, 0x1E0000, after, sizeof after);
+    CHECK(memcmp(rf, after, sizeof rf) == 0);
+    bksim_stats st;
+    bksim_get_stats(g.sim, 0, &st);
+    CHECK_EQ_U(st.erases, 0);
+    rig_stop(&g);
+}
+
+/* A sparse image (a UF2's blocks cover sectors 0-3 and 20-23 of the span): only those are
+ * erased, written and checked; the gap keeps what the module held. */
+static void case_sparse(void)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231N, NULL);
+    static uint8_t covered[IMAGE_LEN / 4096];
+    for (unsigned i = 0; i < IMAGE_LEN / 4096; i++)
+        covered[i] = i < 4 || i >= 20;
+    for (unsigned i = 4; i < 20; i++)
+        memset(g.image + i * 4096, 0xFF, 4096); /* as the loader leaves a UF2's gaps */
+    g.spec.variants[0].covered = covered;
+    rig_start(&g, 0.5);
+    uint8_t *before = snapshot(&g);
+    bksim_clear_counts(g.sim, 0);
+    rig_flash(&g);
+    CHECK(g.r.passed);
+    CHECK_EQ_U(g.r.sectors_total, 8);
+    uint8_t *now = snapshot(&g);
+    CHECK(memcmp(now, g.image, 4 * 4096) == 0);
+    CHECK(memcmp(now + 20 * 4096, g.image + 20 * 4096, 4 * 4096) == 0);
+    CHECK(memcmp(now + 4 * 4096, before + 4 * 4096, 16 * 4096) == 0); /* the gap untouched */
+    static uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(g.sim, 0, erases, programs, BKSIM_SECTORS);
+    unsigned first = IMAGE_OFFSET / 4096;
+    for (unsigned i = 0; i < IMAGE_LEN / 4096; i++)
+        CHECK_EQ_U(erases[first + i], covered[i] ? 1 : 0);
+    /* the same again: nothing to write, the two spans' CRCs say so */
+    rig_flash(&g);
+    CHECK(g.r.passed);
+    CHECK_EQ_U(g.r.sectors_written, 0);
+    free(before);
+    free(now);
+    rig_stop(&g);
+}
+
 static void case_no_download(void)
 {
     rig g;
@@ -608,6 +665,7 @@ static const named_case cases[] = {
     {"healthy_n_921600", healthy_n_921600}, {"healthy_n_2m", healthy_n_2m},
     {"open_keeps_state", case_open_keeps_state}, {"unknown_loader", case_unknown_loader},
     {"loader_1_0_6", case_loader_1_0_6}, {"no_mac", case_no_mac},
+    {"per_device", case_per_device}, {"sparse", case_sparse},
 };
 
 int main(int argc, char **argv)

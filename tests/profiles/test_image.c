@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "bk_image.h"
+#include "bk_plan.h"
 #include "check.h"
 #include "test_util.h"
 
@@ -239,7 +240,7 @@ static void case_past_end(int *failures)
     uint8_t *bin = make_bin(0x10000, 1);
     path_in(p, sizeof p, "64k.bin");
     tu_write(p, bin, 0x10000);
-    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1F0000, false, &img, err, sizeof err) == 0);
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1C0000, false, &img, err, sizeof err) == 0);
     bk_image_free(&img);
     CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1F1000, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, p);
@@ -313,10 +314,83 @@ static void case_qio(int *failures)
     free(whole);
 }
 
+/* The module's own data (RF calibration with the MAC, KV and Tuya storage, the OpenBeken config,
+ * LibreTiny's user data) is out of reach of every app image, per chip (reference §7.1). */
+static void case_per_device(int *failures)
+{
+    char p[4096], err[512];
+    bk_image img;
+    uint8_t *bin = make_bin(0x9000, 9);
+    path_in(p, sizeof p, "pd.bin");
+    tu_write(p, bin, 0x9000);
+    /* 0x1D0000 is the N's RF calibration sector, and only the OTA area's end on a T */
+    CHECK(bk_image_load(p, BK_CHIP_BK7231N, 0x1D0000, false, &img, err, sizeof err) != 0);
+    CHECK_HAS(err, p);
+    CHECK_HAS(err, "RF calibration");
+    CHECK_HAS(err, "0x1D0000..0x1D1000");
+    tu_write(p, bin, 0x8000);
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1D0000, false, &img, err, sizeof err) == 0);
+    bk_image_free(&img);
+    tu_write(p, bin, 0x9000); /* one sector more reaches the T's key-value storage */
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1D0000, false, &img, err, sizeof err) != 0);
+    CHECK_HAS(err, "key-value storage");
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x1E1000, true, &img, err, sizeof err) != 0);
+    CHECK_HAS(err, "OpenBeken config"); /* allow_bootloader does not open it */
+    /* a whole-flash dump written as QIO would carry another module's calibration */
+    uint8_t *whole = make_bin(0x200000, 10);
+    path_in(p, sizeof p, "dump.bin");
+    tu_write(p, whole, 0x200000);
+    CHECK(bk_image_load_qio(p, BK_CHIP_BK7231T, false, &img, err, sizeof err) != 0);
+    CHECK_HAS(err, "key-value storage");
+    free(whole);
+    free(bin);
+}
+
+/* A UF2 is erased and written by the sectors its blocks cover, not as one span: a stray block
+ * far away adds one sector, not the gap; one in per-device data is refused. */
+static void case_uf2_sparse(int *failures)
+{
+    char p[4096], err[512];
+    bk_image img;
+    const size_t len = 0x140000;
+    uint8_t *bin = malloc(len);
+    memset(bin, 0xFF, len);
+    memset(bin, 0x11, 0x2000);             /* 0x11000, 0x12000 */
+    memset(bin + len - 0x400, 0x22, 0x400); /* a stray block at 0x150C00 */
+    path_in(p, sizeof p, "sparse.uf2");
+    write_uf2(p, bin, len, 0x11000, 0x675A40B0, 256);
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0, false, &img, err, sizeof err) == 0);
+    CHECK(img.covered != NULL && img.offset == 0x11000 && img.len == len);
+    int covered = 0;
+    for (size_t i = 0; i < len / 4096; i++)
+        covered += img.covered[i];
+    CHECK(covered == 3 && img.covered[0] && img.covered[1] && img.covered[len / 4096 - 1]);
+    static bk_plan plan;
+    CHECK(bk_plan_build_covered(&plan, img.data, img.len, img.offset, BK_ERASE_AUTO, img.covered));
+    CHECK(plan.n_spans == 2 && plan.n_units == 3 && plan.n_covered == 3);
+    CHECK(plan.spans[0].addr == 0x11000 && plan.spans[0].len == 0x2000);
+    CHECK(plan.spans[1].addr == 0x150000 && plan.spans[1].len == 0x1000);
+    for (int u = 0; u < plan.n_units; u++)
+        CHECK(plan.units[u].size == 4096); /* no 64 KiB erase reaches into the gap */
+    bk_image_free(&img);
+    /* the same stray block near the end of flash, inside the per-device ranges */
+    const size_t far = 0x1E0000;
+    uint8_t *bin2 = malloc(far);
+    memset(bin2, 0xFF, far);
+    memset(bin2, 0x11, 0x1000);
+    memset(bin2 + far - 0x100, 0x33, 0x100); /* 0x1F0F00 */
+    write_uf2(p, bin2, far, 0x11000, 0x675A40B0, 256);
+    CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0, false, &img, err, sizeof err) != 0);
+    CHECK_HAS(err, "user data (LibreTiny)"); /* which encloses the Tuya data */
+    free(bin2);
+    free(bin);
+}
+
 static const struct {
     const char *name;
     void (*run)(int *failures);
 } cases[] = {
+    { "per_device", case_per_device }, { "uf2_sparse", case_uf2_sparse },
     { "sha", case_sha }, { "bin", case_bin }, { "uf2_roundtrip", case_uf2_roundtrip },
     { "uf2_truncated", case_uf2_truncated }, { "uf2_family", case_uf2_family },
     { "rbl", case_rbl }, { "past_end", case_past_end }, { "unaligned", case_unaligned },
