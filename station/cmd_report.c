@@ -208,7 +208,7 @@ static int parse_value(report_opts *o, const char *a, const char *v)
 static int parse_args(int argc, char **argv, report_opts *o)
 {
     static const char *const opts[] = {"--db", "--since", "--until", "--profile", "--bay", "--format", "--html"};
-    bool seen[sizeof opts / sizeof opts[0]] = {0};
+    const char *given[sizeof opts / sizeof opts[0]] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         size_t k = 0;
@@ -218,11 +218,12 @@ static int parse_args(int argc, char **argv, report_opts *o)
             return cli_bad_option("report", a);
         if (i + 1 >= argc)
             return cli_missing_value("report", a);
-        if (seen[k]) {
-            fprintf(stderr, "trayflash report: %s given twice ('%s'); give it once\n", a, argv[i + 1]);
+        if (given[k]) {
+            fprintf(stderr, "trayflash report: %s '%s' given twice (then '%s'); give it once\n", a, given[k],
+                    argv[i + 1]);
             return EXIT_USAGE;
         }
-        seen[k] = true;
+        given[k] = argv[i + 1];
         int rc = parse_value(o, a, argv[++i]);
         if (rc)
             return rc;

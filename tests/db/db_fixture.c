@@ -170,9 +170,9 @@ void fixture_fill_shift(db *d)
         if (tray >= 3 * 3600 && tray < 3 * 3600 + 2400)
             continue; /* the break */
         for (int bay = 1; bay <= 8; bay++) {
-            char mac[32], port[32], name[16];
+            char mac[sizeof retry_mac[0]], port[32], name[16];
             if (retry_mac[bay - 1][0])
-                snprintf(mac, sizeof mac, "%s", retry_mac[bay - 1]);
+                memcpy(mac, retry_mac[bay - 1], sizeof mac);
             else
                 snprintf(mac, sizeof mac, "d8:1f:12:3a:%02x:%02x", (serial >> 8) & 0xff, serial & 0xff);
             serial += !retry_mac[bay - 1][0];
