@@ -128,9 +128,11 @@ static int load_rows(db *d, const report_filter *f, rows *out, int *interrupted,
         r->end_ts = sqlite3_column_double(st, 5);
         r->passed = strcmp(outcome, "pass") == 0;
         r->cause = r->passed ? BK_CAUSE_NONE : (int)bk_cause_from_id(cause);
-        if (!r->passed && r->cause == BK_CAUSE_NONE)
-            r->cause = BK_CAUSE_COUNT; /* a failure stored as "pass": not a cause we know */
         copy_col(r->cause_word, sizeof r->cause_word, st, 7);
+        if (!r->passed && r->cause == BK_CAUSE_NONE) {
+            r->cause = BK_CAUSE_COUNT; /* a failure stored as "pass": it holds no cause */
+            r->cause_word[0] = 0;
+        }
         copy_col(r->detail, sizeof r->detail, st, 8);
         copy_col(r->mac, sizeof r->mac, st, 9);
         r->duplicate_mac = sqlite3_column_int(st, 10) != 0;
@@ -408,9 +410,11 @@ static int pareto(report *r, const rows *rs)
         if (k == n) {
             snprintf(r->causes[n].cause, sizeof r->causes[n].cause, "%s", word);
             bk_cause c = w->cause < BK_CAUSE_COUNT ? (bk_cause)w->cause : BK_CAUSE_COUNT;
-            r->causes[n].name = c < BK_CAUSE_COUNT ? bk_cause_name(c) : "unknown cause";
+            bool none = c == BK_CAUSE_COUNT && !w->cause_word[0];
+            r->causes[n].name = c < BK_CAUSE_COUNT ? bk_cause_name(c) : none ? "no cause stored" : "unknown cause";
             r->causes[n].remedy = c < BK_CAUSE_COUNT ? bk_cause_remedy(c)
-                                                     : "update trayflash: this cause is newer than it";
+                                  : none ? "the row holds no cause: it was written by hand or by another tool"
+                                         : "update trayflash: this cause is newer than it";
             n++;
         }
         r->causes[k].count++;

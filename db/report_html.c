@@ -328,8 +328,11 @@ static void pareto_chart(FILE *o, const report *r)
         double h = plot_h * bars[i].count / top, x = PAD_L + i * step;
         fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>", x + step * 0.15,
                 PAD_T + plot_h - h, step * 0.7, h, bars[i].other[0] ? "#b0a0a0" : "#c62828");
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>", x + step / 2,
-                PAD_T + plot_h - h - 3, bars[i].count);
+        /* the count inside the bar's top (white on red) when it fits, else above it */
+        bool inside = h >= 16;
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\"%s>%d</text>", x + step / 2,
+                inside ? PAD_T + plot_h - h + 12 : PAD_T + plot_h - h - 3,
+                inside ? " style=\"fill:#fff;font-weight:bold\"" : "", bars[i].count);
         /* Names alternate between two rows when the bars are narrower than a long name. */
         int row = step < 80 && i % 2 ? 12 : 0;
         fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + step / 2, CHART_H - PAD_B + 13 + row);
@@ -342,8 +345,10 @@ static void pareto_chart(FILE *o, const report *r)
     fputs("\"/>\n", o);
     for (int i = 0; i < n; i++) {
         double cx = PAD_L + (i + 0.5) * step, cy = PAD_T + plot_h * (1 - bars[i].cum_pct / 100);
-        fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#222\"/><text class=\"t\" x=\"%.1f\" "
-                   "y=\"%.1f\">%.0f%%</text>", cx, cy, cx + 4, cy - 4, bars[i].cum_pct);
+        /* a white halo keeps the label readable where it crosses a bar */
+        fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#222\"/><text x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">%.0f%%</text>",
+                cx, cy, cx, cy - 6, bars[i].cum_pct);
     }
     fputs("\n</svg>\n", o);
     fputs("<table><tr><th>cause</th><th class=\"n\">count</th><th class=\"n\">%</th>"
