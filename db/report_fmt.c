@@ -59,7 +59,9 @@ void report_fmt_offset(double ts, char *buf, size_t n)
 
 void report_fmt_seconds(double s, char *buf, size_t n)
 {
-    if (isfinite(s) && fabs(s) < 1e6)
+    if (!isfinite(s))
+        snprintf(buf, n, "?"); /* a sum of absurd durations that overflowed */
+    else if (fabs(s) < 1e6)
         snprintf(buf, n, "%.1f s", s);
     else
         snprintf(buf, n, "%.3g s", s);

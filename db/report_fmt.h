@@ -13,7 +13,8 @@ void report_fmt_time(double ts, const char *fmt, char *buf, size_t n);
 void report_fmt_iso(double ts, char *buf, size_t n);
 /* The local zone's offset at ts, "+00:00" / "-05:30"; "" when the time is not printable. */
 void report_fmt_offset(double ts, char *buf, size_t n);
-/* "19.5 s" for ordinary durations; "1.2e+07 s" for absurd ones, never a 300-digit number. */
+/* "19.5 s" for ordinary durations; "1.2e+07 s" for absurd ones, never a 300-digit number; "?" for
+ * one that is not finite. */
 void report_fmt_seconds(double s, char *buf, size_t n);
 /* The cause's short name from bk_cause ("brown-out"); a word the cause table does not know is shown
  * as stored; no cause at all is "-". */

@@ -182,7 +182,7 @@ static int time_slots(const report *r, int *slot)
     if (isfinite(span) && span < TIME_SLOTS_MAX) {
         for (int i = 0; i < r->n_times; i++)
             slot[i] = (int)lround((r->times[i].start_ts - first) / unit);
-        return slot[r->n_times - 1] + 1;
+        return (int)lround(span) + 1;
     }
     for (int i = 0; i < r->n_times; i++)
         slot[i] = i;
