@@ -23,6 +23,7 @@
  * - top cause of a group: its most frequent failure cause (ties: the cause table's order). */
 #include "report.h"
 #include "db_internal.h"
+#include "report_fmt.h"
 #include "bk_cause.h"
 #include <math.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600 };
 /* One attempt as the report needs it. */
 typedef struct row {
     int64_t id;
-    int bay;
+    int64_t bay;
     char bay_name[32];
     char adapter[96];
     double start_ts, end_ts, bucket_ts;
@@ -70,9 +71,13 @@ static void copy_col(char *dst, size_t n, sqlite3_stmt *st, int col)
     snprintf(dst, n, "%s", s ? (const char *)s : "");
 }
 
+/* The word a failure is counted under: the cause table's id, or the stored word it does not know
+ * ("unknown" when the row has none). */
 static const char *cause_word(int cause, const char *stored)
 {
-    return cause < BK_CAUSE_COUNT ? bk_cause_id((bk_cause)cause) : stored;
+    if (cause < BK_CAUSE_COUNT)
+        return bk_cause_id((bk_cause)cause);
+    return stored[0] ? stored : "unknown";
 }
 
 /* Reads the period's attempts in one statement: one statement is one snapshot, so a writer
@@ -116,7 +121,7 @@ static int load_rows(db *d, const report_filter *f, rows *out, int *interrupted,
         row *r = &out->v[out->n++];
         memset(r, 0, sizeof *r);
         r->id = sqlite3_column_int64(st, 0);
-        r->bay = sqlite3_column_int(st, 1);
+        r->bay = sqlite3_column_int64(st, 1); /* column_int would keep the low 32 bits of 2^32 + 1 */
         copy_col(r->bay_name, sizeof r->bay_name, st, 2);
         copy_col(r->adapter, sizeof r->adapter, st, 3);
         r->start_ts = sqlite3_column_double(st, 4);
@@ -124,6 +129,10 @@ static int load_rows(db *d, const report_filter *f, rows *out, int *interrupted,
         r->passed = strcmp(outcome, "pass") == 0;
         r->cause = r->passed ? BK_CAUSE_NONE : (int)bk_cause_from_id(cause);
         copy_col(r->cause_word, sizeof r->cause_word, st, 7);
+        if (!r->passed && r->cause == BK_CAUSE_NONE) {
+            r->cause = BK_CAUSE_COUNT; /* a failure stored as "pass": it holds no cause */
+            r->cause_word[0] = 0;
+        }
         copy_col(r->detail, sizeof r->detail, st, 8);
         copy_col(r->mac, sizeof r->mac, st, 9);
         r->duplicate_mac = sqlite3_column_int(st, 10) != 0;
@@ -169,8 +178,11 @@ static void assign_units(rows *rs)
     }
 }
 
+/* A hand-edited time the C library cannot convert goes to one bucket of its own, last. */
 static double bucket_start(double ts, bool by_day)
 {
+    if (!report_time_ok(ts))
+        return HUGE_VAL;
     time_t t = (time_t)floor(ts);
     struct tm tm;
     localtime_r(&t, &tm);
@@ -214,6 +226,7 @@ static report_stats stats_of(const rows *rs, const int *idx, int n)
             s.top_cause_count = cause_count[c];
             snprintf(s.top_cause, sizeof s.top_cause, "%s",
                      c < BK_CAUSE_COUNT ? bk_cause_id((bk_cause)c) : "unknown");
+            /* (several unknown stored words count together here; the Pareto keeps them apart) */
         }
     }
     return s;
@@ -353,9 +366,11 @@ static int by_adapter(report *r, const rows *rs, int *idx)
         snprintf(a->adapter, sizeof a->adapter, "%s", rs->v[ix[0]].adapter);
         a->s = stats_of(rs, ix, runs[g].len);
         /* Distinct bays: few per adapter, so a scan of the ones seen so far is enough. */
-        int seen[64], n_seen = 0;
+        int64_t seen[64];
+        int n_seen = 0;
         for (int i = 0; i < runs[g].len && n_seen < 64; i++) {
-            int bay = rs->v[ix[i]].bay, k = 0;
+            int64_t bay = rs->v[ix[i]].bay;
+            int k = 0;
             while (k < n_seen && seen[k] != bay)
                 k++;
             if (k == n_seen)
@@ -395,9 +410,11 @@ static int pareto(report *r, const rows *rs)
         if (k == n) {
             snprintf(r->causes[n].cause, sizeof r->causes[n].cause, "%s", word);
             bk_cause c = w->cause < BK_CAUSE_COUNT ? (bk_cause)w->cause : BK_CAUSE_COUNT;
-            r->causes[n].name = c < BK_CAUSE_COUNT ? bk_cause_name(c) : "unknown cause";
+            bool none = c == BK_CAUSE_COUNT && !w->cause_word[0];
+            r->causes[n].name = c < BK_CAUSE_COUNT ? bk_cause_name(c) : none ? "no cause stored" : "unknown cause";
             r->causes[n].remedy = c < BK_CAUSE_COUNT ? bk_cause_remedy(c)
-                                                     : "update trayflash: this cause is newer than it";
+                                  : none ? "the row holds no cause: it was written by hand or by another tool"
+                                         : "update trayflash: this cause is newer than it";
             n++;
         }
         r->causes[k].count++;
@@ -479,9 +496,10 @@ static int totals(report *r, const rows *rs, const int *idx)
         r->first_ts = fmin(r->first_ts, w->start_ts);
         r->last_ts = fmax(r->last_ts, w->end_ts);
         r->duplicate_macs += w->duplicate_mac;
-        if (w->passed) {
-            t[n++] = w->end_ts - w->start_ts;
-            sum += w->end_ts - w->start_ts;
+        double dur = w->end_ts - w->start_ts;
+        if (w->passed && isfinite(dur) && dur >= 0) {
+            t[n++] = dur;
+            sum += dur;
         }
         /* Station names, each once, as long as they fit. */
         if (w->station[0] && !strstr(r->stations, w->station)) {
@@ -491,6 +509,7 @@ static int totals(report *r, const rows *rs, const int *idx)
     }
     if (rs->n == 0)
         r->first_ts = r->last_ts = 0;
+    r->timed_passes = n;
     if (n) {
         qsort(t, (size_t)n, sizeof *t, cmp_double);
         r->mean_pass_s = sum / n;
@@ -498,7 +517,7 @@ static int totals(report *r, const rows *rs, const int *idx)
     }
     free(t);
     double span_h = (r->last_ts - r->first_ts) / 3600.0;
-    r->modules_per_hour = span_h > 0 ? r->total.modules / span_h : 0;
+    r->modules_per_hour = span_h > 0 && isfinite(span_h) ? r->total.modules / span_h : 0;
     return 0;
 }
 
@@ -521,6 +540,15 @@ int report_build(db *d, const report_filter *f, report **out, char *err, size_t 
     report_filter all = {0, 0, 0, -1};
     if (!f)
         f = &all;
+    if (!isfinite(f->since) || !isfinite(f->until)) {
+        snprintf(err, errlen, "report: the period's start and end must be finite times");
+        return -1;
+    }
+    if (f->until > 0 && f->until <= f->since) {
+        snprintf(err, errlen, "report: the period ends (%.0f) before or when it starts (%.0f)", f->until,
+                 f->since);
+        return -1;
+    }
     report *r = calloc(1, sizeof *r);
     rows rs = {0};
     int *idx = 0;

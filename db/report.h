@@ -12,13 +12,16 @@
 #include "db.h"
 
 typedef struct report_filter {
-    double since, until;  /* unix seconds, attempts that ENDED in [since, until); until <= 0: no end */
+    /* unix seconds, attempts that ENDED in [since, until); until <= 0: no end. report_build refuses
+     * a period that ends before it starts, and times that are not finite. */
+    double since, until;
     const char *profile;  /* profile name, NULL or "" for all */
     int bay;              /* -1 for all */
 } report_filter;
 
 /* The counts every grouping shares. A "module" is a MAC; an attempt without a MAC is a module of
- * its own. Yields are fractions 0..1 (0 when there are no modules). */
+ * its own. Yields are fractions 0..1; with no modules they are 0 and mean nothing: renderers say
+ * "no attempts" (table, HTML) or null (JSON, CSV), never 0 %. */
 typedef struct report_stats {
     int modules, modules_passed, modules_first_pass;
     int attempts, pass, fail;
@@ -40,7 +43,7 @@ typedef struct report_time_row {     /* one hour or one day */
 } report_time_row;
 
 typedef struct report_bay_row {
-    int bay;
+    int64_t bay;                     /* as stored: a hand-edited file may hold any integer */
     char bay_name[32];
     report_stats s;
 } report_bay_row;
@@ -61,7 +64,7 @@ typedef struct report_cause_row {    /* one line of the Pareto, by count descend
 typedef struct report_failed_row {   /* a module with at least one failed attempt */
     char mac[32];                    /* "" for an attempt that never read the MAC */
     int64_t attempt_id;              /* the last failed attempt */
-    int bay;
+    int64_t bay;
     char cause[24];                  /* of the last failure */
     double ts;                       /* end of the last failure */
     char detail[256]; /* as long as the engine's bk_result.detail */
@@ -79,8 +82,11 @@ typedef struct report {
     report_stats total;
     int interrupted;                 /* interrupted or cancelled attempts, not counted in yield */
     int duplicate_macs;              /* attempts flagged duplicate_mac */
-    double mean_pass_s, p95_pass_s;  /* flash time (end - start) of passing attempts */
-    double modules_per_hour;         /* modules / (last_ts - first_ts) */
+    /* Flash time (end - start) of passing attempts whose time is a duration (finite, >= 0; a
+     * hand-edited end before its start is left out): timed_passes of them; 0 and 0 s when none. */
+    int timed_passes;
+    double mean_pass_s, p95_pass_s;
+    double modules_per_hour;         /* modules / (last_ts - first_ts); 0 when that span is not > 0 */
     bool by_day;                     /* time rows are days (period over 48 h), else hours */
     report_profile_row *profiles; int n_profiles;
     report_time_row *times; int n_times;

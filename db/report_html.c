@@ -1,15 +1,29 @@
 /* report_html.c - the yield report as one self-contained page: inline CSS and SVG, no scripts, no
  * fetched resources, printable on A4 (ui-sketches.md section 2). A view of `report`, never a second
  * computation. Every piece of text from the database goes through html_text(). Colour always comes
- * with the number in words, so a monochrome print reads the same. */
+ * with the number in words, so a monochrome print reads the same.
+ *
+ * Every chart is sized by the groups present, never by a value: a hand-edited bay 2147483647 or a
+ * time in the year 9000 moves a label, not the size of the page. */
 #include "report.h"
-#include "bk_cause.h"
+#include "report_fmt.h"
+#include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-enum { CHART_W = 680, CHART_H = 190, PAD_L = 44, PAD_R = 44, PAD_T = 12, PAD_B = 34, BAY_ROWS = 8 };
+enum {
+    CHART_W = 680, CHART_H = 220, PAD_L = 52, PAD_R = 52, PAD_T = 18, PAD_B = 40,
+    BAY_ROWS = 8,          /* the dashboard's tray: eight bays down a column */
+    TRAY_MAX_BAY = 64,     /* bays 1..64 are drawn as the tray; other numbers as a list */
+    BAY_LIST_COLS = 4,
+    PARETO_BARS = 8,       /* the chart's bars; the rest are one "other" bar (the table has all) */
+    TIME_SLOTS_MAX = 96,   /* hours/days on a true time axis; a wider span is drawn one per group */
+};
 
+#define fmt_time report_fmt_time
+
+/* Text from the database: markup escaped, control bytes (invalid in the SVG's XML) as '?'. */
 static void html_text(FILE *o, const char *s)
 {
     for (; s && *s; s++) {
@@ -19,32 +33,40 @@ static void html_text(FILE *o, const char *s)
         case '>': fputs("&gt;", o); break;
         case '"': fputs("&quot;", o); break;
         case '\'': fputs("&#39;", o); break;
-        default: fputc(*s, o);
+        default: fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, o);
         }
     }
-}
-
-static void fmt_time(double ts, const char *fmt, char *buf, size_t n)
-{
-    time_t t = (time_t)ts;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (!strftime(buf, n, fmt, &tm))
-        snprintf(buf, n, "?");
 }
 
 /* Red below 80 %, green at 100 %: the range where a line's yield actually lives. */
 static void yield_colour(double y, char *buf, size_t n)
 {
     double k = (y - 0.8) / 0.2;
-    k = k < 0 ? 0 : k > 1 ? 1 : k;
+    k = k < 0 || !isfinite(k) ? 0 : k > 1 ? 1 : k;
     snprintf(buf, n, "hsl(%d,70%%,%d%%)", (int)(120 * k), 78 - (int)(8 * k));
 }
 
-static const char *cause_name(const char *id)
+/* A yield as words: "97.5%", or "no attempts" when there is nothing to divide. */
+static void fmt_yield(char *buf, size_t n, double y, int modules)
 {
-    bk_cause c = bk_cause_from_id(id);
-    return c < BK_CAUSE_COUNT ? bk_cause_name(c) : id;
+    if (modules > 0)
+        snprintf(buf, n, "%.1f%%", 100 * y);
+    else
+        snprintf(buf, n, "no attempts");
+}
+
+/* The smallest whole step of 1, 2, 2.5, 3, 4 or 5 times a power of ten that reaches max in `ticks`
+ * steps: an axis of counts that uses its height (11 failures: 0 3 6 9 12, not 0 5 10 15 20). */
+static double nice_step(double max, int ticks)
+{
+    static const double mult[] = {1, 2, 2.5, 3, 4, 5, 10};
+    double raw = max / ticks, p = pow(10, floor(log10(raw > 0 ? raw : 1)));
+    for (size_t i = 0; i < sizeof mult / sizeof mult[0]; i++) {
+        double step = mult[i] * p;
+        if (step >= raw && step >= 1 && step == floor(step))
+            return step;
+    }
+    return p * 10 >= 1 ? p * 10 : 1;
 }
 
 static const char css[] =
@@ -56,8 +78,9 @@ static const char css[] =
     ".kpi .v{font-size:17pt;font-weight:bold}.kpi .l{font-size:8pt;color:#444}"
     "table{border-collapse:collapse;width:100%;font-size:8.5pt}"
     "th,td{border-bottom:1px solid #ccc;padding:2px 4px;text-align:left;vertical-align:top}"
-    "td{white-space:nowrap}td:last-child{white-space:normal}td.n,th.n{text-align:right}svg{display:block;margin:4px 0}svg text{font:8px sans-serif}"
-    "section{break-inside:avoid}.dup{font-weight:bold}";
+    "td{white-space:nowrap}td:last-child{white-space:normal}td.n,th.n{text-align:right}"
+    "svg{display:block;margin:4px 0}svg text{font:10px sans-serif;fill:#222}svg text.t{font-size:9px;fill:#555}"
+    "section{break-inside:avoid}.dup{font-weight:bold}.legend{font-size:8.5pt;color:#444;margin:0}";
 
 static void kpi(FILE *o, const char *value, const char *label)
 {
@@ -66,10 +89,11 @@ static void kpi(FILE *o, const char *value, const char *label)
 
 static void header(FILE *o, const report *r)
 {
-    char a[32], b[32], g[32];
+    char a[32], b[32], g[32], zone[16];
     fmt_time(r->first_ts, "%Y-%m-%d %H:%M", a, sizeof a);
     fmt_time(r->last_ts, "%Y-%m-%d %H:%M", b, sizeof b);
     fmt_time(r->generated_ts, "%Y-%m-%d %H:%M", g, sizeof g);
+    report_fmt_offset(r->generated_ts, zone, sizeof zone);
     fprintf(o, "<h1>trayflash yield report</h1>\n<p class=\"meta\"><b>station</b>");
     html_text(o, r->stations[0] ? r->stations : "-");
     fprintf(o, "<br><b>profile(s)</b>");
@@ -78,7 +102,10 @@ static void header(FILE *o, const report *r)
         html_text(o, r->profiles[i].name[0] ? r->profiles[i].name : "-");
         fprintf(o, " <code>%.8s</code>", r->profiles[i].sha256);
     }
-    fprintf(o, "<br><b>period</b>%s .. %s", r->total.attempts ? a : "-", r->total.attempts ? b : "-");
+    if (r->total.attempts)
+        fprintf(o, "<br><b>period</b>%s .. %s", a, b);
+    else
+        fputs("<br><b>period</b>no attempts", o);
     if (r->profile_name[0]) {
         fputs(" (profile ", o);
         html_text(o, r->profile_name);
@@ -86,19 +113,24 @@ static void header(FILE *o, const report *r)
     }
     if (r->filter.bay >= 0)
         fprintf(o, " (bay %d)", r->filter.bay);
-    fprintf(o, "<br><b>generated</b>%s</p>\n", g);
+    fprintf(o, "<br><b>generated</b>%s (times are local, UTC%s)</p>\n", g, zone);
 
     const report_stats *t = &r->total;
-    char v[5][48], l[5][96];
+    char v[5][48], l[5][96], mean[32], p95[32];
+    report_fmt_seconds(r->mean_pass_s, mean, sizeof mean);
+    report_fmt_seconds(r->p95_pass_s, p95, sizeof p95);
     snprintf(v[0], sizeof v[0], "%d", t->modules);
     snprintf(l[0], sizeof l[0], "modules (%d attempts, %d interrupted)", t->attempts, r->interrupted);
-    snprintf(v[1], sizeof v[1], "%.1f%%", 100 * t->final_yield);
+    fmt_yield(v[1], sizeof v[1], t->final_yield, t->modules);
     snprintf(l[1], sizeof l[1], "final yield (%d passed)", t->modules_passed);
-    snprintf(v[2], sizeof v[2], "%.1f%%", 100 * t->first_pass_yield);
+    fmt_yield(v[2], sizeof v[2], t->first_pass_yield, t->modules);
     snprintf(l[2], sizeof l[2], "first-pass yield (%d)", t->modules_first_pass);
-    snprintf(v[3], sizeof v[3], "%.1f s", r->mean_pass_s);
-    snprintf(l[3], sizeof l[3], "mean flash time, p95 %.1f s", r->p95_pass_s);
-    snprintf(v[4], sizeof v[4], "%.1f", r->modules_per_hour);
+    snprintf(v[3], sizeof v[3], "%s", r->timed_passes ? mean : "-");
+    snprintf(l[3], sizeof l[3], r->timed_passes ? "mean flash time, p95 %s" : "flash time (no passes)", p95);
+    if (t->modules > 0 && r->modules_per_hour > 0)
+        snprintf(v[4], sizeof v[4], "%.1f", r->modules_per_hour);
+    else
+        snprintf(v[4], sizeof v[4], "-");
     snprintf(l[4], sizeof l[4], "modules per hour");
     fputs("<div class=\"kpis\">\n", o);
     for (int i = 0; i < 5; i++)
@@ -106,94 +138,225 @@ static void header(FILE *o, const report *r)
     fputs("</div>\n", o);
 }
 
-/* Y axis in percent on the left (yield) or right (cumulative %), light grid lines. */
-static void pct_axis(FILE *o, bool right)
+static void svg_open(FILE *o, int w, int h, const char *label)
+{
+    fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "role=\"img\" aria-label=\"%s\">\n", w, h, w, h, label);
+}
+
+/* A count axis on the left, 0..max in four nice steps (the percent axis's quarters share its grid
+ * lines), with its title; returns the axis top value. */
+static double count_axis(FILE *o, int max, const char *title)
 {
     int plot_h = CHART_H - PAD_T - PAD_B;
-    for (int p = 0; p <= 100; p += 25) {
-        double y = PAD_T + plot_h * (1 - p / 100.0);
+    double step = nice_step(max > 0 ? max : 1, 4), top = 4 * step; /* quarters, as pct_axis */
+    for (double v = 0; v <= top + step / 2; v += step) {
+        double y = PAD_T + plot_h * (1 - v / top);
         fprintf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#e4e4e4\"/>", PAD_L, y,
                 CHART_W - PAD_R, y);
-        fprintf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"%s\">%d%%</text>\n",
-                right ? CHART_W - PAD_R + 4 : PAD_L - 4, y + 3, right ? "start" : "end", p);
+        fprintf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>\n", PAD_L - 4, y + 3, v);
+    }
+    fprintf(o, "<text class=\"t\" x=\"%d\" y=\"%d\" text-anchor=\"start\">%s</text>\n", 2, PAD_T - 8, title);
+    return top;
+}
+
+/* A percent axis on the right, lo..100 %, with its title. */
+static void pct_axis(FILE *o, int lo, const char *title)
+{
+    int plot_h = CHART_H - PAD_T - PAD_B;
+    for (int i = 0; i <= 4; i++) {
+        double p = lo + (100 - lo) * i / 4.0, y = PAD_T + plot_h * (1 - (p - lo) / (100 - lo));
+        fprintf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"start\">%.0f%%</text>\n", CHART_W - PAD_R + 4,
+                y + 3, p);
+    }
+    fprintf(o, "<text class=\"t\" x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", CHART_W - 2, PAD_T - 8,
+            title);
+}
+
+/* Where each time group sits on the x axis: on a true time axis (a gap in the shift shows as a gap)
+ * when the span is a few days or hours, else one slot per group. Returns the number of slots. */
+static int time_slots(const report *r, int *slot)
+{
+    double unit = r->by_day ? 86400 : 3600, first = r->times[0].start_ts;
+    double span = (r->times[r->n_times - 1].start_ts - first) / unit;
+    if (isfinite(span) && span < TIME_SLOTS_MAX) {
+        for (int i = 0; i < r->n_times; i++)
+            slot[i] = (int)lround((r->times[i].start_ts - first) / unit);
+        return (int)lround(span) + 1;
+    }
+    for (int i = 0; i < r->n_times; i++)
+        slot[i] = i;
+    return r->n_times;
+}
+
+/* The lowest percent the yield axis needs: 0..100 would press every real line against the top. */
+static int yield_axis_low(const report *r)
+{
+    double min = 1;
+    for (int i = 0; i < r->n_times; i++)
+        min = fmin(min, fmin(r->times[i].s.final_yield, r->times[i].s.first_pass_yield));
+    int lo = (int)floor((100 * min - 5) / 10) * 10;
+    return lo < 0 ? 0 : lo > 80 ? 80 : lo;
+}
+
+/* One series as polylines broken where a slot has no group (a break in the shift). */
+static void yield_line(FILE *o, const report *r, const int *slot, double step, int lo, bool first_pass)
+{
+    int plot_h = CHART_H - PAD_T - PAD_B;
+    const char *style = first_pass ? "stroke=\"#e65100\" stroke-dasharray=\"4 3\"" : "stroke=\"#1565c0\"";
+    for (int i = 0; i < r->n_times; i++) {
+        const report_stats *s = &r->times[i].s;
+        double y = first_pass ? s->first_pass_yield : s->final_yield;
+        double px = PAD_L + (slot[i] + 0.5) * step, py = PAD_T + plot_h * (1 - (100 * y - lo) / (100 - lo));
+        if (i == 0 || slot[i] != slot[i - 1] + 1)
+            fprintf(o, "%s<polyline fill=\"none\" %s stroke-width=\"1.8\" points=\"", i ? "\"/>\n" : "", style);
+        fprintf(o, "%.1f,%.1f ", px, py);
+    }
+    fputs("\"/>\n", o);
+    for (int i = 0; i < r->n_times; i++) {
+        const report_stats *s = &r->times[i].s;
+        double y = first_pass ? s->first_pass_yield : s->final_yield;
+        double px = PAD_L + (slot[i] + 0.5) * step, py = PAD_T + plot_h * (1 - (100 * y - lo) / (100 - lo));
+        fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.4\" fill=\"%s\"><title>%s %.1f%% of %d</title></circle>",
+                px, py, first_pass ? "#e65100" : "#1565c0", first_pass ? "first-pass" : "final", 100 * y,
+                s->modules);
+    }
+    fputc('\n', o);
+}
+
+/* Hour labels "06:00" with the date under the first hour of each day; day labels "05-02". As many
+ * as fit side by side. */
+static void time_labels(FILE *o, const report *r, const int *slot, int slots, double step)
+{
+    int every = (int)ceil(slots * 44.0 / (CHART_W - PAD_L - PAD_R)), last_slot = -every;
+    char day[16], prev_day[16] = "";
+    for (int i = 0; i < r->n_times; i++) {
+        fmt_time(r->times[i].start_ts, "%m-%d", day, sizeof day);
+        bool new_day = strcmp(day, prev_day) != 0;
+        snprintf(prev_day, sizeof prev_day, "%s", day);
+        if (slot[i] - last_slot < every)
+            continue;
+        last_slot = slot[i];
+        double x = PAD_L + (slot[i] + 0.5) * step;
+        char when[16];
+        fmt_time(r->times[i].start_ts, r->by_day ? "%m-%d" : "%H:00", when, sizeof when);
+        fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x, CHART_H - PAD_B + 13, when);
+        if (!r->by_day && (new_day || i == 0))
+            fprintf(o, "<text class=\"t\" x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x,
+                    CHART_H - PAD_B + 25, day);
+        fputc('\n', o);
     }
 }
 
 static void time_chart(FILE *o, const report *r)
 {
+    fprintf(o, "<section><h2>Yield by %s</h2>\n", r->by_day ? "day" : "hour");
     if (r->n_times == 0) {
-        fprintf(o, "<section><h2>Yield over time</h2>\n");
         fputs("<p>No attempts in this period.</p></section>\n", o);
         return;
     }
-    int plot_w = CHART_W - PAD_L - PAD_R, plot_h = CHART_H - PAD_T - PAD_B, max_n = 1;
+    int *slot = malloc((size_t)r->n_times * sizeof *slot);
+    if (!slot) {
+        fputs("<p>(chart left out: out of memory)</p></section>\n", o);
+        return;
+    }
+    int slots = time_slots(r, slot), plot_h = CHART_H - PAD_T - PAD_B, max_n = 1, lo = yield_axis_low(r);
+    double step = (double)(CHART_W - PAD_L - PAD_R) / slots;
     for (int i = 0; i < r->n_times; i++)
         if (r->times[i].s.modules > max_n)
             max_n = r->times[i].s.modules;
-    double step = (double)plot_w / r->n_times;
-    fprintf(o, "<section><h2>Yield over time (line: final yield by %s; bars: modules, tallest %d)</h2>\n",
-            r->by_day ? "day" : "hour", max_n);
-    fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "role=\"img\" aria-label=\"yield over time\">\n", CHART_W, CHART_H, CHART_W, CHART_H);
-    pct_axis(o, false);
+    fputs("<p class=\"legend\">grey bars: modules (left axis); <span style=\"color:#1565c0\">solid line: final "
+          "yield</span>, <span style=\"color:#e65100\">dashed line: first-pass yield</span> (right axis)</p>\n", o);
+    svg_open(o, CHART_W, CHART_H, "yield over time");
+    double top = count_axis(o, max_n, "modules");
+    pct_axis(o, lo, "yield");
     for (int i = 0; i < r->n_times; i++) {
-        double h = plot_h * (double)r->times[i].s.modules / max_n;
-        fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ddd\"/>",
-                PAD_L + i * step + step * 0.15, PAD_T + plot_h - h, step * 0.7, h);
+        double h = plot_h * r->times[i].s.modules / top;
+        fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#d6d6d6\"/>",
+                PAD_L + slot[i] * step + step * 0.12, PAD_T + plot_h - h, step * 0.76, h);
     }
-    fputs("\n<polyline fill=\"none\" stroke=\"#1565c0\" stroke-width=\"1.5\" points=\"", o);
-    for (int i = 0; i < r->n_times; i++)
-        fprintf(o, "%.1f,%.1f ", PAD_L + (i + 0.5) * step, PAD_T + plot_h * (1 - r->times[i].s.final_yield));
-    fputs("\"/>\n", o);
-    int label_every = r->n_times / 8 + 1;
-    for (int i = 0; i < r->n_times; i++) {
-        double x = PAD_L + (i + 0.5) * step, y = PAD_T + plot_h * (1 - r->times[i].s.final_yield);
-        char when[32];
-        fmt_time(r->times[i].start_ts, r->by_day ? "%m-%d" : "%d %H:00", when, sizeof when);
-        fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#1565c0\"><title>%s: %.1f%% of %d</title>"
-                   "</circle>", x, y, when, 100 * r->times[i].s.final_yield, r->times[i].s.modules);
-        if (i % label_every == 0)
-            fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s</text>", x,
-                    CHART_H - PAD_B + 12, when);
-        fputc('\n', o);
-    }
+    fputc('\n', o);
+    yield_line(o, r, slot, step, lo, false);
+    yield_line(o, r, slot, step, lo, true);
+    time_labels(o, r, slot, slots, step);
     fputs("</svg></section>\n", o);
+    free(slot);
+}
+
+/* The Pareto's bars: the first PARETO_BARS causes, then one bar for the rest. */
+typedef struct pareto_bar {
+    const char *name;
+    char other[32];
+    int count;
+    double cum_pct;
+} pareto_bar;
+
+static int pareto_bars(const report *r, pareto_bar *bars)
+{
+    int n = r->n_causes <= PARETO_BARS + 1 ? r->n_causes : PARETO_BARS;
+    for (int i = 0; i < n; i++)
+        bars[i] = (pareto_bar){report_cause_name(r->causes[i].cause), "", r->causes[i].count,
+                               r->causes[i].cum_pct};
+    if (n == r->n_causes)
+        return n;
+    pareto_bar *rest = &bars[n];
+    *rest = (pareto_bar){0};
+    for (int i = n; i < r->n_causes; i++)
+        rest->count += r->causes[i].count;
+    rest->cum_pct = 100;
+    snprintf(rest->other, sizeof rest->other, "%d other causes", r->n_causes - n);
+    rest->name = rest->other;
+    return n + 1;
 }
 
 static void pareto_chart(FILE *o, const report *r)
 {
     fputs("<section><h2>Failure causes (Pareto)</h2>\n", o);
     if (r->n_causes == 0) {
-        fputs("<p>No failures.</p></section>\n", o);
+        fprintf(o, "<p>%s</p></section>\n", r->total.attempts ? "No failures." : "No attempts in this period.");
         return;
     }
-    int plot_w = CHART_W - PAD_L - PAD_R, plot_h = CHART_H - PAD_T - PAD_B;
-    int max_n = r->causes[0].count > 0 ? r->causes[0].count : 1;
-    double step = (double)plot_w / r->n_causes;
-    fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "role=\"img\" aria-label=\"failure causes\">\n", CHART_W, CHART_H, CHART_W, CHART_H);
-    pct_axis(o, true);
-    fprintf(o, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%d</text>\n", PAD_L - 4, PAD_T + 3, max_n);
-    for (int i = 0; i < r->n_causes; i++) {
-        double h = plot_h * (double)r->causes[i].count / max_n, x = PAD_L + i * step;
-        fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c62828\"/>",
-                x + step * 0.15, PAD_T + plot_h - h, step * 0.7, h);
-        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%d</text>", x + step / 2,
-                PAD_T + plot_h - h - 2, r->causes[i].count);
-        fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + step / 2, CHART_H - PAD_B + 12);
-        html_text(o, r->causes[i].name);
+    pareto_bar bars[PARETO_BARS + 1];
+    int n = pareto_bars(r, bars), plot_h = CHART_H - PAD_T - PAD_B;
+    double step = (double)(CHART_W - PAD_L - PAD_R) / n;
+    fputs("<p class=\"legend\">red bars: failed attempts by cause (left axis); line: cumulative share of all "
+          "failed attempts (right axis)</p>\n", o);
+    svg_open(o, CHART_W, CHART_H, "failure causes");
+    double top = count_axis(o, bars[0].count, "failed attempts");
+    pct_axis(o, 0, "cumulative");
+    for (int i = 0; i < n; i++) {
+        double h = plot_h * bars[i].count / top, x = PAD_L + i * step;
+        fprintf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"/>", x + step * 0.15,
+                PAD_T + plot_h - h, step * 0.7, h, bars[i].other[0] ? "#b0a0a0" : "#c62828");
+        /* the count inside the bar's top (white on red) when it fits, else above it */
+        bool inside = h >= 16;
+        fprintf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\"%s>%d</text>", x + step / 2,
+                inside ? PAD_T + plot_h - h + 12 : PAD_T + plot_h - h - 3,
+                inside ? " style=\"fill:#fff;font-weight:bold\"" : "", bars[i].count);
+        /* Names alternate between two rows when the bars are narrower than a long name. */
+        int row = step < 80 && i % 2 ? 12 : 0;
+        fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + step / 2, CHART_H - PAD_B + 13 + row);
+        html_text(o, bars[i].name);
         fputs("</text>\n", o);
     }
     fputs("<polyline fill=\"none\" stroke=\"#222\" stroke-width=\"1.2\" points=\"", o);
-    for (int i = 0; i < r->n_causes; i++)
-        fprintf(o, "%.1f,%.1f ", PAD_L + (i + 0.5) * step, PAD_T + plot_h * (1 - r->causes[i].cum_pct / 100));
-    fputs("\"/>\n</svg>\n", o);
+    for (int i = 0; i < n; i++)
+        fprintf(o, "%.1f,%.1f ", PAD_L + (i + 0.5) * step, PAD_T + plot_h * (1 - bars[i].cum_pct / 100));
+    fputs("\"/>\n", o);
+    for (int i = 0; i < n; i++) {
+        double cx = PAD_L + (i + 0.5) * step, cy = PAD_T + plot_h * (1 - bars[i].cum_pct / 100);
+        /* a white halo keeps the label readable where it crosses a bar */
+        fprintf(o, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.2\" fill=\"#222\"/><text x=\"%.1f\" y=\"%.1f\" "
+                   "text-anchor=\"middle\" stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\">%.0f%%</text>",
+                cx, cy, cx, cy - 6, bars[i].cum_pct);
+    }
+    fputs("\n</svg>\n", o);
     fputs("<table><tr><th>cause</th><th class=\"n\">count</th><th class=\"n\">%</th>"
           "<th class=\"n\">cum %</th><th>remedy</th></tr>\n", o);
     for (int i = 0; i < r->n_causes; i++) {
         const report_cause_row *c = &r->causes[i];
         fputs("<tr><td>", o);
-        html_text(o, c->name);
+        html_text(o, report_cause_name(c->cause));
         fprintf(o, "</td><td class=\"n\">%d</td><td class=\"n\">%.1f</td><td class=\"n\">%.1f</td><td>",
                 c->count, c->pct, c->cum_pct);
         html_text(o, c->remedy);
@@ -202,50 +365,56 @@ static void pareto_chart(FILE *o, const report *r)
     fputs("</table></section>\n", o);
 }
 
-/* The tray as the dashboard lays it out: eight bays down a column, columns left to right. */
+/* One bay's cell; a nested <svg> clips its words to the cell, whatever a bay name holds. */
+static void bay_cell(FILE *o, int x, int y, int w, int h, int64_t bay, const report_bay_row *b)
+{
+    char fill[40] = "#f2f2f2";
+    if (b)
+        yield_colour(b->s.first_pass_yield, fill, sizeof fill);
+    fprintf(o, "<svg x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"><rect width=\"%d\" height=\"%d\" fill=\"%s\" "
+               "stroke=\"#fff\"/><text x=\"4\" y=\"13\" font-weight=\"bold\">%02" PRId64 " ",
+            x, y, w, h, w, h, fill, bay);
+    if (!b) {
+        fputs("</text><text x=\"4\" y=\"26\">no data</text></svg>\n", o);
+        return;
+    }
+    html_text(o, b->bay_name);
+    fprintf(o, "</text><text x=\"4\" y=\"26\">1st %.1f%%, final %.1f%%, n=%d</text><text x=\"4\" y=\"39\">",
+            100 * b->s.first_pass_yield, 100 * b->s.final_yield, b->s.modules);
+    if (b->s.top_cause[0]) {
+        html_text(o, report_cause_name(b->s.top_cause));
+        fprintf(o, " x%d", b->s.top_cause_count);
+    } else {
+        fputs("no failures", o);
+    }
+    fputs("</text></svg>\n", o);
+}
+
+/* Bays 1..64 as the dashboard's tray (eight down a column, columns left to right, idle bays shown);
+ * any other numbering (a hand-edited 2147483647, a bay 0) as a list of the bays present. */
 static void bay_grid(FILE *o, const report *r)
 {
-    fputs("<section><h2>Bays (colour: yield; n: modules)</h2>\n", o);
-    int max_bay = 0;
-    for (int i = 0; i < r->n_bays; i++)
-        if (r->bays[i].bay > max_bay)
-            max_bay = r->bays[i].bay;
-    if (max_bay <= 0) {
+    fputs("<section><h2>Bays</h2>\n", o);
+    if (r->n_bays == 0) {
         fputs("<p>No bays in this period.</p></section>\n", o);
         return;
     }
-    int cols = (max_bay + BAY_ROWS - 1) / BAY_ROWS, cell_w = 160, cell_h = 34;
-    int rows = max_bay < BAY_ROWS ? max_bay : BAY_ROWS;
-    if (cols * cell_w > CHART_W)
-        cell_w = CHART_W / cols;
-    fprintf(o, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-               "role=\"img\" aria-label=\"bays\">\n", cols * cell_w, rows * cell_h, cols * cell_w, rows * cell_h);
-    for (int bay = 1; bay <= max_bay; bay++) {
+    fputs("<p class=\"legend\">colour: first-pass yield, red at 80 % or below, green at 100 %; "
+          "1st: first-pass yield, final: final yield, n: modules; then the bay's most frequent cause</p>\n", o);
+    int64_t max_bay = r->bays[r->n_bays - 1].bay; /* bays are in number order */
+    bool tray = r->bays[0].bay >= 1 && max_bay <= TRAY_MAX_BAY;
+    int slots = tray ? (int)max_bay : r->n_bays, per_col = tray ? BAY_ROWS : (slots + BAY_LIST_COLS - 1) / BAY_LIST_COLS;
+    int cols = (slots + per_col - 1) / per_col, rows = slots < per_col ? slots : per_col, cell_h = 46;
+    int cell_w = cols * 170 > CHART_W ? CHART_W / cols : 170;
+    if (!tray)
+        fputs("<p class=\"legend\">bay numbers outside 1..64: the bays present, in order</p>\n", o);
+    svg_open(o, cols * cell_w, rows * cell_h, "bays");
+    for (int s = 0, k = 0; s < slots; s++) {
         const report_bay_row *b = 0;
-        for (int i = 0; i < r->n_bays; i++)
-            if (r->bays[i].bay == bay)
-                b = &r->bays[i];
-        int x = (bay - 1) / BAY_ROWS * cell_w, y = (bay - 1) % BAY_ROWS * cell_h;
-        char fill[40] = "#f2f2f2";
-        if (b)
-            yield_colour(b->s.final_yield, fill, sizeof fill);
-        fprintf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#fff\"/>", x, y,
-                cell_w, cell_h, fill);
-        fprintf(o, "<text x=\"%d\" y=\"%d\" font-weight=\"bold\">%02d ", x + 4, y + 13, bay);
-        if (b) {
-            html_text(o, b->bay_name);
-            fprintf(o, " %.1f%% n=%d</text>", 100 * b->s.final_yield, b->s.modules);
-            fprintf(o, "<text x=\"%d\" y=\"%d\">", x + 4, y + 26);
-            if (b->s.top_cause[0]) {
-                html_text(o, cause_name(b->s.top_cause));
-                fprintf(o, " x%d", b->s.top_cause_count);
-            } else {
-                fputs("no failures", o);
-            }
-        } else {
-            fputs("no data", o);
-        }
-        fputs("</text>\n", o);
+        int64_t bay = tray ? s + 1 : r->bays[s].bay;
+        if (k < r->n_bays && r->bays[k].bay == bay)
+            b = &r->bays[k++];
+        bay_cell(o, s / per_col * cell_w, s % per_col * cell_h, cell_w, cell_h, bay, b);
     }
     fputs("</svg></section>\n", o);
 }
@@ -255,7 +424,7 @@ static void stats_cells(FILE *o, const report_stats *s)
     fprintf(o, "<td class=\"n\">%d</td><td class=\"n\">%d</td><td class=\"n\">%.1f%%</td>"
                "<td class=\"n\">%.1f%%</td><td>", s->modules, s->attempts, 100 * s->final_yield,
             100 * s->first_pass_yield);
-    html_text(o, s->top_cause[0] ? cause_name(s->top_cause) : "-");
+    html_text(o, report_cause_name(s->top_cause));
     fputs("</td>", o);
 }
 
@@ -307,8 +476,8 @@ static void failed_table(FILE *o, const report *r)
         html_text(o, f->mac[0] ? f->mac : "(not read)");
         if (f->duplicate_mac)
             fputs(" <span class=\"dup\">DUPLICATE MAC</span>", o);
-        fprintf(o, "</td><td class=\"n\">%d</td><td>", f->bay);
-        html_text(o, cause_name(f->cause));
+        fprintf(o, "</td><td class=\"n\">%" PRId64 "</td><td>", f->bay);
+        html_text(o, report_cause_name(f->cause));
         fprintf(o, "</td><td>%s</td><td class=\"n\">%d</td><td class=\"n\">%d</td><td>%s</td><td>", when,
                 f->attempts, f->reseats, f->passed ? "yes" : "no");
         html_text(o, f->detail);

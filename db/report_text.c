@@ -1,18 +1,29 @@
 /* report_text.c - the plain renderers (table, CSV, JSON) of a report built by report.c.
  * They format and never compute: every number here is a field of `report`. */
 #include "report.h"
+#include "report_fmt.h"
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static void fmt_time(double ts, const char *fmt, char *buf, size_t n)
+#define fmt_time report_fmt_time
+
+/* Text from the database as the terminal gets it: a hand-edited row's control bytes (an escape
+ * sequence in a detail) become '?', so the table cannot reprogram the terminal it prints on. */
+static const char *clean(const char *s, char *buf, size_t n)
 {
-    time_t t = (time_t)ts;
-    struct tm tm;
-    localtime_r(&t, &tm);
-    if (!strftime(buf, n, fmt, &tm))
-        snprintf(buf, n, "?");
+    size_t i = 0;
+    for (; s[i] && i + 1 < n; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    buf[i] = 0;
+    return buf;
+}
+
+/* Modules per hour is defined when the counted attempts span some time. */
+static bool rate_known(const report *r)
+{
+    return r->total.modules > 0 && r->modules_per_hour > 0;
 }
 
 /* The version of the same profile name used before row i (rows are in order of first use),
@@ -37,46 +48,69 @@ static void table_stats_head(FILE *o, const char *first_col, int width)
 
 static void table_stats(FILE *o, const report_stats *s)
 {
+    char cause[32];
     fprintf(o, " %7d %8d %6d %6d %6.1f%% %6.1f%%  %s\n", s->modules, s->attempts, s->pass, s->fail,
-            100 * s->final_yield, 100 * s->first_pass_yield, s->top_cause[0] ? s->top_cause : "-");
+            100 * s->final_yield, 100 * s->first_pass_yield,
+            clean(report_cause_name(s->top_cause), cause, sizeof cause));
+}
+
+/* "75.0% (6 of 8 modules)", or "no attempts" for an empty period: 0 % would read as a bad line. */
+static void table_yield(FILE *o, const char *label, int num, int modules)
+{
+    if (modules > 0)
+        fprintf(o, "%-16s %.1f%% (%d of %d modules)\n", label, 100.0 * num / modules, num, modules);
+    else
+        fprintf(o, "%-16s no attempts\n", label);
 }
 
 int report_write_table(const report *r, FILE *o)
 {
-    char a[32], b[32], g[32];
+    char a[32], b[32], g[32], zone[16], txt[256];
     fmt_time(r->first_ts, "%Y-%m-%d %H:%M", a, sizeof a);
     fmt_time(r->last_ts, "%Y-%m-%d %H:%M", b, sizeof b);
     fmt_time(r->generated_ts, "%Y-%m-%d %H:%M", g, sizeof g);
+    report_fmt_offset(r->generated_ts, zone, sizeof zone);
     fprintf(o, "trayflash yield report\n");
-    fprintf(o, "station      %s\n", r->stations[0] ? r->stations : "-");
+    fprintf(o, "station      %s\n", clean(r->stations[0] ? r->stations : "-", txt, sizeof txt));
     char bay[16] = "all";
     if (r->filter.bay >= 0)
         snprintf(bay, sizeof bay, "%d", r->filter.bay);
-    fprintf(o, "period       %s .. %s  (profile %s, bay %s)\n", r->total.attempts ? a : "-",
-            r->total.attempts ? b : "-", r->profile_name[0] ? r->profile_name : "all", bay);
-    fprintf(o, "generated    %s\n\n", g);
+    if (r->total.attempts)
+        fprintf(o, "period       %s .. %s  (profile %s, bay %s)\n", a, b,
+                clean(r->profile_name[0] ? r->profile_name : "all", txt, sizeof txt), bay);
+    else
+        fprintf(o, "period       no attempts  (profile %s, bay %s)\n",
+                clean(r->profile_name[0] ? r->profile_name : "all", txt, sizeof txt), bay);
+    fprintf(o, "generated    %s (times are local, UTC%s)\n\n", g, zone);
 
     const report_stats *t = &r->total;
     fprintf(o, "modules          %d\n", t->modules);
     fprintf(o, "attempts         %d (pass %d, fail %d; %d interrupted, not counted)\n", t->attempts,
             t->pass, t->fail, r->interrupted);
-    fprintf(o, "final yield      %.1f%% (%d of %d modules)\n", 100 * t->final_yield, t->modules_passed,
-            t->modules);
-    fprintf(o, "first-pass yield %.1f%% (%d of %d modules)\n", 100 * t->first_pass_yield,
-            t->modules_first_pass, t->modules);
-    if (r->mean_pass_s > 0)
-        fprintf(o, "flash time       mean %.1f s, p95 %.1f s (passes)\n", r->mean_pass_s, r->p95_pass_s);
-    else
+    table_yield(o, "final yield", t->modules_passed, t->modules);
+    table_yield(o, "first-pass yield", t->modules_first_pass, t->modules);
+    if (r->timed_passes > 0) {
+        report_fmt_seconds(r->mean_pass_s, a, sizeof a);
+        report_fmt_seconds(r->p95_pass_s, b, sizeof b);
+        fprintf(o, "flash time       mean %s, p95 %s (passes)\n", a, b);
+    } else {
         fprintf(o, "flash time       - (no passes)\n");
-    fprintf(o, "modules per hour %.1f\n", r->modules_per_hour);
+    }
+    if (rate_known(r))
+        fprintf(o, "modules per hour %.1f\n", r->modules_per_hour);
+    else
+        fprintf(o, "modules per hour -\n");
     fprintf(o, "duplicate MACs   %d attempts\n", r->duplicate_macs);
 
     fprintf(o, "\nfailure causes (Pareto)\n  %-20s %5s %6s %6s  %s\n", "cause", "count", "%", "cum%",
             "remedy");
     for (int i = 0; i < r->n_causes; i++) {
         const report_cause_row *c = &r->causes[i];
-        fprintf(o, "  %-20s %5d %5.1f%% %5.1f%%  %s\n", c->cause, c->count, c->pct, c->cum_pct, c->remedy);
+        fprintf(o, "  %-20s %5d %5.1f%% %5.1f%%  %s\n", clean(report_cause_name(c->cause), txt, sizeof txt),
+                c->count, c->pct, c->cum_pct, c->remedy);
     }
+    if (r->n_causes == 0)
+        fprintf(o, "  %s\n", t->attempts ? "no failures" : "no attempts");
 
     fprintf(o, "\nby profile version\n");
     table_stats_head(o, "profile @sha256 (first .. last)", 54);
@@ -85,7 +119,9 @@ int report_write_table(const report *r, FILE *o)
         char label[192];
         fmt_time(p->first_ts, "%m-%d %H:%M", a, sizeof a);
         fmt_time(p->last_ts, "%m-%d %H:%M", b, sizeof b);
-        snprintf(label, sizeof label, "%s @%.8s (%s .. %s)", p->name[0] ? p->name : "-", p->sha256, a, b);
+        char name[sizeof p->name];
+        snprintf(label, sizeof label, "%s @%.8s (%s .. %s)", clean(p->name[0] ? p->name : "-", name, sizeof name),
+                 p->sha256, a, b);
         fprintf(o, "  %-54.54s", label);
         table_stats(o, &p->s);
     }
@@ -96,7 +132,7 @@ int report_write_table(const report *r, FILE *o)
             continue;
         fmt_time(p->first_ts, "%Y-%m-%d %H:%M:%S", a, sizeof a);
         fprintf(o, "  version change: %s @%.8s -> @%.8s, first attempt with the new text ended %s\n",
-                p->name, prev->sha256, p->sha256, a);
+                clean(p->name, txt, sizeof txt), prev->sha256, p->sha256, a);
     }
 
     fprintf(o, "\nby %s\n", r->by_day ? "day" : "hour");
@@ -111,7 +147,9 @@ int report_write_table(const report *r, FILE *o)
     table_stats_head(o, "bay", 16);
     for (int i = 0; i < r->n_bays; i++) {
         char label[64];
-        snprintf(label, sizeof label, "%02d %s", r->bays[i].bay, r->bays[i].bay_name);
+        char name[sizeof r->bays[i].bay_name];
+        snprintf(label, sizeof label, "%02" PRId64 " %s", r->bays[i].bay,
+                 clean(r->bays[i].bay_name, name, sizeof name));
         fprintf(o, "  %-16s", label);
         table_stats(o, &r->bays[i].s);
     }
@@ -119,8 +157,9 @@ int report_write_table(const report *r, FILE *o)
     fprintf(o, "\nby adapter\n");
     table_stats_head(o, "adapter (bays)", 32);
     for (int i = 0; i < r->n_adapters; i++) {
-        char label[128];
-        snprintf(label, sizeof label, "%s (%d)", r->adapters[i].adapter[0] ? r->adapters[i].adapter : "-",
+        char label[128], name[sizeof r->adapters[i].adapter];
+        snprintf(label, sizeof label, "%s (%d)",
+                 clean(r->adapters[i].adapter[0] ? r->adapters[i].adapter : "-", name, sizeof name),
                  r->adapters[i].bays_seen);
         fprintf(o, "  %-32s", label);
         table_stats(o, &r->adapters[i].s);
@@ -130,10 +169,13 @@ int report_write_table(const report *r, FILE *o)
             "time", "attempts", "reseats", "passed", "detail");
     for (int i = 0; i < r->n_failed; i++) {
         const report_failed_row *f = &r->failed[i];
+        char mac[40], cause[32];
         fmt_time(f->ts, "%Y-%m-%d %H:%M", a, sizeof a);
-        fprintf(o, "  %-17s %3d %-18s %-16s %8d %7d %-6s %s%s\n", f->mac[0] ? f->mac : "(no mac)", f->bay,
-                f->cause, a, f->attempts, f->reseats, f->passed ? "yes" : "no",
-                f->duplicate_mac ? "[DUPLICATE MAC] " : "", f->detail);
+        fprintf(o, "  %-17s %3" PRId64 " %-18s %-16s %8d %7d %-6s %s%s\n",
+                clean(f->mac[0] ? f->mac : "(no mac)", mac, sizeof mac), f->bay,
+                clean(report_cause_name(f->cause), cause, sizeof cause), a, f->attempts, f->reseats,
+                f->passed ? "yes" : "no", f->duplicate_mac ? "[DUPLICATE MAC] " : "",
+                clean(f->detail, txt, sizeof txt));
     }
     fflush(o);
     return ferror(o) ? -1 : 0;
@@ -156,40 +198,58 @@ static void csv_text(FILE *o, const char *s)
     fputc('"', o);
 }
 
+/* A number, or an empty field (CSV's null) when it means nothing: a yield of no modules, the flash
+ * time of no passes. */
+static void csv_num(FILE *o, bool known, const char *fmt, double x)
+{
+    if (known)
+        fprintf(o, fmt, x);
+}
+
 static const char csv_stats_cols[] = "modules,modules_passed,modules_first_pass,attempts,pass,fail,"
-                                     "final_yield,first_pass_yield,top_cause";
+                                     "final_yield,first_pass_yield,top_cause,top_cause_name";
 
 static void csv_stats(FILE *o, const report_stats *s)
 {
-    fprintf(o, "%d,%d,%d,%d,%d,%d,%.6f,%.6f,", s->modules, s->modules_passed, s->modules_first_pass,
-            s->attempts, s->pass, s->fail, s->final_yield, s->first_pass_yield);
+    fprintf(o, "%d,%d,%d,%d,%d,%d,", s->modules, s->modules_passed, s->modules_first_pass, s->attempts,
+            s->pass, s->fail);
+    csv_num(o, s->modules > 0, "%.6f", s->final_yield);
+    fputc(',', o);
+    csv_num(o, s->modules > 0, "%.6f", s->first_pass_yield);
+    fputc(',', o);
     csv_text(o, s->top_cause);
-    fputc('\n', o);
+    fputc(',', o);
+    csv_text(o, s->top_cause[0] ? report_cause_name(s->top_cause) : "");
 }
 
-static void csv_time(FILE *o, double ts)
+/* ISO 8601 local time with the offset's colon: 2024-05-02T06:00:00+00:00; empty when unknown. */
+static void csv_time(FILE *o, bool known, double ts)
 {
-    char buf[40];
-    fmt_time(ts, "%Y-%m-%dT%H:%M:%S%z", buf, sizeof buf);
-    fputs(buf, o);
+    char buf[48];
+    report_fmt_iso(ts, buf, sizeof buf);
+    if (known)
+        fputs(buf, o);
 }
 
 int report_write_csv(const report *r, FILE *o)
 {
+    bool any = r->total.attempts > 0, timed = r->timed_passes > 0;
     fprintf(o, "# totals\nstations,first_ts,last_ts,%s,interrupted,duplicate_macs,mean_pass_s,p95_pass_s,"
                "modules_per_hour\n", csv_stats_cols);
     csv_text(o, r->stations);
     fputc(',', o);
-    csv_time(o, r->first_ts);
+    csv_time(o, any, r->first_ts);
     fputc(',', o);
-    csv_time(o, r->last_ts);
+    csv_time(o, any, r->last_ts);
     fputc(',', o);
-    const report_stats *t = &r->total;
-    fprintf(o, "%d,%d,%d,%d,%d,%d,%.6f,%.6f,", t->modules, t->modules_passed, t->modules_first_pass,
-            t->attempts, t->pass, t->fail, t->final_yield, t->first_pass_yield);
-    csv_text(o, t->top_cause);
-    fprintf(o, ",%d,%d,%.3f,%.3f,%.3f\n", r->interrupted, r->duplicate_macs, r->mean_pass_s, r->p95_pass_s,
-            r->modules_per_hour);
+    csv_stats(o, &r->total);
+    fprintf(o, ",%d,%d,", r->interrupted, r->duplicate_macs);
+    csv_num(o, timed, "%.3f", r->mean_pass_s);
+    fputc(',', o);
+    csv_num(o, timed, "%.3f", r->p95_pass_s);
+    fputc(',', o);
+    csv_num(o, rate_known(r), "%.3f", r->modules_per_hour);
+    fputc('\n', o);
 
     fprintf(o, "\n# causes\ncause,name,count,pct,cum_pct,remedy\n");
     for (int i = 0; i < r->n_causes; i++) {
@@ -207,26 +267,29 @@ int report_write_csv(const report *r, FILE *o)
         const report_profile_row *p = &r->profiles[i];
         csv_text(o, p->name);
         fprintf(o, ",%s,", p->sha256);
-        csv_time(o, p->first_ts);
+        csv_time(o, true, p->first_ts);
         fputc(',', o);
-        csv_time(o, p->last_ts);
+        csv_time(o, true, p->last_ts);
         fputc(',', o);
         csv_stats(o, &p->s);
+        fputc('\n', o);
     }
 
     fprintf(o, "\n# %s\nstart,%s\n", r->by_day ? "days" : "hours", csv_stats_cols);
     for (int i = 0; i < r->n_times; i++) {
-        csv_time(o, r->times[i].start_ts);
+        csv_time(o, true, r->times[i].start_ts);
         fputc(',', o);
         csv_stats(o, &r->times[i].s);
+        fputc('\n', o);
     }
 
     fprintf(o, "\n# bays\nbay,bay_name,%s\n", csv_stats_cols);
     for (int i = 0; i < r->n_bays; i++) {
-        fprintf(o, "%d,", r->bays[i].bay);
+        fprintf(o, "%" PRId64 ",", r->bays[i].bay);
         csv_text(o, r->bays[i].bay_name);
         fputc(',', o);
         csv_stats(o, &r->bays[i].s);
+        fputc('\n', o);
     }
 
     fprintf(o, "\n# adapters\nadapter,bays_seen,%s\n", csv_stats_cols);
@@ -234,16 +297,20 @@ int report_write_csv(const report *r, FILE *o)
         csv_text(o, r->adapters[i].adapter);
         fprintf(o, ",%d,", r->adapters[i].bays_seen);
         csv_stats(o, &r->adapters[i].s);
+        fputc('\n', o);
     }
 
-    fprintf(o, "\n# failed\nmac,attempt_id,bay,cause,time,attempts,reseats,passed,duplicate_mac,detail\n");
+    fprintf(o, "\n# failed\nmac,attempt_id,bay,cause,cause_name,time,attempts,reseats,passed,duplicate_mac,"
+               "detail\n");
     for (int i = 0; i < r->n_failed; i++) {
         const report_failed_row *f = &r->failed[i];
         csv_text(o, f->mac);
-        fprintf(o, ",%lld,%d,", (long long)f->attempt_id, f->bay);
+        fprintf(o, ",%lld,%" PRId64 ",", (long long)f->attempt_id, f->bay);
         csv_text(o, f->cause);
         fputc(',', o);
-        csv_time(o, f->ts);
+        csv_text(o, report_cause_name(f->cause));
+        fputc(',', o);
+        csv_time(o, true, f->ts);
         fprintf(o, ",%d,%d,%d,%d,", f->attempts, f->reseats, f->passed, f->duplicate_mac);
         csv_text(o, f->detail);
         fputc('\n', o);
@@ -254,6 +321,15 @@ int report_write_csv(const report *r, FILE *o)
 
 /* ---- JSON ---- */
 
+/* A number, or null when it means nothing (the yield of no modules): the shape stays the same. */
+static void json_num(cJSON *j, const char *key, bool known, double x)
+{
+    if (known)
+        cJSON_AddNumberToObject(j, key, x);
+    else
+        cJSON_AddNullToObject(j, key);
+}
+
 static cJSON *json_stats(const report_stats *s)
 {
     cJSON *j = cJSON_CreateObject();
@@ -263,12 +339,15 @@ static cJSON *json_stats(const report_stats *s)
     cJSON_AddNumberToObject(j, "attempts", s->attempts);
     cJSON_AddNumberToObject(j, "pass", s->pass);
     cJSON_AddNumberToObject(j, "fail", s->fail);
-    cJSON_AddNumberToObject(j, "final_yield", s->final_yield);
-    cJSON_AddNumberToObject(j, "first_pass_yield", s->first_pass_yield);
-    if (s->top_cause[0])
+    json_num(j, "final_yield", s->modules > 0, s->final_yield);
+    json_num(j, "first_pass_yield", s->modules > 0, s->first_pass_yield);
+    if (s->top_cause[0]) {
         cJSON_AddStringToObject(j, "top_cause", s->top_cause);
-    else
+        cJSON_AddStringToObject(j, "top_cause_name", report_cause_name(s->top_cause));
+    } else {
         cJSON_AddNullToObject(j, "top_cause");
+        cJSON_AddNullToObject(j, "top_cause_name");
+    }
     return j;
 }
 
@@ -278,22 +357,22 @@ static cJSON *json_report(const report *r)
     cJSON_AddNumberToObject(j, "generated_ts", r->generated_ts);
     cJSON *f = cJSON_AddObjectToObject(j, "filter");
     cJSON_AddNumberToObject(f, "since", r->filter.since);
-    cJSON_AddNumberToObject(f, "until", r->filter.until);
+    json_num(f, "until", r->filter.until > 0, r->filter.until); /* null: no end */
     if (r->profile_name[0])
         cJSON_AddStringToObject(f, "profile", r->profile_name);
     else
         cJSON_AddNullToObject(f, "profile");
     cJSON_AddNumberToObject(f, "bay", r->filter.bay);
     cJSON_AddStringToObject(j, "stations", r->stations);
-    cJSON_AddNumberToObject(j, "first_ts", r->first_ts);
-    cJSON_AddNumberToObject(j, "last_ts", r->last_ts);
+    json_num(j, "first_ts", r->total.attempts > 0, r->first_ts);
+    json_num(j, "last_ts", r->total.attempts > 0, r->last_ts);
 
     cJSON *t = json_stats(&r->total);
     cJSON_AddNumberToObject(t, "interrupted", r->interrupted);
     cJSON_AddNumberToObject(t, "duplicate_macs", r->duplicate_macs);
-    cJSON_AddNumberToObject(t, "mean_pass_s", r->mean_pass_s);
-    cJSON_AddNumberToObject(t, "p95_pass_s", r->p95_pass_s);
-    cJSON_AddNumberToObject(t, "modules_per_hour", r->modules_per_hour);
+    json_num(t, "mean_pass_s", r->timed_passes > 0, r->mean_pass_s);
+    json_num(t, "p95_pass_s", r->timed_passes > 0, r->p95_pass_s);
+    json_num(t, "modules_per_hour", rate_known(r), r->modules_per_hour);
     cJSON_AddItemToObject(j, "totals", t);
 
     cJSON *a = cJSON_AddArrayToObject(j, "causes");
@@ -350,6 +429,7 @@ static cJSON *json_report(const report *r)
         cJSON_AddNumberToObject(x, "attempt_id", (double)fr->attempt_id);
         cJSON_AddNumberToObject(x, "bay", fr->bay);
         cJSON_AddStringToObject(x, "cause", fr->cause);
+        cJSON_AddStringToObject(x, "cause_name", report_cause_name(fr->cause));
         cJSON_AddNumberToObject(x, "ts", fr->ts);
         cJSON_AddNumberToObject(x, "attempts", fr->attempts);
         cJSON_AddNumberToObject(x, "reseats", fr->reseats);

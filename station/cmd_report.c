@@ -1,103 +1,288 @@
-/* cmd_report.c - `trayflash report`: db/report.h does the numbers; this parses options. */
+/* cmd_report.c - `trayflash report`: db/report.h does the numbers; this parses options.
+ *
+ * Every option value is checked whole: a time that is not a real date or moment, a bay number that
+ * does not fit, a period that ends before it starts are usage errors (exit 2) naming the option and
+ * the value, never an empty or silently different report. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
+#include "atomic_file.h"
 #include "cli.h"
 #include "report.h"
 
-/* unix seconds, "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]" (local time). */
-static bool parse_time(const char *s, double *out)
+enum { EXIT_USAGE = 2, EXIT_SETUP = 3 };
+
+/* 9999-12-31 23:59:59 UTC: the last moment a report prints as a four-digit year. */
+static const double TIME_LAST = 253402300799.0;
+
+/* n decimal digits exactly at *s; advances *s. */
+static bool digits(const char **s, int n, int *out)
 {
-    char *end;
-    double x = strtod(s, &end);
-    if (end != s && !*end) {
-        *out = x;
-        return true;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(s, "%Y-%m-%d", &tm);
-    if (!rest)
-        return false;
-    if (*rest) {
-        const char *r2 = strptime(rest, " %H:%M:%S", &tm);
-        if (!r2)
-            r2 = strptime(rest, " %H:%M", &tm);
-        if (!r2 || *r2)
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*s)[i]))
             return false;
+        v = v * 10 + ((*s)[i] - '0');
     }
-    tm.tm_isdst = -1;
-    *out = (double)mktime(&tm);
+    *s += n;
+    *out = v;
     return true;
 }
 
-int cmd_report(int argc, char **argv)
+static int days_in_month(int year, int month)
 {
-    const char *dbpath = "trayflash.db", *format = "table", *html = NULL, *profile = NULL;
-    report_filter f = {.since = 0, .until = 0, .bay = -1};
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return month == 2 && leap ? 29 : days[month - 1];
+}
+
+/* "Z", "+HH:MM", "+HHMM" or "+HH" after a date and time: seconds east of UTC. */
+static bool parse_offset(const char *s, long *east)
+{
+    if (!strcmp(s, "Z")) {
+        *east = 0;
+        return true;
+    }
+    if (*s != '+' && *s != '-')
+        return false;
+    int sign = *s++ == '-' ? -1 : 1, h, m = 0;
+    if (!digits(&s, 2, &h))
+        return false;
+    if (*s == ':')
+        s++;
+    if (*s && !digits(&s, 2, &m))
+        return false;
+    if (*s || h > 14 || m > 59)
+        return false;
+    *east = sign * (h * 3600L + m * 60L);
+    return true;
+}
+
+static const char time_forms[] =
+    "give unix seconds, YYYY-MM-DD, or YYYY-MM-DD HH:MM[:SS] (local time; 'T' for the space and a Z "
+    "or +HH:MM offset also work)";
+
+/* Unix seconds (digits), or a local date and time, checked field by field: 2026-02-30 and 25:00
+ * are refused, not rolled over by mktime into March and the next day. why gets the reason. */
+static bool parse_time(const char *s, double *out, char *why, size_t n)
+{
+    const char *p = s;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (p != s && (!*p || (*p == '.' && p[1]))) {
+        char *end;
+        double x = strtod(s, &end);
+        if (*end) {
+            snprintf(why, n, "is not a time: %s", time_forms);
+            return false;
+        }
+        if (x > TIME_LAST) {
+            snprintf(why, n, "is after the year 9999");
+            return false;
+        }
+        *out = x;
+        return true;
+    }
+    struct tm tm = {0};
+    int year, mon, day, hour = 0, min = 0, sec = 0;
+    p = s;
+    if (!digits(&p, 4, &year) || *p++ != '-' || !digits(&p, 2, &mon) || *p++ != '-' || !digits(&p, 2, &day)) {
+        snprintf(why, n, "is not a time: %s", time_forms);
+        return false;
+    }
+    if (*p == ' ' || *p == 'T') {
+        p++;
+        if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &min) ||
+            (*p == ':' && (p++, !digits(&p, 2, &sec)))) {
+            snprintf(why, n, "is not a time: %s", time_forms);
+            return false;
+        }
+    }
+    long east = 0;
+    bool zoned = *p != 0;
+    if (zoned && !parse_offset(p, &east)) {
+        snprintf(why, n, "'%s' is not a time zone offset: %s", p, time_forms);
+        return false;
+    }
+    if (year < 1970 || mon < 1 || mon > 12) {
+        snprintf(why, n, year < 1970 ? "is before 1970" : "has no month %02d", mon);
+        return false;
+    }
+    if (day < 1 || day > days_in_month(year, mon)) {
+        snprintf(why, n, "is not a date: %04d-%02d has %d days", year, mon, days_in_month(year, mon));
+        return false;
+    }
+    if (hour > 23 || min > 59 || sec > 59) {
+        snprintf(why, n, "is not a time of day (hours 00..23, minutes and seconds 00..59)");
+        return false;
+    }
+    tm.tm_year = year - 1900;
+    tm.tm_mon = mon - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = min;
+    tm.tm_sec = sec;
+    if (zoned) {
+        *out = (double)timegm(&tm) - east;
+        return true;
+    }
+    tm.tm_isdst = -1;
+    time_t t = mktime(&tm);
+    /* mktime moves a moment that a daylight-saving change skipped; the fields then differ */
+    if (t == (time_t)-1 || tm.tm_hour != hour || tm.tm_min != min || tm.tm_mday != day) {
+        snprintf(why, n, "does not exist in the local time zone (a daylight-saving change skips it)");
+        return false;
+    }
+    *out = (double)t;
+    return true;
+}
+
+/* A bay number: decimal digits, 1..INT_MAX; 4294967297 is an error, not bay 1. */
+static bool parse_bay(const char *s, int *out)
+{
+    if (!*s)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!isdigit((unsigned char)*p))
+            return false;
+    errno = 0;
+    char *end;
+    long long b = strtoll(s, &end, 10);
+    if (errno == ERANGE || b < 1 || b > INT_MAX)
+        return false;
+    *out = (int)b;
+    return true;
+}
+
+static int usage_error(const char *opt, const char *value, const char *why)
+{
+    fprintf(stderr, "trayflash report: %s '%s' %s\n", opt, value, why);
+    return EXIT_USAGE;
+}
+
+typedef struct report_opts {
+    const char *dbpath, *format, *html;
+    const char *since_text, *until_text;
+    bool format_given;
+    report_filter f;
+} report_opts;
+
+static int parse_value(report_opts *o, const char *a, const char *v)
+{
+    char why[256];
+    if (!strcmp(a, "--db")) {
+        o->dbpath = v;
+    } else if (!strcmp(a, "--profile")) {
+        if (!*v)
+            return usage_error(a, v, "is empty: give a profile name, or leave --profile out for all");
+        o->f.profile = v;
+    } else if (!strcmp(a, "--html")) {
+        if (!*v)
+            return usage_error(a, v, "is empty: give the file to write");
+        o->html = v;
+    } else if (!strcmp(a, "--format")) {
+        if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json"))
+            return usage_error(a, v, "is not a format: table, csv or json");
+        o->format = v;
+        o->format_given = true;
+    } else if (!strcmp(a, "--bay")) {
+        if (!parse_bay(v, &o->f.bay))
+            return usage_error(a, v, "is not a bay number (1..2147483647)");
+    } else if (!strcmp(a, "--since")) {
+        if (!parse_time(v, &o->f.since, why, sizeof why))
+            return usage_error(a, v, why);
+        o->since_text = v;
+    } else {
+        if (!parse_time(v, &o->f.until, why, sizeof why))
+            return usage_error(a, v, why);
+        o->until_text = v;
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, report_opts *o)
+{
+    static const char *const opts[] = {"--db", "--since", "--until", "--profile", "--bay", "--format", "--html"};
+    const char *given[sizeof opts / sizeof opts[0]] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--db") && strcmp(a, "--since") && strcmp(a, "--until") &&
-            strcmp(a, "--profile") && strcmp(a, "--bay") && strcmp(a, "--format") &&
-            strcmp(a, "--html"))
+        size_t k = 0;
+        while (k < sizeof opts / sizeof opts[0] && strcmp(a, opts[k]))
+            k++;
+        if (k == sizeof opts / sizeof opts[0])
             return cli_bad_option("report", a);
         if (i + 1 >= argc)
             return cli_missing_value("report", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--db"))
-            dbpath = v;
-        else if (!strcmp(a, "--profile"))
-            profile = v;
-        else if (!strcmp(a, "--html"))
-            html = v;
-        else if (!strcmp(a, "--format")) {
-            if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json")) {
-                fprintf(stderr, "trayflash report: --format '%s': table, csv or json\n", v);
-                return 2;
-            }
-            format = v;
-        } else if (!strcmp(a, "--bay")) {
-            char *end;
-            long b = strtol(v, &end, 10);
-            if (*end || end == v || b < 1) {
-                fprintf(stderr, "trayflash report: --bay '%s' is not a bay number\n", v);
-                return 2;
-            }
-            f.bay = (int)b;
-        } else if (!parse_time(v, !strcmp(a, "--since") ? &f.since : &f.until)) {
-            fprintf(stderr, "trayflash report: %s '%s': unix seconds or YYYY-MM-DD [HH:MM]\n", a,
-                    v);
-            return 2;
+        if (given[k]) {
+            fprintf(stderr, "trayflash report: %s '%s' given twice (then '%s'); give it once\n", a, given[k],
+                    argv[i + 1]);
+            return EXIT_USAGE;
         }
+        given[k] = argv[i + 1];
+        int rc = parse_value(o, a, argv[++i]);
+        if (rc)
+            return rc;
     }
-    f.profile = profile;
-    char err[512];
+    /* until <= 0 means "no end" to report_build: a given --until must never reach it as that */
+    if (o->until_text && o->f.until <= o->f.since) {
+        if (o->since_text)
+            fprintf(stderr, "trayflash report: --until '%s' is not after --since '%s': the period would be "
+                    "empty\n", o->until_text, o->since_text);
+        else
+            fprintf(stderr, "trayflash report: --until '%s' is not after the start of time (1970-01-01 UTC); "
+                    "leave --until out to report up to now\n", o->until_text);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
+
+int cmd_report(int argc, char **argv)
+{
+    report_opts o = {.dbpath = "trayflash.db", .format = "table", .f = {.since = 0, .until = 0, .bay = -1}};
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    char err[PATH_MAX + 512];
     db *d;
-    if (db_open(dbpath, true, &d, err, sizeof err) < 0) {
+    if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
-        if (access(dbpath, F_OK) != 0)
+        if (access(o.dbpath, F_OK) != 0)
             fprintf(stderr, "trayflash report: %s does not exist; give the station's database with "
-                    "--db FILE (the demo writes trayflash-demo.db)\n", dbpath);
-        return 2;
+                    "--db FILE (the demo writes trayflash-demo.db)\n", o.dbpath);
+        return EXIT_SETUP;
     }
     report *r;
-    if (report_build(d, &f, &r, err, sizeof err) < 0) {
+    if (report_build(d, &o.f, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
-        return 1;
+        return EXIT_SETUP;
     }
-    int rc = !strcmp(format, "csv") ? report_write_csv(r, stdout)
-             : !strcmp(format, "json") ? report_write_json(r, stdout)
-                                       : report_write_table(r, stdout);
-    if (rc == 0 && html) {
-        FILE *out = fopen(html, "w");
-        if (!out || report_write_html(r, out) < 0 || fclose(out) != 0) {
-            fprintf(stderr, "trayflash report: writing %s failed\n", html);
-            rc = -1;
+    db_close(d);
+    rc = 0;
+    if (o.html) {
+        if (atomic_file_write(o.html, fill_html, r, err, sizeof err) < 0) {
+            fprintf(stderr, "trayflash report: cannot write the HTML report %s\n", err);
+            report_free(r);
+            return EXIT_SETUP;
         }
+        /* --html alone: the page is the output, stdout says where it went; with --format as well,
+         * stdout carries that format alone and the note goes to stderr */
+        fprintf(o.format_given ? stderr : stdout, "wrote %s\n", o.html);
+    }
+    if (!o.html || o.format_given) {
+        rc = !strcmp(o.format, "csv") ? report_write_csv(r, stdout)
+             : !strcmp(o.format, "json") ? report_write_json(r, stdout)
+                                         : report_write_table(r, stdout);
+        if (rc < 0)
+            perror("trayflash report: writing the report to stdout");
     }
     report_free(r);
-    db_close(d);
-    return rc < 0 ? 1 : 0;
+    return rc < 0 ? EXIT_SETUP : 0;
 }

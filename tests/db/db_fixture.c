@@ -107,3 +107,95 @@ void fixture_fill_known(db *d)
     CHECK(db_mark_interrupted(d, t0 + 4000) == 1);
     CHECK_OK(db_commit(d), d);
 }
+
+/* A tiny fixed-seed generator (numerical recipes' LCG): the shift must be the same every run. */
+static double shift_rand(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return (*s >> 8) / 16777216.0;
+}
+
+/* The cause of one attempt in bay `bay` (1-based), NULL for a pass. */
+static const char *shift_cause(uint32_t *s, int bay)
+{
+    static const struct { const char *cause; double p; } common[] = {
+        {"no_download_mode", 0.025}, {"signal_integrity", 0.01}, {"verify_failed", 0.006},
+        {"module_lost", 0.006}, {"flash_protected", 0.003},
+    };
+    double x = shift_rand(s);
+    if (bay == 5 && x < 0.16)
+        return "brownout"; /* the tired adapter */
+    x = shift_rand(s);
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
+        if (x < common[i].p)
+            return common[i].cause;
+        x -= common[i].p;
+    }
+    return NULL;
+}
+
+static const char *shift_detail(const char *cause)
+{
+    static const struct { const char *cause, *detail; } details[] = {
+        {"brownout", "write 0x11000: no ACK after 3 tries"},
+        {"no_download_mode", "no LinkCheck reply in 10 s"},
+        {"signal_integrity", "3 garbled replies at 1500000 baud"},
+        {"verify_failed", "CRC 1234abcd, want 0badf00d"},
+        {"module_lost", "no reply after 0x0a2000"},
+        {"flash_protected", "status register 0x1c after unprotect"},
+    };
+    for (size_t i = 0; i < sizeof details / sizeof details[0]; i++)
+        if (!strcmp(details[i].cause, cause))
+            return details[i].detail;
+    return NULL;
+}
+
+void fixture_fill_shift(db *d)
+{
+    static const char *const adapters[8] = {"0403:6001:A10K1", "0403:6001:A10K2", "0403:6001:A10K3",
+                                            "0403:6001:A10K4", "1a86:7523:CH5", "0403:6001:A10K6",
+                                            "0403:6001:A10K7", "0403:6001:A10K8"};
+    uint32_t seed = 12;
+    CHECK_OK(db_begin(d), d);
+    int64_t station = db_station_upsert(d, "line-2", "flash-02");
+    int64_t prof[2] = {db_profile_upsert(d, "smartplug-wb2s", 0, "[product]\nname=smartplug-wb2s\n"),
+                       db_profile_upsert(d, "smartplug-wb2s", 0,
+                                         "[product]\nname=smartplug-wb2s\nbaud=1500000,921600\n")};
+    int64_t image = db_image_upsert(d, "5d41402abc4b2a76b9719d911017c592ae0a5a8a0e0d3c2f1b3f6b5a3a1b2c3d",
+                                    1048576);
+    CHECK(station > 0 && prof[0] > 0 && prof[1] > 0 && image > 0);
+    int serial = 0;
+    char retry_mac[8][32] = {{0}}; /* a failed module goes back into its bay in the next tray */
+    for (double tray = 0; tray < 6 * 3600; tray += 360) {
+        if (tray >= 3 * 3600 && tray < 3 * 3600 + 2400)
+            continue; /* the break */
+        for (int bay = 1; bay <= 8; bay++) {
+            char mac[sizeof retry_mac[0]], port[32], name[16];
+            if (retry_mac[bay - 1][0])
+                memcpy(mac, retry_mac[bay - 1], sizeof mac);
+            else
+                snprintf(mac, sizeof mac, "d8:1f:12:3a:%02x:%02x", (serial >> 8) & 0xff, serial & 0xff);
+            serial += !retry_mac[bay - 1][0];
+            retry_mac[bay - 1][0] = 0;
+            const char *cause = shift_cause(&seed, bay);
+            bool no_mac = cause && !strcmp(cause, "no_download_mode");
+            double start = FIXTURE_SHIFT_T0 + tray + 20 + bay * 2 + 10 * shift_rand(&seed);
+            double dur = cause ? 4 + 20 * shift_rand(&seed) : 17.5 + 4 * shift_rand(&seed);
+            snprintf(port, sizeof port, "/dev/ttyUSB%d", bay - 1);
+            snprintf(name, sizeof name, "bay-%c%d", 'A' + (bay - 1) / 4, (bay - 1) % 4 + 1);
+            db_attempt a = {.station_id = station, .profile_id = prof[tray >= 2 * 3600], .image_id = image,
+                            .bay = bay, .bay_name = name, .port_path = port, .adapter = adapters[bay - 1],
+                            .product = "smartplug", .start_ts = start, .end_ts = start + dur,
+                            .chip = "BK7231T", .flash_id = "c84015", .mac = no_mac ? NULL : mac,
+                            .boot_version = "1.0.5", .bytes_written = cause ? 0 : 1048576,
+                            .baud_start = 1500000, .baud_end = 1500000, .passed = !cause,
+                            .cause_id = cause, .detail = cause ? shift_detail(cause) : NULL};
+            int64_t id = db_attempt_begin(d, &a);
+            CHECK(id > 0);
+            CHECK_OK(db_attempt_end(d, id, &a), d);
+            if (cause && !no_mac && shift_rand(&seed) < 0.8)
+                snprintf(retry_mac[bay - 1], sizeof retry_mac[bay - 1], "%s", mac);
+        }
+    }
+    CHECK_OK(db_commit(d), d);
+}

@@ -43,3 +43,10 @@ db *fixture_open(const char *path, bool readonly);
 /* The known set (see test_db_report.c for the hand-worked numbers). t0 is 08:00 of a UTC day. */
 enum { FIXTURE_T0 = 1714550400 }; /* 2024-05-01 08:00:00 UTC */
 void fixture_fill_known(db *d);
+
+/* A realistic shift for the HTML report and docs/report.png: 8 bays, 06:00-12:00 UTC of
+ * FIXTURE_SHIFT_T0's day with a break 09:00-09:40, a tray every 6 min, a profile change at 08:00,
+ * bay 5's adapter browning out, a few of every other common cause, re-seats of failed modules in the
+ * next tray. Deterministic (a fixed-seed generator), so the page it renders is always the same. */
+enum { FIXTURE_SHIFT_T0 = 1714629600 }; /* 2024-05-02 06:00:00 UTC */
+void fixture_fill_shift(db *d);

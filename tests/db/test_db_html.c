@@ -32,9 +32,11 @@ int main(void)
 
     CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0);
     CHECK(strstr(html, "</body></html>") != NULL);
-    /* three charts: time, Pareto, bays; each opened and closed */
-    CHECK(count(html, "<svg ") == 3 && count(html, "</svg>") == 3);
-    CHECK(count(html, "<polyline") == 2);
+    /* three charts: time, Pareto, bays (each bay a clipped cell); each opened and closed */
+    CHECK(count(html, "role=\"img\"") == 3);
+    CHECK(count(html, "<svg ") == count(html, "</svg>") && count(html, "<svg ") == 3 + 4);
+    /* final and first-pass yield by hour (08:00 and 09:00, no gap), the Pareto's cumulative line */
+    CHECK(count(html, "<polyline") == 3);
     CHECK(count(html, "<table>") == count(html, "</table>") && count(html, "<table>") == 4);
     CHECK(count(html, "<tr>") == count(html, "</tr>"));
     /* self-contained: no scripts, nothing fetched */
@@ -60,6 +62,10 @@ int main(void)
     CHECK(f && report_write_html(r, f) == 0);
     fclose(f);
     CHECK(strstr(html, "No attempts in this period.") != NULL && strstr(html, "nan") == NULL);
+    /* an empty period says so: no 0.0 % yield, no 0.0 s flash time, no 0.0 modules per hour */
+    CHECK(strstr(html, "0.0%") == NULL && strstr(html, "0.0 s") == NULL);
+    CHECK(count(html, ">no attempts<") == 3); /* final and first-pass yield, the period */
+    CHECK(strstr(html, "<b>period</b>no attempts") != NULL);
     free(html);
     report_free(r);
     db_close(d);

@@ -249,7 +249,7 @@ static void check_csv(const report *r)
     char *p = line2;
     for (int commas = 0; commas < 3; p++)
         commas += *p == ',';
-    CHECK(sscanf(p, "%d,%d,%d,%d,%d,%d,%lf,%lf,brownout,%d,%d,%lf,%lf,%lf", &modules, &passed, &first,
+    CHECK(sscanf(p, "%d,%d,%d,%d,%d,%d,%lf,%lf,brownout,brown-out,%d,%d,%lf,%lf,%lf", &modules, &passed, &first,
                  &attempts, &pass, &fail, &fy, &fpy, &interrupted, &dups, &mean, &p95, &mph) == 13);
     CHECK(modules == r->total.modules && passed == r->total.modules_passed);
     CHECK(first == r->total.modules_first_pass && attempts == r->total.attempts);
@@ -263,7 +263,7 @@ static void check_csv(const report *r)
     /* the detail with a quote-free comma-free text stays bare; one with '&' and '<' too */
     CHECK(strstr(text, "<script>alert(1)</script> & more") != NULL);
     CHECK(strstr(text, "\n# bays\n") && strstr(text, "\n# adapters\n") && strstr(text, "\n# failed\n"));
-    CHECK(strstr(text, "\n2,,2,0,0,3,0,3,0.000000,0.000000,brownout\n") != NULL);
+    CHECK(strstr(text, "\n2,,2,0,0,3,0,3,0.000000,0.000000,brownout,brown-out\n") != NULL);
     free(text);
 }
 
@@ -273,9 +273,71 @@ static void check_table(const report *r)
     CHECK(strstr(text, "final yield      75.0% (6 of 8 modules)") != NULL);
     CHECK(strstr(text, "first-pass yield 50.0% (4 of 8 modules)") != NULL);
     CHECK(strstr(text, "mean 21.2 s, p95 25.0 s") != NULL);
-    CHECK(strstr(text, "brownout                 3  60.0%  60.0%") != NULL);
+    CHECK(strstr(text, "brown-out                3  60.0%  60.0%") != NULL);
     CHECK(strstr(text, "2024-05-01 09:00") != NULL);
     free(text);
+}
+
+/* Issue 12 item 14: the table and CSV name causes in words, CSV times are ISO 8601 with a colon in
+ * the offset (also for a zone half an hour off), and an empty period says "no attempts" (table) or
+ * null / an empty field (JSON, CSV) instead of a 0 % yield. */
+static void check_words(db *d, const report *r)
+{
+    char *table = render(r, report_write_table);
+    CHECK(strstr(table, "\n  brown-out                3") != NULL);   /* Pareto */
+    CHECK(strstr(table, "\n  no link ") != NULL);
+    CHECK(strstr(table, "  verify failed ") != NULL);                    /* failed modules, top cause */
+    CHECK(strstr(table, "no_download_mode") == NULL && strstr(table, "verify_failed") == NULL);
+    CHECK(strstr(table, "UTC+00:00") != NULL);
+    free(table);
+
+    char *csv = render(r, report_write_csv);
+    /* #5, C's last failure, ended at 08:03:26 UTC */
+    CHECK(strstr(csv, "\nd8:1f:12:00:00:0c,5,2,brownout,brown-out,2024-05-01T08:03:26+00:00,2,1,0,0,") != NULL);
+    CHECK(strstr(csv, "+0000") == NULL);
+    free(csv);
+
+    setenv("TZ", "IST-5:30", 1); /* a POSIX zone: no tzdata needed */
+    tzset();
+    csv = render(r, report_write_csv);
+    CHECK(strstr(csv, "2024-05-01T13:33:26+05:30") != NULL && strstr(csv, "+0530") == NULL);
+    free(csv);
+    setenv("TZ", "UTC", 1);
+    tzset();
+
+    report *e;
+    char err[256];
+    report_filter none = {T0 + 86400, T0 + 2 * 86400, 0, -1};
+    CHECK(report_build(d, &none, &e, err, sizeof err) == 0);
+    CHECK(e->total.attempts == 0);
+    table = render(e, report_write_table);
+    CHECK(strstr(table, "final yield      no attempts\n") != NULL);
+    CHECK(strstr(table, "first-pass yield no attempts\n") != NULL);
+    CHECK(strstr(table, "0.0%") == NULL);
+    free(table);
+    char *json = render(e, report_write_json);
+    cJSON *j = cJSON_Parse(json);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "totals");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "final_yield")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "first_pass_yield")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "mean_pass_s")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "modules_per_hour")));
+    CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(t, "modules")));
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "first_ts")));
+    cJSON_Delete(j);
+    free(json);
+    csv = render(e, report_write_csv);
+    /* stations, first_ts, last_ts empty; counts 0; both yields and top cause (id, name) empty */
+    CHECK(strstr(csv, "\n,,,0,0,0,0,0,0,,,,,0,0,,,\n") != NULL);
+    free(csv);
+    report_free(e);
+
+    /* a filter without an end says null, not 0 */
+    json = render(r, report_write_json);
+    j = cJSON_Parse(json);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "filter"), "until")));
+    cJSON_Delete(j);
+    free(json);
 }
 
 int main(void)
@@ -297,6 +359,7 @@ int main(void)
     check_json(r);
     check_csv(r);
     check_table(r);
+    check_words(d, r);
     report_free(r);
     check_filters(d);
     db_close(d);

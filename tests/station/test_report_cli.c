@@ -1,0 +1,229 @@
+/* `trayflash report` as a user runs it (issue 12, items 7, 8 and 14): every option value that is
+ * not a real time, bay or period is a usage error (exit 2) naming the option and the value, with
+ * nothing on stdout; a good one filters as it says; --html FILE writes the file and says so on
+ * stdout instead of the table, or fails with the reason and leaves nothing behind.
+ * Usage: test_station_report_cli CASE PATH_TO_TRAYFLASH   (CASE: dates bays period html) */
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "db_fixture.h"
+
+typedef struct run_out {
+    int rc;
+    char out[1 << 16], err[4096];
+} run_out;
+
+static void slurp(const char *path, char *buf, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    size_t len = fread(buf, 1, n - 1, f);
+    buf[len] = 0;
+    fclose(f);
+}
+
+/* Where run() captures a child's output: beside the test's database (set once in main). */
+static char capture[512];
+
+/* Runs trayflash report --db DB ARGS... with stdout and stderr in files (no pipe to deadlock). */
+static run_out *run(const char *tf, const char *dbpath, const char *const *args)
+{
+    static run_out r;
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s.stdout", capture);
+    snprintf(err, sizeof err, "%s.stderr", capture);
+    char *argv[32] = {(char *)tf, "report", "--db", (char *)dbpath};
+    int n = 4;
+    for (; *args && n < 30; args++)
+        argv[n++] = (char *)*args;
+    argv[n] = NULL;
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (o < 0 || e < 0)
+            _exit(126);
+        dup2(o, STDOUT_FILENO);
+        dup2(e, STDERR_FILENO);
+        execv(tf, argv);
+        _exit(127);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    slurp(out, r.out, sizeof r.out);
+    slurp(err, r.err, sizeof r.err);
+    unlink(out);
+    unlink(err);
+    return &r;
+}
+
+/* A usage error: exit 2, nothing on stdout, stderr naming the option, the value and `why`. */
+static void refused(const char *tf, const char *dbpath, const char *opt, const char *value, const char *why,
+                    const char *const *more)
+{
+    const char *args[16] = {opt, value};
+    int n = 2;
+    for (; more && *more; more++)
+        args[n++] = *more;
+    args[n] = NULL;
+    run_out *r = run(tf, dbpath, args);
+    char named[256];
+    snprintf(named, sizeof named, "%s '%s'", opt, value);
+    if (r->rc != 2 || r->out[0] || !strstr(r->err, named) || !strstr(r->err, why)) {
+        fprintf(stderr, "%s %s: exit %d, stdout %zu bytes, stderr: %s", opt, value, r->rc, strlen(r->out),
+                r->err);
+        CHECK(!"refused with exit 2, naming the option and value and saying why");
+    }
+}
+
+static void dates(const char *tf, const char *dbpath)
+{
+    refused(tf, dbpath, "--since", "2026-02-30", "2026-02 has 28 days", NULL);
+    refused(tf, dbpath, "--since", "2023-02-29", "2023-02 has 28 days", NULL);
+    refused(tf, dbpath, "--until", "2024-04-31", "2024-04 has 30 days", NULL);
+    refused(tf, dbpath, "--since", "2024-13-01", "no month 13", NULL);
+    refused(tf, dbpath, "--since", "2024-05-01 25:00", "not a time of day", NULL);
+    refused(tf, dbpath, "--until", "2024-05-01 12:60", "not a time of day", NULL);
+    refused(tf, dbpath, "--since", "2024-05-01 12:00:61", "not a time of day", NULL);
+    refused(tf, dbpath, "--since", "1e999", "not a time", NULL);
+    refused(tf, dbpath, "--since", "nan", "not a time", NULL);
+    refused(tf, dbpath, "--since", "-5", "not a time", NULL);
+    refused(tf, dbpath, "--since", "99999999999999999999", "after the year 9999", NULL);
+    refused(tf, dbpath, "--since", "2024-05-01T09:00+25:00", "not a time zone offset", NULL);
+    refused(tf, dbpath, "--since", "yesterday", "not a time", NULL);
+
+    /* real moments filter as they say: from 09:00 UTC the known set holds D E F G (5 attempts) */
+    static const char *const good[][3] = {
+        {"--since", "2024-05-01 09:00", NULL}, {"--since", "2024-05-01T09:00:00", NULL},
+        {"--since", "2024-05-01T11:00+02:00", NULL}, {"--since", "2024-05-01T09:00Z", NULL},
+        {"--since", "1714554000", NULL}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        run_out *r = run(tf, dbpath, good[i]);
+        if (r->rc != 0 || !strstr(r->out, "\nmodules          4\n") || !strstr(r->out, "attempts         5 ")) {
+            fprintf(stderr, "%s %s: exit %d\n%s%s", good[i][0], good[i][1], r->rc, r->out, r->err);
+            CHECK(!"a real time filters the report");
+        }
+    }
+    static const char *const leap[] = {"--since", "2024-02-29", NULL};
+    CHECK(run(tf, dbpath, leap)->rc == 0);
+}
+
+static void bays(const char *tf, const char *dbpath)
+{
+    refused(tf, dbpath, "--bay", "4294967297", "not a bay number", NULL); /* 2^32 + 1 is not bay 1 */
+    refused(tf, dbpath, "--bay", "2147483648", "not a bay number", NULL);
+    refused(tf, dbpath, "--bay", "99999999999999999999999", "not a bay number", NULL);
+    refused(tf, dbpath, "--bay", "0", "not a bay number", NULL);
+    refused(tf, dbpath, "--bay", "-1", "not a bay number", NULL);
+    refused(tf, dbpath, "--bay", "2x", "not a bay number", NULL);
+    refused(tf, dbpath, "--bay", "", "not a bay number", NULL);
+    static const char *const bay2[] = {"--bay", "2", NULL};
+    run_out *r = run(tf, dbpath, bay2);
+    CHECK(r->rc == 0 && strstr(r->out, "attempts         3 ") != NULL);
+}
+
+static void period(const char *tf, const char *dbpath)
+{
+    /* "no end" is leaving --until out, never a value of it */
+    refused(tf, dbpath, "--until", "0", "leave --until out", NULL);
+    static const char *const since[] = {"--since", "2024-05-02", NULL};
+    refused(tf, dbpath, "--until", "2024-05-01", "not after --since", since);
+    static const char *const same[] = {"--since", "2024-05-01 09:00", NULL};
+    refused(tf, dbpath, "--until", "2024-05-01 09:00", "not after --since", same);
+    refused(tf, dbpath, "--since", "2024-05-01", "given twice", (const char *const[]){"--since", "2024-05-02", NULL});
+    refused(tf, dbpath, "--profile", "", "is empty", NULL);
+    /* a database that is not there is a setup error */
+    static const char *const none[] = {NULL};
+    run_out *r = run(tf, "/nonexistent-dir/trayflash.db", none);
+    CHECK(r->rc == 3 && r->out[0] == 0 && strstr(r->err, "/nonexistent-dir/trayflash.db") != NULL);
+    /* an empty period says so */
+    static const char *const empty[] = {"--since", "2030-01-01", NULL};
+    r = run(tf, dbpath, empty);
+    CHECK(r->rc == 0 && strstr(r->out, "final yield      no attempts") != NULL && !strstr(r->out, "0.0%"));
+}
+
+static bool exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* Files in dir other than the database's own: a failed write must leave none. */
+static int stray_files(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v '^known.db' | wc -l", dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    CHECK(p && fscanf(p, "%d", &n) == 1);
+    pclose(p);
+    return n;
+}
+
+static void html(const char *tf, const char *dbpath)
+{
+    char dir[512], page[600], expect[700];
+    snprintf(dir, sizeof dir, "%s", dbpath);
+    *strrchr(dir, '/') = 0;
+    snprintf(page, sizeof page, "%s/report.html", dir);
+
+    const char *args[] = {"--html", page, NULL};
+    run_out *r = run(tf, dbpath, args);
+    snprintf(expect, sizeof expect, "wrote %s\n", page);
+    CHECK(r->rc == 0);
+    CHECK(strcmp(r->out, expect) == 0); /* the page, not the table too */
+    char head[16];
+    slurp(page, head, sizeof head);
+    CHECK(strncmp(head, "<!DOCTYPE html>", 15) == 0);
+    CHECK(stray_files(dir) == 1);
+
+    /* with --format as well: stdout is that format alone (JSON that parses), the note on stderr */
+    const char *json[] = {"--html", page, "--format", "json", NULL};
+    r = run(tf, dbpath, json);
+    CHECK(r->rc == 0 && strstr(r->err, expect) != NULL);
+    cJSON *j = cJSON_Parse(r->out);
+    CHECK(j != NULL);
+    cJSON_Delete(j);
+
+    /* a directory that is not there: exit 3, the reason, no file, no "wrote" */
+    const char *missing[] = {"--html", "/nonexistent-dir/report.html", NULL};
+    r = run(tf, dbpath, missing);
+    CHECK(r->rc == 3 && r->out[0] == 0);
+    CHECK(strstr(r->err, "/nonexistent-dir/report.html") && strstr(r->err, "No such file or directory"));
+    /* a device is refused, not renamed over */
+    const char *dev[] = {"--html", "/dev/null", NULL};
+    r = run(tf, dbpath, dev);
+    CHECK(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
+    CHECK(exists("/dev/null"));
+    /* a directory given as the file: refused, the directory untouched, nothing left beside it */
+    const char *isdir[] = {"--html", dir, NULL};
+    r = run(tf, dbpath, isdir);
+    CHECK(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
+    CHECK(stray_files(dir) == 1);
+    unlink(page);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3)
+        return 2;
+    setenv("TZ", "UTC", 1);
+    char dbpath[512];
+    fixture_path(dbpath, sizeof dbpath, "known.db");
+    db *d = fixture_open(dbpath, false);
+    fixture_fill_known(d);
+    db_close(d);
+    snprintf(capture, sizeof capture, "%s", dbpath);
+    static const struct { const char *name; void (*fn)(const char *, const char *); } cases[] = {
+        {"dates", dates}, {"bays", bays}, {"period", period}, {"html", html}};
+    bool found = false;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strcmp(argv[1], cases[i].name)) {
+            cases[i].fn(argv[2], dbpath);
+            found = true;
+        }
+    fixture_cleanup(dbpath);
+    if (!found)
+        return 2;
+    printf("station_report_cli %s: ok\n", argv[1]);
+    return 0;
+}
