@@ -57,6 +57,11 @@ size_t tf_text_escape(const char *in, char *out, size_t outlen)
     return want;
 }
 
+bool tf_text_is_printable(const char *s)
+{
+    return tf_text_escape(s, NULL, 0) == strlen(s);
+}
+
 void tf_text_escape_inplace(char *buf, size_t cap)
 {
     size_t n = strlen(buf);

@@ -12,6 +12,10 @@
  * character when out is too small. Returns the escaped length it wanted (like snprintf). */
 size_t tf_text_escape(const char *in, char *out, size_t outlen);
 
+/* Whether `s` prints as it is: nothing in it would be escaped. Values that a station shows on
+ * a terminal (names, products, paths) are held to this when a file gives them. */
+bool tf_text_is_printable(const char *s);
+
 /* Escapes `buf` (a NUL-terminated string in a buffer of `cap` bytes) in place, cutting the
  * result to fit. For messages composed with file text in them: the fixed words are plain. */
 void tf_text_escape_inplace(char *buf, size_t cap);

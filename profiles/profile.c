@@ -343,6 +343,11 @@ static int on_key(void *user, const char *section_name, const char *name, const 
     }
     s->key_line[k] = c->rd.line;
     c->last_key = k;
+    if (!tf_text_is_printable(value)) { /* it would reach terminals and the database as is */
+        fail(c, c->rd.line, "%s \"%s\" holds a control character or bytes that are not UTF-8",
+             name, value);
+        return 0;
+    }
     apply_key(c, c->cur, (enum key_id)k, value);
     return c->failed ? 0 : 1;
 }

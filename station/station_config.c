@@ -274,6 +274,11 @@ static int on_key(void *user, const char *section, const char *key, const char *
         return 0;
     if (!key_is_new(p, key, line))
         return 0;
+    if (!tf_text_is_printable(value)) { /* names and paths reach the terminal and the db */
+        snprintf(p->err, sizeof p->err, "%s:%d: %s '%s' holds a control character or bytes "
+                 "that are not UTF-8", c->path, line, key, value);
+        return 0;
+    }
     long n;
     if (!strcmp(section, "station")) {
         if (!strcmp(key, "name")) {

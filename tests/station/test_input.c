@@ -7,7 +7,8 @@
  *              setting, a long value line is refused at its own line, later lines keep their
  *              numbers; duplicate keys and sections are errors.
  *   messages - --time-scale 0 is refused (it ran in real time); "cannot open" says why;
- *              control bytes from a file reach stderr escaped, never raw.
+ *              control bytes from a file reach stderr escaped, never raw, and a value that
+ *              would show them (a name, a product) is refused.
  *   profile_cli - `profile new` writes a template that loads once its image and pin are
  *              filled in, and never overwrites; every key of the template is documented in
  *              the man page's PROFILES section and profiles/README.md; `profile list` skips
@@ -294,7 +295,15 @@ static int case_messages(void)
     rc = RUN(&out, "profile", "check", path);
     expect_refused("profile check, ESC in name", rc, out);
     CHECK(no_raw_controls(out));
-    EXPECT("profile check, ESC in name", out, ":2: bad name \"\\x1B]0;owned\\x07\\x1B[2J\"");
+    EXPECT("profile check, ESC in name", out, ":2: name \"\\x1B]0;owned\\x07\\x1B[2J\" holds a "
+           "control character");
+    free(out);
+    /* a product that would be shown as is: a lone C1 CSI byte (not UTF-8) is refused */
+    ru_write_file(path, "[profile]\nname = p\nproduct = plug \x9b" "2J\n");
+    rc = RUN(&out, "profile", "check", path);
+    expect_refused("profile check, CSI in product", rc, out);
+    CHECK(!strchr(out, '\x9b'));
+    EXPECT("profile check, CSI in product", out, ":3: product \"plug \\x9B2J\" holds a control");
     free(out);
 
     ru_write_file(path, "[station]\n\x1b[31mcolour = red\n");
@@ -303,6 +312,14 @@ static int case_messages(void)
     expect_refused("station --config, ESC in key", rc, out);
     CHECK(no_raw_controls(out));
     EXPECT("station --config, ESC in key", out, ":2: [station]: unknown key '\\x1B[31mcolour'");
+    free(out);
+    ru_write_file(path, "[station]\nname = line\x1b[2J-2\n");
+    rc = RUN(&out, "station", "--headless", "--once", "--sim", "1", "--profile", DEMO_PROFILE,
+             "--config", path);
+    expect_refused("station --config, ESC in the station name", rc, out);
+    CHECK(no_raw_controls(out));
+    EXPECT("station --config, ESC in the station name", out,
+           ":2: name 'line\\x1B[2J-2' holds a control character");
     free(out);
 
     snprintf(scen, sizeof scen, "%s/scenario.ini", dir);
