@@ -9,7 +9,8 @@
  *
  * Strict: the file must be a regular file; a key twice in a section (but `allow`, whose
  * lists add up), a section twice ([bay 3] and [bay 03] included), an indented continuation
- * line, or a line longer than libinih's buffer (a comment is only cut) is an error. */
+ * line, a line longer than libinih's buffer (a comment is only cut), or a value with a
+ * control character or bytes that are not UTF-8 (it would reach terminals as is) is an error. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
