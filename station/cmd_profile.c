@@ -23,6 +23,7 @@
 #include "cli.h"
 #include "profile.h"
 #include "report.h"
+#include "tf_text.h"
 
 #define PROFILE_LIST_MAX 256
 
@@ -313,7 +314,9 @@ static int cmd_list(int argc, char **argv)
         if (loaded < 0) {
             errors++;
             fprintf(stderr, "%s\n", err);
-            printf("%-22s %s\n", names[i], "(refused: see above)");
+            char shown[256]; /* a file name is bytes from the disk: escaped */
+            tf_text_escape(names[i], shown, sizeof shown);
+            printf("%-22s %s\n", shown, "(refused: see above)");
             continue;
         }
         char chips[64] = "", shas[64] = "";

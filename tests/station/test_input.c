@@ -438,6 +438,16 @@ static int case_profile_cli(void)
     CHECK_EQ_INT(rc, 0);
     EXPECT("profile list with a station file", out, "smart-bulb", "note: skipped", "line-2.ini");
     free(out);
+    /* a broken profile whose file name holds an ESC: refused (exit 2), the name escaped */
+    char odd[160];
+    snprintf(odd, sizeof odd, "%s/odd\x1b[7m.ini", dir);
+    ru_write_file(odd, "[profile]\nname = odd\n");
+    rc = RUN(&out, "profile", "list", dir);
+    CHECK_EQ_INT(rc, 2);
+    CHECK(no_raw_controls(out));
+    EXPECT("profile list, ESC in a file name", out, "odd\\x1B[7m.ini:1: missing required key",
+           "odd\\x1B[7m.ini         (refused");
+    free(out);
     free(tmpl);
     ru_rmrf(dir);
     return CHECK_DONE();
