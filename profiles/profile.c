@@ -2,9 +2,10 @@
  *
  * libinih does the key = value splitting; it does not tell a handler its line number (the
  * Debian build has INI_HANDLER_LINENO off), so the profile text is fed to ini_parse_stream
- * through our own line reader, which counts lines and sees section headers first-hand. That
- * also gives "missing key" errors the line of their section header, and lets the parse stop
- * at the first error: later errors after a bad line are usually its echoes. */
+ * through the whole-line reader of common/tf_ini.h, which counts lines and sees section
+ * headers first-hand. That also gives "missing key" errors the line of their section header,
+ * and lets the parse stop at the first error: later errors after a bad line are usually its
+ * echoes. Messages quote the file's bytes escaped (tf_text.h). */
 #include "profile.h"
 #include <ctype.h>
 #include <errno.h>
@@ -15,12 +16,19 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <ini.h>
+#include "tf_file.h"
+#include "tf_ini.h"
+#include "tf_text.h"
 
 #define PROFILE_TEXT_MAX (1u << 20)
 #define N_SECTIONS (BK_MAX_VARIANTS)
 
 static const uint32_t supported_bauds[] = { 115200, 230400, 460800, 921600, 1500000, 2000000 };
+/* Without baud_fallback: those of these below baud, high to low. 921600 is the rate most
+ * adapters carry, so a 2 Mbaud profile steps there first, not straight to 460800. */
+static const uint32_t default_fallbacks[] = { 921600, 460800, 115200 };
 
 bool tf_profile_baud_supported(uint32_t baud)
 {
@@ -69,10 +77,7 @@ typedef struct section {
 
 typedef struct parse_ctx {
     tf_profile *p;
-    const char *text;
-    size_t len, pos;
-    int line;
-    bool line_indented;
+    tf_ini_reader rd;        /* the line it is on, whether indented; stop ends the parse */
     int cur;                 /* section index, -1 before the first header */
     int last_key;            /* key of the previous handler call, -1 if none */
     section sec[N_SECTIONS];
@@ -90,13 +95,15 @@ static void fail(parse_ctx *c, int line, const char *fmt, ...)
     if (c->failed)
         return;
     c->failed = true;
+    c->rd.stop = true;
     int n = snprintf(c->err, c->errlen, "%s:%d: ", c->p->path, line);
-    if (n < 0 || (size_t)n >= c->errlen)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-    va_end(ap);
+    if (n >= 0 && (size_t)n < c->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    tf_text_escape_inplace(c->err, c->errlen); /* values from the file may hold ESC etc. */
 }
 
 /* Accepts decimal or 0x-hex, digits only (no sign, no spaces, no suffix). */
@@ -153,7 +160,7 @@ static void set_int(parse_ctx *c, const char *key, const char *v, uint32_t lo, u
 {
     uint32_t n;
     if (!parse_u32(v, &n) || n < lo || n > hi)
-        fail(c, c->line, "bad number \"%s\" for %s (expected %" PRIu32 "..%" PRIu32 ")", v, key,
+        fail(c, c->rd.line, "bad number \"%s\" for %s (expected %" PRIu32 "..%" PRIu32 ")", v, key,
              lo, hi);
     else
         *out = (int)n;
@@ -163,11 +170,11 @@ static void set_baud(parse_ctx *c, const char *key, const char *tok, uint32_t *o
 {
     uint32_t b;
     if (!parse_u32(tok, &b)) {
-        fail(c, c->line, "bad number \"%s\" for %s", tok, key);
+        fail(c, c->rd.line, "bad number \"%s\" for %s", tok, key);
         return;
     }
     if (!tf_profile_baud_supported(b)) {
-        fail(c, c->line, "%s %" PRIu32 " is not a supported rate (115200, 230400, 460800, "
+        fail(c, c->rd.line, "%s %" PRIu32 " is not a supported rate (115200, 230400, 460800, "
              "921600, 1500000, 2000000)", key, b);
         return;
     }
@@ -181,14 +188,14 @@ static void set_fallbacks(parse_ctx *c, const char *v)
         return;
     char buf[256];
     if (strlen(v) >= sizeof buf) {
-        fail(c, c->line, "baud_fallback list too long");
+        fail(c, c->rd.line, "baud_fallback list too long");
         return;
     }
     strcpy(buf, v);
     char *save = NULL;
     for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
         if (c->n_fallbacks >= BK_MAX_BAUDS - 1) {
-            fail(c, c->line, "baud_fallback lists more than %d rates", BK_MAX_BAUDS - 1);
+            fail(c, c->rd.line, "baud_fallback lists more than %d rates", BK_MAX_BAUDS - 1);
             return;
         }
         set_baud(c, "baud_fallback", tok, &c->fallbacks[c->n_fallbacks]);
@@ -212,7 +219,7 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
             ok = islower((unsigned char)v[i]) || isdigit((unsigned char)v[i]) || v[i] == '.' ||
                  v[i] == '_' || v[i] == '-';
         if (!ok)
-            fail(c, c->line, "bad name \"%s\": use 1..%zu characters of a-z 0-9 . _ -", v,
+            fail(c, c->rd.line, "bad name \"%s\": use 1..%zu characters of a-z 0-9 . _ -", v,
                  sizeof p->name - 1);
         else
             memcpy(p->name, v, n + 1);
@@ -224,7 +231,7 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         for (size_t i = 0; ok && i < n; i++)
             ok = !iscntrl((unsigned char)v[i]);
         if (!ok)
-            fail(c, c->line, "bad product \"%s\": 1..%zu printable characters", v,
+            fail(c, c->rd.line, "bad product \"%s\": 1..%zu printable characters", v,
                  sizeof p->product - 1);
         else
             memcpy(p->product, v, n + 1);
@@ -233,9 +240,9 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
     case K_CHIP: {
         const bk_family *f = bk_family_by_id(v);
         if (!f)
-            fail(c, c->line, "unknown chip \"%s\" (expected %s)", v, chip_choices());
+            fail(c, c->rd.line, "unknown chip \"%s\" (expected %s)", v, chip_choices());
         else if (s > 0 && f->chip != var->chip)
-            fail(c, c->line, "chip %s disagrees with the section [%s]", f->id, c->sec[s].title);
+            fail(c, c->rd.line, "chip %s disagrees with the section [%s]", f->id, c->sec[s].title);
         else
             var->chip = f->chip;
         break;
@@ -248,22 +255,22 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         break;
     case K_IMAGE:
         if (!*v)
-            fail(c, c->line, "empty image path");
+            fail(c, c->rd.line, "empty image path");
         else if (strlen(v) >= sizeof c->sec[s].image_key)
-            fail(c, c->line, "image path too long");
+            fail(c, c->rd.line, "image path too long");
         else
             strcpy(c->sec[s].image_key, v);
         break;
     case K_OFFSET:
         if (!parse_u32(v, &var->offset))
-            fail(c, c->line, "bad number \"%s\" for offset (expected decimal or 0x hex)", v);
+            fail(c, c->rd.line, "bad number \"%s\" for offset (expected decimal or 0x hex)", v);
         break;
     case K_SHA256: {
         bool ok = strlen(v) == 64;
         for (size_t i = 0; ok && i < 64; i++)
             ok = isxdigit((unsigned char)v[i]);
         if (!ok) {
-            fail(c, c->line, "bad sha256 \"%s\": expected 64 hex digits", v);
+            fail(c, c->rd.line, "bad sha256 \"%s\": expected 64 hex digits", v);
             break;
         }
         for (size_t i = 0; i < 64; i++)
@@ -277,13 +284,13 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         else if (strcasecmp(v, "4k") == 0)
             p->erase_mode = BK_ERASE_4K;
         else
-            fail(c, c->line, "bad erase mode \"%s\" (expected auto or 4k)", v);
+            fail(c, c->rd.line, "bad erase mode \"%s\" (expected auto or 4k)", v);
         break;
     case K_ALLOW_BOOTLOADER:
     case K_SKIP_UNCHANGED:
     case K_QIO:
         if (!parse_bool(v, &b)) {
-            fail(c, c->line, "bad boolean \"%s\" for %s (expected yes or no)", v, keys[k].name);
+            fail(c, c->rd.line, "bad boolean \"%s\" for %s (expected yes or no)", v, keys[k].name);
             break;
         }
         if (k == K_ALLOW_BOOTLOADER)
@@ -311,7 +318,7 @@ static int on_key(void *user, const char *section_name, const char *name, const 
     if (c->failed)
         return 1;
     if (c->cur < 0) {
-        fail(c, c->line, "key \"%s\" outside a section (start with [profile])", name);
+        fail(c, c->rd.line, "key \"%s\" outside a section (start with [profile])", name);
         return 0;
     }
     section *s = &c->sec[c->cur];
@@ -319,23 +326,28 @@ static int on_key(void *user, const char *section_name, const char *name, const 
     for (int i = 0; i < K_COUNT; i++)
         if (strcmp(keys[i].name, name) == 0)
             k = i;
-    if (c->line_indented && k >= 0 && k == c->last_key) {
-        fail(c, c->line, "indented line continues key \"%s\": values must fit on one line",
+    if (c->rd.indented && k >= 0 && k == c->last_key) {
+        fail(c, c->rd.line, "indented line continues key \"%s\": values must fit on one line",
              name);
         return 0;
     }
     unsigned here = c->cur == 0 ? IN_PROFILE : IN_VARIANT;
     if (k < 0 || !(keys[k].where & here)) {
-        fail(c, c->line, "unknown key \"%s\" in [%s]%s", name, s->title,
+        fail(c, c->rd.line, "unknown key \"%s\" in [%s]%s", name, s->title,
              k >= 0 ? " (it belongs in [profile])" : "");
         return 0;
     }
     if (s->key_line[k]) {
-        fail(c, c->line, "duplicate key \"%s\" (first at line %d)", name, s->key_line[k]);
+        fail(c, c->rd.line, "duplicate key \"%s\" (first at line %d)", name, s->key_line[k]);
         return 0;
     }
-    s->key_line[k] = c->line;
+    s->key_line[k] = c->rd.line;
     c->last_key = k;
+    if (!tf_text_is_printable(value)) { /* it would reach terminals and the database as is */
+        fail(c, c->rd.line, "%s \"%s\" holds a control character or bytes that are not UTF-8",
+             name, value);
+        return 0;
+    }
     apply_key(c, c->cur, (enum key_id)k, value);
     return c->failed ? 0 : 1;
 }
@@ -345,7 +357,7 @@ static void on_section(parse_ctx *c, const char *hdr, size_t n)
 {
     const char *end = memchr(hdr, ']', n);
     if (!end) {
-        fail(c, c->line, "section header without ']'");
+        fail(c, c->rd.line, "section header without ']'");
         return;
     }
     const char *a = hdr + 1, *b = end;
@@ -371,128 +383,53 @@ static void on_section(parse_ctx *c, const char *hdr, size_t n)
             id++;
         const bk_family *f = bk_family_by_id(id);
         if (!f) {
-            fail(c, c->line, "unknown chip \"%s\" in section [%s] (expected %s)", id, title,
+            fail(c, c->rd.line, "unknown chip \"%s\" in section [%s] (expected %s)", id, title,
                  chip_choices());
             return;
         }
         chip = f->chip;
         for (int i = 1; i < N_SECTIONS; i++)
             if (c->sec[i].present && c->p->variants[i].chip == chip) {
-                fail(c, c->line, "duplicate section [%s] (first at line %d)", title,
+                fail(c, c->rd.line, "duplicate section [%s] (first at line %d)", title,
                      c->sec[i].line);
                 return;
             }
         if (c->n_variant_sections + 1 >= N_SECTIONS) {
-            fail(c, c->line, "too many [variant] sections (a profile holds %d chip variants)",
+            fail(c, c->rd.line, "too many [variant] sections (a profile holds %d chip variants)",
                  BK_MAX_VARIANTS);
             return;
         }
         idx = ++c->n_variant_sections;
     } else {
-        fail(c, c->line, "unknown section [%s] (expected [profile] or [variant <chip>])", title);
+        fail(c, c->rd.line, "unknown section [%s] (expected [profile] or [variant <chip>])", title);
         return;
     }
     section *s = &c->sec[idx];
     if (s->present) {
-        fail(c, c->line, "duplicate section [%s] (first at line %d)", title, s->line);
+        fail(c, c->rd.line, "duplicate section [%s] (first at line %d)", title, s->line);
         return;
     }
     s->present = true;
-    s->line = c->line;
+    s->line = c->rd.line;
     memcpy(s->title, title, tn + 1);
     c->p->variants[idx].chip = chip;
-    c->p->variants[idx].line = c->line;
+    c->p->variants[idx].line = c->rd.line;
     c->cur = idx;
 }
 
-/* fgets-like reader over the profile text: one line per call, so calls count lines. */
-static char *read_line(char *str, int num, void *stream)
+static bool on_header(void *user, const char *hdr, int line)
 {
-    parse_ctx *c = stream;
-    if (c->failed || c->pos >= c->len)
-        return NULL;
-    const char *start = c->text + c->pos;
-    const char *nl = memchr(start, '\n', c->len - c->pos);
-    size_t n = nl ? (size_t)(nl - start) + 1 : c->len - c->pos;
-    c->line++;
-    c->pos += n;
-    if (num < 4)
-        return NULL;
-    if (n > (size_t)num - 1) {
-        /* libinih's line buffer is fixed (200 bytes in Debian's build). A long comment is
-         * harmless and is cut; a long setting would be cut silently by inih, so refuse it. */
-        const char *t = start;
-        while (t < start + n && (*t == ' ' || *t == '\t'))
-            t++;
-        if (t < start + n && (*t == ';' || *t == '#')) {
-            memcpy(str, start, (size_t)num - 2);
-            str[num - 2] = '\n';
-            str[num - 1] = '\0';
-            c->line_indented = false;
-            return str;
-        }
-        fail(c, c->line, "line is longer than %d characters", num - 3);
-        return NULL;
-    }
-    memcpy(str, start, n);
-    str[n] = '\0';
-
-    const char *s = str;
-    if (c->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
-        (unsigned char)s[2] == 0xBF)
-        s += 3;
-    c->line_indented = *s == ' ' || *s == '\t';
-    while (*s == ' ' || *s == '\t')
-        s++;
-    if (*s == '[')
-        on_section(c, s, strlen(s));
-    return str;
+    (void)line; /* the reader's line, c->rd.line, is this one */
+    parse_ctx *c = user;
+    on_section(c, hdr, strlen(hdr));
+    return !c->failed;
 }
 
 static int read_text(const char *path, tf_profile *p, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    if (tf_file_read_text(path, PROFILE_TEXT_MAX, &p->text, &p->text_len, err, errlen) != 0)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        fclose(f);
-        return -1;
-    }
-    if ((uint64_t)st.st_size > PROFILE_TEXT_MAX) {
-        snprintf(err, errlen, "%s: %" PRIu64 " bytes is too large for a profile", path,
-                 (uint64_t)st.st_size);
-        fclose(f);
-        return -1;
-    }
-    size_t n = (size_t)st.st_size;
-    p->text = malloc(n + 1);
-    if (!p->text) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        fclose(f);
-        return -1;
-    }
-    size_t got = fread(p->text, 1, n, f);
-    fclose(f);
-    if (got != n) {
-        snprintf(err, errlen, "%s: read %zu of %zu bytes", path, got, n);
-        return -1;
-    }
-    p->text[n] = '\0';
-    p->text_len = n;
-    const char *nul = memchr(p->text, '\0', n);
-    if (nul) {
-        int line = 1;
-        for (const char *q = p->text; q < nul; q++)
-            line += *q == '\n';
-        snprintf(err, errlen, "%s:%d: NUL byte at byte %zu: not a text file", path, line,
-                 (size_t)(nul - p->text));
-        return -1;
-    }
-    bk_sha256_hex((const uint8_t *)p->text, n, p->text_sha256);
+    bk_sha256_hex((const uint8_t *)p->text, p->text_len, p->text_sha256);
     return 0;
 }
 
@@ -544,10 +481,9 @@ static void check_whole(parse_ctx *c)
             p->bauds[p->n_bauds++] = c->fallbacks[i];
         }
     } else {
-        static const uint32_t def[] = { 460800, 115200 };
-        for (size_t i = 0; i < 2; i++)
-            if (def[i] < c->baud)
-                p->bauds[p->n_bauds++] = def[i];
+        for (size_t i = 0; i < sizeof default_fallbacks / sizeof default_fallbacks[0]; i++)
+            if (default_fallbacks[i] < c->baud)
+                p->bauds[p->n_bauds++] = default_fallbacks[i];
     }
 }
 
@@ -574,12 +510,20 @@ static void load_variant_image(parse_ctx *c, int s)
         fail(c, image_line, "image path \"%s\" too long", sec->image_key);
         return;
     }
-    struct stat st;
-    if (stat(v->image_path, &st) != 0) {
+    /* The engine's loader opens first: a FIFO or a device here would block it forever. */
+    char ferr[1024];
+    int open_errno;
+    int fd = tf_file_open_regular(v->image_path, &open_errno, ferr, sizeof ferr);
+    if (fd < 0 && open_errno == ENOENT) {
         fail(c, image_line, "image \"%s\" not found (looked for %s): %s", sec->image_key,
-             v->image_path, strerror(errno));
+             v->image_path, strerror(open_errno));
         return;
     }
+    if (fd < 0) {
+        fail(c, image_line, "image refused: %s", ferr);
+        return;
+    }
+    close(fd);
     const bk_family *fam = bk_family_get(v->chip);
     bool offset_given = sec->key_line[K_OFFSET] != 0;
     /* Placement mistakes of the offset key are reported at its own line. */
@@ -625,6 +569,40 @@ static void load_variant_image(parse_ctx *c, int s)
     v->offset = v->image.offset;
 }
 
+/* Whether some line of the text is a [profile] header: a file without one is some other
+ * INI file (a station file beside the profiles), not a broken profile. */
+static bool has_profile_header(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && (text[i] == ' ' || text[i] == '\t'))
+            i++;
+        if (i < len && text[i] == '[') {
+            size_t a = i + 1;
+            while (a < len && (text[a] == ' ' || text[a] == '\t'))
+                a++;
+            if (len - a >= 7 && !memcmp(text + a, "profile", 7)) {
+                size_t b = a + 7;
+                while (b < len && (text[b] == ' ' || text[b] == '\t'))
+                    b++;
+                if (b < len && text[b] == ']')
+                    return true;
+            }
+        }
+        const char *nl = memchr(text + i, '\n', len - i);
+        i = nl ? (size_t)(nl - text) + 1 : len;
+    }
+    return false;
+}
+
+/* After a refusal: is the file no profile at all (not a regular file, no [profile])? */
+static bool not_a_profile(const char *path, const tf_profile *p)
+{
+    struct stat st;
+    if (!p->text)
+        return stat(path, &st) == 0 && !S_ISREG(st.st_mode); /* stat does not open: no block */
+    return !has_profile_header(p->text, p->text_len);
+}
+
 int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
@@ -633,8 +611,9 @@ int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
         return -1;
     }
     if (read_text(path, out, err, errlen) != 0) {
+        int rc = not_a_profile(path, out) ? TF_PROFILE_NOT_A_PROFILE : TF_PROFILE_REFUSED;
         tf_profile_free(out);
-        return -1;
+        return rc;
     }
     out->erase_mode = BK_ERASE_AUTO;
     out->skip_unchanged = true;
@@ -648,16 +627,17 @@ int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
         return -1;
     }
     c->p = out;
-    c->text = out->text;
-    c->len = out->text_len;
+    tf_ini_reader_init(&c->rd, out->text, out->text_len, on_header, c);
     c->cur = -1;
     c->last_key = -1;
     c->baud = 921600;
     c->err = err;
     c->errlen = errlen;
 
-    int rc = ini_parse_stream(read_line, c, on_key, c);
-    if (!c->failed && rc > 0)
+    int rc = ini_parse_stream(tf_ini_read_line, &c->rd, on_key, c);
+    if (c->rd.too_long_line)
+        fail(c, c->rd.too_long_line, "line is longer than %d characters", c->rd.max_len);
+    else if (!c->failed && rc > 0)
         fail(c, rc, "syntax error: expected \"key = value\", a [section] or a ; comment");
     else if (!c->failed && rc < 0)
         fail(c, 1, "the INI parser failed (%d)", rc);
@@ -668,10 +648,11 @@ int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
     bool failed = c->failed;
     free(c);
     if (failed) {
+        int result = not_a_profile(path, out) ? TF_PROFILE_NOT_A_PROFILE : TF_PROFILE_REFUSED;
         tf_profile_free(out);
-        return -1;
+        return result;
     }
-    return 0;
+    return TF_PROFILE_OK;
 }
 
 void tf_profile_free(tf_profile *p)

@@ -15,8 +15,8 @@
  *   [variant <chip>]  another chip family of the same product: chip (optional, must agree with
  *              the section name), image, offset, sha256, qio. The [profile] section's chip and
  *              image are the first variant.
- * Defaults: product = name, baud 921600, fall-backs those of 460800, 115200 that are below
- * baud, erase auto, allow_bootloader no, skip_unchanged yes, link_timeout_ms 10000,
+ * Defaults: product = name, baud 921600, fall-backs those of 921600, 460800, 115200 that are
+ * below baud, erase auto, allow_bootloader no, skip_unchanged yes, link_timeout_ms 10000,
  * write_retries 2, qio no. Booleans: yes/no, true/false, on/off, 1/0. */
 #pragma once
 #include <stddef.h>
@@ -54,9 +54,16 @@ typedef struct tf_profile {
     char text_sha256[65];   /* ... and its sha256, for the database's record of what ran */
 } tf_profile;
 
+enum tf_profile_result {
+    TF_PROFILE_OK = 0,
+    TF_PROFILE_REFUSED = -1,        /* a profile with an error */
+    TF_PROFILE_NOT_A_PROFILE = -2,  /* not a regular file, or no [profile] section at all */
+};
+
 /* Parses `path`, checks it, and loads and checks every variant's image against its pin.
- * Returns 0, or -1 with `err` = "file:line: words" (or "file: words" for a file-level error).
- * On failure *out holds nothing to free (tf_profile_free is still safe). */
+ * Returns TF_PROFILE_OK, or a negative result with `err` = "file:line: words" (or "file:
+ * words" for a file-level error; bytes from the file escaped). A FIFO or a device is refused
+ * without being read. On failure *out holds nothing to free (tf_profile_free is safe). */
 int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen);
 void tf_profile_free(tf_profile *p);
 

@@ -2,13 +2,19 @@
  *   [all]          defaults for every module
  *   [module 3]     module 3 (0-based), applied after [all] whatever the order in the file
  *   chip = bk7231n | fault = SPEC (repeatable) | mac = d8:1f:12:00:00:03
- * libinih reports the line of the first failing entry; our handler keeps the words. */
+ * The text is read whole (tf_file_read_text: a FIFO or a device is refused, never read) and fed
+ * to libinih one whole line at a time (tf_ini.h), so errors name the file's own line and a
+ * long line is refused, not cut. A section twice, or chip or mac twice in a section, is an
+ * error (fault repeats by design); so is a value continued on an indented line. */
 #include "bksim.h"
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
+#include "tf_file.h"
+#include "tf_ini.h"
+#include "tf_text.h"
 
 #define MAX_FAULTS 16
 
@@ -21,12 +27,56 @@ typedef struct section_cfg {
     char faults[MAX_FAULTS][64];
 } section_cfg;
 
+#define SCENARIO_TEXT_MAX (1u << 20)
+
 typedef struct scenario_ctx {
     int count;
     section_cfg all;
     section_cfg *mods;
     char msg[200];
+    int msg_line;             /* where msg belongs */
+    tf_ini_reader rd;
+    int chip_line, mac_line;  /* in the current section, 0 = not given */
+    char last_key[16];        /* of the previous entry: an indented line continues it */
+    int all_line;             /* of [all], 0 = not seen */
+    int *module_lines;        /* of each [module N], 0 = not seen */
 } scenario_ctx;
+
+/* Sets the first error's words and line and stops the parse. */
+static void scenario_fail(scenario_ctx *c, int line, const char *words)
+{
+    if (c->msg[0])
+        return;
+    snprintf(c->msg, sizeof c->msg, "%s", words);
+    c->msg_line = line;
+    c->rd.stop = true;
+}
+
+/* Every [section] line before inih reads it: no section twice. */
+static bool on_header(void *user, const char *hdr, int line)
+{
+    scenario_ctx *c = user;
+    c->chip_line = c->mac_line = 0;
+    c->last_key[0] = '\0';
+    int idx, *seen = NULL;
+    char tail;
+    if (!strncmp(hdr, "[all]", 5))
+        seen = &c->all_line;
+    else if (sscanf(hdr, "[module %d%c", &idx, &tail) == 2 && tail == ']' && idx >= 0 &&
+             idx < c->count)
+        seen = &c->module_lines[idx];
+    if (!seen)
+        return true; /* the handler names what is wrong with it */
+    if (*seen) {
+        char words[120];
+        snprintf(words, sizeof words, "duplicate section %.*s (first at line %d)",
+                 (int)(strchr(hdr, ']') - hdr + 1), hdr, *seen);
+        scenario_fail(c, line, words);
+        return false;
+    }
+    *seen = line;
+    return true;
+}
 
 bool bksim_mac_parse(const char *s, uint8_t mac[6])
 {
@@ -61,10 +111,33 @@ static int on_entry(void *user, const char *section, const char *name, const cha
 {
     scenario_ctx *c = user;
     if (c->msg[0])
-        return 1; /* inih reports the FIRST error's line: keep its words with it */
-    section_cfg *sc = section_for(c, section);
-    if (!sc)
         return 0;
+    int line = c->rd.line;
+    bool continued = c->rd.indented && !strcmp(name, c->last_key);
+    snprintf(c->last_key, sizeof c->last_key, "%s", name);
+    char words[200];
+    if (continued) {
+        snprintf(words, sizeof words, "indented line continues key '%s': values must fit on "
+                 "one line", name);
+        scenario_fail(c, line, words);
+        return 0;
+    }
+    section_cfg *sc = section_for(c, section);
+    if (!sc) {
+        c->msg_line = line;
+        c->rd.stop = true;
+        return 0;
+    }
+    int *given = !strcmp(name, "chip") ? &c->chip_line : !strcmp(name, "mac") ? &c->mac_line
+                                                                                : NULL;
+    if (given && *given) {
+        snprintf(words, sizeof words, "duplicate key '%s' (first at line %d)", name, *given);
+        scenario_fail(c, line, words);
+        return 0;
+    }
+    if (given)
+        *given = line;
+    c->msg_line = line; /* for the words the checks below set */
     sc->used = true;
     if (strcmp(name, "chip") == 0) {
         const bk_family *f = bk_family_by_id(value);
@@ -135,34 +208,56 @@ static void apply(const section_cfg *sc, bksim_module_config *mc)
         bksim_fault_parse(sc->faults[i], &mc->faults, err, sizeof err); /* validated while parsing */
 }
 
+/* The parse proper; the caller escapes err (it quotes the file's bytes). */
+static bool load_text(scenario_ctx *c, const char *path, char *err, size_t errlen)
+{
+    char *text;
+    size_t len;
+    if (tf_file_read_text(path, SCENARIO_TEXT_MAX, &text, &len, err, errlen) != 0)
+        return false;
+    tf_ini_reader_init(&c->rd, text, len, on_header, c);
+    int line = ini_parse_stream(tf_ini_read_line, &c->rd, on_entry, c);
+    free(text);
+    if (c->msg[0]) {
+        snprintf(err, errlen, "%s:%d: %s", path, c->msg_line, c->msg);
+        return false;
+    }
+    if (c->rd.too_long_line) {
+        snprintf(err, errlen, "%s:%d: line is longer than %d characters", path,
+                 c->rd.too_long_line, c->rd.max_len);
+        return false;
+    }
+    if (line > 0) {
+        snprintf(err, errlen, "%s:%d: syntax error: expected \"key = value\", a [section] or a "
+                 "; comment", path, line);
+        return false;
+    }
+    if (line < 0) {
+        snprintf(err, errlen, "%s: the INI parser failed (%d)", path, line);
+        return false;
+    }
+    return true;
+}
+
 bool bksim_scenario_load(const char *path, int count, bksim_module_config *mods, char *err, size_t errlen)
 {
     scenario_ctx c = {.count = count};
     c.mods = calloc(count > 0 ? (size_t)count : 1, sizeof *c.mods);
-    if (!c.mods) {
+    c.module_lines = calloc(count > 0 ? (size_t)count : 1, sizeof *c.module_lines);
+    if (!c.mods || !c.module_lines) {
         snprintf(err, errlen, "%s: out of memory", path);
-        return false;
-    }
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
         free(c.mods);
+        free(c.module_lines);
         return false;
     }
-    int line = ini_parse_file(f, on_entry, &c);
-    fclose(f);
-    if (line != 0) {
-        if (line < 0)
-            snprintf(err, errlen, "%s: cannot read", path);
-        else
-            snprintf(err, errlen, "%s:%d: %s", path, line, c.msg[0] ? c.msg : "syntax error");
-        free(c.mods);
-        return false;
-    }
-    for (int i = 0; i < count; i++) {
+    bool ok = load_text(&c, path, err, errlen);
+    if (!ok)
+        tf_text_escape_inplace(err, errlen);
+    for (int i = 0; ok && i < count; i++) {
         apply(&c.all, &mods[i]);
         apply(&c.mods[i], &mods[i]);
     }
     free(c.mods);
-    return true;
+    free(c.module_lines);
+    return ok;
 }

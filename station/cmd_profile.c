@@ -1,6 +1,7 @@
 /* cmd_profile.c - what a product engineer runs before a profile reaches the line:
  *   trayflash profile check FILE... [--json]   every variant resolved, planned and timed
  *   trayflash profile list [DIR] [--db FILE]   the profile folder with its yield so far
+ *   trayflash profile new FILE                 a commented template to start a product from
  *   trayflash pin-hash                          the engineer PIN's hash for the station file
  *
  * `check` plans with the engine's own planner (bk_plan_build) and times with the simulator's
@@ -9,6 +10,7 @@
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 #include "cli.h"
 #include "profile.h"
 #include "report.h"
+#include "tf_text.h"
 
 #define PROFILE_LIST_MAX 256
 
@@ -303,10 +306,18 @@ static int cmd_list(int argc, char **argv)
     for (int i = 0; p && i < n; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        if (tf_profile_load(path, p, err, sizeof err) < 0) {
+        int loaded = tf_profile_load(path, p, err, sizeof err);
+        if (loaded == TF_PROFILE_NOT_A_PROFILE) {
+            /* a station file or a stray pipe beside the profiles is not a broken profile */
+            fprintf(stderr, "trayflash profile list: note: skipped, not a profile: %s\n", err);
+            continue;
+        }
+        if (loaded < 0) {
             errors++;
             fprintf(stderr, "%s\n", err);
-            printf("%-22s %s\n", names[i], "(refused: see above)");
+            char shown[256]; /* a file name is bytes from the disk: escaped */
+            tf_text_escape(names[i], shown, sizeof shown);
+            printf("%-22s %s\n", shown, "(refused: see above)");
             continue;
         }
         char chips[64] = "", shas[64] = "";
@@ -344,14 +355,147 @@ static int cmd_list(int argc, char **argv)
     return errors ? 2 : 0;
 }
 
+/* The template `profile new` writes: every key, what it means, its default. %1$s is the
+ * profile's name. Kept in step with profile.h's format notes and the man page's PROFILES. */
+static const char profile_template[] =
+    "; %1$s.ini - a trayflash product profile (format: man trayflash, PROFILES; and\n"
+    "; profiles/README.md). Fill in the three lines marked FILL IN, then run\n"
+    ";     trayflash profile check %1$s.ini\n"
+    "; until it loads: it shows what the station will erase and write. Comments start with ;\n"
+    "; or # (after a value too: \"key = value ; why\"). A value fits on one line; a key comes\n"
+    "; once per section; any error refuses the whole profile with file:line: words.\n"
+    "\n"
+    "[profile]\n"
+    "; Id of this profile: 1..63 of a-z 0-9 . _ - (the database and reports key on it).\n"
+    "name = %1$s\n"
+    "; What the operators see (default: the name).\n"
+    "product = %1$s\n"
+    "; Chip family: bk7231t (WB2S, WB3S, ...) or bk7231n (CB2S, CB3S, ...).      FILL IN\n"
+    "chip = bk7231n\n"
+    "; The image, relative to this file's folder: a raw .bin (then offset is needed) or a\n"
+    "; UF2 (its blocks carry their addresses). An RBL OTA package is refused.    FILL IN\n"
+    "image = firmware.bin\n"
+    "; Flash address of a raw .bin: 4 KiB aligned; 0x11000 is the app partition right above\n"
+    "; the bootloader (below it only with allow_bootloader = yes).\n"
+    "offset = 0x11000\n"
+    "; sha256 of the image file (sha256sum firmware.bin): the station refuses any other\n"
+    "; bytes. When it differs, profile check prints the file's own sha256; pin that only once\n"
+    "; you know the file is the released image.                                 FILL IN\n"
+    "sha256 = 0000000000000000000000000000000000000000000000000000000000000000\n"
+    "\n"
+    "; ---- optional: remove the ; to set one; the values shown are the defaults ----\n"
+    "; Working baud: 115200, 230400, 460800, 921600, 1500000 or 2000000.\n"
+    ";baud = 921600\n"
+    "; Where to step down after failures at the working rate: rates high to low, each below\n"
+    "; the one before (none: no fall-back). Default: those of 921600, 460800, 115200 that\n"
+    "; are below baud.\n"
+    ";baud_fallback = 460800, 115200\n"
+    "; Erase units: auto (64 KiB blocks where aligned, 4 KiB sectors elsewhere) or 4k.\n"
+    ";erase = auto\n"
+    "; yes lets the image write below 0x11000, over the bootloader: almost never right.\n"
+    ";allow_bootloader = no\n"
+    "; Re-flash: skip sectors whose CRC already matches the image.\n"
+    ";skip_unchanged = yes\n"
+    "; How long to call the bootloader (LinkCheck) before giving a module up, 100..600000.\n"
+    ";link_timeout_ms = 10000\n"
+    "; Retries of a failed 4 KiB write (each after a re-erase) before stepping down, 0..10.\n"
+    ";write_retries = 2\n"
+    "; yes: image is a whole-flash QIO dump from address 0; the part above the bootloader is\n"
+    "; written, and offset is not used.\n"
+    ";qio = no\n"
+    "\n"
+    "; ---- the same product on another chip family: its own image, offset, sha256 (qio) ----\n"
+    ";[variant bk7231t]\n"
+    ";image = firmware-bk7231t.bin\n"
+    ";offset = 0x11000\n"
+    ";sha256 = (64 hex digits)\n";
+
+/* The profile name a file name suggests: its base name without .ini, if it is a valid name. */
+static void name_from_path(const char *path, char *out, size_t outlen)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t n = strlen(base);
+    if (ends_with_ini(base))
+        n -= 4;
+    bool ok = n > 0 && n < 64 && n < outlen;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (base[i] >= 'a' && base[i] <= 'z') || (base[i] >= '0' && base[i] <= '9') ||
+             base[i] == '.' || base[i] == '_' || base[i] == '-';
+    snprintf(out, outlen, "%.*s", ok ? (int)n : 10, ok ? base : "my-product");
+}
+
+static int cmd_new(int argc, char **argv)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-' && argv[i][1])
+            return cli_bad_option("profile new", argv[i]);
+        if (path) {
+            fprintf(stderr, "trayflash profile new: one FILE only ('%s' is a second)\n",
+                    argv[i]);
+            return 2;
+        }
+        path = argv[i];
+    }
+    if (!path) {
+        fprintf(stderr, "trayflash profile new: give the FILE to write (e.g. "
+                "profiles/my-product.ini)\n");
+        return 2;
+    }
+    char name[64];
+    name_from_path(path, name, sizeof name);
+    char *text = NULL;
+    int len = asprintf(&text, profile_template, name);
+    if (len < 0) {
+        fprintf(stderr, "trayflash profile new: out of memory\n");
+        return 2;
+    }
+    /* O_EXCL: an existing profile (maybe pinned and in use) is never overwritten */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        fprintf(stderr, "trayflash profile new: %s: %s\n", path,
+                e == EEXIST ? "already exists; not overwritten (choose another name)"
+                            : strerror(e));
+        free(text);
+        return 2;
+    }
+    size_t done = 0;
+    int e = 0;
+    while (done < (size_t)len) {
+        ssize_t w = write(fd, text + done, (size_t)len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            e = errno;
+            break;
+        }
+        done += (size_t)w;
+    }
+    if (close(fd) != 0 && !e)
+        e = errno;
+    free(text);
+    if (e) {
+        fprintf(stderr, "trayflash profile new: %s: cannot write: %s\n", path, strerror(e));
+        unlink(path); /* no half template left behind */
+        return 2;
+    }
+    printf("%s: profile template written; fill in chip, image and sha256, then run\n"
+           "  trayflash profile check %s\n", path, path);
+    return 0;
+}
+
 int cmd_profile(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "list"))
         return cmd_list(argc - 1, argv + 1);
-    fprintf(stderr, "trayflash profile: expected 'check FILE... [--json]' or "
-            "'list [DIR] [--db FILE]'\n");
+    if (argc >= 2 && !strcmp(argv[1], "new"))
+        return cmd_new(argc - 1, argv + 1);
+    fprintf(stderr, "trayflash profile: expected 'check FILE... [--json]', "
+            "'list [DIR] [--db FILE]' or 'new FILE'\n");
     return 2;
 }
 

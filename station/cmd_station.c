@@ -1,5 +1,6 @@
 /* cmd_station.c - `trayflash station`: run the tray until SIGINT/SIGTERM (or --once). */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -91,9 +92,13 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
                 char *end;
                 double x = strtod(v, &end);
                 bool integral = strcmp(a, "--time-scale") != 0;
-                if (*end || end == v || !(x >= 0) || (integral && (x != (double)(long)x || x > 1e7))) {
+                /* a time scale of 0 used to fall back to real time without a word */
+                if (*end || end == v || !(x >= 0) || (integral && (x != (double)(long)x || x > 1e7)) ||
+                    (!integral && !(x > 0 && isfinite(x)))) {
                     fprintf(stderr, "trayflash station: %s '%s' is not a %s\n", a, v,
-                            integral ? "whole number from 0 to 10000000" : "number >= 0");
+                            integral ? "whole number from 0 to 10000000"
+                                     : "number > 0 (1 = real chip timing, 0.1 = ten times "
+                                       "faster)");
                     return 2;
                 }
                 if (!strcmp(a, "--sim"))

@@ -22,6 +22,7 @@
 #include "probe.h"
 #include "profile.h"
 #include "station_internal.h"
+#include "tf_file.h"
 
 #define ST_MAX_PROFILES 16
 #define ST_PROBE_WINDOW_MS 400
@@ -153,9 +154,14 @@ static bool image_pin_holds(const tf_profile *p, char *why, size_t whylen)
 {
     for (int i = 0; i < p->n_variants; i++) {
         const tf_profile_variant *v = &p->variants[i];
-        FILE *f = fopen(v->image_path, "rb");
+        /* a FIFO or /dev/zero swapped in must be refused, not read forever */
+        int fd = tf_file_open_regular(v->image_path, NULL, why, whylen);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
         if (!f) {
-            snprintf(why, whylen, "%s: %s", v->image_path, strerror(errno));
+            if (fd >= 0) {
+                snprintf(why, whylen, "%s: %s", v->image_path, strerror(errno));
+                close(fd);
+            }
             return false;
         }
         size_t cap = 1 << 20, len = 0;

@@ -1,4 +1,10 @@
-/* station_config.c - parse the station INI; see station_config.h. */
+/* station_config.c - parse the station INI; see station_config.h.
+ *
+ * The text is read whole (tf_file_read_text: a FIFO, a device or a folder is refused before
+ * any read) and fed to libinih one whole line at a time (tf_ini.h), so a long line is never
+ * cut into a second "line" and every error names the file's own line. Strict as profiles
+ * are: a key given twice in a section, a section given twice, a value continued on an
+ * indented line are errors, since the first or the last winning would depend on the order. */
 #include "station_config.h"
 #include "auth.h"
 #include <ctype.h>
@@ -8,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tf_file.h"
+#include "tf_ini.h"
+#include "tf_text.h"
 
 static const sc_usb_id default_allow[] = {
     {0x1a86, 0x7523}, {0x10c4, 0xea60}, {0x0403, 0x6001}, {0x0403, 0x6015}, {0x067b, 0x2303},
@@ -24,28 +33,31 @@ void station_config_defaults(station_config *c)
     memcpy(c->allow, default_allow, sizeof default_allow);
 }
 
+#define SC_TEXT_MAX (1u << 20)
+#define SC_MAX_SECTIONS (2 + SC_MAX_BAYS + SC_MAX_RANGES)
+#define SC_SECTION_NAME_MAX 49 /* libinih cuts section names past this */
+#define SC_KEYS_PER_SECTION 16
+
+/* A key given in the current section, for "duplicate key". */
+typedef struct seen_key {
+    char name[32];
+    int line;
+} seen_key;
+
 typedef struct parse_ctx {
     station_config *c;
     char dir[SC_PATH_MAX];
     char err[1400];
     bool allow_seen;
-    FILE *f;
-    int line; /* libinih (Debian) gives handlers no line number: our reader counts */
+    tf_ini_reader rd; /* libinih (Debian) gives handlers no line number: the reader counts */
     int section_line; /* of the last [section] header: where a bad header is reported */
+    char sections[SC_MAX_SECTIONS][SC_SECTION_NAME_MAX + 16]; /* canonical, for duplicates */
+    int section_lines[SC_MAX_SECTIONS];
+    int n_sections;
+    seen_key keys[SC_KEYS_PER_SECTION]; /* of the current section */
+    int n_keys;
+    char last_key[32];    /* of the previous handler call: an indented line continues it */
 } parse_ctx;
-
-static char *read_line(char *str, int num, void *stream)
-{
-    parse_ctx *p = stream;
-    char *r = fgets(str, num, p->f);
-    if (r) {
-        p->line++;
-        const char *s = r + strspn(r, " \t");
-        if (*s == '[')
-            p->section_line = p->line;
-    }
-    return r;
-}
 
 static void resolve(const parse_ctx *p, const char *v, char *out, size_t outlen)
 {
@@ -63,6 +75,92 @@ static bool parse_int(const char *v, long lo, long hi, long *out)
     if (errno || end == v || *end || x < lo || x > hi)
         return false;
     *out = x;
+    return true;
+}
+
+/* "[bay 03]" and "[bay 3]" are one bay, "[bays 1-4]" and "[bays 01-04]" one range. */
+static void canonical_section(const char *title, char *out, size_t outlen)
+{
+    long a, b;
+    char *end;
+    if (!strncmp(title, "bay ", 4) && parse_int(title + 4, 1, SC_MAX_BAYS, &a)) {
+        snprintf(out, outlen, "bay %ld", a);
+        return;
+    }
+    if (!strncmp(title, "bays ", 5)) {
+        errno = 0;
+        a = strtol(title + 5, &end, 10);
+        if (!errno && end != title + 5 && *end == '-') {
+            const char *s2 = end + 1;
+            b = strtol(s2, &end, 10);
+            if (!errno && end != s2 && !*end) {
+                snprintf(out, outlen, "bays %ld-%ld", a, b);
+                return;
+            }
+        }
+    }
+    snprintf(out, outlen, "%s", title);
+}
+
+/* Every [section] line, before inih reads it: its line, and no section twice. */
+static bool on_header(void *user, const char *hdr, int line)
+{
+    parse_ctx *p = user;
+    p->section_line = line;
+    p->n_keys = 0;
+    p->last_key[0] = '\0';
+    const char *close = strchr(hdr, ']');
+    if (!close)
+        return true; /* inih refuses it as not an INI line, at this line */
+    size_t n = (size_t)(close - hdr - 1);
+    if (n > SC_SECTION_NAME_MAX) {
+        snprintf(p->err, sizeof p->err, "%s:%d: section name longer than %d characters",
+                 p->c->path, line, SC_SECTION_NAME_MAX);
+        return false;
+    }
+    char title[SC_SECTION_NAME_MAX + 1], canon[sizeof p->sections[0]];
+    memcpy(title, hdr + 1, n);
+    title[n] = '\0';
+    canonical_section(title, canon, sizeof canon);
+    for (int i = 0; i < p->n_sections; i++)
+        if (!strcmp(p->sections[i], canon)) {
+            snprintf(p->err, sizeof p->err, "%s:%d: duplicate section [%s] (first at line %d)",
+                     p->c->path, line, title, p->section_lines[i]);
+            return false;
+        }
+    if (p->n_sections == SC_MAX_SECTIONS) {
+        snprintf(p->err, sizeof p->err, "%s:%d: more than %d sections", p->c->path, line,
+                 SC_MAX_SECTIONS);
+        return false;
+    }
+    snprintf(p->sections[p->n_sections], sizeof p->sections[0], "%s", canon);
+    p->section_lines[p->n_sections++] = line;
+    return true;
+}
+
+/* A key twice in one section is an error, except allow, whose lists add up (a long list
+ * may be split over lines); a value continued on an indented line is refused. */
+static bool key_is_new(parse_ctx *p, const char *key, int line)
+{
+    bool continued = p->rd.indented && !strcmp(key, p->last_key);
+    snprintf(p->last_key, sizeof p->last_key, "%s", key);
+    if (continued) {
+        snprintf(p->err, sizeof p->err, "%s:%d: indented line continues key '%s': values must "
+                 "fit on one line", p->c->path, line, key);
+        return false;
+    }
+    if (!strcmp(key, "allow"))
+        return true;
+    for (int i = 0; i < p->n_keys; i++)
+        if (!strcmp(p->keys[i].name, key)) {
+            snprintf(p->err, sizeof p->err, "%s:%d: duplicate key '%s' (first at line %d)",
+                     p->c->path, line, key, p->keys[i].line);
+            return false;
+        }
+    if (p->n_keys < SC_KEYS_PER_SECTION && strlen(key) < sizeof p->keys[0].name) {
+        snprintf(p->keys[p->n_keys].name, sizeof p->keys[0].name, "%s", key);
+        p->keys[p->n_keys++].line = line;
+    }
     return true;
 }
 
@@ -170,10 +268,17 @@ static sc_bay *bay_for_section(parse_ctx *p, const char *section, int line)
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
     parse_ctx *p = user;
-    int line = p->line;
+    int line = p->rd.line;
     station_config *c = p->c;
     if (p->err[0])
         return 0;
+    if (!key_is_new(p, key, line))
+        return 0;
+    if (!tf_text_is_printable(value)) { /* names and paths reach the terminal and the db */
+        snprintf(p->err, sizeof p->err, "%s:%d: %s '%s' holds a control character or bytes "
+                 "that are not UTF-8", c->path, line, key, value);
+        return 0;
+    }
     long n;
     if (!strcmp(section, "station")) {
         if (!strcmp(key, "name")) {
@@ -273,23 +378,24 @@ static int on_key(void *user, const char *section, const char *key, const char *
     return 1;
 }
 
-int station_config_load(const char *path, station_config *c, char *err, size_t errlen)
+/* The parse proper; err is left for the caller to escape (it quotes the file's bytes). */
+static int load_text(parse_ctx *p, const char *path, char *err, size_t errlen)
 {
-    parse_ctx p = {.c = c};
-    snprintf(c->path, sizeof c->path, "%s", path);
-    const char *slash = strrchr(path, '/');
-    if (slash)
-        snprintf(p.dir, sizeof p.dir, "%.*s", (int)(slash - path), path);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    station_config *c = p->c;
+    char *text;
+    size_t len;
+    if (tf_file_read_text(path, SC_TEXT_MAX, &text, &len, err, errlen) != 0)
+        return -1;
+    tf_ini_reader_init(&p->rd, text, len, on_header, p);
+    int rc = ini_parse_stream(tf_ini_read_line, &p->rd, on_key, p);
+    free(text);
+    if (p->err[0]) {
+        snprintf(err, errlen, "%s", p->err);
         return -1;
     }
-    p.f = f;
-    int rc = ini_parse_stream(read_line, &p, on_key, &p);
-    fclose(f);
-    if (p.err[0]) {
-        snprintf(err, errlen, "%s", p.err);
+    if (p->rd.too_long_line) {
+        snprintf(err, errlen, "%s:%d: line is longer than %d characters (relative paths are "
+                 "taken from the file's folder)", path, p->rd.too_long_line, p->rd.max_len);
         return -1;
     }
     if (rc > 0) {
@@ -297,7 +403,7 @@ int station_config_load(const char *path, station_config *c, char *err, size_t e
         return -1;
     }
     if (rc < 0) {
-        snprintf(err, errlen, "%s: could not be read", path);
+        snprintf(err, errlen, "%s: the INI parser failed (%d)", path, rc);
         return -1;
     }
     for (int i = 0; i < c->n_ranges; i++)
@@ -307,6 +413,25 @@ int station_config_load(const char *path, station_config *c, char *err, size_t e
             return -1;
         }
     return 0;
+}
+
+int station_config_load(const char *path, station_config *c, char *err, size_t errlen)
+{
+    parse_ctx *p = calloc(1, sizeof *p); /* ~20 KiB of section names: off the stack */
+    if (!p) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    p->c = c;
+    snprintf(c->path, sizeof c->path, "%s", path);
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(p->dir, sizeof p->dir, "%.*s", (int)(slash - path), path);
+    int rc = load_text(p, path, err, errlen);
+    free(p);
+    if (rc < 0)
+        tf_text_escape_inplace(err, errlen);
+    return rc;
 }
 
 bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid)

@@ -5,7 +5,12 @@
  * Which profile a bay flashes, most specific first: `[bay N] profile =`, then the
  * `[bays A-B] profile =` range holding N, then `[station] profile =` (or --profile). A
  * `[bay N]` without `path` only names and assigns the bay that gets number N (hot-plugged
- * adapters take the lowest free number; the simulator's are numbered in order). */
+ * adapters take the lowest free number; the simulator's are numbered in order).
+ *
+ * Strict: the file must be a regular file; a key twice in a section (but `allow`, whose
+ * lists add up), a section twice ([bay 3] and [bay 03] included), an indented continuation
+ * line, a line longer than libinih's buffer (a comment is only cut), or a value with a
+ * control character or bytes that are not UTF-8 (it would reach terminals as is) is an error. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

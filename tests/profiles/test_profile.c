@@ -253,10 +253,61 @@ static void case_qio(int *failures)
     tu_scratch_remove(dir);
 }
 
+/* Without baud_fallback the ladder is the working baud, then those of 921600, 460800, 115200
+ * below it: a 2 Mbaud profile steps to 921600 first (most adapters carry it), not to 460800. */
+static void case_default_ladder(int *failures)
+{
+    static const struct {
+        uint32_t baud;
+        int n;
+        uint32_t ladder[4];
+    } want[] = {
+        { 2000000, 4, { 2000000, 921600, 460800, 115200 } },
+        { 1500000, 4, { 1500000, 921600, 460800, 115200 } },
+        { 921600, 3, { 921600, 460800, 115200 } },
+        { 230400, 2, { 230400, 115200 } },
+        { 115200, 1, { 115200 } },
+    };
+    char dir[4096], ini_path[4200], text[1024], err[1024], image[4200];
+    tu_scratch(scratch_base, dir, sizeof dir);
+    tf_profile shipped;
+    snprintf(image, sizeof image, "%s/demo-small.ini", profiles_dir);
+    CHECK(tf_profile_load(image, &shipped, err, sizeof err) == 0);
+    snprintf(image, sizeof image, "%s", shipped.variants[0].image_path);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        snprintf(ini_path, sizeof ini_path, "%s/ladder.ini", dir);
+        int n = snprintf(text, sizeof text, "[profile]\nname = ladder\nchip = bk7231t\n"
+                         "image = %s\noffset = 0x11000\nsha256 = %s\nbaud = %u\n", image,
+                         shipped.variants[0].sha256_pin, (unsigned)want[i].baud);
+        tu_write(ini_path, text, (size_t)n);
+        tf_profile p;
+        int rc = tf_profile_load(ini_path, &p, err, sizeof err);
+        if (rc != 0)
+            fprintf(stderr, "%s\n", err);
+        CHECK(rc == 0);
+        if (rc != 0)
+            continue;
+        bool same = p.n_bauds == want[i].n;
+        for (int k = 0; same && k < p.n_bauds; k++)
+            same = p.bauds[k] == want[i].ladder[k];
+        if (!same) {
+            fprintf(stderr, "baud %u: ladder", (unsigned)want[i].baud);
+            for (int k = 0; k < p.n_bauds; k++)
+                fprintf(stderr, " %u", (unsigned)p.bauds[k]);
+            fprintf(stderr, "\n");
+        }
+        CHECK(same);
+        tf_profile_free(&p);
+    }
+    tf_profile_free(&shipped);
+    tu_scratch_remove(dir);
+}
+
 static const struct {
     const char *name;
     void (*run)(int *failures);
 } cases[] = {
+    { "default_ladder", case_default_ladder },
     { "shipped", case_shipped }, { "multi", case_multi }, { "bad", case_bad },
     { "missing_file", case_missing_file }, { "qio", case_qio },
 };
