@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <time.h>
 #include "cli.h"
+#include "exit_codes.h"
 #include "report.h"
 
 /* unix seconds, "YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]" (local time). */
@@ -32,8 +33,32 @@ static bool parse_time(const char *s, double *out)
     return true;
 }
 
+static const char report_usage[] =
+    "usage: trayflash report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+    "                        [--format table|csv|json] [--html FILE]\n"
+    "\n"
+    "Yield report from a station's database: yields, flash times, the causes of failures\n"
+    "(Pareto), failed modules, by profile version, hour or day, bay and adapter.\n"
+    "\n"
+    "  --db FILE        the database (default trayflash.db; the demo writes trayflash-demo.db)\n"
+    "  --since TIME     attempts that ended at or after TIME\n"
+    "  --until TIME     attempts that ended before TIME\n"
+    "                   TIME: unix seconds, YYYY-MM-DD or 'YYYY-MM-DD HH:MM' (local time)\n"
+    "  --profile NAME   one profile only\n"
+    "  --bay N          one bay only\n"
+    "  --format F       table (default), csv or json on stdout\n"
+    "  --html FILE      also write an HTML report with charts to FILE\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
+    "a file not written.\n";
+
 int cmd_report(int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(report_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     const char *dbpath = "trayflash.db", *format = "table", *html = NULL, *profile = NULL;
     report_filter f = {.since = 0, .until = 0, .bay = -1};
     for (int i = 1; i < argc; i++) {
@@ -54,7 +79,7 @@ int cmd_report(int argc, char **argv)
         else if (!strcmp(a, "--format")) {
             if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json")) {
                 fprintf(stderr, "trayflash report: --format '%s': table, csv or json\n", v);
-                return 2;
+                return tf_exit_code(TF_OUT_USAGE);
             }
             format = v;
         } else if (!strcmp(a, "--bay")) {
@@ -62,13 +87,13 @@ int cmd_report(int argc, char **argv)
             long b = strtol(v, &end, 10);
             if (*end || end == v || b < 1) {
                 fprintf(stderr, "trayflash report: --bay '%s' is not a bay number\n", v);
-                return 2;
+                return tf_exit_code(TF_OUT_USAGE);
             }
             f.bay = (int)b;
         } else if (!parse_time(v, !strcmp(a, "--since") ? &f.since : &f.until)) {
             fprintf(stderr, "trayflash report: %s '%s': unix seconds or YYYY-MM-DD [HH:MM]\n", a,
                     v);
-            return 2;
+            return tf_exit_code(TF_OUT_USAGE);
         }
     }
     f.profile = profile;
@@ -79,13 +104,13 @@ int cmd_report(int argc, char **argv)
         if (access(dbpath, F_OK) != 0)
             fprintf(stderr, "trayflash report: %s does not exist; give the station's database with "
                     "--db FILE (the demo writes trayflash-demo.db)\n", dbpath);
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     report *r;
     if (report_build(d, &f, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
-        return 1;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     int rc = !strcmp(format, "csv") ? report_write_csv(r, stdout)
              : !strcmp(format, "json") ? report_write_json(r, stdout)
@@ -99,5 +124,5 @@ int cmd_report(int argc, char **argv)
     }
     report_free(r);
     db_close(d);
-    return rc < 0 ? 1 : 0;
+    return tf_exit_code(rc < 0 ? TF_OUT_SETUP : TF_OUT_PASS);
 }
