@@ -237,9 +237,14 @@ static void apply(station_view *v, const st_event *e)
         if (r->have_mac)
             snprintf(b->mac, sizeof b->mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0],
                      r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
-        /* The attempt before ended with the adapter pulled: this one is the same module
-           again. Its earlier failure gives way to this result, so it counts once. */
-        if (b->retry_pending && b->fail_count > 0 && v->fail > 0) {
+        /* A retry is the same module again, not a new one: after the adapter was pulled (the
+           module never left its socket) unless its MAC says otherwise, or whenever it reads
+           the MAC the failed attempt before read. Its earlier failure gives way to this result, so it counts once. */
+        bool prev_failed = b->n_history > 0 && !b->history[0].passed;
+        bool macs_known = r->have_mac && b->history[0].mac[0];
+        bool same = prev_failed && (macs_known ? !strcmp(b->history[0].mac, b->mac)
+                                               : b->retry_pending);
+        if (same && b->fail_count > 0 && v->fail > 0) {
             b->fail_count--;
             v->fail--;
             v->retried++;
