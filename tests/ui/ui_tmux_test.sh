@@ -352,7 +352,7 @@ demo_today) # today's counts from the database are on the very first frame
     "$prog" demo --headless --once --bays 4 --time-scale 0.05 --db "$db" >"$work/first-run" 2>&1 ||
         fail "the first (headless) run failed: $(tail -3 "$work/first-run")"
     grep -q '^demo: 4 modules' "$work/first-run" || fail "first run: $(tail -1 "$work/first-run")"
-    start 80 24 "" "$@" --time-scale 1 # real timing: no job of this session ends for seconds
+    start 80 24 "" "$@" --time-scale 3 # slower than real: no job of this session ends for seconds
     wait_for "$READY"
     has '^pass 0 fail 0 ' # nothing of this session has ended...
     has 'today [0-9.]+% of 4 ' # ...and the day's four modules are already counted
