@@ -1,15 +1,21 @@
 #!/bin/sh
-# check-unit.sh UNIT - packaging_unit: the configured systemd unit runs the station headless as
+# check-unit.sh UNIT [BINDIR] - packaging_unit: the configured systemd unit runs the station headless as
 # user trayflash with dialout, keeps its db in the state directory, restarts on failure, and is
 # hardened without losing the serial ports. `systemd-analyze verify` is run where it can be
 # (it needs the binary installed at the configured path); the key checks always run.
 set -u
 unit=$1
+bindir=${2:-}
 fail() { echo "packaging_unit: $unit: $*" >&2; exit 1; }
 [ -s "$unit" ] || fail "missing"
 grep -q '@[A-Z_]*@' "$unit" && fail "unsubstituted @VAR@ left"
 has() { grep -Eq "^$1\$" "$unit" || fail "lacks '$1'"; }
 has 'ExecStart=/[^ ]*/trayflash station --headless --config /etc/trayflash/station\.ini( .*)?'
+# ExecStart follows the configured install prefix: BINDIR/trayflash, nothing else.
+if [ -n "$bindir" ]; then
+    grep -Fq "ExecStart=$bindir/trayflash station " "$unit" ||
+        fail "ExecStart does not run $bindir/trayflash (the configured prefix)"
+fi
 has 'User=trayflash'
 has 'SupplementaryGroups=dialout'
 has 'DynamicUser=no'

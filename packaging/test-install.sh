@@ -1,5 +1,6 @@
 #!/bin/sh
-# test-install.sh CMAKE BUILD EXPECTED_LIST SCRATCH BINDIR PROFILEDIR - packaging_install:
+# test-install.sh CMAKE BUILD EXPECTED_LIST SCRATCH BINDIR PROFILEDIR [EXAMPLE FULL_PROFILEDIR]
+# - packaging_install:
 # installs the build under a scratch folder and checks that every file a line PC needs landed,
 # that the programs run from there, and that the installed profiles still find their images.
 # DESTDIR=SCRATCH with --prefix /prefix: a destination configured as an absolute
@@ -7,6 +8,7 @@
 # EXPECTED_LIST holds one path a line: relative to the prefix, or absolute.
 set -u
 cmake=$1 build=$2 list=$3 scratch=$4 bindir=$5 profdir=$6
+example=${7:-} full_profdir=${8:-}
 fail() { echo "packaging_install: $*" >&2; exit 1; }
 
 rm -rf "$scratch"
@@ -47,6 +49,24 @@ for ini in "$prefix/$profdir"/*.ini; do
     checked=$((checked + 1))
 done
 [ "$checked" -ge 1 ] || fail "no installed profile with an image and a pin under $prefix/$profdir"
+
+# The installed example station file names profiles that are installed: absolute, under the
+# configured profile folder (FULL_PROFILEDIR, which is PROFILEDIR under the prefix configured;
+# here the scratch prefix stands in for it), never ../ from the source tree.
+if [ -n "$example" ]; then
+    ex=$prefix/$example
+    grep -q '\.\./profiles' "$ex" && fail "$example still names ../profiles (the source tree)"
+    n_prof=0
+    for p in $(sed -n 's/^[[:space:]]*profile[[:space:]]*=[[:space:]]*\([^;[:space:]]*\).*/\1/p' "$ex"); do
+        case $p in
+        "$full_profdir"/*) ;;
+        *) fail "$example: profile $p is not under $full_profdir" ;;
+        esac
+        [ -f "$prefix/$profdir/${p#"$full_profdir"/}" ] || fail "$example: profile $p is not installed"
+        n_prof=$((n_prof + 1))
+    done
+    [ "$n_prof" -ge 1 ] || fail "$example names no profile"
+fi
 
 # The man page must render from where it landed.
 if command -v man >/dev/null 2>&1; then

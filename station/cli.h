@@ -1,6 +1,8 @@
 /* cli.h - the trayflash subcommands (one file each) and the usage text they share. Each
- * returns the process exit code: 0 ok, 1 a module (or the run) failed, 2 usage/profile error. */
+ * returns the process exit code from the one outcome table, exit_codes.h. Each prints its own
+ * usage to stdout and exits 0 on -h or --help. */
 #pragma once
+#include <stdbool.h>
 #include <stdio.h>
 
 int cmd_flash(int argc, char **argv);
@@ -10,7 +12,9 @@ int cmd_demo(int argc, char **argv);
 int cmd_profile(int argc, char **argv);  /* profile check | list (cmd_profile.c) */
 int cmd_pin_hash(int argc, char **argv); /* pin-hash (cmd_profile.c) */
 void cli_usage(FILE *out);
-/* "trayflash flash: unknown option '--x'" + a hint; returns 2. */
+/* True when argv[1..] holds -h or --help. */
+bool cli_help_asked(int argc, char **argv);
+/* "trayflash flash: unknown option '--x'" + a hint; returns the usage code (2). */
 int cli_bad_option(const char *cmd, const char *opt);
-/* "trayflash flash: --port needs a value"; returns 2. */
+/* "trayflash flash: --port needs a value"; returns the usage code (2). */
 int cli_missing_value(const char *cmd, const char *opt);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "exit_codes.h"
 #include "station.h"
 
 int cli_run_station(station_opts *o, bool headless, const char *label);
@@ -40,8 +41,30 @@ static const char *demo_profile(void)
     return NULL;
 }
 
+static const char demo_usage[] =
+    "usage: trayflash demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
+    "                      [--profile FILE]\n"
+    "\n"
+    "The station on N simulated modules (default 8) with a realistic mix of faults, on the\n"
+    "dashboard (or headless lines). No hardware needed.\n"
+    "\n"
+    "  --bays N          simulated modules, 1 to 128\n"
+    "  --headless        one line per event on stdout instead of the dashboard\n"
+    "  --db FILE         the database (default trayflash-demo.db)\n"
+    "  --once            stop when every bay has finished one attempt\n"
+    "  --time-scale X    simulated chip timing: 1 real, 0.1 ten times faster\n"
+    "  --profile FILE    the profile (default profiles/demo-small.ini, installed or here)\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "Exit status: 0 the demo ran (its module failures are staged and do not count), 2 usage\n"
+    "or profile error, 3 setup error (the database), 130/143 stopped by SIGINT/SIGTERM.\n";
+
 static int cmd_demo_with(station_opts *o, int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(demo_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     station_config_defaults(&o->cfg);
     snprintf(o->cfg.name, sizeof o->cfg.name, "demo");
     int bays = 8;
@@ -74,7 +97,7 @@ static int cmd_demo_with(station_opts *o, int argc, char **argv)
                     else
                         fprintf(stderr, "trayflash demo: --time-scale '%s': want a number > 0 (1 "
                                 "= real chip timing, 0.1 = ten times faster)\n", v);
-                    return 2;
+                    return tf_exit_code(TF_OUT_USAGE);
                 }
                 if (!strcmp(a, "--bays"))
                     bays = (int)x;
@@ -87,11 +110,11 @@ static int cmd_demo_with(station_opts *o, int argc, char **argv)
     }
     if (!o->profile_path && !(o->profile_path = demo_profile())) {
         fprintf(stderr, "trayflash demo: profiles/demo-small.ini not found; give --profile FILE\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     bksim_module_config *mods = calloc((size_t)bays, sizeof *mods);
     if (!mods)
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     demo_faults(mods, bays);
     o->sim_count = bays;
     o->sim_modules = mods;
@@ -110,7 +133,7 @@ int cmd_demo(int argc, char **argv)
     station_opts *o = calloc(1, sizeof *o);
     if (!o) {
         fprintf(stderr, "trayflash: out of memory\n");
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     int rc = cmd_demo_with(o, argc, argv);
     free(o);

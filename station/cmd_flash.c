@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "bk_job.h"
 #include "cli.h"
+#include "exit_codes.h"
 #include "profile.h"
 
 typedef struct flash_ui {
@@ -39,14 +40,32 @@ static void mac_str(const bk_result *r, char out[18])
         snprintf(out, 18, "-");
 }
 
-static void print_json(const bk_result *r, const char *port, const tf_profile *p)
+static const char flash_usage[] =
+    "usage: trayflash flash --port PATH --profile FILE [--json]\n"
+    "\n"
+    "Flash one module through one serial port and verify it by CRC.\n"
+    "\n"
+    "  --port PATH     the serial port (/dev/ttyUSB0, /dev/trayflash/<ID_PATH>, a bksim link)\n"
+    "  --profile FILE  the product's flash profile (trayflash profile check FILE)\n"
+    "  --json          one JSON object on stdout, the same keys for every outcome:\n"
+    "                  {\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt, or null when\n"
+    "                  none was made), \"error\" (null, or {\"kind\", \"message\"} for a usage,\n"
+    "                  profile or setup error)}\n"
+    "  -h, --help      this text\n"
+    "\n"
+    "Exit status: 0 verified pass, 1 the module failed (the cause and its remedy are printed),\n"
+    "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened).\n"
+    "A pass that needed help (a lower baud, retried writes) prints a warning with its remedy.\n";
+
+/* The attempt's facts: what `result` holds in --json. */
+static cJSON *result_json(const bk_result *r, const char *port, const tf_profile *p)
 {
     char mac[18], fid[8] = "";
     mac_str(r, mac);
     if (r->have_flash_id)
         snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "result", r->passed ? "pass" : "fail");
+    cJSON_AddStringToObject(o, "verdict", r->passed ? "pass" : "fail");
     cJSON_AddStringToObject(o, "port", port);
     cJSON_AddStringToObject(o, "profile", p->name);
     cJSON_AddStringToObject(o, "chip", bk_chip_name(r->chip));
@@ -57,13 +76,42 @@ static void print_json(const bk_result *r, const char *port, const tf_profile *p
     cJSON_AddNumberToObject(o, "retries", r->retries);
     cJSON_AddNumberToObject(o, "baud_start", r->baud_start);
     cJSON_AddNumberToObject(o, "baud_end", r->baud_end);
-    if (!r->passed) {
-        cJSON_AddStringToObject(o, "cause", bk_cause_id(r->cause));
-        cJSON_AddStringToObject(o, "cause_name", bk_cause_name(r->cause));
-        cJSON_AddStringToObject(o, "detail", r->detail);
-        cJSON_AddStringToObject(o, "remedy", bk_cause_remedy(r->cause));
-    } else if (r->warning) {
-        cJSON_AddStringToObject(o, "warning", bk_cause_id(r->warning));
+    /* cause: the failure's (fail) or the trouble overcome (pass with a warning), else null */
+    bk_cause c = r->passed ? r->warning : r->cause;
+    if (c != BK_CAUSE_NONE) {
+        cJSON_AddStringToObject(o, "cause", bk_cause_id(c));
+        cJSON_AddStringToObject(o, "cause_name", bk_cause_name(c));
+        cJSON_AddStringToObject(o, "explain", bk_cause_explain(c));
+        cJSON_AddStringToObject(o, "remedy", bk_cause_remedy(c));
+    } else {
+        cJSON_AddNullToObject(o, "cause");
+        cJSON_AddNullToObject(o, "cause_name");
+        cJSON_AddNullToObject(o, "explain");
+        cJSON_AddNullToObject(o, "remedy");
+    }
+    cJSON_AddStringToObject(o, "detail", r->passed ? "" : r->detail);
+    cJSON_AddBoolToObject(o, "warning", r->passed && r->warning != BK_CAUSE_NONE);
+    return o;
+}
+
+/* The one --json shape: {"ok","exit_code","outcome","result","error"}; `result` and `error`
+ * are objects or null, never missing. Takes `result`. */
+static void print_json(tf_outcome out, cJSON *result, const char *error_kind, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", out == TF_OUT_PASS);
+    cJSON_AddNumberToObject(o, "exit_code", tf_exit_code(out));
+    cJSON_AddStringToObject(o, "outcome", tf_outcome_get(out)->id);
+    if (result)
+        cJSON_AddItemToObject(o, "result", result);
+    else
+        cJSON_AddNullToObject(o, "result");
+    if (error_kind) {
+        cJSON *e = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(e, "kind", error_kind);
+        cJSON_AddStringToObject(e, "message", message);
+    } else {
+        cJSON_AddNullToObject(o, "error");
     }
     char *s = cJSON_PrintUnformatted(o);
     if (s)
@@ -84,49 +132,52 @@ static void print_line(const bk_result *r)
     if (!r->passed)
         printf("cause %s (%s): %s\nremedy: %s\n", bk_cause_name(r->cause), bk_cause_id(r->cause),
                r->detail, bk_cause_remedy(r->cause));
+    else if (r->warning != BK_CAUSE_NONE) /* verified, but it needed help: say what and why */
+        printf("warning %s (%s): %s\nremedy if it repeats: %s\n", bk_cause_name(r->warning),
+               bk_cause_id(r->warning), bk_cause_explain(r->warning),
+               bk_cause_remedy(r->warning));
 }
 
-static void print_json_error(const char *err)
+/* A refusal before any attempt: words on stderr, and with --json the same words on stdout. */
+static int refuse(bool json, tf_outcome out, const char *kind, const char *message)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "passed", 0);
-    cJSON_AddStringToObject(o, "error", "profile");
-    cJSON_AddStringToObject(o, "detail", err);
-    char *s = cJSON_PrintUnformatted(o);
-    if (s)
-        printf("%s\n", s);
-    cJSON_free(s);
-    cJSON_Delete(o);
+    fprintf(stderr, "trayflash flash: %s\n", message);
+    if (json)
+        print_json(out, NULL, kind, message);
+    return tf_exit_code(out);
 }
 
 int cmd_flash(int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(flash_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     const char *port = NULL, *profile = NULL;
     bool json = false;
+    for (int i = 1; i < argc; i++) /* known before any refusal: it decides the refusal's form */
+        json |= !strcmp(argv[i], "--json");
+    char msg[600];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--port") || !strcmp(argv[i], "--profile")) {
-            if (i + 1 >= argc)
-                return cli_missing_value("flash", argv[i]);
+            if (i + 1 >= argc) {
+                snprintf(msg, sizeof msg, "%s needs a value (see trayflash flash --help)", argv[i]);
+                return refuse(json, TF_OUT_USAGE, "usage", msg);
+            }
             *(argv[i][3] == 'o' ? &port : &profile) = argv[i + 1];
             i++;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else {
-            return cli_bad_option("flash", argv[i]);
+        } else if (strcmp(argv[i], "--json")) {
+            snprintf(msg, sizeof msg, "unknown option '%s' (see trayflash flash --help)", argv[i]);
+            return refuse(json, TF_OUT_USAGE, "usage", msg);
         }
     }
-    if (!port || !profile) {
-        fprintf(stderr, "trayflash flash: --port PATH and --profile FILE are required\n");
-        return 2;
-    }
+    if (!port || !profile)
+        return refuse(json, TF_OUT_USAGE, "usage",
+                      "--port PATH and --profile FILE are required (see trayflash flash --help)");
     tf_profile p;
     char err[512];
-    if (tf_profile_load(profile, &p, err, sizeof err) < 0) {
-        fprintf(stderr, "trayflash flash: %s\n", err);
-        if (json) /* a script reading stdout gets something to parse, with the same words */
-            print_json_error(err);
-        return 2;
-    }
+    if (tf_profile_load(profile, &p, err, sizeof err) < 0)
+        return refuse(json, TF_OUT_USAGE, "profile", err);
     bk_job_spec spec;
     tf_profile_to_spec(&p, &spec);
     flash_ui u = {.tty = !json && isatty(STDERR_FILENO)};
@@ -135,10 +186,16 @@ int cmd_flash(int argc, char **argv)
     bk_flash_job(port, &spec, &hooks, &r);
     if (u.tty)
         fputs("\r\033[K", stderr);
+    tf_outcome out = r.passed ? TF_OUT_PASS : tf_outcome_of_cause(r.cause);
+    bool bench = out != TF_OUT_PASS && out != TF_OUT_MODULE_FAILED;
+    if (bench) /* not the module: say so where errors go, with the words the engine gave */
+        fprintf(stderr, "trayflash flash: %s: %s\n", port, r.detail[0] ? r.detail :
+                bk_cause_explain(r.cause));
     if (json)
-        print_json(&r, port, &p);
+        print_json(out, result_json(&r, port, &p), bench ? tf_outcome_get(out)->id : NULL,
+                   r.detail[0] ? r.detail : bk_cause_explain(r.cause));
     else
         print_line(&r);
     tf_profile_free(&p);
-    return r.passed ? 0 : 1;
+    return tf_exit_code(out);
 }

@@ -21,6 +21,7 @@
 #include "bk_plan.h"
 #include "bksim.h"
 #include "cli.h"
+#include "exit_codes.h"
 #include "profile.h"
 #include "report.h"
 #include "tf_text.h"
@@ -168,6 +169,32 @@ static cJSON *check_json(const tf_profile *p, const variant_facts *fs)
     return o;
 }
 
+static const char profile_usage[] =
+    "usage: trayflash profile check FILE... [--json]\n"
+    "       trayflash profile list [DIR] [--db FILE]\n"
+    "       trayflash profile new FILE\n"
+    "\n"
+    "  check   parse every variant of each profile and show what it writes: chip, offset,\n"
+    "          image kind and size, sha256 (computed and pinned), erase units, and the time per\n"
+    "          module the simulator's model gives. --json: one object per file.\n"
+    "  list    the profiles in DIR (default: profiles) with, from the database (--db FILE, or\n"
+    "          trayflash.db when it is here), modules flashed, yield and last use; files that\n"
+    "          are not profiles are skipped with a note.\n"
+    "  new     write a commented template of every key to FILE (never overwrites).\n"
+    "  -h, --help  this text (also after check or list)\n"
+    "\n"
+    "Exit status: 0 every profile holds, 2 usage error or a profile refused (file:line on\n"
+    "stderr), 3 the database could not be read.\n";
+
+static const char pin_hash_usage[] =
+    "usage: trayflash pin-hash\n"
+    "\n"
+    "Read an engineer PIN (no echo; from stdin when it is not a terminal, asked twice on a\n"
+    "terminal) and print its yescrypt hash for the station file's [station] engineer_pin_hash.\n"
+    "The PIN is never an argument: arguments are visible in the process list.\n"
+    "\n"
+    "Exit status: 0 the hash was printed, 2 the PIN could not be read or the two differ.\n";
+
 static int cmd_check(int argc, char **argv)
 {
     bool json = false;
@@ -182,7 +209,7 @@ static int cmd_check(int argc, char **argv)
     }
     if (!n_files) {
         fprintf(stderr, "trayflash profile check: give one or more profile files\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     tf_profile *p = calloc(1, sizeof *p);
     variant_facts *fs = calloc(BK_MAX_VARIANTS, sizeof *fs);
@@ -192,7 +219,7 @@ static int cmd_check(int argc, char **argv)
         free(p);
         free(fs);
         cJSON_Delete(all);
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     int errors = 0;
     for (int i = 1; i < argc; i++) {
@@ -230,7 +257,7 @@ static int cmd_check(int argc, char **argv)
     cJSON_Delete(all);
     free(fs);
     free(p);
-    return errors ? 2 : 0;
+    return tf_exit_code(errors ? TF_OUT_USAGE : TF_OUT_PASS);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -269,7 +296,7 @@ static int cmd_list(int argc, char **argv)
             return cli_bad_option("profile list", argv[i]);
         } else if (dir_given) {
             fprintf(stderr, "trayflash profile list: one DIR only ('%s' is a second)\n", argv[i]);
-            return 2;
+            return tf_exit_code(TF_OUT_USAGE);
         } else {
             dir = argv[i];
             dir_given = true;
@@ -278,7 +305,7 @@ static int cmd_list(int argc, char **argv)
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "trayflash profile list: %s: %s\n", dir, strerror(errno));
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     char *names[PROFILE_LIST_MAX];
     int n = 0;
@@ -297,10 +324,10 @@ static int cmd_list(int argc, char **argv)
         fprintf(stderr, "trayflash profile list: %s\n", err);
         for (int i = 0; i < n; i++)
             free(names[i]);
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     tf_profile *p = calloc(1, sizeof *p);
-    int errors = 0;
+    int errors = 0, db_errors = 0;
     printf("%-22s %-18s %-17s %-19s %7s %6s  %s\n", "name", "product", "chips", "image sha256",
            "modules", "yield", "last used");
     for (int i = 0; p && i < n; i++) {
@@ -334,7 +361,7 @@ static int cmd_list(int argc, char **argv)
             report *r;
             if (report_build(h, &f, &r, err, sizeof err) < 0) {
                 fprintf(stderr, "trayflash profile list: %s\n", err);
-                errors++;
+                db_errors++;
             } else {
                 snprintf(modules, sizeof modules, "%d", r->total.modules);
                 if (r->total.modules)
@@ -352,7 +379,7 @@ static int cmd_list(int argc, char **argv)
         free(names[i]);
     if (h)
         db_close(h);
-    return errors ? 2 : 0;
+    return tf_exit_code(db_errors ? TF_OUT_SETUP : errors ? TF_OUT_USAGE : TF_OUT_PASS);
 }
 
 /* The template `profile new` writes: every key, what it means, its default. %1$s is the
@@ -488,6 +515,10 @@ static int cmd_new(int argc, char **argv)
 
 int cmd_profile(int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(profile_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     if (argc >= 2 && !strcmp(argv[1], "check"))
         return cmd_check(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "list"))
@@ -496,20 +527,24 @@ int cmd_profile(int argc, char **argv)
         return cmd_new(argc - 1, argv + 1);
     fprintf(stderr, "trayflash profile: expected 'check FILE... [--json]', "
             "'list [DIR] [--db FILE]' or 'new FILE'\n");
-    return 2;
+    return tf_exit_code(TF_OUT_USAGE);
 }
 
 /* The PIN is read, never taken from argv: argv is world-readable in /proc. */
 int cmd_pin_hash(int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(pin_hash_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     if (argc > 1) {
         fprintf(stderr, "trayflash pin-hash: takes no arguments (the PIN is asked for, so it "
                 "never shows in the process list)\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     char pin[AUTH_PIN_MAX], again[AUTH_PIN_MAX], hash[AUTH_HASH_MAX], err[200];
     bool tty = isatty(STDIN_FILENO);
-    int rc = 2;
+    int rc = tf_exit_code(TF_OUT_USAGE);
     if (auth_read_pin(STDIN_FILENO, stderr, "engineer PIN: ", pin, sizeof pin, err,
                       sizeof err) < 0)
         goto out;

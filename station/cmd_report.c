@@ -13,9 +13,12 @@
 #include <time.h>
 #include "atomic_file.h"
 #include "cli.h"
+#include "exit_codes.h"
 #include "report.h"
 
-enum { EXIT_USAGE = 2, EXIT_SETUP = 3 };
+/* The outcome -> exit code table is station/exit_codes.h's. */
+#define EXIT_USAGE tf_exit_code(TF_OUT_USAGE)
+#define EXIT_SETUP tf_exit_code(TF_OUT_SETUP)
 
 /* 9999-12-31 23:59:59 UTC: the last moment a report prints as a four-digit year. */
 static const double TIME_LAST = 253402300799.0;
@@ -243,8 +246,34 @@ static int parse_args(int argc, char **argv, report_opts *o)
 
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
 
+static const char report_usage[] =
+    "usage: trayflash report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+    "                        [--format table|csv|json] [--html FILE]\n"
+    "\n"
+    "Yield report from a station's database: yields, flash times, the causes of failures\n"
+    "(Pareto), failed modules, by profile version, hour or day, bay and adapter.\n"
+    "\n"
+    "  --db FILE        the database (default trayflash.db; the demo writes trayflash-demo.db)\n"
+    "  --since TIME     attempts that ended at or after TIME\n"
+    "  --until TIME     attempts that ended before TIME (after --since)\n"
+    "                   TIME: unix seconds, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (local time;\n"
+    "                   'T' for the space and a Z or +HH:MM offset also work)\n"
+    "  --profile NAME   one profile only\n"
+    "  --bay N          one bay only (1..2147483647)\n"
+    "  --format F       table (default), csv or json on stdout\n"
+    "  --html FILE      write an HTML report with charts to FILE (then stdout says only\n"
+    "                   'wrote FILE', unless --format is given too)\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
+    "a file not written.\n";
+
 int cmd_report(int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(report_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     report_opts o = {.dbpath = "trayflash.db", .format = "table", .f = {.since = 0, .until = 0, .bay = -1}};
     int rc = parse_args(argc, argv, &o);
     if (rc)

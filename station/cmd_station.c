@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "exit_codes.h"
 #include "station.h"
 #ifdef TRAYFLASH_HAVE_UI
 #include "ui.h"
@@ -14,6 +15,69 @@
 
 /* Shared with cmd_demo.c through cli_run_station(). */
 int cli_run_station(station_opts *o, bool headless, const char *label);
+
+static const char station_usage[] =
+    "usage: trayflash station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
+    "                         [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
+    "                         [--link-timeout-ms MS]\n"
+    "\n"
+    "Run the tray: hot-plugged USB-serial adapters become bays and are flashed in parallel;\n"
+    "every attempt goes to the database. On a terminal the dashboard shows the tray (? for its\n"
+    "keys); leaving it prints a one-line summary and the report command for the database.\n"
+    "\n"
+    "  --profile FILE        the default profile (the station file's [station] profile)\n"
+    "  --config FILE         the station file: bays, adapters, database, engineer PIN\n"
+    "  --db FILE             the database (default: the station file's db, else trayflash.db)\n"
+    "  --headless            one line per event on stdout instead of the dashboard\n"
+    "  --syslog              the headless lines go to syslog (journald) too\n"
+    "  --sim N               N simulated modules in-process instead of udev adapters\n"
+    "  --sim-scenario FILE   faults per simulated module (sim/README.md)\n"
+    "  --time-scale X        simulated chip timing: 1 real, 0.1 ten times faster\n"
+    "  --once                stop when every bay with an adapter has finished one attempt\n"
+    "  --link-timeout-ms MS  how long to wait for a module's bootloader (default: the profile's)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Exit status: 0 a clean stop (with --once: every module passed), 1 with --once a module\n"
+    "failed, 2 usage, profile or station file error, 3 setup error (database, udev, a port that\n"
+    "cannot be opened), 4 with --once nothing was flashed, 130/143 stopped by SIGINT/SIGTERM.\n";
+
+/* The run's outcome from the exit_codes.h table. The demo's module failures are staged, so
+ * they do not make it fail; a port it cannot open still is the bench. */
+static tf_outcome run_outcome(station *st, const station_opts *o, int wait_rc, bool staged)
+{
+    tf_outcome out = TF_OUT_PASS;
+    if (wait_rc < 0)
+        out = tf_outcome_worse(out, TF_OUT_SETUP); /* records the database refused */
+    if (o->once) {
+        int pass, fail, by_cause[BK_CAUSE_COUNT];
+        station_counts(st, &pass, &fail);
+        station_fail_causes(st, by_cause);
+        if (pass + fail == 0)
+            out = tf_outcome_worse(out, TF_OUT_NOTHING_DONE);
+        for (int c = 0; c < BK_CAUSE_COUNT; c++) {
+            tf_outcome oc = tf_outcome_of_cause((bk_cause)c);
+            if (by_cause[c] > 0 && !(staged && oc == TF_OUT_MODULE_FAILED))
+                out = tf_outcome_worse(out, oc);
+        }
+    }
+    return tf_outcome_worse(out, tf_outcome_of_signal(station_stop_signal(st)));
+}
+
+/* One line on leaving: the modules (a re-plugged module counts once) and where the records are,
+ * as the command that reads them. */
+static void print_summary(station *st, const char *label)
+{
+    station_view *v = calloc(1, sizeof *v);
+    if (!v)
+        return;
+    station_snapshot(st, v);
+    const char *db = station_db_path(st);
+    char *abs = realpath(db, NULL);
+    printf("%s: %d modules, %d pass, %d fail; records: trayflash report --db %s\n", label,
+           v->pass + v->fail, v->pass, v->fail, abs ? abs : db);
+    free(abs);
+    free(v);
+}
 
 int cli_run_station(station_opts *o, bool headless, const char *label)
 {
@@ -34,10 +98,11 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     signal(SIGPIPE, SIG_IGN);
     o->watch_signals = true;
     char err[512];
-    station *st = station_start(o, err, sizeof err);
+    station_failure why;
+    station *st = station_start_why(o, &why, err, sizeof err);
     if (!st) {
-        fprintf(stderr, "trayflash station: %s\n", err);
-        return 2;
+        fprintf(stderr, "trayflash %s: %s\n", label, err);
+        return tf_exit_code(why == STATION_FAIL_CONFIG ? TF_OUT_USAGE : TF_OUT_SETUP);
     }
 #ifdef TRAYFLASH_HAVE_UI
     if (use_ui) {
@@ -49,19 +114,20 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     }
 #endif
     int rc = station_wait(st);
-    int pass, fail;
-    station_counts(st, &pass, &fail);
     if (rc < 0)
-        fprintf(stderr, "trayflash station: %s\n", station_error(st));
+        fprintf(stderr, "trayflash %s: %s\n", label, station_error(st));
+    tf_outcome out = run_outcome(st, o, rc, !strcmp(label, "demo"));
+    print_summary(st, label);
     station_free(st);
-    if (o->once)
-        printf("%s: %d modules, %d pass, %d fail\n", label, pass + fail, pass, fail);
-    /* the demo fails modules on purpose: only a station run reports them in its exit code */
-    return rc < 0 ? 1 : (o->once && fail && strcmp(label, "demo") ? 1 : 0);
+    return tf_exit_code(out);
 }
 
 static int cmd_station_with(station_opts *o, int argc, char **argv)
 {
+    if (cli_help_asked(argc, argv)) {
+        fputs(station_usage, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
     station_config_defaults(&o->cfg);
     const char *config = NULL, *scenario = NULL;
     bool headless = false;
@@ -99,7 +165,7 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
                             integral ? "whole number from 0 to 10000000"
                                      : "number > 0 (1 = real chip timing, 0.1 = ten times "
                                        "faster)");
-                    return 2;
+                    return tf_exit_code(TF_OUT_USAGE);
                 }
                 if (!strcmp(a, "--sim"))
                     o->sim_count = (int)x;
@@ -115,27 +181,27 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
     char err[512];
     if (config && station_config_load(config, &o->cfg, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash station: %s\n", err);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     if (o->sim_count > SV_MAX_BAYS) {
         fprintf(stderr, "trayflash station: --sim %d: at most %d bays\n", o->sim_count, SV_MAX_BAYS);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     bksim_module_config *mods = NULL;
     if (scenario) {
         if (o->sim_count <= 0) {
             fprintf(stderr, "trayflash station: --sim-scenario needs --sim N\n");
-            return 2;
+            return tf_exit_code(TF_OUT_USAGE);
         }
         mods = calloc((size_t)o->sim_count, sizeof *mods);
         if (!mods)
-            return 2;
+            return tf_exit_code(TF_OUT_SETUP);
         for (int i = 0; i < o->sim_count; i++)
             bksim_module_config_default(&mods[i]);
         if (!bksim_scenario_load(scenario, o->sim_count, mods, err, sizeof err)) {
             fprintf(stderr, "trayflash station: %s\n", err);
             free(mods);
-            return 2;
+            return tf_exit_code(TF_OUT_USAGE);
         }
         o->sim_modules = mods;
     }
@@ -149,7 +215,7 @@ int cmd_station(int argc, char **argv)
     station_opts *o = calloc(1, sizeof *o);
     if (!o) {
         fprintf(stderr, "trayflash: out of memory\n");
-        return 2;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     int rc = cmd_station_with(o, argc, argv);
     free(o);

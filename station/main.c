@@ -1,6 +1,7 @@
 /* main.c - trayflash: dispatch to a subcommand. */
 #include <string.h>
 #include "cli.h"
+#include "exit_codes.h"
 
 void cli_usage(FILE *out)
 {
@@ -8,8 +9,7 @@ void cli_usage(FILE *out)
         "usage: trayflash COMMAND [options]\n"
         "\n"
         "  flash --port PATH --profile FILE [--json]\n"
-        "      Flash one module and verify it. Exit 0 on a verified pass, 1 when the module\n"
-        "      failed (the cause and its remedy are printed), 2 on usage or profile errors.\n"
+        "      Flash one module and verify it (exit status below).\n"
         "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
         "          [--link-timeout-ms MS]\n"
@@ -35,28 +35,42 @@ void cli_usage(FILE *out)
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
-        "  help\n"
-        "      This text.\n",
+        "  help, -h, --help\n"
+        "      This text. COMMAND --help (or -h) prints that command's own usage.\n"
+        "  --version\n"
+        "      The program's version.\n"
+        "\n"
+        "Exit status (every command):\n",
         out);
+    for (int o = 0; o < TF_OUT_COUNT; o++)
+        fprintf(out, "  %3d  %s\n", tf_exit_code((tf_outcome)o), tf_outcome_get((tf_outcome)o)->meaning);
+}
+
+bool cli_help_asked(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
 }
 
 int cli_bad_option(const char *cmd, const char *opt)
 {
-    fprintf(stderr, "trayflash %s: unknown option '%s' (see trayflash help)\n", cmd, opt);
-    return 2;
+    fprintf(stderr, "trayflash %s: unknown option '%s' (see trayflash %s --help)\n", cmd, opt, cmd);
+    return tf_exit_code(TF_OUT_USAGE);
 }
 
 int cli_missing_value(const char *cmd, const char *opt)
 {
     fprintf(stderr, "trayflash %s: %s needs a value\n", cmd, opt);
-    return 2;
+    return tf_exit_code(TF_OUT_USAGE);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
         cli_usage(stderr);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     const char *c = argv[1];
     if (!strcmp(c, "flash"))
@@ -81,5 +95,5 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "trayflash: unknown command '%s'\n\n", c);
     cli_usage(stderr);
-    return 2;
+    return tf_exit_code(TF_OUT_USAGE);
 }

@@ -63,6 +63,8 @@ struct station {
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
                                come), -1 = the config's assignment */
     int pass, fail;
+    int fail_by_cause[BK_CAUSE_COUNT]; /* the failed attempts' causes: the CLI's exit status */
+    int stop_signal;        /* SIGINT/SIGTERM that stopped the loop, 0 if none (under lock) */
     evq *q;
     pool *pool;
     db *db;
@@ -232,10 +234,13 @@ static void job_done(st_bay *b, bool attempted, const bk_result *r)
     b->finished_once = true;
     if (attempted) {
         b->attempts++;
-        if (r->passed)
+        if (r->passed) {
             st->pass++;
-        else
+        } else {
             st->fail++;
+            if ((unsigned)r->cause < BK_CAUSE_COUNT)
+                st->fail_by_cause[r->cause]++;
+        }
         b->have_last_mac = r->have_mac;
         if (r->have_mac)
             memcpy(b->last_mac, r->mac, 6);
@@ -487,9 +492,13 @@ static void *loop_main(void *arg)
             break;
         if (p[3].revents) {
             struct signalfd_siginfo si;
-            if (read(st->sig_fd, &si, sizeof si) == (ssize_t)sizeof si)
+            if (read(st->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
                 notice(st, 0, "info", "signal %d: stopping, running jobs are cancelled",
                        (int)si.ssi_signo);
+                pthread_mutex_lock(&st->lock);
+                st->stop_signal = (int)si.ssi_signo;
+                pthread_mutex_unlock(&st->lock);
+            }
             break;
         }
         if (p[1].revents) {
@@ -759,6 +768,13 @@ static int start_sim(station *st, char *err, size_t errlen)
 
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
+    station_failure why;
+    return station_start_why(o, &why, err, errlen);
+}
+
+station *station_start_why(const station_opts *o, station_failure *why, char *err, size_t errlen)
+{
+    *why = STATION_FAIL_SETUP;
     station *st = calloc(1, sizeof *st);
     if (!st || !(st->profiles = calloc(ST_MAX_PROFILES, sizeof *st->profiles))) {
         free(st);
@@ -769,6 +785,7 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
     st->stop_fd = st->wake_fd = st->sig_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->serial, 0);
+    *why = STATION_FAIL_CONFIG; /* until the profiles are loaded */
     const char *prof = o->profile_path ? o->profile_path : o->cfg.profile;
     if (!prof || !prof[0]) {
         snprintf(err, errlen, "no profile: give --profile FILE or [station] profile");
@@ -791,6 +808,7 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
     }
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
+    *why = STATION_FAIL_SETUP; /* the profiles hold: what fails from here is the bench */
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
         goto fail;
     if (db_mark_interrupted(st->db, station_now()) < 0) {
@@ -815,29 +833,34 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
                          : !(st->src = devsrc_udev_open(err, errlen)))
         goto fail;
 
-    station_view v0;
-    memset(&v0, 0, sizeof v0);
-    snprintf(v0.station_name, sizeof v0.station_name, "%s", o->cfg.name);
+    /* the first view (large: on the heap, ours until the builder has copied it) */
+    station_view *v0 = calloc(1, sizeof *v0);
+    if (!v0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    snprintf(v0->station_name, sizeof v0->station_name, "%s", o->cfg.name);
     const tf_profile *p0 = &st->profiles[0].p;
-    snprintf(v0.profile_name, sizeof v0.profile_name, "%s", p0->name);
-    snprintf(v0.image_sha_prefix, sizeof v0.image_sha_prefix, "%.8s", p0->variants[0].sha256_pin);
-    snprintf(v0.chip, sizeof v0.chip, "%s", bk_chip_name(p0->variants[0].chip));
-    v0.baud = p0->n_bauds ? p0->bauds[0] : 0;
-    v0.session_start_ts = station_now();
-    v0.yield_session = v0.yield_today = v0.first_pass_today = -1;
+    snprintf(v0->profile_name, sizeof v0->profile_name, "%s", p0->name);
+    snprintf(v0->image_sha_prefix, sizeof v0->image_sha_prefix, "%.8s", p0->variants[0].sha256_pin);
+    snprintf(v0->chip, sizeof v0->chip, "%s", bk_chip_name(p0->variants[0].chip));
+    v0->baud = p0->n_bauds ? p0->bauds[0] : 0;
+    v0->session_start_ts = station_now();
+    v0->yield_session = v0->yield_today = v0->first_pass_today = -1;
+    v0->today_modules = -1;
     for (int i = 0; i < st->n_bays; i++) {
-        bay_view *bv = &v0.bays[v0.n_bays++];
+        bay_view *bv = &v0->bays[v0->n_bays++];
         bv->bay = st->bays[i].number;
         snprintf(bv->name, sizeof bv->name, "%s", st->bays[i].name);
         snprintf(bv->product, sizeof bv->product, "%s",
                  st->profiles[st->bays[i].profile_idx].p.product);
     }
-    if (!(st->q = evq_new())) {
+    if (!(st->q = evq_new()))
         snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    if (!(st->dbw = db_writer_new(st->q, st->db, o->cfg.name, err, errlen)) ||
-        !(st->view = sv_builder_new(st->q, &v0, st->db_path, err, errlen)) ||
+    else if ((st->dbw = db_writer_new(st->q, st->db, o->cfg.name, err, errlen)))
+        st->view = sv_builder_new(st->q, v0, st->db_path, err, errlen);
+    free(v0);
+    if (!st->q || !st->dbw || !st->view ||
         ((o->headless_out || o->use_syslog) &&
          !(st->hl = headless_new(st->q, o->headless_out, o->use_syslog, err, errlen))))
         goto fail;
@@ -924,6 +947,26 @@ void station_counts(station *st, int *pass, int *fail)
     *pass = st->pass;
     *fail = st->fail;
     pthread_mutex_unlock(&st->lock);
+}
+
+void station_fail_causes(station *st, int out[BK_CAUSE_COUNT])
+{
+    pthread_mutex_lock(&st->lock);
+    memcpy(out, st->fail_by_cause, sizeof st->fail_by_cause);
+    pthread_mutex_unlock(&st->lock);
+}
+
+const char *station_db_path(station *st)
+{
+    return st->db_path;
+}
+
+int station_stop_signal(station *st)
+{
+    pthread_mutex_lock(&st->lock);
+    int signo = st->stop_signal;
+    pthread_mutex_unlock(&st->lock);
+    return signo;
 }
 
 void station_free(station *st)

@@ -34,6 +34,11 @@ typedef struct station station;
 /* Loads profiles, opens the database (db_mark_interrupted), starts every thread. NULL with
  * err = words (profile errors are "file:line: ...") on failure. */
 station *station_start(const station_opts *o, char *err, size_t errlen);
+/* What kept a station from starting: its input (a profile, the station file) or the bench (the
+ * database, udev, the simulator, threads). */
+typedef enum station_failure { STATION_FAIL_CONFIG, STATION_FAIL_SETUP } station_failure;
+/* station_start(), also saying which kind of failure it was. */
+station *station_start_why(const station_opts *o, station_failure *why, char *err, size_t errlen);
 /* Blocks until the station has stopped (once-mode done, signal, request_stop, fatal error):
  * jobs finished or cancelled, every attempt's end written, the db closed. Returns 0, or -1
  * if something failed on the way (station_error says what). */
@@ -46,5 +51,11 @@ void station_snapshot(station *st, station_view *out);
 /* The in-process simulator with --sim (tests read module flash through it); else NULL. */
 bksim_server *station_sim(station *st);
 void station_counts(station *st, int *pass, int *fail);
+/* Failed attempts so far by cause (BK_CAUSE_COUNT entries). */
+void station_fail_causes(station *st, int out[BK_CAUSE_COUNT]);
+/* The signal (SIGINT/SIGTERM) that stopped the station, 0 if none did. */
+int station_stop_signal(station *st);
+/* The database file the station writes (--db, the station file's db, or trayflash.db). */
+const char *station_db_path(station *st);
 /* request_stop + wait if needed, then frees everything. */
 void station_free(station *st);

@@ -74,6 +74,7 @@ static void refresh_yield(sv_builder *b)
         return; /* keep the last figures; a busy moment is retried at the next refresh */
     pthread_mutex_lock(&b->lock);
     b->v.yield_today = pass + fail ? (double)pass / (pass + fail) : -1;
+    b->v.today_modules = pass + fail;
     b->v.first_pass_today = pass + fail ? fpy : -1;
     pthread_mutex_unlock(&b->lock);
 }
@@ -92,11 +93,15 @@ static bay_view *find_bay(station_view *v, int bay)
     return b;
 }
 
+/* The timeline keeps how the attempt began (the head) and how it goes on (the tail); what falls
+ * between is counted, so the detail can say so. */
 static void bay_log(bay_view *b, const char *fmt, const char *text)
 {
     if (b->n_log == SV_LOG_LINES) {
-        memmove(b->log[0], b->log[1], sizeof b->log[0] * (SV_LOG_LINES - 1));
+        memmove(b->log[SV_LOG_HEAD], b->log[SV_LOG_HEAD + 1],
+                sizeof b->log[0] * (SV_LOG_LINES - SV_LOG_HEAD - 1));
         b->n_log--;
+        b->log_omitted++;
     }
     snprintf(b->log[b->n_log++], sizeof b->log[0], fmt, text);
 }
@@ -132,13 +137,17 @@ static bay_state phase_state(bk_phase p)
 static void recount(station_view *v)
 {
     v->running = v->idle = 0;
+    int finished = 0;
     for (int i = 0; i < v->n_bays; i++) {
         bay_state s = v->bays[i].state;
         if (s >= BAY_LINK && s <= BAY_VERIFY)
             v->running++;
         else if (s != BAY_EMPTY)
             v->idle++;
+        finished += s == BAY_PASS || s == BAY_FAIL;
     }
+    /* done: results on every bay that has an adapter, nothing working, nothing waiting */
+    v->tray_done = finished > 0 && v->running == 0 && finished == v->idle;
     int done = v->pass + v->fail;
     v->yield_session = done ? (double)v->pass / done : -1;
     double hours = (v->now_ts - v->session_start_ts) / 3600.0;
@@ -185,6 +194,7 @@ static void apply(station_view *v, const st_event *e)
         b->cause = b->warning = BK_CAUSE_NONE;
         b->retries = 0;
         b->n_log = 0;
+        b->log_omitted = 0;
         if (e->product[0])
             snprintf(b->product, sizeof b->product, "%s", e->profile ? e->product : e->product);
         break;
@@ -194,7 +204,10 @@ static void apply(station_view *v, const st_event *e)
         b->elapsed_s = e->ts - b->started_ts;
         if (e->baud)
             b->baud = e->baud;
-        b->address = e->address;
+        /* only progress carries a flash address; a phase or a message (address 0) must not
+           send the display back to 0x00000 */
+        if (e->ev_kind == BK_EV_PROGRESS)
+            b->address = e->address;
         if (e->ev_kind == BK_EV_PHASE) {
             b->state = phase_state(e->phase);
             b->progress = 0;
@@ -224,6 +237,19 @@ static void apply(station_view *v, const st_event *e)
         if (r->have_mac)
             snprintf(b->mac, sizeof b->mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0],
                      r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+        /* A retry is the same module again, not a new one: after the adapter was pulled (the
+           module never left its socket) unless its MAC says otherwise, or whenever it reads
+           the MAC the failed attempt before read. Its earlier failure gives way to this result, so it counts once. */
+        bool prev_failed = b->n_history > 0 && !b->history[0].passed;
+        bool macs_known = r->have_mac && b->history[0].mac[0];
+        bool same = prev_failed && (macs_known ? !strcmp(b->history[0].mac, b->mac)
+                                               : b->retry_pending);
+        if (same && b->fail_count > 0 && v->fail > 0) {
+            b->fail_count--;
+            v->fail--;
+            v->retried++;
+        }
+        b->retry_pending = !r->passed && r->cause == BK_CAUSE_ADAPTER_REMOVED;
         if (r->passed) {
             b->pass_count++;
             v->pass++;

@@ -9,7 +9,8 @@
 #include "bk_job.h"
 
 #define SV_MAX_BAYS 128
-#define SV_LOG_LINES 12     /* per bay: the current/last attempt's timeline */
+#define SV_LOG_LINES 32     /* per bay: the current/last attempt's timeline */
+#define SV_LOG_HEAD 12      /* ...whose first lines are always kept: the attempt from its start */
 #define SV_EVENT_LINES 64   /* station-wide: the last events, newest last */
 #define SV_HISTORY 8        /* per bay: last attempts */
 
@@ -54,9 +55,13 @@ typedef struct bay_view {
     bk_cause warning;         /* PASS: trouble overcome */
     char detail[256];         /* FAIL: what was seen */
     int retries;
-    int pass_count, fail_count;           /* this session */
-    char log[SV_LOG_LINES][128];          /* timeline of the current/last attempt, oldest first */
+    int pass_count, fail_count;           /* this session, by module (retries replace) */
+    bool retry_pending;       /* the last attempt ended with the adapter pulled: the next
+                                 attempt here is the same module again, not a new one */
+    char log[SV_LOG_LINES][128];          /* timeline of the current/last attempt, oldest first:
+                                             its first SV_LOG_HEAD steps, then the latest */
     int n_log;
+    int log_omitted;          /* steps dropped between the head and the latest lines */
     bay_attempt_summary history[SV_HISTORY]; /* newest first */
     int n_history;
 } bay_view;
@@ -72,7 +77,10 @@ typedef struct station_view {
     bool shutting_down;
     double now_ts;
     double session_start_ts;
-    int pass, fail, running, idle;       /* this session */
+    int pass, fail, running, idle;       /* this session: modules by their latest result */
+    int retried;              /* attempts that re-did a module (adapter pulled) this session */
+    bool tray_done;           /* every bay with an adapter has a result and none is working */
+    int today_modules;        /* from the database, today's modules so far; <0 if unknown */
     double yield_session;     /* pass / (pass + fail) of finished attempts, 0..1; <0 if none */
     double yield_today;       /* from the database; <0 if unknown */
     double first_pass_today;  /* <0 if unknown */

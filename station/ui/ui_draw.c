@@ -107,7 +107,9 @@ static void draw_header(const ui_state *s)
     struct tm tm;
     if (v->now_ts > 0 && localtime_r(&t, &tm))
         strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    const char *mode = v->shutting_down ? "STOPPING" : v->paused ? "PAUSED" : "RUN";
+    /* TRAY DONE: every bay with an adapter has its result and nothing works: swap the tray */
+    const char *mode = v->shutting_down ? "STOPPING" : v->paused ? "PAUSED"
+                       : v->tray_done   ? "TRAY DONE" : "RUN";
     snprintf(right, sizeof right, "%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, clock);
 
     char left[320];
@@ -121,17 +123,22 @@ static void draw_header(const ui_state *s)
                  v->chip[0] ? v->chip : "?", v->baud);
     if (ui_text_cols(left) > rx - 1)
         snprintf(left, sizeof left, "%s %s", v->profile_name, v->image_sha_prefix);
-    if (v->paused || v->shutting_down)
-        ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode, ui_attr(s, UI_TONE_WARN));
+    if (v->paused || v->shutting_down || v->tray_done)
+        ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode,
+               ui_attr(s, v->paused || v->shutting_down ? UI_TONE_WARN : UI_TONE_PASS));
     ui_put(0, 0, rx - 1, left, ui_attr(s, UI_TONE_TITLE));
 }
 
 static void draw_counts(const ui_state *s)
 {
     const station_view *v = s->view;
-    char ys[16], yt[16], fp[16], line[256];
+    char ys[16], yt[40], fp[16], line[256];
     fmt_percent(ys, sizeof ys, v->yield_session);
     fmt_percent(yt, sizeof yt, v->yield_today);
+    if (v->today_modules > 0) { /* how many modules the day's figure stands on */
+        size_t n = strlen(yt);
+        snprintf(yt + n, sizeof yt - n, " of %d", v->today_modules);
+    }
     fmt_percent(fp, sizeof fp, v->first_pass_today);
     const char *bar = s->g.vline;
     snprintf(line, sizeof line, "pass %d fail %d run %d idle %d %s yield %s  today %s  first-pass %s %s %.0f/h",

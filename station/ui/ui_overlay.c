@@ -126,8 +126,12 @@ static void build_detail(const ui_state *s, line_builder *lb)
     add_wrapped(lb, UI_TONE_TITLE, 0, "Timeline of this attempt");
     if (b->n_log == 0)
         add_wrapped(lb, UI_TONE_IDLE, 0, "  (nothing yet)");
-    for (int i = 0; i < b->n_log && i < SV_LOG_LINES; i++)
+    for (int i = 0; i < b->n_log && i < SV_LOG_LINES; i++) {
+        if (i == SV_LOG_HEAD && b->log_omitted > 0)
+            add_wrapped(lb, UI_TONE_IDLE, 4, "  ... %d more step%s ...", b->log_omitted,
+                        b->log_omitted == 1 ? "" : "s");
         add_wrapped(lb, UI_TONE_PLAIN, 4, "  %s", b->log[i]);
+    }
     add_wrapped(lb, UI_TONE_PLAIN, 0, "");
     add_wrapped(lb, UI_TONE_TITLE, 0, "Last attempts on this bay");
     if (b->n_history == 0)

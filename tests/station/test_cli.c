@@ -1,12 +1,22 @@
 /* `trayflash flash` end to end on a bksim link (the simulator in this process, the program
- * as a child): exit codes, the final line's words, and --json parsed by cJSON.
- * Usage: test_station_cli CASE PATH_TO_TRAYFLASH */
+ * as a child): exit codes, the final line's words, and --json parsed by cJSON. And the CLI
+ * conventions every command keeps:
+ *   help        -h/--help on every subcommand (and bksim): usage on stdout, exit 0; --version
+ *   exit_codes  the one outcome -> code table (exit_codes.h) from real runs: a missing port is
+ *               3 not 1, a database that cannot be opened 3, SIGTERM 143, SIGINT 130
+ *   exit_table  the man page's EXIT STATUS lists every outcome of the table, with its code
+ *   json_shape  flash --json has the same top-level keys for every outcome, errors included
+ *   warning     a pass that needed help says so, with its words and remedy, in text and JSON
+ * Usage: test_station_cli CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM] */
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "bksim.h"
 #include "check.h"
+#include "exit_codes.h"
 
 #define PROFILE TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"
 
@@ -57,12 +67,337 @@ static bksim_server *sim_with(const char *fault)
     return s;
 }
 
+/* The exit code of a child that ended by itself, or 128 + the signal that killed it (as sh). */
+static int exit_code(int status)
+{
+    return WIFEXITED(status) ? WEXITSTATUS(status) : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                                                          : -1;
+}
+
+static int case_help(char *tf, char *bksim)
+{
+    static const char *const cmds[][3] = {
+        {"flash", NULL, "usage: trayflash flash"},
+        {"station", NULL, "usage: trayflash station"},
+        {"report", NULL, "usage: trayflash report"},
+        {"demo", NULL, "usage: trayflash demo"},
+        {"profile", NULL, "usage: trayflash profile"},
+        {"profile", "check", "usage: trayflash profile"},
+        {"profile", "list", "usage: trayflash profile"},
+        {"pin-hash", NULL, "usage: trayflash pin-hash"},
+    };
+    char *out;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        for (int h = 0; h < 2; h++) {
+            char *flag = h ? "--help" : "-h";
+            char *a[] = {tf, (char *)cmds[i][0], cmds[i][1] ? (char *)cmds[i][1] : flag,
+                         cmds[i][1] ? flag : NULL, NULL};
+            int rc = run(a, &out);
+            if (rc != 0 || strncmp(out, cmds[i][2], strlen(cmds[i][2])))
+                fprintf(stderr, "%s %s %s: exit %d, stdout:\n%s\n", cmds[i][0],
+                        cmds[i][1] ? cmds[i][1] : "", flag, rc, out);
+            CHECK_EQ_INT(rc, 0);
+            CHECK(!strncmp(out, cmds[i][2], strlen(cmds[i][2])));
+            CHECK(strstr(out, "Exit status") != NULL); /* each names its own exit codes */
+            free(out);
+        }
+    }
+    /* help with an otherwise bad command line still helps, and does nothing else */
+    char *bad[] = {tf, "flash", "--port", "/nonexistent", "--help", NULL};
+    CHECK_EQ_INT(run(bad, &out), 0);
+    CHECK(strstr(out, "usage: trayflash flash") != NULL);
+    free(out);
+    char *help[] = {tf, "help", NULL};
+    CHECK_EQ_INT(run(help, &out), 0);
+    CHECK(strstr(out, "--version") != NULL);
+    CHECK(strstr(out, "143") != NULL); /* the exit table, from exit_codes.c */
+    free(out);
+    char *version[] = {tf, "--version", NULL};
+    CHECK_EQ_INT(run(version, &out), 0);
+    CHECK(!strncmp(out, "trayflash ", 10));
+    free(out);
+    if (bksim) {
+        for (int h = 0; h < 2; h++) {
+            char *a[] = {bksim, h ? "--help" : "-h", NULL};
+            CHECK_EQ_INT(run(a, &out), 0);
+            CHECK(!strncmp(out, "usage: bksim", 12));
+            free(out);
+        }
+    }
+    return CHECK_DONE();
+}
+
+/* A station child with stdout on a pipe: waits for its first line (it has started), sends
+ * signo, and returns how it ended. */
+static int station_until_signal(char *tf, const char *db, int signo, char **lines)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        exit(2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execl(tf, tf, "station", "--headless", "--sim", "2", "--time-scale", "1", "--profile",
+              PROFILE, "--db", db, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    bool signalled = false;
+    ssize_t n;
+    while ((n = read(p[0], buf + len, cap - len - 1)) > 0) {
+        len += (size_t)n;
+        buf[len] = 0;
+        if (!signalled && strchr(buf, '\n')) { /* a line: the station runs and watches signals */
+            kill(pid, signo);
+            signalled = true;
+        }
+        if (cap - len < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = 0;
+    close(p[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    *lines = buf;
+    return exit_code(status);
+}
+
+static int case_exit_codes(char *tf)
+{
+    char *out, dir[] = "/tmp/tf-cli-XXXXXX";
+    if (!mkdtemp(dir))
+        return 2;
+    char db[300], nodb[300];
+    snprintf(db, sizeof db, "%s/station.db", dir);
+    snprintf(nodb, sizeof nodb, "%s/no-such-dir/station.db", dir);
+
+    /* the port does not exist: the bench (3), not the module (1) */
+    char *a[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
+    CHECK_EQ_INT(run(a, &out), 3);
+    CHECK_EQ_INT(tf_exit_code(TF_OUT_SETUP), 3);
+    CHECK(!strncmp(out, "FAIL", 4) && strstr(out, "(port_error)") != NULL);
+    free(out);
+    /* a profile that does not load: 2 */
+    char *b[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", "/nonexistent.ini", NULL};
+    CHECK_EQ_INT(run(b, &out), 2);
+    free(out);
+    /* a database that cannot be opened: 3, for the station and the report alike */
+    char *c[] = {tf, "station", "--headless", "--once", "--sim", "1", "--time-scale", "0.05",
+                 "--profile", PROFILE, "--db", nodb, NULL};
+    CHECK_EQ_INT(run(c, &out), 3);
+    free(out);
+    char *d[] = {tf, "report", "--db", nodb, NULL};
+    CHECK_EQ_INT(run(d, &out), 3);
+    free(out);
+    /* a profile the station refuses: 2 */
+    char *e[] = {tf, "station", "--headless", "--once", "--sim", "1", "--profile",
+                 "/nonexistent.ini", "--db", db, NULL};
+    CHECK_EQ_INT(run(e, &out), 2);
+    free(out);
+    /* every module verified: 0, and the summary says where the records are */
+    char *f[] = {tf, "station", "--headless", "--once", "--sim", "2", "--time-scale", "0.05",
+                 "--profile", PROFILE, "--db", db, NULL};
+    CHECK_EQ_INT(run(f, &out), 0);
+    char *real = realpath(db, NULL), want[600];
+    snprintf(want, sizeof want, "station: 2 modules, 2 pass, 0 fail; records: trayflash report "
+             "--db %s\n", real ? real : db);
+    CHECK(strlen(out) >= strlen(want) && !strcmp(out + strlen(out) - strlen(want), want));
+    free(real);
+    free(out);
+    /* stopped by a signal: 128 + its number, after a clean stop (the summary is printed) */
+    CHECK_EQ_INT(station_until_signal(tf, db, SIGTERM, &out), 143);
+    CHECK(strstr(out, "records: trayflash report --db ") != NULL);
+    free(out);
+    CHECK_EQ_INT(station_until_signal(tf, db, SIGINT, &out), 130);
+    CHECK(strstr(out, "records: trayflash report --db ") != NULL);
+    free(out);
+    char rm[400];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
+    if (system(rm) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return CHECK_DONE();
+}
+
+/* The man page's EXIT STATUS section holds every row of the table, as ".BR code \" (id)\"". */
+static int case_exit_table(void)
+{
+    FILE *f = fopen(TRAYFLASH_SOURCE_DIR "/docs/trayflash.1", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return CHECK_DONE();
+    fseek(f, 0, SEEK_END); /* check_read_file reads up to the position: the end */
+    char *man = check_read_file(f);
+    fclose(f);
+    char *sec = strstr(man, "\n.SH EXIT STATUS\n");
+    CHECK(sec != NULL);
+    if (sec) {
+        char *end = strstr(sec + 1, "\n.SH ");
+        if (end)
+            *end = 0;
+        for (int o = 0; o < TF_OUT_COUNT; o++) {
+            const tf_outcome_info *in = tf_outcome_get((tf_outcome)o);
+            char row[96], id[64];
+            size_t k = 0; /* roff writes '-' as '\-' */
+            for (const char *c = in->id; *c && k + 2 < sizeof id; c++) {
+                if (*c == '-')
+                    id[k++] = '\\';
+                id[k++] = *c;
+            }
+            id[k] = 0;
+            snprintf(row, sizeof row, "\n.BR %d \" (%s)\"\n", in->code, id);
+            if (!strstr(sec, row))
+                fprintf(stderr, "EXIT STATUS lacks the row %s", row + 1);
+            CHECK(strstr(sec, row) != NULL);
+        }
+    }
+    CHECK(strstr(man, "\\-\\-version") != NULL);
+    CHECK(strstr(man, "\\-\\-help") != NULL);
+    free(man);
+    return CHECK_DONE();
+}
+
+static const char *const json_keys[] = {"ok", "exit_code", "outcome", "result", "error"};
+
+/* The one shape: exactly the five keys; exit_code what the process returned; result and error
+ * objects or null. Returns the parsed object (caller deletes) or NULL. */
+static cJSON *check_shape(const char *out, int rc)
+{
+    cJSON *o = cJSON_Parse(out);
+    CHECK(o != NULL && cJSON_IsObject(o));
+    if (!o) {
+        fprintf(stderr, "not JSON: %s\n", out);
+        return NULL;
+    }
+    CHECK_EQ_INT(cJSON_GetArraySize(o), 5);
+    for (size_t k = 0; k < sizeof json_keys / sizeof json_keys[0]; k++)
+        CHECK(cJSON_HasObjectItem(o, json_keys[k]));
+    cJSON *code = cJSON_GetObjectItem(o, "exit_code"), *ok = cJSON_GetObjectItem(o, "ok");
+    CHECK(cJSON_IsNumber(code) && code->valueint == rc);
+    CHECK(cJSON_IsBool(ok) && cJSON_IsTrue(ok) == (rc == 0));
+    cJSON *res = cJSON_GetObjectItem(o, "result"), *err = cJSON_GetObjectItem(o, "error");
+    CHECK(cJSON_IsNull(res) || cJSON_IsObject(res));
+    CHECK(cJSON_IsNull(err) || cJSON_IsObject(err));
+    return o;
+}
+
+static const char *str_at(cJSON *o, const char *obj, const char *key)
+{
+    cJSON *x = cJSON_GetObjectItem(obj ? cJSON_GetObjectItem(o, obj) : o, key);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+static int case_json_shape(char *tf)
+{
+    char *out;
+    /* usage error: no attempt, an error of kind usage */
+    char *a[] = {tf, "flash", "--json", "--bogus", NULL};
+    int rc = run(a, &out);
+    CHECK_EQ_INT(rc, 2);
+    cJSON *o = check_shape(out, rc);
+    CHECK(o && cJSON_IsNull(cJSON_GetObjectItem(o, "result")));
+    CHECK(o && !strcmp(str_at(o, "error", "kind"), "usage"));
+    CHECK(o && strstr(str_at(o, "error", "message"), "--bogus") != NULL);
+    cJSON_Delete(o);
+    free(out);
+    /* missing value, --json first or last: the same shape */
+    char *a2[] = {tf, "flash", "--port", "/x", "--json", "--profile", NULL};
+    rc = run(a2, &out);
+    CHECK_EQ_INT(rc, 2);
+    cJSON_Delete(check_shape(out, rc));
+    free(out);
+    /* profile error */
+    char *b[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile",
+                 "/nonexistent.ini", NULL};
+    rc = run(b, &out);
+    CHECK_EQ_INT(rc, 2);
+    o = check_shape(out, rc);
+    CHECK(o && cJSON_IsNull(cJSON_GetObjectItem(o, "result")));
+    CHECK(o && !strcmp(str_at(o, "error", "kind"), "profile"));
+    CHECK(o && strstr(str_at(o, "error", "message"), "/nonexistent.ini") != NULL);
+    cJSON_Delete(o);
+    free(out);
+    /* port error: the attempt (cause port_error) and an error of kind setup */
+    char *c[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
+    rc = run(c, &out);
+    CHECK_EQ_INT(rc, 3);
+    o = check_shape(out, rc);
+    CHECK(o && !strcmp(str_at(o, "result", "cause"), "port_error"));
+    CHECK(o && !strcmp(str_at(o, "error", "kind"), "setup"));
+    CHECK(o && !strcmp(str_at(o, NULL, "outcome"), "setup"));
+    cJSON_Delete(o);
+    free(out);
+    /* a failed module: the attempt, no error */
+    bksim_server *s = sim_with("brownout-first-write");
+    char port[256];
+    snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
+    char *d[] = {tf, "flash", "--json", "--port", port, "--profile", PROFILE, NULL};
+    rc = run(d, &out);
+    CHECK_EQ_INT(rc, 1);
+    o = check_shape(out, rc);
+    CHECK(o && !strcmp(str_at(o, "result", "verdict"), "fail"));
+    CHECK(o && !strcmp(str_at(o, "result", "cause"), "brownout"));
+    CHECK(o && cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+    CHECK(o && !strcmp(str_at(o, NULL, "outcome"), "module-failed"));
+    cJSON_Delete(o);
+    free(out);
+    bksim_stop(s);
+    return CHECK_DONE();
+}
+
+/* A module on an adapter that cannot go above 460800 passes at a lower baud: a pass with the
+ * adapter-baud-limit warning, which text mode prints with its remedy and JSON carries. */
+static int case_warning(char *tf)
+{
+    char *out;
+    for (int json = 0; json < 2; json++) {
+        bksim_server *s = sim_with("adapter-max-baud=460800");
+        char port[256];
+        snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
+        char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE, json ? "--json" : NULL,
+                     NULL};
+        int rc = run(a, &out);
+        fprintf(stderr, "exit %d, output:\n%s", rc, out);
+        CHECK_EQ_INT(rc, 0);
+        if (!json) {
+            CHECK(!strncmp(out, "PASS", 4));
+            CHECK(strstr(out, "\nwarning ") != NULL);
+            CHECK(strstr(out, "(adapter_baud_limit)") != NULL);
+            CHECK(strstr(out, "\nremedy if it repeats: ") != NULL);
+        } else {
+            cJSON *o = check_shape(out, rc);
+            CHECK(o && !strcmp(str_at(o, "result", "verdict"), "pass"));
+            CHECK(o && !strcmp(str_at(o, "result", "cause"), "adapter_baud_limit"));
+            CHECK(o && str_at(o, "result", "remedy")[0] != 0);
+            CHECK(o && cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "result"),
+                                                        "warning")));
+            cJSON_Delete(o);
+        }
+        free(out);
+        bksim_stop(s);
+    }
+    return CHECK_DONE();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
         return 2;
     const char *c = argv[1];
     char *tf = argv[2], *out = NULL;
+    if (!strcmp(c, "help"))
+        return case_help(tf, argc > 3 ? argv[3] : NULL);
+    if (!strcmp(c, "exit_codes"))
+        return case_exit_codes(tf);
+    if (!strcmp(c, "exit_table"))
+        return case_exit_table();
+    if (!strcmp(c, "json_shape"))
+        return case_json_shape(tf);
+    if (!strcmp(c, "warning"))
+        return case_warning(tf);
     if (!strcmp(c, "usage")) {
         char *a[] = {tf, "flash", "--bogus", NULL};
         CHECK_EQ_INT(run(a, &out), 2);
@@ -98,10 +433,13 @@ int main(int argc, char **argv)
         cJSON *o = cJSON_Parse(out);
         CHECK(o != NULL);
         if (o) {
-            cJSON *res = cJSON_GetObjectItem(o, "result"), *m = cJSON_GetObjectItem(o, "mac");
-            CHECK(cJSON_IsString(res) && !strcmp(res->valuestring, "pass"));
+            cJSON *res = cJSON_GetObjectItem(o, "result");
+            cJSON *v = cJSON_GetObjectItem(res, "verdict"), *m = cJSON_GetObjectItem(res, "mac");
+            CHECK(cJSON_IsTrue(cJSON_GetObjectItem(o, "ok")));
+            CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+            CHECK(cJSON_IsString(v) && !strcmp(v->valuestring, "pass"));
             CHECK(cJSON_IsString(m) && !strcmp(m->valuestring, macs));
-            CHECK(cJSON_IsNumber(cJSON_GetObjectItem(o, "bytes_written")));
+            CHECK(cJSON_IsNumber(cJSON_GetObjectItem(res, "bytes_written")));
             cJSON_Delete(o);
         }
     }

@@ -311,6 +311,59 @@ demo_tiles) # the station's demo with simulated bays: tiles and a failure's caus
     done
     wait_exit 0
     ;;
+demo_done) # the station's demo to the end: header, detail timeline, the summary on leaving
+    # ARGS: demo --bays 4 --time-scale X --db FILE
+    start 80 24 "" "$@"
+    wait_for 'TRAY DONE +[0-9]{2}:' # every bay has its result: the header says so
+    has '^pass [0-9]+ fail [1-9]' # the demo's staged faults...
+    wait_for '02 FAIL' # ...bay 02 browns out, many steps long
+    keys Enter # the detail walks bays with Right: to bay 02
+    wait_for 'bay 0[1-4]: '
+    n=0
+    until screen | grep -q 'bay 02: FAIL' || [ $n -ge 4 ]; do
+        was=$(screen | grep -o 'bay 0[1-4]: [A-Z]*' | head -1)
+        keys Right
+        wait_gone "$was"
+        n=$((n + 1))
+    done
+    wait_for 'bay 02: FAIL'
+    has 'Timeline of this attempt'
+    # the attempt from its first step: scroll down to the timeline, its first line is there
+    keys Down Down Down Down Down Down Down Down Down Down
+    wait_for 'Timeline of this attempt'
+    has '^ *│? *│? *no modem lines on .*power-cycle|  no modem lines on'
+    keys NPage NPage NPage NPage
+    wait_for 'Last attempts on this bay' # and it scrolls to the end
+    has 'FAIL brown-out'
+    keys Escape
+    wait_gone 'bay 02: FAIL'
+    keys q # nothing runs: no question
+    wait_exit 0
+    db=$(eval "printf '%s' \"\${$#}\"") # the last argument: the database
+    wait_for '^demo: 4 modules'
+    # one line (the terminal may wrap it: -J joins what it wrapped), naming the database
+    T capture-pane -p -J -t ui | grep -Eq -- "^demo: 4 modules, [0-9]+ pass, [0-9]+ fail; records: trayflash report --db .*/$(basename "$db")\$" ||
+        fail "no one-line summary with the database"
+    ;;
+demo_today) # today's counts from the database are on the very first frame
+    # ARGS: demo --bays 4 --db FILE (the same database filled first, headless, fast)
+    db=$(eval "printf '%s' \"\${$#}\"")
+    rm -f "$db" "$db-wal" "$db-shm"
+    "$prog" demo --headless --once --bays 4 --time-scale 0.05 --db "$db" >"$work/first-run" 2>&1 ||
+        fail "the first (headless) run failed: $(tail -3 "$work/first-run")"
+    grep -q '^demo: 4 modules' "$work/first-run" || fail "first run: $(tail -1 "$work/first-run")"
+    start 80 24 "" "$@" --time-scale 3 # slower than real: no job of this session ends for seconds
+    wait_for "$READY"
+    has '^pass 0 fail 0 ' # nothing of this session has ended...
+    has 'today [0-9.]+% of 4 ' # ...and the day's four modules are already counted
+    keys q
+    end=$(($(now_ms) + DEADLINE_S * 1000))
+    until [ -f "$work/exit" ] || [ "$(now_ms)" -ge "$end" ]; do
+        if screen | grep -q 'Quit anyway'; then keys y; fi
+        sleep 0.05
+    done
+    wait_exit 0
+    ;;
 *)
     fail "unknown case"
     ;;
