@@ -2,6 +2,7 @@
  * the checks are strict: an image that is refused costs an engineer a minute, one that is
  * wrongly accepted costs a tray. Layouts: shared/docs/bk7231-protocol.md, "File formats". */
 #include "bk_image.h"
+#include "tf_file.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -68,9 +69,15 @@ static int read_whole_file(const char *path, uint8_t **data, size_t *len, char *
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
+    /* Opened without blocking and checked to be a regular file first: a FIFO or a device
+     * named as an image must be refused, not waited on for ever. */
+    int fd = tf_file_open_regular(path, NULL, err, errlen);
+    if (fd < 0)
+        return -1;
+    FILE *f = fdopen(fd, "rb");
     if (!f) {
         set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
         return -1;
     }
     struct stat st;
