@@ -3,6 +3,7 @@
  * wrongly accepted costs a tray. Layouts: shared/docs/bk7231-protocol.md, "File formats". */
 #include "bk_image.h"
 #include "tf_file.h"
+#include <unistd.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
