@@ -25,8 +25,12 @@ static bool local_tm(double ts, struct tm *tm)
 void report_fmt_time(double ts, const char *fmt, char *buf, size_t n)
 {
     struct tm tm;
+    /* The format(strftime) attribute in report_fmt.h checks fmt at every caller instead. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
     if (!local_tm(ts, &tm) || !strftime(buf, n, fmt, &tm))
         snprintf(buf, n, "?");
+#pragma GCC diagnostic pop
 }
 
 static void offset_of(const struct tm *tm, char *buf, size_t n)

@@ -8,7 +8,8 @@
 /* A time the C library can print: finite and within the years 1..9999. */
 bool report_time_ok(double ts);
 /* strftime of the local time; "?" when the time is not printable. */
-void report_fmt_time(double ts, const char *fmt, char *buf, size_t n);
+void report_fmt_time(double ts, const char *fmt, char *buf, size_t n)
+    __attribute__((format(strftime, 2, 0)));
 /* "2024-05-02T06:00:00+00:00" (local time, ISO 8601 offset with a colon); "" when not printable. */
 void report_fmt_iso(double ts, char *buf, size_t n);
 /* The local zone's offset at ts, "+00:00" / "-05:30"; "" when the time is not printable. */

@@ -36,7 +36,6 @@ static const report_profile_row *previous_version(const report *r, int i)
     return NULL;
 }
 
-static const char *bucket_fmt(const report *r) { return r->by_day ? "%Y-%m-%d" : "%Y-%m-%d %H:00"; }
 
 /* ---- table ---- */
 
@@ -138,7 +137,7 @@ int report_write_table(const report *r, FILE *o)
     fprintf(o, "\nby %s\n", r->by_day ? "day" : "hour");
     table_stats_head(o, r->by_day ? "day" : "hour", 16);
     for (int i = 0; i < r->n_times; i++) {
-        fmt_time(r->times[i].start_ts, bucket_fmt(r), a, sizeof a);
+        fmt_time(r->times[i].start_ts, r->by_day ? "%Y-%m-%d" : "%Y-%m-%d %H:00", a, sizeof a);
         fprintf(o, "  %-16s", a);
         table_stats(o, &r->times[i].s);
     }
@@ -200,10 +199,10 @@ static void csv_text(FILE *o, const char *s)
 
 /* A number, or an empty field (CSV's null) when it means nothing: a yield of no modules, the flash
  * time of no passes. */
-static void csv_num(FILE *o, bool known, const char *fmt, double x)
+static void csv_num(FILE *o, bool known, int decimals, double x)
 {
     if (known)
-        fprintf(o, fmt, x);
+        fprintf(o, "%.*f", decimals, x);
 }
 
 static const char csv_stats_cols[] = "modules,modules_passed,modules_first_pass,attempts,pass,fail,"
@@ -213,9 +212,9 @@ static void csv_stats(FILE *o, const report_stats *s)
 {
     fprintf(o, "%d,%d,%d,%d,%d,%d,", s->modules, s->modules_passed, s->modules_first_pass, s->attempts,
             s->pass, s->fail);
-    csv_num(o, s->modules > 0, "%.6f", s->final_yield);
+    csv_num(o, s->modules > 0, 6, s->final_yield);
     fputc(',', o);
-    csv_num(o, s->modules > 0, "%.6f", s->first_pass_yield);
+    csv_num(o, s->modules > 0, 6, s->first_pass_yield);
     fputc(',', o);
     csv_text(o, s->top_cause);
     fputc(',', o);
@@ -244,11 +243,11 @@ int report_write_csv(const report *r, FILE *o)
     fputc(',', o);
     csv_stats(o, &r->total);
     fprintf(o, ",%d,%d,", r->interrupted, r->duplicate_macs);
-    csv_num(o, timed, "%.3f", r->mean_pass_s);
+    csv_num(o, timed, 3, r->mean_pass_s);
     fputc(',', o);
-    csv_num(o, timed, "%.3f", r->p95_pass_s);
+    csv_num(o, timed, 3, r->p95_pass_s);
     fputc(',', o);
-    csv_num(o, rate_known(r), "%.3f", r->modules_per_hour);
+    csv_num(o, rate_known(r), 3, r->modules_per_hour);
     fputc('\n', o);
 
     fprintf(o, "\n# causes\ncause,name,count,pct,cum_pct,remedy\n");

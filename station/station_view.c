@@ -9,6 +9,8 @@
  * after the view sees a job end, so one more refresh follows the last end; station_wait()
  * does a final one after the writer has finished. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -95,7 +97,8 @@ static bay_view *find_bay(station_view *v, int bay)
 
 /* The timeline keeps how the attempt began (the head) and how it goes on (the tail); what falls
  * between is counted, so the detail can say so. */
-static void bay_log(bay_view *b, const char *fmt, const char *text)
+static void bay_log(bay_view *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bay_log(bay_view *b, const char *fmt, ...)
 {
     if (b->n_log == SV_LOG_LINES) {
         memmove(b->log[SV_LOG_HEAD], b->log[SV_LOG_HEAD + 1],
@@ -103,10 +106,15 @@ static void bay_log(bay_view *b, const char *fmt, const char *text)
         b->n_log--;
         b->log_omitted++;
     }
-    snprintf(b->log[b->n_log++], sizeof b->log[0], fmt, text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->log[b->n_log++], sizeof b->log[0], fmt, ap);
+    va_end(ap);
 }
 
-static void station_log(station_view *v, double ts, const char *fmt, int bay, const char *text)
+static void station_log(station_view *v, double ts, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void station_log(station_view *v, double ts, const char *fmt, ...)
 {
     if (v->n_events == SV_EVENT_LINES) {
         memmove(v->events[0], v->events[1], sizeof v->events[0] * (SV_EVENT_LINES - 1));
@@ -118,7 +126,10 @@ static void station_log(station_view *v, double ts, const char *fmt, int bay, co
     char when[16];
     strftime(when, sizeof when, "%H:%M:%S", &tm);
     char body[160];
-    snprintf(body, sizeof body, fmt, bay, text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
     snprintf(v->events[v->n_events++], sizeof v->events[0], "%s %s", when, body);
 }
 
