@@ -1,6 +1,6 @@
 /* test_common.c - common/: escaping file bytes for a terminal, and opening only regular
  * files (a FIFO must be refused, never waited on: the test runs under alarm()).
- * Usage: test_common escape|file */
+ * Usage: test_common --list | CASE */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ static void expect_escape(const char *in, const char *want)
     size_t n = tf_text_escape(in, out, sizeof out);
     if (strcmp(out, want) || n != strlen(want)) {
         fprintf(stderr, "escape: got \"%s\" (%zu), want \"%s\"\n", out, n, want);
-        check_failures++;
+        check_failed();
     }
     CHECK(tf_text_is_printable(in) == !strcmp(in, want));
 }
@@ -95,10 +95,6 @@ static int case_file(void)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && !strcmp(argv[1], "escape"))
-        return case_escape();
-    if (argc == 2 && !strcmp(argv[1], "file"))
-        return case_file();
-    fprintf(stderr, "usage: test_common escape|file\n");
-    return 2;
+    static const check_case cases[] = {{"escape", case_escape}, {"file", case_file}};
+    return CHECK_RUN(argc, argv, cases);
 }

@@ -8,7 +8,7 @@ void fixture_path(char *path, size_t n, const char *name)
     const char *tmp = getenv("TMPDIR");
     char dir[256];
     snprintf(dir, sizeof dir, "%s/trayflash-db-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    CHECK(mkdtemp(dir) != NULL);
+    REQUIRE(mkdtemp(dir) != NULL);
     snprintf(path, n, "%s/%s", dir, name);
 }
 
@@ -76,16 +76,16 @@ void fixture_fill_known(db *d)
     static const char *const texts[] = {"[product]\nname=plug\n", "[product]\nname=plug\nbaud=460800\n",
                                         "[product]\nname=bulb\n"};
     const double t0 = FIXTURE_T0;
-    CHECK_OK(db_begin(d), d);
+    REQUIRE_MSG((db_begin(d)) >= 0, "%s", db_errmsg(d));
     int64_t station = db_station_upsert(d, "line-3", "host-a");
-    CHECK(station > 0);
+    REQUIRE(station > 0);
     int64_t prof[3];
     for (int i = 0; i < 3; i++) {
         prof[i] = db_profile_upsert(d, names[i], 0, texts[i]);
-        CHECK(prof[i] > 0);
+        REQUIRE(prof[i] > 0);
     }
     int64_t image = db_image_upsert(d, "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", 4);
-    CHECK(image > 0);
+    REQUIRE(image > 0);
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
         const known_row *k = &known[i];
         char port[32];
@@ -97,15 +97,15 @@ void fixture_fill_known(db *d)
                         .bytes_written = 4096, .baud_start = 921600, .baud_end = 921600,
                         .passed = k->cause[0] == 'p', .cause_id = k->cause, .detail = k->detail};
         int64_t id = db_attempt_begin(d, &a);
-        CHECK(id > 0);
-        CHECK_OK(db_attempt_end(d, id, &a), d);
+        REQUIRE(id > 0);
+        REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     }
     /* 11: left running by a "crash", then swept at the next start. */
     db_attempt a = {.station_id = station, .profile_id = prof[1], .bay = 4, .adapter = AZ,
                     .start_ts = t0 + 3900};
-    CHECK(db_attempt_begin(d, &a) > 0);
-    CHECK(db_mark_interrupted(d, t0 + 4000) == 1);
-    CHECK_OK(db_commit(d), d);
+    REQUIRE(db_attempt_begin(d, &a) > 0);
+    REQUIRE(db_mark_interrupted(d, t0 + 4000) == 1);
+    REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
 }
 
 /* A tiny fixed-seed generator (numerical recipes' LCG): the shift must be the same every run. */
@@ -156,14 +156,14 @@ void fixture_fill_shift(db *d)
                                             "0403:6001:A10K4", "1a86:7523:CH5", "0403:6001:A10K6",
                                             "0403:6001:A10K7", "0403:6001:A10K8"};
     uint32_t seed = 12;
-    CHECK_OK(db_begin(d), d);
+    REQUIRE_MSG((db_begin(d)) >= 0, "%s", db_errmsg(d));
     int64_t station = db_station_upsert(d, "line-2", "flash-02");
     int64_t prof[2] = {db_profile_upsert(d, "smartplug-wb2s", 0, "[product]\nname=smartplug-wb2s\n"),
                        db_profile_upsert(d, "smartplug-wb2s", 0,
                                          "[product]\nname=smartplug-wb2s\nbaud=1500000,921600\n")};
     int64_t image = db_image_upsert(d, "5d41402abc4b2a76b9719d911017c592ae0a5a8a0e0d3c2f1b3f6b5a3a1b2c3d",
                                     1048576);
-    CHECK(station > 0 && prof[0] > 0 && prof[1] > 0 && image > 0);
+    REQUIRE(station > 0 && prof[0] > 0 && prof[1] > 0 && image > 0);
     int serial = 0;
     char retry_mac[8][32] = {{0}}; /* a failed module goes back into its bay in the next tray */
     for (double tray = 0; tray < 6 * 3600; tray += 360) {
@@ -191,11 +191,11 @@ void fixture_fill_shift(db *d)
                             .baud_start = 1500000, .baud_end = 1500000, .passed = !cause,
                             .cause_id = cause, .detail = cause ? shift_detail(cause) : NULL};
             int64_t id = db_attempt_begin(d, &a);
-            CHECK(id > 0);
-            CHECK_OK(db_attempt_end(d, id, &a), d);
+            REQUIRE(id > 0);
+            REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
             if (cause && !no_mac && shift_rand(&seed) < 0.8)
                 snprintf(retry_mac[bay - 1], sizeof retry_mac[bay - 1], "%s", mac);
         }
     }
-    CHECK_OK(db_commit(d), d);
+    REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
 }

@@ -1,37 +1,12 @@
-/* db_fixture.h - helpers shared by the db_ tests: checks that stop at the first failure with the
- * file and line, a private temporary database file, and the KNOWN attempt set whose report numbers
- * test_db_report.c works out by hand. */
+/* db_fixture.h - helpers shared by the db_ tests (checks: tests/support/check.h; REQUIRE stops
+ * at the first failure): a private temporary database file, and the KNOWN attempt set whose
+ * report numbers test_db_report.c works out by hand. */
 #pragma once
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "check.h"
 #include "db.h"
-
-#define CHECK(c)                                                                     \
-    do {                                                                             \
-        if (!(c)) {                                                                  \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);    \
-            exit(1);                                                                 \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_NEAR(a, b, eps)                                                                       \
-    do {                                                                                            \
-        double a_ = (a), b_ = (b);                                                                  \
-        if (!(fabs(a_ - b_) <= (eps))) {                                                            \
-            fprintf(stderr, "%s:%d: check failed: %s = %.6f, expected %s = %.6f\n", __FILE__,       \
-                    __LINE__, #a, a_, #b, b_);                                                      \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
-
-#define CHECK_OK(call, d)                                                                           \
-    do {                                                                                            \
-        if ((call) < 0) {                                                                           \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #call, db_errmsg(d));     \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
 
 /* A fresh directory under $TMPDIR (or /tmp); path gets "<dir>/<name>". */
 void fixture_path(char *path, size_t n, const char *name);

@@ -23,49 +23,49 @@ int main(void)
     fixture_fill_known(d);
     report *r;
     char err[256];
-    CHECK(report_build(d, NULL, &r, err, sizeof err) == 0);
+    REQUIRE(report_build(d, NULL, &r, err, sizeof err) == 0);
     char *html = 0;
     size_t len = 0;
     FILE *f = open_memstream(&html, &len);
-    CHECK(f && report_write_html(r, f) == 0);
+    REQUIRE(f && report_write_html(r, f) == 0);
     fclose(f);
 
-    CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0);
-    CHECK(strstr(html, "</body></html>") != NULL);
+    REQUIRE(strncmp(html, "<!DOCTYPE html>", 15) == 0);
+    REQUIRE(strstr(html, "</body></html>") != NULL);
     /* three charts: time, Pareto, bays (each bay a clipped cell); each opened and closed */
-    CHECK(count(html, "role=\"img\"") == 3);
-    CHECK(count(html, "<svg ") == count(html, "</svg>") && count(html, "<svg ") == 3 + 4);
+    REQUIRE(count(html, "role=\"img\"") == 3);
+    REQUIRE(count(html, "<svg ") == count(html, "</svg>") && count(html, "<svg ") == 3 + 4);
     /* final and first-pass yield by hour (08:00 and 09:00, no gap), the Pareto's cumulative line */
-    CHECK(count(html, "<polyline") == 3);
-    CHECK(count(html, "<table>") == count(html, "</table>") && count(html, "<table>") == 4);
-    CHECK(count(html, "<tr>") == count(html, "</tr>"));
+    REQUIRE(count(html, "<polyline") == 3);
+    REQUIRE(count(html, "<table>") == count(html, "</table>") && count(html, "<table>") == 4);
+    REQUIRE(count(html, "<tr>") == count(html, "</tr>"));
     /* self-contained: no scripts, nothing fetched */
-    CHECK(strstr(html, "<script") == NULL);
-    CHECK(strstr(html, "src=") == NULL && strstr(html, "href=") == NULL);
-    CHECK(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") != NULL);
+    REQUIRE(strstr(html, "<script") == NULL);
+    REQUIRE(strstr(html, "src=") == NULL && strstr(html, "href=") == NULL);
+    REQUIRE(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more") != NULL);
     /* the five numbers are the report's */
-    CHECK(strstr(html, ">75.0%<") != NULL && strstr(html, ">50.0%<") != NULL);
-    CHECK(strstr(html, ">21.2 s<") != NULL && strstr(html, "p95 25.0 s") != NULL);
+    REQUIRE(strstr(html, ">75.0%<") != NULL && strstr(html, ">50.0%<") != NULL);
+    REQUIRE(strstr(html, ">21.2 s<") != NULL && strstr(html, "p95 25.0 s") != NULL);
     /* remedies beside causes, bay 2 coloured red (0 %) with its top cause */
-    CHECK(strstr(html, "separate regulator") != NULL);
-    CHECK(strstr(html, "fill=\"hsl(0,70%,78%)\"") != NULL);
-    CHECK(strstr(html, "brown-out x3") != NULL);
-    CHECK(strstr(html, "1a86:7523:C3") != NULL);
+    REQUIRE(strstr(html, "separate regulator") != NULL);
+    REQUIRE(strstr(html, "fill=\"hsl(0,70%,78%)\"") != NULL);
+    REQUIRE(strstr(html, "brown-out x3") != NULL);
+    REQUIRE(strstr(html, "1a86:7523:C3") != NULL);
     free(html);
     report_free(r);
 
     /* an empty period renders too, without charts that divide by zero */
     report_filter none = {1, 2, 0, -1};
-    CHECK(report_build(d, &none, &r, err, sizeof err) == 0);
-    CHECK(r->total.modules == 0 && r->n_times == 0);
+    REQUIRE(report_build(d, &none, &r, err, sizeof err) == 0);
+    REQUIRE(r->total.modules == 0 && r->n_times == 0);
     f = open_memstream(&html, &len);
-    CHECK(f && report_write_html(r, f) == 0);
+    REQUIRE(f && report_write_html(r, f) == 0);
     fclose(f);
-    CHECK(strstr(html, "No attempts in this period.") != NULL && strstr(html, "nan") == NULL);
+    REQUIRE(strstr(html, "No attempts in this period.") != NULL && strstr(html, "nan") == NULL);
     /* an empty period says so: no 0.0 % yield, no 0.0 s flash time, no 0.0 modules per hour */
-    CHECK(strstr(html, "0.0%") == NULL && strstr(html, "0.0 s") == NULL);
-    CHECK(count(html, ">no attempts<") == 3); /* final and first-pass yield, the period */
-    CHECK(strstr(html, "<b>period</b>no attempts") != NULL);
+    REQUIRE(strstr(html, "0.0%") == NULL && strstr(html, "0.0 s") == NULL);
+    REQUIRE(count(html, ">no attempts<") == 3); /* final and first-pass yield, the period */
+    REQUIRE(strstr(html, "<b>period</b>no attempts") != NULL);
     free(html);
     report_free(r);
     db_close(d);

@@ -40,8 +40,8 @@ static char *render_capped(const report *r, int (*fn)(const report *, FILE *))
     static char buf[HTML_CAP + 1];
     sink s = {buf, 0};
     FILE *f = fopencookie(&s, "w", (cookie_io_functions_t){.write = sink_write});
-    CHECK(f != NULL);
-    CHECK(fn(r, f) == 0);
+    REQUIRE(f != NULL);
+    REQUIRE(fn(r, f) == 0);
     fclose(f);
     buf[s.len] = 0;
     return buf;
@@ -57,7 +57,7 @@ typedef struct edited {
 static void insert(sqlite3 *sq, const edited *e)
 {
     sqlite3_stmt *st;
-    CHECK(sqlite3_prepare_v2(sq, "INSERT INTO attempt (bay, start_ts, end_ts, outcome, cause, mac, detail) "
+    REQUIRE(sqlite3_prepare_v2(sq, "INSERT INTO attempt (bay, start_ts, end_ts, outcome, cause, mac, detail) "
                                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &st, 0) == SQLITE_OK);
     sqlite3_bind_int64(st, 1, e->bay);
     sqlite3_bind_double(st, 2, e->start);
@@ -72,7 +72,7 @@ static void insert(sqlite3 *sq, const edited *e)
         sqlite3_bind_text(st, 6, e->mac, -1, SQLITE_STATIC);
     if (e->detail)
         sqlite3_bind_text(st, 7, e->detail, -1, SQLITE_STATIC);
-    CHECK(sqlite3_step(st) == SQLITE_DONE);
+    REQUIRE(sqlite3_step(st) == SQLITE_DONE);
     sqlite3_finalize(st);
 }
 
@@ -90,8 +90,8 @@ static void hand_edit(const char *path)
         {2, T0 + 900, NAN, "pass", NULL, "aa:00:00:00:00:07", NULL},               /* no end: not counted */
     };
     sqlite3 *sq;
-    CHECK(sqlite3_open(path, &sq) == SQLITE_OK);
-    CHECK(sqlite3_exec(sq, "BEGIN", 0, 0, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, "BEGIN", 0, 0, 0) == SQLITE_OK);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         insert(sq, &rows[i]);
     for (int i = 0; i < UNKNOWN_CAUSES; i++) {
@@ -100,7 +100,7 @@ static void hand_edit(const char *path)
         edited e = {3, T0 + 1000 + i, T0 + 1001 + i, "fail", word, NULL, NULL};
         insert(sq, &e);
     }
-    CHECK(sqlite3_exec(sq, "COMMIT", 0, 0, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, "COMMIT", 0, 0, 0) == SQLITE_OK);
     sqlite3_close(sq);
 }
 
@@ -109,14 +109,14 @@ static void check_refusals(db *d)
     char err[256] = "";
     report *r = (report *)1;
     report_filter backwards = {T0 + 3600, T0, 0, -1};
-    CHECK(report_build(d, &backwards, &r, err, sizeof err) < 0 && r == NULL);
-    CHECK(strstr(err, "ends") != NULL);
+    REQUIRE(report_build(d, &backwards, &r, err, sizeof err) < 0 && r == NULL);
+    REQUIRE(strstr(err, "ends") != NULL);
     report_filter empty = {T0, T0, 0, -1};
-    CHECK(report_build(d, &empty, &r, err, sizeof err) < 0);
+    REQUIRE(report_build(d, &empty, &r, err, sizeof err) < 0);
     report_filter endless = {T0, INFINITY, 0, -1};
-    CHECK(report_build(d, &endless, &r, err, sizeof err) < 0);
+    REQUIRE(report_build(d, &endless, &r, err, sizeof err) < 0);
     report_filter open = {T0, 0, 0, -1}; /* no end, as documented */
-    CHECK(report_build(d, &open, &r, err, sizeof err) == 0);
+    REQUIRE(report_build(d, &open, &r, err, sizeof err) == 0);
     report_free(r);
 }
 
@@ -131,58 +131,58 @@ static const report_bay_row *bay(const report *r, int64_t n)
 static void check_edited(const report *r)
 {
     /* 11 known + 8 edited with an end + 30 unknown causes */
-    CHECK(r->total.attempts == 11 + 8 + UNKNOWN_CAUSES);
+    REQUIRE(r->total.attempts == 11 + 8 + UNKNOWN_CAUSES);
     /* 2^32 + 1 is its own bay, not bay 1 (sqlite3_column_int keeps the low 32 bits) */
-    CHECK(bay(r, 4294967297LL) != NULL && bay(r, 4294967297LL)->s.attempts == 1);
-    CHECK(bay(r, 2147483647) != NULL && bay(r, -3) != NULL && bay(r, 0) != NULL);
-    CHECK(bay(r, 1)->s.attempts == 3 + 4);
+    REQUIRE(bay(r, 4294967297LL) != NULL && bay(r, 4294967297LL)->s.attempts == 1);
+    REQUIRE(bay(r, 2147483647) != NULL && bay(r, -3) != NULL && bay(r, 0) != NULL);
+    REQUIRE(bay(r, 1)->s.attempts == 3 + 4);
     /* a failure with no cause, or with "pass" as its cause, is an unknown cause, never a pass */
-    CHECK(bay(r, -3)->s.fail == 1 && strcmp(bay(r, -3)->s.top_cause, "unknown") == 0);
-    CHECK(bay(r, 0)->s.fail == 1 && strcmp(bay(r, 0)->s.top_cause, "unknown") == 0);
+    REQUIRE(bay(r, -3)->s.fail == 1 && strcmp(bay(r, -3)->s.top_cause, "unknown") == 0);
+    REQUIRE(bay(r, 0)->s.fail == 1 && strcmp(bay(r, 0)->s.top_cause, "unknown") == 0);
     /* flash time: the 6 known passes and the three edited ones that are durations (not the one
      * that ends before it starts); the mean stays finite */
-    CHECK(r->timed_passes == 6 + 3);
-    CHECK(isfinite(r->mean_pass_s) && r->mean_pass_s > 0);
+    REQUIRE(r->timed_passes == 6 + 3);
+    REQUIRE(isfinite(r->mean_pass_s) && r->mean_pass_s > 0);
     /* every unknown word its own Pareto line */
-    CHECK(r->n_causes >= UNKNOWN_CAUSES + 3);
+    REQUIRE(r->n_causes >= UNKNOWN_CAUSES + 3);
 }
 
 static void no_nan(const char *text)
 {
-    CHECK(strstr(text, "nan") == NULL && strstr(text, "inf") == NULL);
+    REQUIRE(strstr(text, "nan") == NULL && strstr(text, "inf") == NULL);
 }
 
 static void check_renderers(const report *r)
 {
     char *html = render_capped(r, report_write_html);
-    CHECK(strstr(html, "</body></html>") != NULL);
+    REQUIRE(strstr(html, "</body></html>") != NULL);
     no_nan(html);
-    CHECK(strstr(html, "4294967297") != NULL && strstr(html, "2147483647") != NULL);
-    CHECK(strstr(html, "bay numbers outside 1..64") != NULL);
+    REQUIRE(strstr(html, "4294967297") != NULL && strstr(html, "2147483647") != NULL);
+    REQUIRE(strstr(html, "bay numbers outside 1..64") != NULL);
     /* the Pareto chart: 8 bars and one for the rest; the table below it keeps every cause */
-    CHECK(strstr(html, "other causes</text>") != NULL);
-    CHECK(strstr(html, "future_cause_29</td>") != NULL);
-    CHECK(strchr(html, '\x1b') == NULL && strchr(html, '\x07') == NULL);
+    REQUIRE(strstr(html, "other causes</text>") != NULL);
+    REQUIRE(strstr(html, "future_cause_29</td>") != NULL);
+    REQUIRE(strchr(html, '\x1b') == NULL && strchr(html, '\x07') == NULL);
 
     char *table = 0, *csv = 0, *json = 0;
     size_t len;
     FILE *f = open_memstream(&table, &len);
-    CHECK(report_write_table(r, f) == 0);
+    REQUIRE(report_write_table(r, f) == 0);
     fclose(f);
-    CHECK(strchr(table, '\x1b') == NULL && strchr(table, '\x07') == NULL); /* no terminal escapes */
-    CHECK(strstr(table, "?[2J?]0;pwned?") != NULL);
-    CHECK(strstr(table, "4294967297") != NULL);
+    REQUIRE(strchr(table, '\x1b') == NULL && strchr(table, '\x07') == NULL); /* no terminal escapes */
+    REQUIRE(strstr(table, "?[2J?]0;pwned?") != NULL);
+    REQUIRE(strstr(table, "4294967297") != NULL);
     no_nan(table);
     f = open_memstream(&csv, &len);
-    CHECK(report_write_csv(r, f) == 0);
+    REQUIRE(report_write_csv(r, f) == 0);
     fclose(f);
     no_nan(csv);
-    CHECK(strstr(csv, "\n4294967297,,1,") != NULL);
+    REQUIRE(strstr(csv, "\n4294967297,,1,") != NULL);
     f = open_memstream(&json, &len);
-    CHECK(report_write_json(r, f) == 0);
+    REQUIRE(report_write_json(r, f) == 0);
     fclose(f);
     cJSON *j = cJSON_Parse(json);
-    CHECK(j != NULL);
+    REQUIRE(j != NULL);
     cJSON_Delete(j);
     free(table);
     free(csv);
@@ -204,7 +204,7 @@ int main(void)
     check_refusals(d);
     report *r;
     char err[256];
-    CHECK(report_build(d, NULL, &r, err, sizeof err) == 0);
+    REQUIRE(report_build(d, NULL, &r, err, sizeof err) == 0);
     check_edited(r);
     check_renderers(r);
     report_free(r);

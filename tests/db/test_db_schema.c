@@ -8,9 +8,9 @@ static int scalar(const char *path, const char *sql)
 {
     sqlite3 *sq;
     sqlite3_stmt *st;
-    CHECK(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    REQUIRE(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     int v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(sq);
@@ -21,13 +21,13 @@ static int scalar(const char *path, const char *sql)
 static void make_old_file(const char *path, int version)
 {
     sqlite3 *sq;
-    CHECK(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
     for (int v = 1; v <= version; v++)
-        CHECK(sqlite3_exec(sq, db_migration_sql(v), 0, 0, 0) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(sq, db_migration_sql(v), 0, 0, 0) == SQLITE_OK);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", version);
-    CHECK(sqlite3_exec(sq, sql, 0, 0, 0) == SQLITE_OK);
-    CHECK(sqlite3_exec(sq,
+    REQUIRE(sqlite3_exec(sq, sql, 0, 0, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq,
                        "INSERT INTO module (mac, first_seen, last_seen) VALUES ('aa:bb:cc:dd:ee:ff', 1, 1);"
                        "INSERT INTO attempt (bay, start_ts, end_ts, outcome, cause, mac, module_id) "
                        "VALUES (5, 100, 120, 'pass', 'pass', 'aa:bb:cc:dd:ee:ff', 1);",
@@ -40,18 +40,18 @@ static void test_create(void)
     char path[512];
     fixture_path(path, sizeof path, "new.db");
     db *d = fixture_open(path, false);
-    CHECK(db_schema_version(d) == db_schema_latest());
-    CHECK(db_schema_latest() >= 2);
+    REQUIRE(db_schema_version(d) == db_schema_latest());
+    REQUIRE(db_schema_latest() >= 2);
     db_close(d);
-    CHECK(scalar(path, "PRAGMA user_version") == db_schema_latest());
-    CHECK(scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+    REQUIRE(scalar(path, "PRAGMA user_version") == db_schema_latest());
+    REQUIRE(scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                        "('station','profile','image','module','attempt','event_log','assignment')") == 7);
-    CHECK(scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+    REQUIRE(scalar(path, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN "
                        "('attempt_by_end','attempt_by_bay','attempt_by_profile')") == 3);
-    CHECK(scalar(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
+    REQUIRE(scalar(path, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
     /* opening again is a no-op migration */
     d = fixture_open(path, false);
-    CHECK(db_schema_version(d) == db_schema_latest());
+    REQUIRE(db_schema_version(d) == db_schema_latest());
     db_close(d);
     fixture_cleanup(path);
 }
@@ -61,30 +61,30 @@ static void test_migrate_from(int version)
     char path[512];
     fixture_path(path, sizeof path, "old.db");
     make_old_file(path, version);
-    CHECK(scalar(path, "PRAGMA user_version") == version);
+    REQUIRE(scalar(path, "PRAGMA user_version") == version);
 
     /* a reader must not migrate: it refuses with words */
     db *d;
     char err[512];
-    CHECK(db_open(path, true, &d, err, sizeof err) < 0 && d == NULL);
-    CHECK(strstr(err, path) != NULL && strstr(err, "migrate") != NULL);
+    REQUIRE(db_open(path, true, &d, err, sizeof err) < 0 && d == NULL);
+    REQUIRE(strstr(err, path) != NULL && strstr(err, "migrate") != NULL);
 
     d = fixture_open(path, false);
-    CHECK(db_schema_version(d) == db_schema_latest());
+    REQUIRE(db_schema_version(d) == db_schema_latest());
     /* the old row survived and the new column has its default */
     db_close(d);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE bay = 5 AND outcome = 'pass'") == 1);
-    CHECK(scalar(path, "SELECT duplicate_mac FROM attempt WHERE bay = 5") == 0);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE bay = 5 AND outcome = 'pass'") == 1);
+    REQUIRE(scalar(path, "SELECT duplicate_mac FROM attempt WHERE bay = 5") == 0);
     /* and the store writes through the new parts of the schema */
     d = fixture_open(path, false);
-    CHECK_OK(db_assignment_log(d, 200, "op", false, 1, 2, 0, 0, false), d);
+    REQUIRE_MSG((db_assignment_log(d, 200, "op", false, 1, 2, 0, 0, false)) >= 0, "%s", db_errmsg(d));
     db_attempt a = {.bay = 6, .start_ts = 130, .end_ts = 140, .mac = "AA:BB:CC:DD:EE:FF", .passed = true};
     int64_t id = db_attempt_begin(d, &a);
-    CHECK(id > 0);
-    CHECK_OK(db_attempt_end(d, id, &a), d);
+    REQUIRE(id > 0);
+    REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     db_close(d);
-    CHECK(scalar(path, "SELECT count(*) FROM assignment") == 1);
-    CHECK(scalar(path, "SELECT count(DISTINCT module_id) FROM attempt") == 1);
+    REQUIRE(scalar(path, "SELECT count(*) FROM assignment") == 1);
+    REQUIRE(scalar(path, "SELECT count(DISTINCT module_id) FROM attempt") == 1);
     fixture_cleanup(path);
 }
 
@@ -94,20 +94,20 @@ static void test_refuse_newer(void)
     fixture_path(path, sizeof path, "newer.db");
     make_old_file(path, db_schema_latest());
     sqlite3 *sq;
-    CHECK(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version = %d", db_schema_latest() + 1);
-    CHECK(sqlite3_exec(sq, sql, 0, 0, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, sql, 0, 0, 0) == SQLITE_OK);
     sqlite3_close(sq);
     for (int ro = 0; ro < 2; ro++) {
         db *d = (db *)1;
         char err[512] = "";
-        CHECK(db_open(path, ro, &d, err, sizeof err) < 0);
-        CHECK(d == NULL);
-        CHECK(strstr(err, "newer") != NULL && strstr(err, path) != NULL);
+        REQUIRE(db_open(path, ro, &d, err, sizeof err) < 0);
+        REQUIRE(d == NULL);
+        REQUIRE(strstr(err, "newer") != NULL && strstr(err, path) != NULL);
     }
     /* untouched */
-    CHECK(scalar(path, "PRAGMA user_version") == db_schema_latest() + 1);
+    REQUIRE(scalar(path, "PRAGMA user_version") == db_schema_latest() + 1);
     fixture_cleanup(path);
 }
 
@@ -116,18 +116,18 @@ static void test_bad_files(void)
     char path[512];
     fixture_path(path, sizeof path, "junk.db");
     FILE *f = fopen(path, "w");
-    CHECK(f != NULL);
+    REQUIRE(f != NULL);
     fputs("this is a text file, not a database, and it is long enough to have a header ...........", f);
     fclose(f);
     db *d;
     char err[512];
-    CHECK(db_open(path, false, &d, err, sizeof err) < 0);
-    CHECK(strstr(err, path) != NULL && strstr(err, "not a database") != NULL);
+    REQUIRE(db_open(path, false, &d, err, sizeof err) < 0);
+    REQUIRE(strstr(err, path) != NULL && strstr(err, "not a database") != NULL);
     fixture_cleanup(path);
 
     fixture_path(path, sizeof path, "missing.db");
-    CHECK(db_open(path, true, &d, err, sizeof err) < 0);
-    CHECK(strstr(err, path) != NULL);
+    REQUIRE(db_open(path, true, &d, err, sizeof err) < 0);
+    REQUIRE(strstr(err, path) != NULL);
     fixture_cleanup(path);
 
     /* a read-only handle refuses writes with words */
@@ -135,15 +135,15 @@ static void test_bad_files(void)
     d = fixture_open(path, false);
     db_close(d);
     d = fixture_open(path, true);
-    CHECK(db_station_upsert(d, "x", "y") < 0);
-    CHECK(strstr(db_errmsg(d), "read-only") != NULL);
+    REQUIRE(db_station_upsert(d, "x", "y") < 0);
+    REQUIRE(strstr(db_errmsg(d), "read-only") != NULL);
     db_close(d);
     fixture_cleanup(path);
 }
 
 int main(void)
 {
-    CHECK(db_migration_sql(0) == NULL && db_migration_sql(db_schema_latest() + 1) == NULL);
+    REQUIRE(db_migration_sql(0) == NULL && db_migration_sql(db_schema_latest() + 1) == NULL);
     test_create();
     for (int v = 1; v < db_schema_latest(); v++)
         test_migrate_from(v);

@@ -10,11 +10,11 @@ static int64_t scalar_ints(const char *path, const char *sql, int nints, const i
 {
     sqlite3 *sq;
     sqlite3_stmt *st;
-    CHECK(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
     for (int i = 0; i < nints; i++)
-        CHECK(sqlite3_bind_int64(st, i + 1, (sqlite3_int64)ints[i]) == SQLITE_OK);
-    CHECK(sqlite3_step(st) == SQLITE_ROW);
+        REQUIRE(sqlite3_bind_int64(st, i + 1, (sqlite3_int64)ints[i]) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(sq);
@@ -25,11 +25,11 @@ static int64_t scalar(const char *path, const char *sql, const char *arg)
 {
     sqlite3 *sq;
     sqlite3_stmt *st;
-    CHECK(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
-    CHECK(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_open_v2(path, &sq, SQLITE_OPEN_READONLY, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_prepare_v2(sq, sql, -1, &st, 0) == SQLITE_OK);
     if (arg)
         sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-    CHECK(sqlite3_step(st) == SQLITE_ROW);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     int64_t v = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     sqlite3_close(sq);
@@ -41,50 +41,50 @@ static int64_t attempt(db *d, int bay, double start, double end, const char *mac
     db_attempt a = {.bay = bay, .start_ts = start, .end_ts = end, .mac = mac, .chip = "BK7231N",
                     .chip_id = 0x7231c, .passed = strcmp(cause, "pass") == 0, .cause_id = cause};
     int64_t id = db_attempt_begin(d, &a);
-    CHECK(id > 0);
-    CHECK_OK(db_attempt_end(d, id, &a), d);
+    REQUIRE(id > 0);
+    REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     return id;
 }
 
 static void test_upserts(db *d)
 {
     int64_t s1 = db_station_upsert(d, "line-1", "host");
-    CHECK(s1 > 0 && db_station_upsert(d, "line-1", "host") == s1);
-    CHECK(db_station_upsert(d, "line-2", "host") != s1);
+    REQUIRE(s1 > 0 && db_station_upsert(d, "line-1", "host") == s1);
+    REQUIRE(db_station_upsert(d, "line-2", "host") != s1);
     /* sha256("abc"), the FIPS 180-2 example: the store computes it when not given */
     int64_t p1 = db_profile_upsert(d, "p", NULL, "abc");
-    CHECK(p1 > 0);
-    CHECK(db_profile_upsert(d, "renamed", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+    REQUIRE(p1 > 0);
+    REQUIRE(db_profile_upsert(d, "renamed", "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
                             "abc") == p1);
-    CHECK(db_profile_upsert(d, "p", NULL, "abd") != p1);
-    CHECK(db_profile_upsert(d, "p", "xyz", "abc") < 0 && strstr(db_errmsg(d), "64 hex") != NULL);
+    REQUIRE(db_profile_upsert(d, "p", NULL, "abd") != p1);
+    REQUIRE(db_profile_upsert(d, "p", "xyz", "abc") < 0 && strstr(db_errmsg(d), "64 hex") != NULL);
     int64_t i1 = db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3);
-    CHECK(i1 > 0);
-    CHECK(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3) == i1);
-    CHECK(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 4) < 0);
-    CHECK(strstr(db_errmsg(d), "size") != NULL);
+    REQUIRE(i1 > 0);
+    REQUIRE(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3) == i1);
+    REQUIRE(db_image_upsert(d, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 4) < 0);
+    REQUIRE(strstr(db_errmsg(d), "size") != NULL);
 }
 
 static void test_refusals(db *d)
 {
     db_attempt a = {.bay = 1, .start_ts = 10, .end_ts = 20, .passed = false, .cause_id = "gremlins"};
     int64_t id = db_attempt_begin(d, &a);
-    CHECK(id > 0);
-    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "gremlins") != NULL);
+    REQUIRE(id > 0);
+    REQUIRE(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "gremlins") != NULL);
     a.cause_id = NULL;
-    CHECK(db_attempt_end(d, id, &a) < 0);
+    REQUIRE(db_attempt_end(d, id, &a) < 0);
     a.cause_id = "brownout";
     a.passed = true;
-    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "contradicts") != NULL);
+    REQUIRE(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "contradicts") != NULL);
     a.passed = false;
     a.end_ts = 5;
-    CHECK(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "before it starts") != NULL);
+    REQUIRE(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "before it starts") != NULL);
     a.end_ts = 20;
-    CHECK(db_attempt_end(d, id + 1000, &a) < 0 && strstr(db_errmsg(d), "does not exist") != NULL);
-    CHECK_OK(db_attempt_end(d, id, &a), d);
+    REQUIRE(db_attempt_end(d, id + 1000, &a) < 0 && strstr(db_errmsg(d), "does not exist") != NULL);
+    REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     /* a foreign key to nothing is refused by SQLite itself */
     db_attempt bad = {.bay = 1, .station_id = 999, .start_ts = 1};
-    CHECK(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "FOREIGN KEY") != NULL);
+    REQUIRE(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "FOREIGN KEY") != NULL);
 }
 
 int main(void)
@@ -107,35 +107,35 @@ int main(void)
     int64_t n1 = attempt(d, 5, 1000, 1002, NULL, "no_download_mode");
     db_close(d);
 
-    CHECK(scalar(path, "SELECT count(*) FROM module WHERE mac = ?1", A) == 1);
-    CHECK(scalar_ints(path, "SELECT count(DISTINCT module_id) FROM attempt WHERE id IN (?1, ?2, ?3)",
+    REQUIRE(scalar(path, "SELECT count(*) FROM module WHERE mac = ?1", A) == 1);
+    REQUIRE(scalar_ints(path, "SELECT count(DISTINCT module_id) FROM attempt WHERE id IN (?1, ?2, ?3)",
                       3, (const int64_t[]){a1, a2, a3}) == 1);
-    CHECK(scalar(path, "SELECT first_seen FROM module WHERE mac = ?1", A) == 1020);
-    CHECK(scalar(path, "SELECT last_seen FROM module WHERE mac = ?1", A) == 5020);
-    CHECK(scalar(path, "SELECT chip_id FROM module WHERE mac = ?1", A) == 0x7231c);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", A) == 0);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", B) == 2);
-    CHECK(scalar_ints(path, "SELECT module_id FROM attempt WHERE id = ?1", 1, (const int64_t[]){n1}) == -1);
+    REQUIRE(scalar(path, "SELECT first_seen FROM module WHERE mac = ?1", A) == 1020);
+    REQUIRE(scalar(path, "SELECT last_seen FROM module WHERE mac = ?1", A) == 5020);
+    REQUIRE(scalar(path, "SELECT chip_id FROM module WHERE mac = ?1", A) == 0x7231c);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", A) == 0);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE mac = ?1 AND duplicate_mac = 1", B) == 2);
+    REQUIRE(scalar_ints(path, "SELECT module_id FROM attempt WHERE id = ?1", 1, (const int64_t[]){n1}) == -1);
     (void)b1;
     (void)b2;
 
     /* crash sweep: two attempts left running become interrupted, finished ones stay */
     d = fixture_open(path, false);
     db_attempt r = {.bay = 6, .start_ts = 6000};
-    CHECK(db_attempt_begin(d, &r) > 0);
+    REQUIRE(db_attempt_begin(d, &r) > 0);
     r.bay = 7;
-    CHECK(db_attempt_begin(d, &r) > 0);
-    CHECK(db_mark_interrupted(d, 6100) == 2);
-    CHECK(db_mark_interrupted(d, 6200) == 0);
-    CHECK_OK(db_event_log(d, 6100, -1, "warn", "station restarted after a crash"), d);
-    CHECK_OK(db_assignment_log(d, 6150, "alice", true, 1, 8, "aa", "bb", true), d);
+    REQUIRE(db_attempt_begin(d, &r) > 0);
+    REQUIRE(db_mark_interrupted(d, 6100) == 2);
+    REQUIRE(db_mark_interrupted(d, 6200) == 0);
+    REQUIRE_MSG((db_event_log(d, 6100, -1, "warn", "station restarted after a crash")) >= 0, "%s", db_errmsg(d));
+    REQUIRE_MSG((db_assignment_log(d, 6150, "alice", true, 1, 8, "aa", "bb", true)) >= 0, "%s", db_errmsg(d));
     db_close(d);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'interrupted' AND cause = 'cancelled' "
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'interrupted' AND cause = 'cancelled' "
                        "AND detail = 'station stopped' AND end_ts = 6100", NULL) == 2);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'running'", NULL) == 0);
-    CHECK(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'pass'", NULL) == 4);
-    CHECK(scalar(path, "SELECT bay IS NULL FROM event_log", NULL) == 1);
-    CHECK(scalar(path, "SELECT bay_to FROM assignment WHERE os_user = ?1", "alice") == 8);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'running'", NULL) == 0);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE outcome = 'pass'", NULL) == 4);
+    REQUIRE(scalar(path, "SELECT bay IS NULL FROM event_log", NULL) == 1);
+    REQUIRE(scalar(path, "SELECT bay_to FROM assignment WHERE os_user = ?1", "alice") == 8);
     fixture_cleanup(path);
     printf("db_store: ok\n");
     return 0;

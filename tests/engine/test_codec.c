@@ -4,7 +4,7 @@
 #include "bk_chip.h"
 #include "bk_plan.h"
 #include "bk_proto.h"
-#include "tcheck.h"
+#include "check.h"
 
 static void test_encode_requests(void)
 {
@@ -217,5 +217,5 @@ int main(void)
     test_chip_crc();
     test_plan();
     test_tables();
-    return tc_finish("engine_codec");
+    return CHECK_DONE();
 }

@@ -2,7 +2,8 @@
  * the simulator's link), for each chip and each fault, and the test checks the outcome, the
  * exact cause, and the module's flash afterwards (read back from the simulator byte by byte).
  *
- * Usage: test_engine_e2e CASE   (each case is its own ctest test, so they run in parallel) */
+ * Usage: test_engine_e2e --list | CASE   (each case is its own ctest test, so they run in
+ * parallel) */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +12,7 @@
 #include "bk_job.h"
 #include "bk_session.h"
 #include "bksim.h"
-#include "tcheck.h"
+#include "check.h"
 
 #define IMAGE_OFFSET 0x11000u
 #define IMAGE_LEN (96u * 1024u) /* 15 sectors to 0x20000, one 64 KiB block, 9 sectors */
@@ -176,7 +177,7 @@ static void case_pass(bk_chip chip)
     rig_stop(&g);
 }
 
-static void case_reflash(void)
+static int case_reflash(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -203,6 +204,7 @@ static void case_reflash(void)
     CHECK_EQ_U(before.writes_4k, after.writes_4k + 1);
     CHECK_EQ_U(before.erases, after.erases + 1);
     rig_stop(&g);
+    return 0;
 }
 
 /* ---- healthy modules as the real loaders behave: the targets ---------------------- */
@@ -273,17 +275,17 @@ static void case_healthy(bk_chip chip, uint32_t baud, double time_scale)
     rig_stop(&g);
 }
 
-static void healthy_t_115200(void) { case_healthy(BK_CHIP_BK7231T, 115200, 0.2); }
-static void healthy_t_921600(void) { case_healthy(BK_CHIP_BK7231T, 921600, 0.5); }
-static void healthy_t_2m(void) { case_healthy(BK_CHIP_BK7231T, 2000000, 0.5); }
-static void healthy_n_115200(void) { case_healthy(BK_CHIP_BK7231N, 115200, 0.2); }
-static void healthy_n_921600(void) { case_healthy(BK_CHIP_BK7231N, 921600, 0.5); }
-static void healthy_n_2m(void) { case_healthy(BK_CHIP_BK7231N, 2000000, 0.5); }
+static int healthy_t_115200(void) { case_healthy(BK_CHIP_BK7231T, 115200, 0.2); return 0; }
+static int healthy_t_921600(void) { case_healthy(BK_CHIP_BK7231T, 921600, 0.5); return 0; }
+static int healthy_t_2m(void) { case_healthy(BK_CHIP_BK7231T, 2000000, 0.5); return 0; }
+static int healthy_n_115200(void) { case_healthy(BK_CHIP_BK7231N, 115200, 0.2); return 0; }
+static int healthy_n_921600(void) { case_healthy(BK_CHIP_BK7231N, 921600, 0.5); return 0; }
+static int healthy_n_2m(void) { case_healthy(BK_CHIP_BK7231N, 2000000, 0.5); return 0; }
 
 /* A fixture where opening the port resets nothing and nobody power-cycles: a module a previous
  * session left linked at 921600 is still there, at that baud, when the next job opens the
  * port. The job finds it there (no reset can be given) and flashes it without a retry. */
-static void case_open_keeps_state(void)
+static int case_open_keeps_state(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -311,12 +313,13 @@ static void case_open_keeps_state(void)
     bksim_get_stats(g.sim, 0, &stats);
     CHECK_EQ_U(stats.links, 1); /* the job found the first client's link: no power-up since */
     rig_stop(&g);
+    return 0;
 }
 
 /* Loaders the fingerprint table does not know: the T is found by its ReadBootVersion string;
  * an N (whose ReadBootVersion answer is 07, not a version) is never taken for a T, even on a
  * T profile. */
-static void case_unknown_loader(void)
+static int case_unknown_loader(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -339,10 +342,11 @@ static void case_unknown_loader(void)
     CHECK(region_untouched(&g, before));
     free(before);
     rig_stop(&g);
+    return 0;
 }
 
 /* Other known T loaders are named by their fingerprint. */
-static void case_loader_1_0_6(void)
+static int case_loader_1_0_6(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -352,10 +356,11 @@ static void case_loader_1_0_6(void)
     expect_pass(&g);
     CHECK_STR(g.r.boot_version, "Tuya BK7231S 1.0.6");
     rig_stop(&g);
+    return 0;
 }
 
 /* No MAC TLV in the RF calibration sector: the module passes, and no MAC is invented. */
-static void case_no_mac(void)
+static int case_no_mac(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231N, NULL);
@@ -367,10 +372,11 @@ static void case_no_mac(void)
     static const uint8_t zero[6];
     CHECK(memcmp(g.r.mac, zero, 6) == 0);
     rig_stop(&g);
+    return 0;
 }
 
 /* An image reaching into the module's own data is refused before anything is erased. */
-static void case_per_device(void)
+static int case_per_device(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -388,11 +394,12 @@ static void case_per_device(void)
     bksim_get_stats(g.sim, 0, &st);
     CHECK_EQ_U(st.erases, 0);
     rig_stop(&g);
+    return 0;
 }
 
 /* A sparse image (a UF2's blocks cover sectors 0-3 and 20-23 of the span): only those are
  * erased, written and checked; the gap keeps what the module held. */
-static void case_sparse(void)
+static int case_sparse(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231N, NULL);
@@ -424,9 +431,10 @@ static void case_sparse(void)
     free(before);
     free(now);
     rig_stop(&g);
+    return 0;
 }
 
-static void case_no_download(void)
+static int case_no_download(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "no-download");
@@ -437,6 +445,7 @@ static void case_no_download(void)
     CHECK(region_untouched(&g, before));
     free(before);
     rig_stop(&g);
+    return 0;
 }
 
 static void case_brownout_first_write(bk_chip chip)
@@ -453,7 +462,7 @@ static void case_brownout_first_write(bk_chip chip)
     rig_stop(&g);
 }
 
-static void case_brownout_random(void)
+static int case_brownout_random(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "brownout-p=0.08");
@@ -469,9 +478,10 @@ static void case_brownout_random(void)
     bksim_get_stats(g.sim, 0, &st);
     CHECK(g.r.retries >= (st.resets > 1 ? 1u : 0u));
     rig_stop(&g);
+    return 0;
 }
 
-static void case_noisy_high_baud(void)
+static int case_noisy_high_baud(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "bit-errors-above=460800");
@@ -483,9 +493,10 @@ static void case_noisy_high_baud(void)
     CHECK(g.r.baud_end <= 460800);
     CHECK_STR(bk_cause_id(g.r.warning), bk_cause_id(BK_CAUSE_SIGNAL_INTEGRITY));
     rig_stop(&g);
+    return 0;
 }
 
-static void case_noisy_everywhere(void)
+static int case_noisy_everywhere(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "bit-errors-above=100000");
@@ -498,9 +509,10 @@ static void case_noisy_everywhere(void)
     CHECK(!g.r.passed);
     CHECK_STR(bk_cause_id(g.r.cause), bk_cause_id(BK_CAUSE_SIGNAL_INTEGRITY));
     rig_stop(&g);
+    return 0;
 }
 
-static void case_adapter_limit_fallback(void)
+static int case_adapter_limit_fallback(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "adapter-max-baud=460800");
@@ -510,9 +522,10 @@ static void case_adapter_limit_fallback(void)
     CHECK_EQ_U(g.r.baud_end, 460800);
     CHECK_STR(bk_cause_id(g.r.warning), bk_cause_id(BK_CAUSE_ADAPTER_BAUD_LIMIT));
     rig_stop(&g);
+    return 0;
 }
 
-static void case_adapter_limit_fail(void)
+static int case_adapter_limit_fail(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "adapter-max-baud=460800");
@@ -526,9 +539,10 @@ static void case_adapter_limit_fail(void)
     CHECK(region_untouched(&g, before));
     free(before);
     rig_stop(&g);
+    return 0;
 }
 
-static void case_wrong_chip(void)
+static int case_wrong_chip(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "wrong-chip"); /* configured T, carries an N */
@@ -545,6 +559,7 @@ static void case_wrong_chip(void)
     CHECK_EQ_U(st.erases, 0);
     free(before);
     rig_stop(&g);
+    return 0;
 }
 
 static void case_protected(bk_chip chip)
@@ -560,7 +575,7 @@ static void case_protected(bk_chip chip)
     rig_stop(&g);
 }
 
-static void case_foreign_traffic(void)
+static int case_foreign_traffic(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "foreign-traffic");
@@ -574,9 +589,10 @@ static void case_foreign_traffic(void)
         expect_fail(&g, BK_CAUSE_FOREIGN_TRAFFIC);
     }
     rig_stop(&g);
+    return 0;
 }
 
-static void case_slow_flash(void)
+static int case_slow_flash(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231N, "slow-flash");
@@ -585,9 +601,10 @@ static void case_slow_flash(void)
     expect_pass(&g);
     CHECK_EQ_U(g.r.retries, 0); /* worst-case timings are inside the engine's timeouts */
     rig_stop(&g);
+    return 0;
 }
 
-static void case_module_removed(void)
+static int case_module_removed(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "removed-after=5");
@@ -595,9 +612,10 @@ static void case_module_removed(void)
     rig_flash(&g);
     expect_fail(&g, BK_CAUSE_MODULE_LOST);
     rig_stop(&g);
+    return 0;
 }
 
-static void case_adapter_yanked(void)
+static int case_adapter_yanked(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, "yank-after=5");
@@ -605,9 +623,10 @@ static void case_adapter_yanked(void)
     rig_flash(&g);
     expect_fail(&g, BK_CAUSE_ADAPTER_REMOVED);
     rig_stop(&g);
+    return 0;
 }
 
-static void case_bad_spec(void)
+static int case_bad_spec(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -624,9 +643,10 @@ static void case_bad_spec(void)
     CHECK(region_untouched(&g, before));
     free(before);
     rig_stop(&g);
+    return 0;
 }
 
-static void case_cancel(void)
+static int case_cancel(void)
 {
     rig g;
     rig_init(&g, BK_CHIP_BK7231T, NULL);
@@ -636,21 +656,17 @@ static void case_cancel(void)
     bk_flash_job(bksim_link_path(g.sim, 0), &g.spec, &hooks, &g.r);
     expect_fail(&g, BK_CAUSE_CANCELLED);
     rig_stop(&g);
+    return 0;
 }
 
-typedef struct named_case {
-    const char *name;
-    void (*fn)(void);
-} named_case;
+static int pass_t(void) { case_pass(BK_CHIP_BK7231T); return 0; }
+static int pass_n(void) { case_pass(BK_CHIP_BK7231N); return 0; }
+static int brownout_t(void) { case_brownout_first_write(BK_CHIP_BK7231T); return 0; }
+static int brownout_n(void) { case_brownout_first_write(BK_CHIP_BK7231N); return 0; }
+static int protected_t(void) { case_protected(BK_CHIP_BK7231T); return 0; }
+static int protected_n(void) { case_protected(BK_CHIP_BK7231N); return 0; }
 
-static void pass_t(void) { case_pass(BK_CHIP_BK7231T); }
-static void pass_n(void) { case_pass(BK_CHIP_BK7231N); }
-static void brownout_t(void) { case_brownout_first_write(BK_CHIP_BK7231T); }
-static void brownout_n(void) { case_brownout_first_write(BK_CHIP_BK7231N); }
-static void protected_t(void) { case_protected(BK_CHIP_BK7231T); }
-static void protected_n(void) { case_protected(BK_CHIP_BK7231N); }
-
-static const named_case cases[] = {
+static const check_case cases[] = {
     {"pass_t", pass_t}, {"pass_n", pass_n}, {"reflash", case_reflash},
     {"no_download", case_no_download}, {"brownout_t", brownout_t}, {"brownout_n", brownout_n},
     {"brownout_random", case_brownout_random}, {"noisy_high_baud", case_noisy_high_baud},
@@ -660,8 +676,8 @@ static const named_case cases[] = {
     {"foreign_traffic", case_foreign_traffic}, {"slow_flash", case_slow_flash},
     {"module_removed", case_module_removed}, {"adapter_yanked", case_adapter_yanked},
     {"bad_spec", case_bad_spec}, {"cancel", case_cancel},
-    {"healthy_t_115200", healthy_t_115200}, {"healthy_t_921600", healthy_t_921600},
-    {"healthy_t_2m", healthy_t_2m}, {"healthy_n_115200", healthy_n_115200},
+    {"healthy_t_115200", healthy_t_115200, CHECK_SLOW}, {"healthy_t_921600", healthy_t_921600},
+    {"healthy_t_2m", healthy_t_2m}, {"healthy_n_115200", healthy_n_115200, CHECK_SLOW},
     {"healthy_n_921600", healthy_n_921600}, {"healthy_n_2m", healthy_n_2m},
     {"open_keeps_state", case_open_keeps_state}, {"unknown_loader", case_unknown_loader},
     {"loader_1_0_6", case_loader_1_0_6}, {"no_mac", case_no_mac},
@@ -670,21 +686,5 @@ static const named_case cases[] = {
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s CASE\ncases:", argv[0]);
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            fprintf(stderr, " %s", cases[i].name);
-        fprintf(stderr, "\n");
-        return 2;
-    }
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (strcmp(cases[i].name, argv[1]) == 0) {
-            cases[i].fn();
-            char name[80];
-            snprintf(name, sizeof name, "engine_e2e_%s", argv[1]);
-            return tc_finish(name);
-        }
-    }
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    return CHECK_RUN(argc, argv, cases);
 }

@@ -363,64 +363,6 @@ int hp_make_profile(const char *dir, int kib, uint32_t seed, char *profile, size
     return 0;
 }
 
-static sqlite3_stmt *hp_db_row(const char *db_path, const char *sql, int n, const hp_arg *args,
-                               sqlite3 **d)
-{
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_open_v2(db_path, d, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s\n", db_path, sqlite3_errmsg(*d));
-        return NULL;
-    }
-    sqlite3_busy_timeout(*d, 2000); /* the station's writer may hold the lock for a batch */
-    if (sqlite3_prepare_v2(*d, sql, -1, &s, NULL) != SQLITE_OK) {
-        fprintf(stderr, "%s: %s: %s\n", db_path, sql, sqlite3_errmsg(*d));
-        return NULL;
-    }
-    for (int i = 0; i < n; i++) {
-        if (args[i].text)
-            sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_TRANSIENT);
-        else
-            sqlite3_bind_int64(s, i + 1, (sqlite3_int64)args[i].num);
-    }
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_finalize(s);
-        return NULL;
-    }
-    return s;
-}
-
-long long hp_db_int(const char *db_path, const char *sql)
-{
-    return hp_db_int_args(db_path, sql, 0, NULL);
-}
-
-long long hp_db_int_args(const char *db_path, const char *sql, int n, const hp_arg *args)
-{
-    sqlite3 *d = NULL;
-    sqlite3_stmt *s = hp_db_row(db_path, sql, n, args, &d);
-    long long v = -1;
-    if (s) {
-        v = sqlite3_column_int64(s, 0);
-        sqlite3_finalize(s);
-    }
-    sqlite3_close(d);
-    return v;
-}
-
-bool hp_db_text(const char *db_path, const char *sql, char *buf, size_t len)
-{
-    sqlite3 *d = NULL;
-    sqlite3_stmt *s = hp_db_row(db_path, sql, 0, NULL, &d);
-    buf[0] = 0;
-    if (s) {
-        const unsigned char *t = sqlite3_column_text(s, 0);
-        snprintf(buf, len, "%s", t ? (const char *)t : "(null)");
-        sqlite3_finalize(s);
-    }
-    sqlite3_close(d);
-    return s != NULL;
-}
-
 static int hp_count_dir(const char *path)
 {
     DIR *d = opendir(path);

@@ -87,17 +87,6 @@ void hp_rmtree(const char *dir);
  * dir; *profile gets the profile's path. Returns 0 or -1 with words in err. */
 int hp_make_profile(const char *dir, int kib, uint32_t seed, char *profile, size_t len,
                     char *err, size_t errlen);
-/* First column of the first row of sql as an integer; -1 on any error (printed). */
-long long hp_db_int(const char *db_path, const char *sql);
-/* A parameter bound to ?1..?n: text when `text` is not NULL, else the integer `num`. */
-typedef struct hp_arg {
-    const char *text;
-    long long num;
-} hp_arg;
-/* The same with args[0..n) bound to ?1..?n. */
-long long hp_db_int_args(const char *db_path, const char *sql, int n, const hp_arg *args);
-/* First column of the first row as text into buf; returns false if no row. */
-bool hp_db_text(const char *db_path, const char *sql, char *buf, size_t len);
 int hp_count_threads(void);   /* entries in /proc/self/task */
 /* Entries in /proc/self/fd (not the one reading it). *umockdev_fds (may be NULL) gets how
  * many of them are the testbed's ioctl plumbing: its listeners (closed by umockdev's worker

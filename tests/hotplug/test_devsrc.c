@@ -16,7 +16,7 @@
 #include <string.h>
 #include "devsrc.h"
 #include "fakeport.h"
-#include "hp_check.h"
+#include "check.h"
 
 typedef struct bench {
     UMockdevTestbed *tb;
@@ -27,10 +27,10 @@ static fakeport *plug(bench *b, fakeport_kind kind, const char *usb, const char 
                       fakeport_adapter *a)
 {
     char err[300] = "";
-    HP_REQUIRE(fakeport_adapter_init(a, kind, usb, tty, minor, NULL, err, sizeof err) == 0, "%s",
+    REQUIRE_MSG(fakeport_adapter_init(a, kind, usb, tty, minor, NULL, err, sizeof err) == 0, "%s",
                err);
     fakeport *p = fakeport_plug(b->tb, a, NULL, NULL, err, sizeof err);
-    HP_REQUIRE(p, "%s", err);
+    REQUIRE_MSG(p, "%s", err);
     return p;
 }
 
@@ -55,13 +55,13 @@ static void check_adapter(const devsrc_event *ev, devsrc_action action, const fa
     char idp[128], node[32];
     fakeport_id_path(a, idp, sizeof idp);
     snprintf(node, sizeof node, "/dev/%s", a->tty);
-    HP_CHECK(ev->action == action, "%s: action %d, expected %d", node, ev->action, action);
-    HP_CHECK(!strcmp(ev->devnode, node), "devnode '%s', expected '%s'", ev->devnode, node);
-    HP_CHECK(!strcmp(ev->id_path, idp), "%s: id_path '%s', expected '%s'", node, ev->id_path,
+    CHECK_MSG(ev->action == action, "%s: action %d, expected %d", node, ev->action, action);
+    CHECK_MSG(!strcmp(ev->devnode, node), "devnode '%s', expected '%s'", ev->devnode, node);
+    CHECK_MSG(!strcmp(ev->id_path, idp), "%s: id_path '%s', expected '%s'", node, ev->id_path,
              idp);
-    HP_CHECK(ev->vid == strtoul(a->vid, NULL, 16) && ev->pid == strtoul(a->pid, NULL, 16),
+    CHECK_MSG(ev->vid == strtoul(a->vid, NULL, 16) && ev->pid == strtoul(a->pid, NULL, 16),
              "%s: %04x:%04x, expected %s:%s", node, ev->vid, ev->pid, a->vid, a->pid);
-    HP_CHECK(!strcmp(ev->serial, a->serial), "%s: serial '%s', expected '%s'", node, ev->serial,
+    CHECK_MSG(!strcmp(ev->serial, a->serial), "%s: serial '%s', expected '%s'", node, ev->serial,
              a->serial);
 }
 
@@ -71,28 +71,28 @@ int main(int argc, char **argv)
     bench b = {0};
     char err[300] = "";
     b.tb = umockdev_testbed_new();
-    HP_REQUIRE(b.tb, "umockdev_testbed_new");
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
 
     fakeport_adapter cold, gap, acm;
     fakeport *p_cold = plug(&b, FAKEPORT_CH340, "1-2", "ttyUSB0", 0, &cold);
     b.src = devsrc_udev_open(err, sizeof err);
-    HP_REQUIRE(b.src, "devsrc_udev_open: %s", err);
+    REQUIRE_MSG(b.src, "devsrc_udev_open: %s", err);
     fakeport *p_gap = plug(&b, FAKEPORT_FT232R, "1-1", "ttyUSB1", 1, &gap);
 
     devsrc_event evs[8];
     int n = b.src->ops->enumerate(b.src, evs, 8, err, sizeof err);
-    HP_CHECK_EQ(n, 2);
+    CHECK_EQ_INT(n, 2);
     for (int i = 0; i < n; i++)
         check_adapter(&evs[i], DEVSRC_ADD, strcmp(evs[i].devnode, "/dev/ttyUSB0") ? &gap : &cold);
 
     /* the gap adapter's "add" is still queued on the monitor */
     n = drain(&b, evs, 8, 500);
-    HP_CHECK(n == 0, "the adapter enumerated in the gap was reported again by next() (%d)", n);
+    CHECK_MSG(n == 0, "the adapter enumerated in the gap was reported again by next() (%d)", n);
 
     /* remove: the ids come from memory */
     fakeport_unplug(p_gap);
     n = drain(&b, evs, 8, 2000);
-    HP_CHECK_EQ(n, 1);
+    CHECK_EQ_INT(n, 1);
     if (n == 1)
         check_adapter(&evs[0], DEVSRC_REMOVE, &gap);
 
@@ -101,24 +101,24 @@ int main(int argc, char **argv)
     fakeport_tty_syspath(&cold, sys, sizeof sys);
     umockdev_testbed_uevent(b.tb, sys, "change");
     GError *gerr = NULL;
-    HP_CHECK(umockdev_testbed_add_from_string(
+    CHECK_MSG(umockdev_testbed_add_from_string(
                  b.tb,
                  "P: /devices/platform/serial8250/tty/ttyS0\nE: SUBSYSTEM=tty\n"
                  "E: DEVNAME=/dev/ttyS0\nE: MAJOR=4\nE: MINOR=64\nA: dev=4:64\n",
                  &gerr),
              "add ttyS0: %s", gerr ? gerr->message : "?");
     n = drain(&b, evs, 8, 500);
-    HP_CHECK(n == 0, "change/ttyS0 reported %d event(s)", n);
+    CHECK_MSG(n == 0, "change/ttyS0 reported %d event(s)", n);
     umockdev_testbed_uevent(b.tb, "/sys/devices/platform/serial8250/tty/ttyS0", "remove");
     n = drain(&b, evs, 8, 500);
-    HP_CHECK(n == 0, "remove of ttyS0 (never added) reported %d event(s)", n);
+    CHECK_MSG(n == 0, "remove of ttyS0 (never added) reported %d event(s)", n);
 
     /* re-plug on the same port and node, and a CDC-ACM adapter */
     fakeport_free(p_gap);
     p_gap = plug(&b, FAKEPORT_FT232R, "1-1", "ttyUSB1", 1, &gap);
     fakeport *p_acm = plug(&b, FAKEPORT_CDC_ACM, "1-3", "ttyACM0", 0, &acm);
     n = drain(&b, evs, 8, 2000);
-    HP_CHECK_EQ(n, 2);
+    CHECK_EQ_INT(n, 2);
     if (n == 2) {
         check_adapter(&evs[0], DEVSRC_ADD, &gap);
         check_adapter(&evs[1], DEVSRC_ADD, &acm);
@@ -129,5 +129,5 @@ int main(int argc, char **argv)
     fakeport_free(p_gap);
     fakeport_free(p_cold);
     g_object_unref(b.tb);
-    return HP_DONE();
+    return CHECK_DONE();
 }

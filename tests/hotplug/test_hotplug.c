@@ -21,7 +21,7 @@
  * none left running. */
 #include <stdlib.h>
 #include <string.h>
-#include "hp_check.h"
+#include "check.h"
 #include "hp_harness.h"
 #include "profile.h"
 #include "station.h"
@@ -59,27 +59,27 @@ static void plug(bench *b, hp_adapter *h, const plug_spec *p, const bksim_module
 {
     fakeport_adapter a;
     char err[300] = "";
-    HP_REQUIRE(fakeport_adapter_init(&a, p->kind, p->usb_path, p->tty, p->minor, p->serial, err,
+    REQUIRE_MSG(fakeport_adapter_init(&a, p->kind, p->usb_path, p->tty, p->minor, p->serial, err,
                                      sizeof err) == 0, "%s", err);
-    HP_REQUIRE(hp_adapter_plug(h, b->tb, b->sim, &a, mc, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(hp_adapter_plug(h, b->tb, b->sim, &a, mc, err, sizeof err) == 0, "%s", err);
 }
 
 static void write_station_config(bench *b)
 {
     snprintf(b->cfg_path, sizeof b->cfg_path, "%s/station.ini", b->dir);
     FILE *f = fopen(b->cfg_path, "w");
-    HP_REQUIRE(f, "%s", b->cfg_path);
+    REQUIRE_MSG(f, "%s", b->cfg_path);
     fprintf(f, "[station]\nname = hotplug-test\npool_size = 4\n");
     for (int bay = 5; bay <= 7; bay++) {
         fakeport_adapter a;
         char usb[8], idp[128], err[200];
         snprintf(usb, sizeof usb, "1-%d", bay - 4);
-        HP_REQUIRE(fakeport_adapter_init(&a, FAKEPORT_CP2102, usb, "ttyUSB9", 9, NULL, err,
+        REQUIRE_MSG(fakeport_adapter_init(&a, FAKEPORT_CP2102, usb, "ttyUSB9", 9, NULL, err,
                                          sizeof err) == 0, "%s", err);
-        HP_REQUIRE(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
+        REQUIRE_MSG(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
         fprintf(f, "\n[bay %d]\npath = %s\nname = A%02d\n", bay, idp, bay);
     }
-    HP_REQUIRE(fclose(f) == 0, "%s", b->cfg_path);
+    REQUIRE_MSG(fclose(f) == 0, "%s", b->cfg_path);
 }
 
 static void start_station(bench *b)
@@ -88,13 +88,13 @@ static void start_station(bench *b)
     memset(&o, 0, sizeof o);
     char err[512];
     station_config_defaults(&o.cfg);
-    HP_REQUIRE(station_config_load(b->cfg_path, &o.cfg, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(station_config_load(b->cfg_path, &o.cfg, err, sizeof err) == 0, "%s", err);
     o.profile_path = PROFILE;
     o.db_path = b->db_path;
     o.headless_out = b->lines.out;
     o.link_timeout_ms = 5000;
     b->st = station_start(&o, err, sizeof err);
-    HP_REQUIRE(b->st, "station_start: %s", err);
+    REQUIRE_MSG(b->st, "station_start: %s", err);
 }
 
 /* Module flash equals the image, byte for byte. */
@@ -148,22 +148,22 @@ static void round_one(bench *b, hp_adapter *ad)
         /* the adapter became the bay of its USB port, named as configured */
         snprintf(want, sizeof want, "adapter %s on /dev/%s (%s", p->adapter, p->tty,
                  p->bay == 1 ? "01" : "A0");
-        HP_CHECK(hp_lines_wait(&b->lines, from, FLASH_TIMEOUT_MS, pre, " idle ", want) >= 0,
+        CHECK_MSG(hp_lines_wait(&b->lines, from, FLASH_TIMEOUT_MS, pre, " idle ", want) >= 0,
                  "no '%s' line for bay %02d", want, p->bay);
         int end = wait_end(b, p->bay, from, line, sizeof line);
-        HP_CHECK(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d (%s) did not pass: %s",
+        CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d (%s) did not pass: %s",
                  p->bay, p->tty, end >= 0 ? line : "no end line");
-        HP_CHECK(flash_matches(b, &ad[i]), "bay %02d: module flash differs from the image",
+        CHECK_MSG(flash_matches(b, &ad[i]), "bay %02d: module flash differs from the image",
                  p->bay);
         /* the reset came through libserialport's RTS, not a power-cycle request */
-        HP_CHECK(hp_adapter_rts_rises(&ad[i]) >= 1, "bay %02d: the module never saw RTS",
+        CHECK_MSG(hp_adapter_rts_rises(&ad[i]) >= 1, "bay %02d: the module never saw RTS",
                  p->bay);
     }
     char idp[128];
     fakeport_id_path(fakeport_adapter_of(ad[3].port), idp, sizeof idp);
     char want[300];
     snprintf(want, sizeof want, "unknown port %s (/dev/ttyUSB3) became bay 01", idp);
-    HP_CHECK(hp_lines_count(&b->lines, " bay 01 warn ", want, NULL) == 1,
+    CHECK_MSG(hp_lines_count(&b->lines, " bay 01 warn ", want, NULL) == 1,
              "no warning '%s'", want);
 }
 
@@ -177,7 +177,7 @@ static void round_two(bench *b, hp_adapter *ad)
         char pre[16], want[64];
         snprintf(pre, sizeof pre, " bay %02d ", round1[i].bay);
         snprintf(want, sizeof want, "adapter removed from /dev/%s", round1[i].tty);
-        HP_CHECK(hp_lines_wait(&b->lines, from, 5000, pre, " empty ", want) >= 0,
+        CHECK_MSG(hp_lines_wait(&b->lines, from, 5000, pre, " empty ", want) >= 0,
                  "no '%s' line", want);
     }
 
@@ -191,21 +191,21 @@ static void round_two(bench *b, hp_adapter *ad)
         plug(b, &ad[i], &round1[i], i == YANKED ? &slow : NULL);
     /* a progress line ('B/s'), not just the phase change: bytes are on the wire */
     int wr = hp_lines_wait(&b->lines, from, FLASH_TIMEOUT_MS, " bay 06 WRITE ", " B/s ", NULL);
-    HP_CHECK(wr >= 0, "bay 06 never showed WRITE progress");
+    CHECK_MSG(wr >= 0, "bay 06 never showed WRITE progress");
     hp_adapter_unplug(&ad[YANKED]);
 
     char line[700];
     int end6 = wait_end(b, 6, from, line, sizeof line);
-    HP_CHECK(end6 >= 0 && strstr(line, "% FAIL adapter_removed "),
+    CHECK_MSG(end6 >= 0 && strstr(line, "% FAIL adapter_removed "),
              "bay 06 yanked mid-flash should end adapter_removed: %s", end6 >= 0 ? line : "-");
     for (int i = 0; i < 2; i++) {
         int bay = round1[i].bay;
         int end = wait_end(b, bay, from, line, sizeof line);
-        HP_CHECK(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d should pass: %s", bay,
+        CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d should pass: %s", bay,
                  end >= 0 ? line : "no end line");
-        HP_CHECK(flash_matches(b, &ad[i]), "bay %02d: flash differs", bay);
+        CHECK_MSG(flash_matches(b, &ad[i]), "bay %02d: flash differs", bay);
     }
-    HP_CHECK(hp_lines_count(&b->lines, "adapter_removed", NULL, NULL) == 1,
+    CHECK_MSG(hp_lines_count(&b->lines, "adapter_removed", NULL, NULL) == 1,
              "only one attempt may end adapter_removed");
 
     /* the same tty name on the same port again: bay 06 flashes a fresh module */
@@ -213,35 +213,35 @@ static void round_two(bench *b, hp_adapter *ad)
     hp_adapter_free(&ad[YANKED]);
     plug(b, &ad[YANKED], &round1[YANKED], NULL);
     int end = wait_end(b, 6, again, line, sizeof line);
-    HP_CHECK(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 06 re-plugged should pass: %s",
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 06 re-plugged should pass: %s",
              end >= 0 ? line : "no end line");
-    HP_CHECK(flash_matches(b, &ad[YANKED]), "bay 06 re-plugged: flash differs");
+    CHECK_MSG(flash_matches(b, &ad[YANKED]), "bay 06 re-plugged: flash differs");
 }
 
 static void check_db(bench *b)
 {
     const char *db = b->db_path;
     /* round 1: 4 passes; round 2: 2 passes + 1 adapter_removed; the re-plug: 1 pass */
-    HP_CHECK_EQ(hp_db_int(db, "select count(*) from attempt"), 8);
-    HP_CHECK_EQ(hp_db_int(db, "select count(*) from attempt where outcome = 'pass'"), 7);
-    HP_CHECK_EQ(hp_db_int(db, "select count(*) from attempt where outcome = 'running' "
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt"), 8);
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt where outcome = 'pass'"), 7);
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt where outcome = 'running' "
                               "or end_ts is null"), 0);
-    HP_CHECK_EQ(hp_db_int(db, "select count(*) from attempt where outcome = 'fail' and bay = 6 "
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt where outcome = 'fail' and bay = 6 "
                               "and cause = 'adapter_removed'"), 1);
     for (int i = 0; i < N1; i++) {
         const plug_spec *p = &round1[i];
         char want_port[32];
         snprintf(want_port, sizeof want_port, "/dev/%s", p->tty);
-        const hp_arg args[] = {{.num = p->bay}, {.text = p->adapter}, {.text = want_port}};
+        const check_sql_arg args[] = {SQL_INT(p->bay), SQL_TEXT(p->adapter), SQL_TEXT(want_port)};
         long long want = p->bay == 1 ? 1 : p->bay == 6 ? 3 : 2;
-        long long got = hp_db_int_args(db,
+        long long got = check_db_int_args(db,
                                        "select count(*) from attempt where bay = ?1 and "
                                        "adapter = ?2 and port_path = ?3",
                                        3, args);
-        HP_CHECK(got == want, "bay %02d: %lld rows with adapter %s on %s, expected %lld", p->bay,
+        CHECK_MSG(got == want, "bay %02d: %lld rows with adapter %s on %s, expected %lld", p->bay,
                  got, p->adapter, want_port, want);
     }
-    HP_CHECK_EQ(hp_db_int(db, "select count(distinct mac) from attempt where outcome = 'pass'"),
+    CHECK_EQ_INT(check_db_int(db, "select count(distinct mac) from attempt where outcome = 'pass'"),
                 7);
 }
 
@@ -251,17 +251,17 @@ int main(int argc, char **argv)
     bench b;
     memset(&b, 0, sizeof b);
     char err[512];
-    HP_REQUIRE(tf_profile_load(PROFILE, &b.prof, err, sizeof err) == 0, "%s", err);
-    HP_REQUIRE(hp_tempdir(b.dir, sizeof b.dir, "hotplug") == 0, "mkdtemp");
+    REQUIRE_MSG(tf_profile_load(PROFILE, &b.prof, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "hotplug") == 0, "mkdtemp");
     snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
     write_station_config(&b);
 
     b.tb = umockdev_testbed_new(); /* before the station's monitor exists */
-    HP_REQUIRE(b.tb, "umockdev_testbed_new");
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
     bksim_config sc = {.count = 0, .seed = 11, .time_scale = 0.5};
     b.sim = bksim_start(&sc, err, sizeof err);
-    HP_REQUIRE(b.sim, "bksim_start: %s", err);
-    HP_REQUIRE(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
     hp_adapter ad[N1];
     memset(ad, 0, sizeof ad);
     plug(&b, &ad[0], &round1[0], NULL); /* already there when the station starts */
@@ -271,13 +271,13 @@ int main(int argc, char **argv)
     round_two(&b, ad);
 
     station_request_stop(b.st);
-    HP_CHECK_EQ(station_wait(b.st), 0);
+    CHECK_EQ_INT(station_wait(b.st), 0);
     station_free(b.st);
     hp_lines_finish(&b.lines);
-    HP_CHECK(hp_lines_count(&b.lines, "power-cycle", NULL, NULL) == 0,
+    CHECK_MSG(hp_lines_count(&b.lines, "power-cycle", NULL, NULL) == 0,
              "a job asked for a power-cycle: the reset pulse did not reach the module");
     check_db(&b);
-    if (hp_check_failures)
+    if (check_failures())
         hp_lines_dump(&b.lines, "test failed");
 
     for (int i = 0; i < N1; i++)
@@ -287,5 +287,5 @@ int main(int argc, char **argv)
     hp_lines_free(&b.lines);
     tf_profile_free(&b.prof);
     hp_rmtree(b.dir);
-    return HP_DONE();
+    return CHECK_DONE();
 }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "hp_check.h"
+#include "check.h"
 #include "hp_harness.h"
 #include "station.h"
 
@@ -47,7 +47,7 @@ static void slot_adapter(int slot, fakeport_adapter *a)
     snprintf(tty, sizeof tty, "ttyUSB%d", slot);
     snprintf(serial, sizeof serial, "YS%04d", slot);
     fakeport_kind k = kinds[slot % 3];
-    HP_REQUIRE(fakeport_adapter_init(a, k, usb, tty, slot, k == FAKEPORT_CH340 ? NULL : serial,
+    REQUIRE_MSG(fakeport_adapter_init(a, k, usb, tty, slot, k == FAKEPORT_CH340 ? NULL : serial,
                                      err, sizeof err) == 0, "%s", err);
 }
 
@@ -55,16 +55,16 @@ static void write_station_config(storm *s)
 {
     snprintf(s->cfg_path, sizeof s->cfg_path, "%s/station.ini", s->dir);
     FILE *f = fopen(s->cfg_path, "w");
-    HP_REQUIRE(f, "%s", s->cfg_path);
+    REQUIRE_MSG(f, "%s", s->cfg_path);
     fprintf(f, "[station]\nname = yank-storm\npool_size = %d\n", POOL);
     for (int i = 0; i < SLOTS; i++) {
         fakeport_adapter a;
         char idp[128];
         slot_adapter(i, &a);
-        HP_REQUIRE(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
+        REQUIRE_MSG(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
         fprintf(f, "\n[bay %d]\npath = %s\n", i + 1, idp);
     }
-    HP_REQUIRE(fclose(f) == 0, "%s", s->cfg_path);
+    REQUIRE_MSG(fclose(f) == 0, "%s", s->cfg_path);
 }
 
 static void plug(storm *s, int slot)
@@ -72,7 +72,7 @@ static void plug(storm *s, int slot)
     fakeport_adapter a;
     char err[300] = "";
     slot_adapter(slot, &a);
-    HP_REQUIRE(hp_adapter_plug(&s->ad[slot], s->tb, s->sim, &a, NULL, err, sizeof err) == 0,
+    REQUIRE_MSG(hp_adapter_plug(&s->ad[slot], s->tb, s->sim, &a, NULL, err, sizeof err) == 0,
                "%s", err);
     s->plugged[slot] = true;
     s->plugs++;
@@ -92,7 +92,7 @@ static void warm_up(UMockdevTestbed *tb)
     char err[200] = "";
     slot_adapter(0, &a);
     fakeport *p = fakeport_plug(tb, &a, NULL, NULL, err, sizeof err);
-    HP_REQUIRE(p, "%s", err);
+    REQUIRE_MSG(p, "%s", err);
     fakeport_free(p);
 }
 
@@ -102,13 +102,13 @@ static void start_station(storm *s)
     memset(&o, 0, sizeof o);
     char err[512];
     station_config_defaults(&o.cfg);
-    HP_REQUIRE(station_config_load(s->cfg_path, &o.cfg, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(station_config_load(s->cfg_path, &o.cfg, err, sizeof err) == 0, "%s", err);
     o.profile_path = s->profile;
     o.db_path = s->db_path;
     o.headless_out = s->lines.out;
     o.link_timeout_ms = 3000;
     s->st = station_start(&o, err, sizeof err);
-    HP_REQUIRE(s->st, "station_start: %s", err);
+    REQUIRE_MSG(s->st, "station_start: %s", err);
 }
 
 /* How long to let the station run before the next event: measured in its own output. */
@@ -149,8 +149,8 @@ static bool db_settled(storm *s, int starts, int timeout_ms)
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        long long rows = hp_db_int(s->db_path, "select count(*) from attempt");
-        long long open = hp_db_int(s->db_path, "select count(*) from attempt where "
+        long long rows = check_db_int(s->db_path, "select count(*) from attempt");
+        long long open = check_db_int(s->db_path, "select count(*) from attempt where "
                                                "outcome not in ('pass', 'fail') or end_ts is null");
         if (rows == starts && open == 0)
             return true;
@@ -170,14 +170,14 @@ int main(int argc, char **argv)
     support_ensure_umockdev_preload(argv);
     static storm s;
     char err[512];
-    HP_REQUIRE(hp_tempdir(s.dir, sizeof s.dir, "yank") == 0, "mkdtemp");
+    REQUIRE_MSG(hp_tempdir(s.dir, sizeof s.dir, "yank") == 0, "mkdtemp");
     snprintf(s.db_path, sizeof s.db_path, "%s/t.db", s.dir);
-    HP_REQUIRE(hp_make_profile(s.dir, IMAGE_KIB, 4242, s.profile, sizeof s.profile, err,
+    REQUIRE_MSG(hp_make_profile(s.dir, IMAGE_KIB, 4242, s.profile, sizeof s.profile, err,
                                sizeof err) == 0, "%s", err);
     write_station_config(&s);
 
     s.tb = umockdev_testbed_new(); /* before the station's monitor exists */
-    HP_REQUIRE(s.tb, "umockdev_testbed_new");
+    REQUIRE_MSG(s.tb, "umockdev_testbed_new");
     warm_up(s.tb);
     int links0, links1;
     int threads0 = hp_count_threads(), fds0 = hp_count_fds(&links0);
@@ -188,8 +188,8 @@ int main(int argc, char **argv)
 
     bksim_config sc = {.count = 0, .seed = 5, .time_scale = 0.25};
     s.sim = bksim_start(&sc, err, sizeof err);
-    HP_REQUIRE(s.sim, "bksim_start: %s", err);
-    HP_REQUIRE(hp_lines_start(&s.lines, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(s.sim, "bksim_start: %s", err);
+    REQUIRE_MSG(hp_lines_start(&s.lines, err, sizeof err) == 0, "%s", err);
     start_station(&s);
 
     uint32_t rng = 0x5eed1234u;
@@ -207,7 +207,7 @@ int main(int argc, char **argv)
         pace(&s, &rng, slot, was_plug);
     }
     /* bksim + the line reader are the test's; the rest must be the station's fixed set */
-    HP_CHECK(max_threads <= threads0 + 2 + STATION_THREADS,
+    CHECK_MSG(max_threads <= threads0 + 2 + STATION_THREADS,
              "%d threads during the storm, at most %d expected", max_threads,
              threads0 + 2 + STATION_THREADS);
 
@@ -218,47 +218,47 @@ int main(int argc, char **argv)
     int from = hp_lines_total(&s.lines);
     plug(&s, 3);
     int end = hp_lines_wait(&s.lines, from, 30000, " bay 04 PASS 100% PASS ", NULL, NULL);
-    HP_CHECK(end >= 0, "a fresh adapter after the storm did not pass on bay 04");
+    CHECK_MSG(end >= 0, "a fresh adapter after the storm did not pass on bay 04");
     int starts = hp_lines_count(&s.lines, " LINK 0% - - start #", NULL, NULL);
-    HP_CHECK(starts > 0, "no job ever started");
-    HP_CHECK(db_settled(&s, starts, 10000), "db rows do not match the %d job starts", starts);
+    CHECK_MSG(starts > 0, "no job ever started");
+    CHECK_MSG(db_settled(&s, starts, 10000), "db rows do not match the %d job starts", starts);
     unplug(&s, 3);
 
     station_request_stop(s.st);
-    HP_CHECK_EQ(station_wait(s.st), 0);
+    CHECK_EQ_INT(station_wait(s.st), 0);
     station_free(s.st);
     hp_lines_finish(&s.lines);
     int starts_final = hp_lines_count(&s.lines, " LINK 0% - - start #", NULL, NULL);
-    HP_CHECK_EQ(hp_db_int(s.db_path, "select count(*) from attempt"), starts_final);
-    HP_CHECK_EQ(hp_db_int(s.db_path, "select count(*) from attempt where outcome = 'running'"), 0);
-    HP_CHECK_EQ(hp_db_int(s.db_path, "select count(*) from attempt where outcome not in "
+    CHECK_EQ_INT(check_db_int(s.db_path, "select count(*) from attempt"), starts_final);
+    CHECK_EQ_INT(check_db_int(s.db_path, "select count(*) from attempt where outcome = 'running'"), 0);
+    CHECK_EQ_INT(check_db_int(s.db_path, "select count(*) from attempt where outcome not in "
                                      "('pass', 'fail') or end_ts is null"), 0);
-    long long pass = hp_db_int(s.db_path, "select count(*) from attempt where outcome = 'pass'");
-    long long removed = hp_db_int(s.db_path, "select count(*) from attempt where cause = "
+    long long pass = check_db_int(s.db_path, "select count(*) from attempt where outcome = 'pass'");
+    long long removed = check_db_int(s.db_path, "select count(*) from attempt where cause = "
                                              "'adapter_removed'");
     fprintf(stderr, "storm: %d plugs, %d unplugs, %d attempts: %lld pass, %lld adapter_removed, "
                     "%lld other fails\n", s.plugs, s.unplugs, starts_final, pass, removed,
             starts_final - pass - removed);
-    HP_CHECK(pass >= 1, "nothing passed");
+    CHECK_MSG(pass >= 1, "nothing passed");
 
     bksim_stop(s.sim);
     int threads1 = hp_count_threads(), fds1 = hp_count_fds(&links1);
-    HP_CHECK(threads1 == threads0, "threads: %d before the station, %d after", threads0,
+    CHECK_MSG(threads1 == threads0, "threads: %d before the station, %d after", threads0,
              threads1);
     int own0 = fds0 - links0, own1 = fds1 - links1;
     fprintf(stderr, "fds: %d before, %d after; of them the testbed's ioctl sockets: %d, %d\n",
             fds0, fds1, links0, links1);
-    HP_CHECK(own1 == own0, "fds: %d before the station, %d after (testbed connections excluded)",
+    CHECK_MSG(own1 == own0, "fds: %d before the station, %d after (testbed connections excluded)",
              own0, own1);
     if (own1 != own0 || getenv("HP_ECHO")) {
         fprintf(stderr, "---- open fds (before) ----\n%s", before);
         hp_dump_fds("after");
     }
-    if (hp_check_failures)
+    if (check_failures())
         hp_lines_dump(&s.lines, "test failed");
 
     g_object_unref(s.tb);
     hp_lines_free(&s.lines);
     hp_rmtree(s.dir);
-    return HP_DONE();
+    return CHECK_DONE();
 }

@@ -1,5 +1,5 @@
 /* Products and profiles against the in-process simulator and the trayflash program.
- * Usage: test_products CASE PATH_TO_TRAYFLASH
+ * Usage: test_products --list | CASE PATH_TO_TRAYFLASH
  *   variants    a two-variant product on BK7231T and BK7231N modules in one run: each module
  *               reads back byte-exact as ITS variant's image
  *   no_variant  a chip the product has no variant for: cause no_variant, nothing erased
@@ -163,42 +163,11 @@ static bool any_file_contains(const char *needle)
 }
 
 
-/* One integer from `sql` on the database at path, with n text parameters bound to ?1..?n. */
-static int db_int_textv(const char *path, const char *sql, int n, const char *const *args)
-{
-    sqlite3 *d;
-    sqlite3_stmt *s;
-    int v = -1;
-    if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
-        for (int i = 0; i < n; i++)
-            sqlite3_bind_text(s, i + 1, args[i], -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-    } else {
-        fprintf(stderr, "sql: %s: %s\n", sql, sqlite3_errmsg(d));
-    }
-    sqlite3_close(d);
-    return v;
-}
-
-static int db_int(const char *path, const char *sql)
-{
-    return db_int_textv(path, sql, 0, NULL);
-}
-
-/* The same with one text parameter bound to ?1. */
-static int db_int_text(const char *path, const char *sql, const char *arg)
-{
-    return db_int_textv(path, sql, 1, &arg);
-}
-
 /* ---- child processes ---------------------------------------------------------------- */
 
 /* Runs trayflash with argv (NULL-terminated, argv[0] ignored), `in` on stdin; stdout and
  * stderr are collected through files. Returns the exit code. */
-static int run_tf(char **argv, const char *in, char **out, char **err)
+static int run_tf(const char **argv, const char *in, char **out, char **err)
 {
     char opath[128], epath[128];
     snprintf(opath, sizeof opath, "%s/.out", dir);
@@ -215,8 +184,8 @@ static int run_tf(char **argv, const char *in, char **out, char **err)
         dup2(e, STDERR_FILENO);
         close(p[0]);
         close(p[1]);
-        argv[0] = (char *)trayflash;
-        execv(trayflash, argv);
+        argv[0] = trayflash;
+        execv(trayflash, (char *const *)argv);
         _exit(127);
     }
     close(p[0]);
@@ -317,15 +286,15 @@ static int case_variants(void)
     }
     station_free(st);
     fclose(out);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from attempt where outcome='pass' and chip='BK7231T'"),
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from attempt where outcome='pass' and chip='BK7231T'"),
                  N / 2);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from attempt where outcome='pass' and chip='BK7231N'"),
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from attempt where outcome='pass' and chip='BK7231N'"),
                  N / 2);
     /* each attempt points at the image of ITS chip's variant */
-    CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join image i on a.image_id = i.id "
-                             "where a.chip = 'BK7231T' and i.sha256 = ?1", sa), N / 2);
-    CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join image i on a.image_id = i.id "
-                             "where a.chip = 'BK7231N' and i.sha256 = ?1", sb), N / 2);
+    CHECK_EQ_INT(check_db_int_args(dbp, "select count(*) from attempt a join image i on a.image_id = i.id "
+                             "where a.chip = 'BK7231T' and i.sha256 = ?1", 1, (const check_sql_arg[]){SQL_TEXT(sa)}), N / 2);
+    CHECK_EQ_INT(check_db_int_args(dbp, "select count(*) from attempt a join image i on a.image_id = i.id "
+                             "where a.chip = 'BK7231N' and i.sha256 = ?1", 1, (const check_sql_arg[]){SQL_TEXT(sb)}), N / 2);
     tf_profile_free(&p);
     return CHECK_DONE();
 }
@@ -391,7 +360,7 @@ static int case_no_variant(void)
     CHECK_EQ_INT(stats.writes_4k, 0);
     station_free(st);
     fclose(out);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from attempt where outcome='fail' and "
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from attempt where outcome='fail' and "
                              "cause='wrong_chip'"), 1);
     tf_profile_free(&p);
     return CHECK_DONE();
@@ -464,9 +433,9 @@ static int case_mixed8(void)
         CHECK_EQ_INT(count_bay_lines(lines, bay, "PASS 100% PASS"), 1);
     }
     free(lines);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from attempt a join profile p on p.id = a.profile_id"
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from attempt a join profile p on p.id = a.profile_id"
                              " where p.name = 'prod-a' and a.bay between 1 and 4"), 4);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from attempt a join profile p on p.id = a.profile_id"
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from attempt a join profile p on p.id = a.profile_id"
                              " where p.name = 'prod-b' and a.bay between 5 and 8"), 4);
     tf_profile_free(&a);
     tf_profile_free(&b);
@@ -532,7 +501,7 @@ static int case_check_good(void)
     write_profile("plug.ini", "plug", "smart-plug-X", "bk7231t", "a.bin", sa, "bk7231n", "b.bin",
                   sb, "erase = auto\n");
     snprintf(pplug, sizeof pplug, "%s/plug.ini", dir);
-    char *argv[] = {NULL, "profile", "check", pplug,
+    const char *argv[] = {NULL, "profile", "check", pplug,
                     TRAYFLASH_SOURCE_DIR "/profiles/smart-plug-p1.ini",
                     TRAYFLASH_SOURCE_DIR "/profiles/wb2s-openbk.ini",
                     TRAYFLASH_SOURCE_DIR "/profiles/demo-small-uf2.ini", "--json", NULL};
@@ -603,7 +572,7 @@ static int case_check_good(void)
     free(out);
     free(err);
     /* the table form names both chips of the shipped two-variant product */
-    char *argv2[] = {NULL, "profile", "check", TRAYFLASH_SOURCE_DIR "/profiles/smart-plug-p1.ini",
+    const char *argv2[] = {NULL, "profile", "check", TRAYFLASH_SOURCE_DIR "/profiles/smart-plug-p1.ini",
                      NULL};
     CHECK_EQ_INT(run_tf(argv2, NULL, &out, &err), 0);
     CHECK(strstr(out, "chip BK7231T") && strstr(out, "chip BK7231N"));
@@ -649,7 +618,7 @@ static int case_check_bad(void)
          "not 4 KiB aligned"},
     };
     enum { NB = sizeof bad / sizeof bad[0] };
-    char *argv[NB + 4] = {NULL, "profile", "check"};
+    const char *argv[NB + 4] = {NULL, "profile", "check"};
     char paths[NB][160];
     for (int i = 0; i < NB; i++) {
         char text[1024], tail[512];
@@ -675,13 +644,13 @@ static int case_check_bad(void)
         if (!at || !strstr(at, bad[i].words)) {
             fprintf(stderr, "%s: expected '%s...%s' in:\n%s\n", bad[i].file, want, bad[i].words,
                     err);
-            check_failures++;
+            check_failed();
         }
     }
     free(out);
     free(err);
     /* one broken file among good ones still fails the whole check */
-    char *argv2[] = {NULL, "profile", "check", TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini",
+    const char *argv2[] = {NULL, "profile", "check", TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini",
                      paths[0], NULL};
     CHECK_EQ_INT(run_tf(argv2, NULL, &out, &err), 2);
     CHECK(strstr(out, "demo-small") != NULL);
@@ -754,7 +723,7 @@ static int case_pin(void)
     CHECK_EQ_INT(auth_pin_check(hash, "7391-Zq-pim", &match, err, sizeof err), 0);
     CHECK(!match);
     /* a PIN in argv is refused outright */
-    char *argv0[] = {NULL, "pin-hash", PIN_CLEAR, NULL};
+    const char *argv0[] = {NULL, "pin-hash", PIN_CLEAR, NULL};
     char *o0, *e0;
     CHECK_EQ_INT(run_tf(argv0, NULL, &o0, &e0), 2);
     CHECK(strstr(o0, "$y$") == NULL);
@@ -822,17 +791,18 @@ static int case_pin(void)
 
     char user[64];
     auth_os_user(user, sizeof user);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from assignment"), 3);
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from assignment where allowed = 0 and engineer = 0"), 2);
-    const char *assign_args[] = {a.text_sha256, b.text_sha256, user};
-    CHECK_EQ_INT(db_int_textv(dbp,
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from assignment"), 3);
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from assignment where allowed = 0 and engineer = 0"), 2);
+    const check_sql_arg assign_args[] = {SQL_TEXT(a.text_sha256), SQL_TEXT(b.text_sha256),
+                                         SQL_TEXT(user)};
+    CHECK_EQ_INT(check_db_int_args(dbp,
                               "select count(*) from assignment where allowed = 1 and engineer = 1 "
                               "and bay_from = 2 and bay_to = 2 and old_profile_sha = ?1 and "
                               "new_profile_sha = ?2 and os_user = ?3 and ts > 0",
                               3, assign_args),
                  1);
-    CHECK_EQ_INT(db_int_text(dbp, "select count(*) from profile where sha256 = ?1 and text like "
-                                  "'%name = prod-b%'", b.text_sha256),
+    CHECK_EQ_INT(check_db_int_args(dbp, "select count(*) from profile where sha256 = ?1 and text like "
+                                  "'%name = prod-b%'", 1, (const check_sql_arg[]){SQL_TEXT(b.text_sha256)}),
                  1);
     /* the clear PIN: in no file of the run (db, WAL, headless lines, station file) */
     CHECK(!any_file_contains(PIN_CLEAR));
@@ -879,19 +849,19 @@ static int case_versions(void)
     CHECK(strcmp(v1.text_sha256, v2.text_sha256) != 0);
     run_once(pp, dbp);
 
-    CHECK_EQ_INT(db_int(dbp, "select count(*) from profile where name = 'plug'"), 2);
+    CHECK_EQ_INT(check_db_int(dbp, "select count(*) from profile where name = 'plug'"), 2);
     for (int k = 0; k < 2; k++) {
         const char *sha = (k ? &v2 : &v1)->text_sha256;
-        CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join profile p on "
+        CHECK_EQ_INT(check_db_int_args(dbp, "select count(*) from attempt a join profile p on "
                                       "p.id = a.profile_id where p.sha256 = ?1 and "
-                                      "p.text like '%write_retries%'", sha),
+                                      "p.text like '%write_retries%'", 1, (const check_sql_arg[]){SQL_TEXT(sha)}),
                      k ? 2 : 0);
-        CHECK_EQ_INT(db_int_text(dbp, "select count(*) from attempt a join profile p on "
-                                      "p.id = a.profile_id where p.sha256 = ?1", sha),
+        CHECK_EQ_INT(check_db_int_args(dbp, "select count(*) from attempt a join profile p on "
+                                      "p.id = a.profile_id where p.sha256 = ?1", 1, (const check_sql_arg[]){SQL_TEXT(sha)}),
                      2);
     }
 
-    char *argv[] = {NULL, "report", "--db", dbp, "--profile", "plug", "--format", "json", NULL};
+    const char *argv[] = {NULL, "report", "--db", dbp, "--profile", "plug", "--format", "json", NULL};
     char *out, *err;
     CHECK_EQ_INT(run_tf(argv, NULL, &out, &err), 0);
     cJSON *j = cJSON_Parse(out);
@@ -910,7 +880,7 @@ static int case_versions(void)
     cJSON_Delete(j);
     free(out);
     free(err);
-    char *argv2[] = {NULL, "report", "--db", dbp, "--profile", "plug", NULL};
+    const char *argv2[] = {NULL, "report", "--db", dbp, "--profile", "plug", NULL};
     CHECK_EQ_INT(run_tf(argv2, NULL, &out, &err), 0);
     char want[128];
     snprintf(want, sizeof want, "version change: plug @%.8s -> @%.8s", v1.text_sha256,
@@ -919,7 +889,7 @@ static int case_versions(void)
     free(out);
     free(err);
     /* profile list: the folder's profiles with their yield from the same db */
-    char *argv3[] = {NULL, "profile", "list", dir, "--db", dbp, NULL};
+    const char *argv3[] = {NULL, "profile", "list", dir, "--db", dbp, NULL};
     CHECK_EQ_INT(run_tf(argv3, NULL, &out, &err), 0);
     const char *row = strstr(out, "\nplug ");
     CHECK(row != NULL);
@@ -941,32 +911,31 @@ static int case_versions(void)
     return CHECK_DONE();
 }
 
+static void setup_case(void)
+{
+    trayflash = check_arg(0);
+    if (!trayflash) {
+        fprintf(stderr, "usage: test_products CASE PATH_TO_TRAYFLASH\n");
+        exit(2);
+    }
+    setup();
+}
+
+static void end_case(int status)
+{
+    if (status == 0)
+        cleanup();
+    else
+        fprintf(stderr, "files kept in %s\n", dir);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_products CASE PATH_TO_TRAYFLASH\n");
-        return 2;
-    }
-    trayflash = argv[2];
-    static const struct {
-        const char *name;
-        int (*fn)(void);
-    } cases[] = {
+    static const check_case cases[] = {
         {"variants", case_variants},     {"no_variant", case_no_variant},
         {"mixed8", case_mixed8},         {"config", case_config},
         {"check_good", case_check_good}, {"check_bad", case_check_bad},
         {"pin", case_pin},               {"versions", case_versions},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!strcmp(argv[1], cases[i].name)) {
-            setup();
-            int rc = cases[i].fn();
-            if (rc == 0)
-                cleanup();
-            else
-                fprintf(stderr, "files kept in %s\n", dir);
-            return rc;
-        }
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup_case, end_case);
 }

@@ -1,5 +1,5 @@
 /* test_image.c - the image loader: formats it accepts, and each refusal with its words.
- * Usage: test_image <case> <scratch base> <profiles source dir> */
+ * Usage: test_image --list | CASE <scratch base> <profiles source dir> */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,16 +78,17 @@ static uint8_t *make_bin(size_t len, uint32_t seed)
     return b;
 }
 
-static void case_sha(int *failures)
+static int case_sha(void)
 {
     char h[65];
     bk_sha256_hex((const uint8_t *)"abc", 3, h);
     CHECK(strcmp(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
     bk_sha256_hex((const uint8_t *)"", 0, h);
     CHECK(strcmp(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+    return 0;
 }
 
-static void case_bin(int *failures)
+static int case_bin(void)
 {
     char p[4096], err[512], sha[65];
     bk_image img;
@@ -114,9 +115,10 @@ static void case_bin(int *failures)
     CHECK_HAS(err, p);
     CHECK_HAS(err, "No such file");
     free(bin);
+    return 0;
 }
 
-static void case_uf2_roundtrip(int *failures)
+static int case_uf2_roundtrip(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -148,9 +150,10 @@ static void case_uf2_roundtrip(int *failures)
     bk_image_free(&img);
     free(shipped);
     free(bin);
+    return 0;
 }
 
-static void case_uf2_truncated(int *failures)
+static int case_uf2_truncated(void)
 {
     char p[4096], err[512], want[256];
     bk_image img;
@@ -195,9 +198,10 @@ static void case_uf2_truncated(int *failures)
     free(bad);
     free(file);
     free(bin);
+    return 0;
 }
 
-static void case_uf2_family(int *failures)
+static int case_uf2_family(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -215,9 +219,10 @@ static void case_uf2_family(int *failures)
     CHECK(bk_image_load(p, BK_CHIP_BK7231N, 0, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "not a BK7231 family");
     free(bin);
+    return 0;
 }
 
-static void case_rbl(int *failures)
+static int case_rbl(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -231,9 +236,10 @@ static void case_rbl(int *failures)
     CHECK_HAS(err, "RBL package");
     CHECK(bk_image_load_qio(p, BK_CHIP_BK7231T, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "RBL package");
+    return 0;
 }
 
-static void case_past_end(int *failures)
+static int case_past_end(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -252,9 +258,10 @@ static void case_past_end(int *failures)
     CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "past the end");
     free(bin);
+    return 0;
 }
 
-static void case_unaligned(int *failures)
+static int case_unaligned(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -268,9 +275,10 @@ static void case_unaligned(int *failures)
     CHECK(bk_image_load(p, BK_CHIP_BK7231T, 0x11000, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "offset 0x11080 is not 4 KiB aligned");
     free(bin);
+    return 0;
 }
 
-static void case_bootloader(int *failures)
+static int case_bootloader(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -288,9 +296,10 @@ static void case_bootloader(int *failures)
     CHECK(bk_image_load(p, BK_CHIP_BK7231N, 0x11000, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "writes below 0x11000");
     free(bin);
+    return 0;
 }
 
-static void case_qio(int *failures)
+static int case_qio(void)
 {
     char p[4096], err[512], sha[65];
     bk_image img;
@@ -312,11 +321,12 @@ static void case_qio(int *failures)
     CHECK(bk_image_load_qio(p, BK_CHIP_BK7231T, false, &img, err, sizeof err) != 0);
     CHECK_HAS(err, "nothing past the bootloader");
     free(whole);
+    return 0;
 }
 
 /* The module's own data (RF calibration with the MAC, KV and Tuya storage, the OpenBeken config,
  * LibreTiny's user data) is out of reach of every app image, per chip (reference §7.1). */
-static void case_per_device(int *failures)
+static int case_per_device(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -344,11 +354,12 @@ static void case_per_device(int *failures)
     CHECK_HAS(err, "key-value storage");
     free(whole);
     free(bin);
+    return 0;
 }
 
 /* A UF2 is erased and written by the sectors its blocks cover, not as one span: a stray block
  * far away adds one sector, not the gap; one in per-device data is refused. */
-static void case_uf2_sparse(int *failures)
+static int case_uf2_sparse(void)
 {
     char p[4096], err[512];
     bk_image img;
@@ -384,12 +395,10 @@ static void case_uf2_sparse(int *failures)
     CHECK_HAS(err, "user data (LibreTiny)"); /* which encloses the Tuya data */
     free(bin2);
     free(bin);
+    return 0;
 }
 
-static const struct {
-    const char *name;
-    void (*run)(int *failures);
-} cases[] = {
+static const check_case cases[] = {
     { "per_device", case_per_device }, { "uf2_sparse", case_uf2_sparse },
     { "sha", case_sha }, { "bin", case_bin }, { "uf2_roundtrip", case_uf2_roundtrip },
     { "uf2_truncated", case_uf2_truncated }, { "uf2_family", case_uf2_family },
@@ -397,26 +406,24 @@ static const struct {
     { "bootloader", case_bootloader }, { "qio", case_qio },
 };
 
+static char scratch_dir[4096];
+
+static void setup(void)
+{
+    if (!check_arg(0) || !check_arg(1)) {
+        fprintf(stderr, "usage: test_image CASE <scratch base> <profiles dir>\n");
+        exit(2);
+    }
+    scratch = tu_scratch(check_arg(0), scratch_dir, sizeof scratch_dir);
+    profiles_dir = check_arg(1);
+}
+
+static void teardown(int status)
+{
+    tu_scratch_remove(scratch_dir);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s <case> <scratch base> <profiles dir>\n", argv[0]);
-        return 2;
-    }
-    char dir[4096];
-    scratch = tu_scratch(argv[2], dir, sizeof dir);
-    profiles_dir = argv[3];
-    int failures = 0, found = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (strcmp(cases[i].name, argv[1]) == 0) {
-            cases[i].run(&failures);
-            found = 1;
-        }
-    tu_scratch_remove(dir);
-    if (!found) {
-        fprintf(stderr, "unknown case %s\n", argv[1]);
-        return 2;
-    }
-    printf("%s: %d failure(s)\n", argv[1], failures);
-    return failures ? 1 : 0;
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, teardown);
 }

@@ -1,6 +1,7 @@
 /* test_profile.c - profiles: the shipped ones load and become job specs; every file in bad/
  * fails with the file:line and words its "; expect:" line gives.
- * Usage: test_profile <case> <profiles source dir> <tests/profiles source dir> <scratch base> */
+ * Usage: test_profile --list | CASE <profiles source dir> <tests/profiles source dir>
+ *        <scratch base> */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +13,7 @@
 static const char *profiles_dir, *tests_dir, *scratch_base;
 
 /* Checks what every loaded profile must satisfy, against the files as the test reads them. */
-static void check_loaded(const char *path, const tf_profile *p, int *failures)
+static void check_loaded(const char *path, const tf_profile *p)
 {
     size_t tlen;
     uint8_t *text = tu_read(path, &tlen);
@@ -63,8 +64,7 @@ static void check_loaded(const char *path, const tf_profile *p, int *failures)
     CHECK(spec.write_retries == p->write_retries);
 }
 
-static int load(const char *dir, const char *name, tf_profile *p, char *path, size_t plen,
-                int *failures)
+static int load(const char *dir, const char *name, tf_profile *p, char *path, size_t plen)
 {
     char err[1024];
     snprintf(path, plen, "%s/%s", dir, name);
@@ -75,12 +75,12 @@ static int load(const char *dir, const char *name, tf_profile *p, char *path, si
     return rc;
 }
 
-static void case_shipped(int *failures)
+static int case_shipped(void)
 {
     char path[4096];
     tf_profile p;
-    if (load(profiles_dir, "wb2s-openbk.ini", &p, path, sizeof path, failures) == 0) {
-        check_loaded(path, &p, failures);
+    if (load(profiles_dir, "wb2s-openbk.ini", &p, path, sizeof path) == 0) {
+        check_loaded(path, &p);
         CHECK(strcmp(p.name, "wb2s-openbk") == 0 && strcmp(p.product, "smart-plug-P1") == 0);
         CHECK(p.n_variants == 1 && p.variants[0].chip == BK_CHIP_BK7231T);
         CHECK(p.variants[0].image.len == 1u << 20 && p.variants[0].offset == 0x11000);
@@ -90,35 +90,36 @@ static void case_shipped(int *failures)
         tf_profile_free(&p);
         CHECK(p.text == NULL);
     }
-    if (load(profiles_dir, "cb2s-openbk.ini", &p, path, sizeof path, failures) == 0) {
-        check_loaded(path, &p, failures);
+    if (load(profiles_dir, "cb2s-openbk.ini", &p, path, sizeof path) == 0) {
+        check_loaded(path, &p);
         CHECK(p.variants[0].chip == BK_CHIP_BK7231N);
         tf_profile_free(&p);
     }
-    if (load(profiles_dir, "demo-small.ini", &p, path, sizeof path, failures) == 0) {
-        check_loaded(path, &p, failures);
+    if (load(profiles_dir, "demo-small.ini", &p, path, sizeof path) == 0) {
+        check_loaded(path, &p);
         CHECK(p.variants[0].image.len < 256u << 10);
         tf_profile_free(&p);
     }
     /* Only the required keys: the defaults the header documents. */
-    if (load(profiles_dir, "demo-small-uf2.ini", &p, path, sizeof path, failures) == 0) {
-        check_loaded(path, &p, failures);
+    if (load(profiles_dir, "demo-small-uf2.ini", &p, path, sizeof path) == 0) {
+        check_loaded(path, &p);
         CHECK(p.variants[0].image.kind == BK_IMAGE_UF2 && p.variants[0].offset == 0x11000);
         CHECK(p.n_bauds == 3 && p.bauds[0] == 921600 && p.bauds[2] == 115200);
         CHECK(p.erase_mode == BK_ERASE_AUTO && p.skip_unchanged && !p.allow_bootloader);
         CHECK(p.link_timeout_ms == 10000 && p.write_retries == 2);
         tf_profile_free(&p);
     }
+    return 0;
 }
 
-static void case_multi(int *failures)
+static int case_multi(void)
 {
     char path[4096], gdir[4096];
     tf_profile p;
     snprintf(gdir, sizeof gdir, "%s/good", tests_dir);
-    if (load(gdir, "multi-chip.ini", &p, path, sizeof path, failures) != 0)
-        return;
-    check_loaded(path, &p, failures);
+    if (load(gdir, "multi-chip.ini", &p, path, sizeof path) != 0)
+        return 0;
+    check_loaded(path, &p);
     CHECK(p.n_variants == 2);
     CHECK(p.variants[0].chip == BK_CHIP_BK7231T && p.variants[1].chip == BK_CHIP_BK7231N);
     CHECK(p.variants[1].line == 15);
@@ -128,6 +129,7 @@ static void case_multi(int *failures)
     CHECK(p.erase_mode == BK_ERASE_4K && !p.skip_unchanged);
     CHECK(p.link_timeout_ms == 20000 && p.write_retries == 0);
     tf_profile_free(&p);
+    return 0;
 }
 
 /* `got` must start with `want`, where "..." in `want` skips any text. */
@@ -158,7 +160,7 @@ static int by_name(const struct dirent **a, const struct dirent **b)
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-static void case_bad(int *failures)
+static int case_bad(void)
 {
     char bdir[2048];
     snprintf(bdir, sizeof bdir, "%s/bad", tests_dir);
@@ -188,7 +190,7 @@ static void case_bad(int *failures)
             if (rc == 0 || !matches(err, want)) {
                 fprintf(stderr, "%s:\n  want: %s\n  got:  %s\n", name, want,
                         rc == 0 ? "(loaded)" : err);
-                (*failures)++;
+                check_failed();
             }
             CHECK(p.text == NULL && p.n_variants == 0); /* nothing left to free */
             tf_profile_free(&p);
@@ -200,20 +202,22 @@ static void case_bad(int *failures)
     free(list);
     printf("%d broken profiles checked\n", tried);
     CHECK(tried >= 30);
+    return 0;
 }
 
-static void case_missing_file(int *failures)
+static int case_missing_file(void)
 {
     char err[1024];
     tf_profile p;
     CHECK(tf_profile_load("/nonexistent/x.ini", &p, err, sizeof err) != 0);
     CHECK_HAS(err, "/nonexistent/x.ini: cannot open: No such file");
     tf_profile_free(&p);
+    return 0;
 }
 
 /* A QIO whole-flash image next to a profile written by the test: the pin is computed here,
  * so the loader's placement and its sha256 of the whole file are both checked. */
-static void case_qio(int *failures)
+static int case_qio(void)
 {
     char dir[4096], img_path[4200], ini_path[4200], text[1024], err[1024];
     tu_scratch(scratch_base, dir, sizeof dir);
@@ -234,7 +238,7 @@ static void case_qio(int *failures)
         fprintf(stderr, "%s\n", err);
     CHECK(rc == 0);
     if (rc == 0) {
-        check_loaded(ini_path, &p, failures);
+        check_loaded(ini_path, &p);
         CHECK(p.variants[0].qio && p.variants[0].offset == 0x11000);
         CHECK(p.variants[0].image.len == len - 0x11000);
         CHECK(memcmp(p.variants[0].image.data, whole + 0x11000, len - 0x11000) == 0);
@@ -251,11 +255,12 @@ static void case_qio(int *failures)
     CHECK(strncmp(err, want, strlen(want)) == 0);
     free(whole);
     tu_scratch_remove(dir);
+    return 0;
 }
 
 /* Without baud_fallback the ladder is the working baud, then those of 921600, 460800, 115200
  * below it: a 2 Mbaud profile steps to 921600 first (most adapters carry it), not to 460800. */
-static void case_default_ladder(int *failures)
+static int case_default_ladder(void)
 {
     static const struct {
         uint32_t baud;
@@ -301,37 +306,27 @@ static void case_default_ladder(int *failures)
     }
     tf_profile_free(&shipped);
     tu_scratch_remove(dir);
+    return 0;
 }
 
-static const struct {
-    const char *name;
-    void (*run)(int *failures);
-} cases[] = {
+static const check_case cases[] = {
     { "default_ladder", case_default_ladder },
     { "shipped", case_shipped }, { "multi", case_multi }, { "bad", case_bad },
     { "missing_file", case_missing_file }, { "qio", case_qio },
 };
 
+static void setup(void)
+{
+    if (!check_arg(0) || !check_arg(1) || !check_arg(2)) {
+        fprintf(stderr, "usage: test_profile CASE <profiles dir> <tests/profiles dir> <scratch base>\n");
+        exit(2);
+    }
+    profiles_dir = check_arg(0);
+    tests_dir = check_arg(1);
+    scratch_base = check_arg(2);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: %s <case> <profiles dir> <tests/profiles dir> <scratch base>\n",
-                argv[0]);
-        return 2;
-    }
-    profiles_dir = argv[2];
-    tests_dir = argv[3];
-    scratch_base = argv[4];
-    int failures = 0, found = 0;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (strcmp(cases[i].name, argv[1]) == 0) {
-            cases[i].run(&failures);
-            found = 1;
-        }
-    if (!found) {
-        fprintf(stderr, "unknown case %s\n", argv[1]);
-        return 2;
-    }
-    printf("%s: %d failure(s)\n", argv[1], failures);
-    return failures ? 1 : 0;
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, NULL);
 }

@@ -12,21 +12,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
-            exit(1);                                                                     \
-        }                                                                                \
-    } while (0)
-
-static inline int64_t cl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "check.h"
 
 static inline speed_t cl_speed(uint32_t baud)
 {
@@ -70,7 +56,7 @@ static inline void cl_write(int fd, const uint8_t *b, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, b, n);
-        CHECK(w > 0 || (w < 0 && errno == EINTR));
+        REQUIRE(w > 0 || (w < 0 && errno == EINTR));
         if (w > 0) {
             b += w;
             n -= (size_t)w;
@@ -82,9 +68,9 @@ static inline void cl_write(int fd, const uint8_t *b, size_t n)
 static inline int cl_read(int fd, uint8_t *buf, size_t want, int timeout_ms)
 {
     size_t got = 0;
-    int64_t end = cl_now_ms() + timeout_ms;
+    int64_t end = check_now_ms() + timeout_ms;
     while (got < want) {
-        int64_t left = end - cl_now_ms();
+        int64_t left = end - check_now_ms();
         if (left <= 0)
             break;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -104,14 +90,14 @@ static inline int cl_read(int fd, uint8_t *buf, size_t want, int timeout_ms)
 static inline size_t cl_reply(int fd, uint8_t *buf, size_t cap, bk_frame *fr, int timeout_ms)
 {
     size_t len = 0;
-    int64_t end = cl_now_ms() + timeout_ms;
+    int64_t end = check_now_ms() + timeout_ms;
     for (;;) {
         size_t consumed = 0, garbage = 0;
         if (len && bk_decode_reply(buf, len, fr, &consumed, &garbage) == BK_DECODE_FRAME) {
             memmove(buf, buf + garbage, consumed - garbage);
             return consumed - garbage;
         }
-        int64_t left = end - cl_now_ms();
+        int64_t left = end - check_now_ms();
         if (left <= 0 || len == cap)
             return 0;
         struct pollfd p = {.fd = fd, .events = POLLIN};
@@ -131,7 +117,7 @@ static inline size_t cl_exchange(int fd, bool is_long, uint8_t cmd, const uint8_
     uint8_t req[BK_FRAME_MAX];
     size_t n = is_long ? bk_encode_request_long(req, sizeof req, cmd, payload, plen)
                        : bk_encode_request_short(req, sizeof req, cmd, payload, plen);
-    CHECK(n > 0);
+    REQUIRE(n > 0);
     cl_write(fd, req, n);
     return cl_reply(fd, rbuf, rcap, fr, timeout_ms);
 }
@@ -141,8 +127,8 @@ static inline bool cl_link(int fd, int timeout_ms)
 {
     uint8_t rb[64];
     bk_frame fr;
-    int64_t end = cl_now_ms() + timeout_ms;
-    while (cl_now_ms() < end) {
+    int64_t end = check_now_ms() + timeout_ms;
+    while (check_now_ms() < end) {
         if (cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 5) && fr.cmd == 0x01 &&
             fr.payload_len == 1 && fr.payload[0] == 0) {
             /* answers to the earlier LinkChecks may still be coming: drop them until quiet */

@@ -15,15 +15,15 @@
 static void silent_for(int fd, int ms)
 {
     uint8_t b[16];
-    CHECK(cl_read(fd, b, sizeof b, ms) == 0);
+    REQUIRE(cl_read(fd, b, sizeof b, ms) == 0);
 }
 
 static bool link_every(int fd, int period_ms, int timeout_ms)
 {
     uint8_t rb[64];
     bk_frame fr;
-    int64_t end = cl_now_ms() + timeout_ms;
-    while (cl_now_ms() < end) {
+    int64_t end = check_now_ms() + timeout_ms;
+    while (check_now_ms() < end) {
         if (cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, period_ms) &&
             fr.cmd == 0x01 && fr.payload_len == 1 && fr.payload[0] == 0) {
             while (cl_read(fd, rb, sizeof rb, 20) > 0) { /* drain the flood's other answers */
@@ -40,7 +40,7 @@ static uint32_t chip_crc(int fd, uint32_t start, uint32_t end)
     bk_frame fr;
     bk_put_le32(p, start);
     bk_put_le32(p + 4, end);
-    CHECK(cl_exchange(fd, false, BK_CMD_CHECK_CRC, p, 8, rb, sizeof rb, &fr, 3000) == 11);
+    REQUIRE(cl_exchange(fd, false, BK_CMD_CHECK_CRC, p, 8, rb, sizeof rb, &fr, 3000) == 11);
     return bk_get_le32(fr.payload);
 }
 
@@ -50,8 +50,8 @@ static void read_4k(int fd, uint32_t addr, uint8_t *out)
     uint8_t p[4];
     bk_frame fr;
     bk_put_le32(p, addr);
-    CHECK(cl_exchange(fd, true, BK_LCMD_READ_4K, p, 4, rb, sizeof rb, &fr, 3000) == 4111);
-    CHECK(fr.payload[0] == 0 && bk_get_le32(fr.payload + 1) == addr);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_READ_4K, p, 4, rb, sizeof rb, &fr, 3000) == 4111);
+    REQUIRE(fr.payload[0] == 0 && bk_get_le32(fr.payload + 1) == addr);
     memcpy(out, fr.payload + 5, 4096);
 }
 
@@ -63,25 +63,25 @@ static void one_client(bk_chip chip, int period_ms)
     bksim_config cfg = {.count = 1, .seed = 11, .time_scale = 0.25, .modules = &mc};
     char err[256];
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     int fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0);
+    REQUIRE(fd >= 0);
     silent_for(fd, 250);
-    CHECK(link_every(fd, period_ms, 3000));
+    REQUIRE(link_every(fd, period_ms, 3000));
 
     /* identification by the bootloader's CRC, as the tools' tables know it */
     uint32_t host = ~chip_crc(fd, 0, 0x100);
     const bk_boot_print *bp = bk_boot_print_find(host, 256);
     if (!bp)
         bp = bk_boot_print_find(host, 257);
-    CHECK(bp && bp->chip == chip);
-    CHECK(cl_link(fd, 1000)); /* after a CRC: LinkCheck before the next erase (T lock) */
+    REQUIRE(bp && bp->chip == chip);
+    REQUIRE(cl_link(fd, 1000)); /* after a CRC: LinkCheck before the next erase (T lock) */
 
     /* the N's flash is protected from the factory: clear its status register first */
     uint8_t rb[BK_FRAME_MAX];
     bk_frame fr;
     if (chip == BK_CHIP_BK7231N)
-        CHECK(cl_exchange(fd, true, BK_LCMD_WRITE_SR, (uint8_t[]){0x01, 0x00, 0x00}, 3, rb, sizeof rb, &fr, 1000) == 14);
+        REQUIRE(cl_exchange(fd, true, BK_LCMD_WRITE_SR, (uint8_t[]){0x01, 0x00, 0x00}, 3, rb, sizeof rb, &fr, 1000) == 14);
 
     /* erase, write, read back */
     static uint8_t data[4096], back[4096];
@@ -89,21 +89,21 @@ static void one_client(bk_chip chip, int period_ms)
         data[i] = (uint8_t)(i * 7 + 3);
     uint8_t ep[5] = {BK_ERASE_SIZE_4K};
     bk_put_le32(ep + 1, APP);
-    CHECK(cl_exchange(fd, true, BK_LCMD_ERASE, ep, 5, rb, sizeof rb, &fr, 2000) == 16 && fr.payload[0] == 0);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_ERASE, ep, 5, rb, sizeof rb, &fr, 2000) == 16 && fr.payload[0] == 0);
     static uint8_t wp[4 + 4096];
     bk_put_le32(wp, APP);
     memcpy(wp + 4, data, sizeof data);
-    CHECK(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 2000) == 15 && fr.payload[0] == 0);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 2000) == 15 && fr.payload[0] == 0);
     read_4k(fd, APP, back);
-    CHECK(memcmp(back, data, sizeof data) == 0);
+    REQUIRE(memcmp(back, data, sizeof data) == 0);
 
     /* the CRC end: 256 bytes asked as [APP, APP+0x100] */
     uint32_t crc = ~chip_crc(fd, APP, APP + 0x100);
     uint32_t c256 = (uint32_t)crc32(0, back, 256), c257 = (uint32_t)crc32(0, back, 257);
     if (chip == BK_CHIP_BK7231T)
-        CHECK(crc == c256 && crc != c257);
+        REQUIRE(crc == c256 && crc != c257);
     else
-        CHECK(crc == c257 && crc != c256);
+        REQUIRE(crc == c257 && crc != c256);
     close(fd);
     bksim_stop(s);
 }

@@ -10,29 +10,29 @@ static void test_fault_parse(void)
     bksim_faults f;
     char err[300];
     bksim_faults_none(&f);
-    CHECK(f.removed_after_writes == -1 && f.yank_after_writes == -1 && f.bit_error_rate == 2e-4);
-    CHECK(bksim_fault_parse("brownout-p=0.05", &f, err, sizeof err) && f.brownout_p == 0.05);
-    CHECK(bksim_fault_parse("adapter-max-baud=460800", &f, err, sizeof err) && f.adapter_max_baud == 460800);
-    CHECK(bksim_fault_parse("removed-after=3", &f, err, sizeof err) && f.removed_after_writes == 3);
-    CHECK(bksim_fault_parse("protected", &f, err, sizeof err) && f.flash_protected);
-    CHECK(bksim_fault_parse("foreign-traffic", &f, err, sizeof err) && f.foreign_traffic);
-    CHECK(!bksim_fault_parse("brownout-p=2", &f, err, sizeof err) && strstr(err, "brownout-p"));
-    CHECK(!bksim_fault_parse("removed-after=1.5", &f, err, sizeof err) && strstr(err, "integer"));
-    CHECK(!bksim_fault_parse("protected=1", &f, err, sizeof err) && strstr(err, "no value"));
-    CHECK(!bksim_fault_parse("yank-after", &f, err, sizeof err) && strstr(err, "needs a value"));
-    CHECK(!bksim_fault_parse("explode", &f, err, sizeof err) && strstr(err, "unknown fault 'explode'"));
+    REQUIRE(f.removed_after_writes == -1 && f.yank_after_writes == -1 && f.bit_error_rate == 2e-4);
+    REQUIRE(bksim_fault_parse("brownout-p=0.05", &f, err, sizeof err) && f.brownout_p == 0.05);
+    REQUIRE(bksim_fault_parse("adapter-max-baud=460800", &f, err, sizeof err) && f.adapter_max_baud == 460800);
+    REQUIRE(bksim_fault_parse("removed-after=3", &f, err, sizeof err) && f.removed_after_writes == 3);
+    REQUIRE(bksim_fault_parse("protected", &f, err, sizeof err) && f.flash_protected);
+    REQUIRE(bksim_fault_parse("foreign-traffic", &f, err, sizeof err) && f.foreign_traffic);
+    REQUIRE(!bksim_fault_parse("brownout-p=2", &f, err, sizeof err) && strstr(err, "brownout-p"));
+    REQUIRE(!bksim_fault_parse("removed-after=1.5", &f, err, sizeof err) && strstr(err, "integer"));
+    REQUIRE(!bksim_fault_parse("protected=1", &f, err, sizeof err) && strstr(err, "no value"));
+    REQUIRE(!bksim_fault_parse("yank-after", &f, err, sizeof err) && strstr(err, "needs a value"));
+    REQUIRE(!bksim_fault_parse("explode", &f, err, sizeof err) && strstr(err, "unknown fault 'explode'"));
     char buf[256];
     bksim_fault_format(&f, buf, sizeof buf);
-    CHECK(strstr(buf, "protected") && strstr(buf, "removed-after=3") && strstr(buf, "brownout-p=0.05"));
+    REQUIRE(strstr(buf, "protected") && strstr(buf, "removed-after=3") && strstr(buf, "brownout-p=0.05"));
     bksim_faults_none(&f);
     bksim_fault_format(&f, buf, sizeof buf);
-    CHECK(strcmp(buf, "none") == 0);
+    REQUIRE(strcmp(buf, "none") == 0);
 }
 
 static void write_file(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "w");
-    CHECK(fp);
+    REQUIRE(fp);
     fputs(text, fp);
     fclose(fp);
 }
@@ -40,7 +40,7 @@ static void write_file(const char *path, const char *text)
 static void test_scenario(void)
 {
     char dir[] = "/tmp/bksim_cfg_XXXXXX";
-    CHECK(mkdtemp(dir));
+    REQUIRE(mkdtemp(dir));
     char path[300], err[300];
     snprintf(path, sizeof path, "%s/s.ini", dir);
     bksim_module_config mods[4];
@@ -48,25 +48,25 @@ static void test_scenario(void)
         bksim_module_config_default(&mods[i]);
     write_file(path, "[module 2]\nchip = bk7231n\nfault = brownout-first-write\nfault = slow-flash\n"
                      "mac = d8:1f:12:00:00:aa\n[all]\nfault = foreign-traffic\n");
-    CHECK(bksim_scenario_load(path, 4, mods, err, sizeof err));
-    CHECK(mods[2].chip == BK_CHIP_BK7231N && mods[2].faults.brownout_first_write && mods[2].faults.slow_flash);
-    CHECK(mods[2].have_mac && mods[2].mac[5] == 0xAA);
-    CHECK(mods[0].chip == BK_CHIP_BK7231T && mods[0].faults.foreign_traffic && !mods[0].faults.slow_flash);
-    CHECK(mods[2].faults.foreign_traffic);
+    REQUIRE(bksim_scenario_load(path, 4, mods, err, sizeof err));
+    REQUIRE(mods[2].chip == BK_CHIP_BK7231N && mods[2].faults.brownout_first_write && mods[2].faults.slow_flash);
+    REQUIRE(mods[2].have_mac && mods[2].mac[5] == 0xAA);
+    REQUIRE(mods[0].chip == BK_CHIP_BK7231T && mods[0].faults.foreign_traffic && !mods[0].faults.slow_flash);
+    REQUIRE(mods[2].faults.foreign_traffic);
 
     write_file(path, "[all]\nchip = bk7231t\n\nfault = melt\n");
-    CHECK(!bksim_scenario_load(path, 4, mods, err, sizeof err));
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err));
     char want[320];
     snprintf(want, sizeof want, "%s:4:", path);
-    CHECK(strstr(err, want) && strstr(err, "melt"));
+    REQUIRE(strstr(err, want) && strstr(err, "melt"));
     write_file(path, "[module 9]\nchip = bk7231n\n");
-    CHECK(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, ":2:") && strstr(err, "module 9"));
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, ":2:") && strstr(err, "module 9"));
     write_file(path, "[all]\nmac = zz\n");
-    CHECK(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, ":2:") && strstr(err, "mac"));
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, ":2:") && strstr(err, "mac"));
     write_file(path, "[all]\ncolour = red\n");
-    CHECK(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, "colour"));
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, "colour"));
     unlink(path);
-    CHECK(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, "cannot open"));
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, "cannot open"));
     rmdir(dir);
 }
 
@@ -84,26 +84,26 @@ static void test_lower_bound(void)
                   + 2 * (4123 * 10 / b + 16 * 0.00065)        /* 2 writes */
                   + 24 * 10 / b + 8192 / 400000.0;            /* CheckCRC */
     double got = bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, 8192, 0x11000, 921600, false);
-    CHECK(fabs(got - hand) < 1e-9);
+    REQUIRE(fabs(got - hand) < 1e-9);
     /* identical: link + baud + CRC only */
     double ident = 13 * 10 / s + 10 * 10 / s + 0.020 + 12 * 10 / b + 24 * 10 / b + 8192 / 400000.0;
-    CHECK(fabs(bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, 8192, 0x11000, 921600, true) - ident) < 1e-9);
+    REQUIRE(fabs(bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, 8192, 0x11000, 921600, true) - ident) < 1e-9);
     /* 64 KiB at 0x10000 with 14 blank sectors: one block erase, two writes */
     double blk = 13 * 10 / s + 10 * 10 / s + 0.020 + 12 * 10 / b + (29 * 10 / b + 0.200) +
                  2 * (4123 * 10 / b + 16 * 0.00065) + 24 * 10 / b + 65536 / 400000.0;
     memset(img + 8192, 0xFF, sizeof img - 8192);
-    CHECK(fabs(bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, sizeof img, 0x10000, 921600, false) - blk) < 1e-9);
+    REQUIRE(fabs(bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, sizeof img, 0x10000, 921600, false) - blk) < 1e-9);
     /* AUTO plan: 0x1F000 + 0x12000 -> 1 sector, 1 block, 1 sector */
     static uint8_t big[0x12000];
     memset(big, 0, sizeof big);
     double plan = bksim_lower_bound_s(&t, BK_CHIP_BK7231T, big, sizeof big, 0x1F000, 921600, false) -
                   bksim_lower_bound_s(&t, BK_CHIP_BK7231T, big, sizeof big, 0x1F000, 921600, true);
     double want = 3 * 29 * 10 / b + 2 * 0.045 + 0.200 + 18 * (4123 * 10 / b + 16 * 0.00065);
-    CHECK(fabs(plan - want) < 1e-9);
+    REQUIRE(fabs(plan - want) < 1e-9);
     /* the bound shares the model's numbers */
-    CHECK(bksim_op_s(&t, BKSIM_OP_ERASE_64K) == t.erase_64k_s && bksim_wire_s(115200, 12) == 120 / s);
+    REQUIRE(bksim_op_s(&t, BKSIM_OP_ERASE_64K) == t.erase_64k_s && bksim_wire_s(115200, 12) == 120 / s);
     bksim_timing_worst(&t);
-    CHECK(t.erase_4k_s == 0.3 && t.erase_64k_s == 1.5 && t.page_program_s == 0.0025 && t.sr_write_s == 0.015);
+    REQUIRE(t.erase_4k_s == 0.3 && t.erase_64k_s == 1.5 && t.page_program_s == 0.0025 && t.sr_write_s == 0.015);
 }
 
 int main(void)

@@ -9,15 +9,22 @@
 #define IMG_LEN 0x10000u
 #define IMG_AT 0x20000u
 
+typedef struct port_state {
+    bksim_server *s;
+    int i;
+    bool open;
+} port_state;
+
+static bool port_is(void *ctx)
+{
+    const port_state *p = ctx;
+    return bksim_port_open(p->s, p->i) == p->open;
+}
+
 static bool wait_port(bksim_server *s, int i, bool open, int timeout_ms)
 {
-    int64_t end = cl_now_ms() + timeout_ms;
-    while (bksim_port_open(s, i) != open) {
-        if (cl_now_ms() > end)
-            return false;
-        poll(NULL, 0, 1); /* poll with a deadline: the loop's coarse timer is 10 ms */
-    }
-    return true;
+    port_state p = {s, i, open};
+    return check_wait_until(port_is, &p, timeout_ms);
 }
 
 static void make_image(uint8_t *img, size_t len, unsigned salt)
@@ -34,22 +41,22 @@ static uint32_t flash_image(int fd, const uint8_t *img)
 {
     uint8_t rb[BK_FRAME_MAX];
     bk_frame fr;
-    CHECK(cl_link(fd, 2000));
-    CHECK(cl_switch_baud(fd, 921600, 20));
+    REQUIRE(cl_link(fd, 2000));
+    REQUIRE(cl_switch_baud(fd, 921600, 20));
     uint8_t ep[5] = {BK_ERASE_SIZE_64K};
     bk_put_le32(ep + 1, IMG_AT);
-    CHECK(cl_exchange(fd, true, BK_LCMD_ERASE, ep, 5, rb, sizeof rb, &fr, 3000) && fr.payload[0] == 0);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_ERASE, ep, 5, rb, sizeof rb, &fr, 3000) && fr.payload[0] == 0);
     static uint8_t wp[4 + 4096];
     for (uint32_t o = 0; o < IMG_LEN; o += 4096) {
         bk_put_le32(wp, IMG_AT + o);
         memcpy(wp + 4, img + o, 4096);
-        CHECK(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 3000));
-        CHECK(fr.payload[0] == 0 && bk_get_le32(fr.payload + 1) == IMG_AT + o);
+        REQUIRE(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 3000));
+        REQUIRE(fr.payload[0] == 0 && bk_get_le32(fr.payload + 1) == IMG_AT + o);
     }
     uint8_t cp[8];
     bk_put_le32(cp, IMG_AT);
     bk_put_le32(cp + 4, IMG_AT + IMG_LEN); /* T: end exclusive */
-    CHECK(cl_exchange(fd, false, BK_CMD_CHECK_CRC, cp, 8, rb, sizeof rb, &fr, 3000) && fr.payload_len == 4);
+    REQUIRE(cl_exchange(fd, false, BK_CMD_CHECK_CRC, cp, 8, rb, sizeof rb, &fr, 3000) && fr.payload_len == 4);
     return bk_get_le32(fr.payload);
 }
 
@@ -58,48 +65,48 @@ static void test_flash_and_reopen(const char *dir)
     bksim_config cfg = {.count = 2, .link_dir = dir, .seed = 5, .time_scale = 0};
     char err[256];
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     char want[300];
     snprintf(want, sizeof want, "%s/sim1", dir);
-    CHECK(strcmp(bksim_link_path(s, 1), want) == 0);
+    REQUIRE(strcmp(bksim_link_path(s, 1), want) == 0);
     char target[64] = {0};
-    CHECK(readlink(want, target, sizeof target - 1) > 0 && strcmp(target, bksim_pty_path(s, 1)) == 0);
+    REQUIRE(readlink(want, target, sizeof target - 1) > 0 && strcmp(target, bksim_pty_path(s, 1)) == 0);
 
     /* no client yet: the port must stay unpowered (a never-opened master shows no HUP) */
-    CHECK(!wait_port(s, 1, true, 100));
+    REQUIRE(!wait_port(s, 1, true, 100));
     static uint8_t img[IMG_LEN], back[IMG_LEN];
     make_image(img, IMG_LEN, 1);
     int fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0);
-    CHECK(flash_image(fd, img) == bk_chip_crc(img, IMG_LEN));
+    REQUIRE(fd >= 0);
+    REQUIRE(flash_image(fd, img) == bk_chip_crc(img, IMG_LEN));
     /* read back over the wire */
     uint8_t rb[BK_FRAME_MAX], a[4];
     bk_frame fr;
     bk_put_le32(a, IMG_AT + 0x3000);
-    CHECK(cl_exchange(fd, true, BK_LCMD_READ_4K, a, 4, rb, sizeof rb, &fr, 3000) == 10 + 5 + 4096);
-    CHECK(memcmp(fr.payload + 5, img + 0x3000, 4096) == 0);
-    CHECK(bksim_read_flash(s, 0, IMG_AT, back, IMG_LEN) == 0 && memcmp(back, img, IMG_LEN) == 0);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_READ_4K, a, 4, rb, sizeof rb, &fr, 3000) == 10 + 5 + 4096);
+    REQUIRE(memcmp(fr.payload + 5, img + 0x3000, 4096) == 0);
+    REQUIRE(bksim_read_flash(s, 0, IMG_AT, back, IMG_LEN) == 0 && memcmp(back, img, IMG_LEN) == 0);
     bksim_stats st;
     bksim_get_stats(s, 0, &st);
-    CHECK(st.writes_4k == 16 && st.erases == 1 && st.crcs == 1 && st.reads_4k == 1 && st.links == 1);
+    REQUIRE(st.writes_4k == 16 && st.erases == 1 && st.crcs == 1 && st.reads_4k == 1 && st.links == 1);
     /* module 1 is untouched */
-    CHECK(bksim_read_flash(s, 1, IMG_AT, back, 4096) == 0 && memcmp(back, img, 4096) != 0);
+    REQUIRE(bksim_read_flash(s, 1, IMG_AT, back, 4096) == 0 && memcmp(back, img, 4096) != 0);
 
     /* the host falls back to 115200 without SetBaudRate: the chip no longer understands it */
     cl_set_baud(fd, 115200);
-    CHECK(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
+    REQUIRE(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
 
     /* closing and reopening the port is the power-cycle: link again at 115200 */
     close(fd);
-    CHECK(wait_port(s, 0, false, 2000));
+    REQUIRE(wait_port(s, 0, false, 2000));
     fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0);
-    CHECK(cl_link(fd, 2000));
+    REQUIRE(fd >= 0);
+    REQUIRE(cl_link(fd, 2000));
     bksim_get_stats(s, 0, &st);
-    CHECK(st.resets >= 2 && st.links == 2);
+    REQUIRE(st.resets >= 2 && st.links == 2);
     close(fd);
     bksim_stop(s);
-    CHECK(access(want, F_OK) != 0); /* links removed */
+    REQUIRE(access(want, F_OK) != 0); /* links removed */
 }
 
 static void test_lower_bound_floor(void)
@@ -107,24 +114,24 @@ static void test_lower_bound_floor(void)
     bksim_config cfg = {.count = 1, .seed = 9, .time_scale = 1.0};
     char err[256];
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     static uint8_t img[IMG_LEN];
     make_image(img, IMG_LEN, 2);
     int fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0);
+    REQUIRE(fd >= 0);
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
-    CHECK(flash_image(fd, img) == bk_chip_crc(img, IMG_LEN));
+    REQUIRE(flash_image(fd, img) == bk_chip_crc(img, IMG_LEN));
     clock_gettime(CLOCK_MONOTONIC, &b);
     double took = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     bksim_timing t;
     bksim_timing_typical(&t);
     double bound = bksim_lower_bound_s(&t, BK_CHIP_BK7231T, img, IMG_LEN, IMG_AT, 921600, false);
     printf("64 KiB at 921600: took %.3f s, lower bound %.3f s\n", took, bound);
-    CHECK(took >= bound);
+    REQUIRE(took >= bound);
     bksim_stats st;
     bksim_get_stats(s, 0, &st);
-    CHECK(st.busy_s > 0.2 + 16 * 16 * 0.00065 - 1e-9);
+    REQUIRE(st.busy_s > 0.2 + 16 * 16 * 0.00065 - 1e-9);
     close(fd);
     bksim_stop(s);
 }
@@ -134,11 +141,11 @@ static void test_attached_master_lines(void)
     bksim_config cfg = {.count = 0, .seed = 3, .time_scale = 0};
     char err[256];
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     int mfd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    CHECK(mfd >= 0 && grantpt(mfd) == 0 && unlockpt(mfd) == 0);
+    REQUIRE(mfd >= 0 && grantpt(mfd) == 0 && unlockpt(mfd) == 0);
     int sfd = ioctl(mfd, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    CHECK(sfd >= 0);
+    REQUIRE(sfd >= 0);
     struct termios tt;
     tcgetattr(sfd, &tt);
     cfmakeraw(&tt);
@@ -148,18 +155,18 @@ static void test_attached_master_lines(void)
     bksim_module_config_default(&mc);
     mc.chip = BK_CHIP_BK7231N;
     int idx = bksim_attach_master(s, mfd, &mc);
-    CHECK(idx == 0 && bksim_count(s) == 1);
+    REQUIRE(idx == 0 && bksim_count(s) == 1);
     uint8_t rb[256];
     bk_frame fr;
     bksim_set_lines(s, idx, true, true); /* CEN held low */
-    CHECK(cl_exchange(sfd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
-    CHECK(bksim_get_state(s, idx) == BKSIM_OFF);
+    REQUIRE(cl_exchange(sfd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
+    REQUIRE(bksim_get_state(s, idx) == BKSIM_OFF);
     bksim_set_lines(s, idx, false, false); /* released: the chip boots, the window opens */
-    CHECK(cl_link(sfd, 1000));
+    REQUIRE(cl_link(sfd, 1000));
     uint8_t reg[4];
     bk_put_le32(reg, 0x800000);
-    CHECK(cl_exchange(sfd, false, BK_CMD_READ_REG, reg, 4, rb, sizeof rb, &fr, 1000));
-    CHECK(bk_get_le32(fr.payload + 4) == 0x7231C);
+    REQUIRE(cl_exchange(sfd, false, BK_CMD_READ_REG, reg, 4, rb, sizeof rb, &fr, 1000));
+    REQUIRE(bk_get_le32(fr.payload + 4) == 0x7231C);
     bksim_stop(s);
     close(sfd);
     close(mfd); /* the harness owns the master */
@@ -175,23 +182,23 @@ static void test_open_keeps_state(const char *dir)
     bksim_config cfg = {.count = 1, .link_dir = dir, .seed = 6, .time_scale = 0, .modules = &mc};
     char err[256];
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     int fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0 && cl_link(fd, 2000) && cl_switch_baud(fd, 921600, 20));
+    REQUIRE(fd >= 0 && cl_link(fd, 2000) && cl_switch_baud(fd, 921600, 20));
     close(fd);
-    CHECK(wait_port(s, 0, false, 2000));
+    REQUIRE(wait_port(s, 0, false, 2000));
     fd = cl_open(bksim_link_path(s, 0), 115200);
-    CHECK(fd >= 0);
+    REQUIRE(fd >= 0);
     uint8_t rb[64];
     bk_frame fr;
     /* at 115200 the chip hears garbage and stays silent ... */
-    CHECK(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
+    REQUIRE(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 100) == 0);
     /* ... at its last baud it still answers: the open was no power-cycle */
     cl_set_baud(fd, 921600);
-    CHECK(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 1000) == 8);
+    REQUIRE(cl_exchange(fd, false, BK_CMD_LINK_CHECK, NULL, 0, rb, sizeof rb, &fr, 1000) == 8);
     bksim_stats st;
     bksim_get_stats(s, 0, &st);
-    CHECK(st.resets == 1 && st.links == 1);
+    REQUIRE(st.resets == 1 && st.links == 1);
     close(fd);
     bksim_stop(s);
 }
@@ -201,22 +208,22 @@ static void test_yank(const char *dir)
     bksim_module_config mc;
     bksim_module_config_default(&mc);
     char err[256];
-    CHECK(bksim_fault_parse("yank-after=1", &mc.faults, err, sizeof err));
+    REQUIRE(bksim_fault_parse("yank-after=1", &mc.faults, err, sizeof err));
     bksim_config cfg = {.count = 1, .link_dir = dir, .seed = 4, .time_scale = 0, .modules = &mc};
     bksim_server *s = bksim_start(&cfg, err, sizeof err);
-    CHECK(s);
+    REQUIRE(s);
     char link[300];
     snprintf(link, sizeof link, "%s", bksim_link_path(s, 0));
     int fd = cl_open(link, 115200);
-    CHECK(fd >= 0 && cl_link(fd, 2000));
+    REQUIRE(fd >= 0 && cl_link(fd, 2000));
     uint8_t rb[256];
     bk_frame fr;
     static uint8_t wp[4 + 4096];
     bk_put_le32(wp, 0x12000);
-    CHECK(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 2000) == 15);
+    REQUIRE(cl_exchange(fd, true, BK_LCMD_WRITE_4K, wp, sizeof wp, rb, sizeof rb, &fr, 2000) == 15);
     uint8_t x[16];
-    CHECK(cl_read(fd, x, sizeof x, 2000) == -1); /* hang-up, like a USB unplug */
-    CHECK(access(link, F_OK) != 0);
+    REQUIRE(cl_read(fd, x, sizeof x, 2000) == -1); /* hang-up, like a USB unplug */
+    REQUIRE(access(link, F_OK) != 0);
     close(fd);
     bksim_stop(s);
 }
@@ -224,7 +231,7 @@ static void test_yank(const char *dir)
 int main(void)
 {
     char dir[] = "/tmp/bksim_pty_XXXXXX";
-    CHECK(mkdtemp(dir));
+    REQUIRE(mkdtemp(dir));
     test_flash_and_reopen(dir);
     test_attached_master_lines();
     test_yank(dir);

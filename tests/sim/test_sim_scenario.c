@@ -17,7 +17,7 @@ static bksim_module_config mods[COUNT];
 static void write_file(const char *text)
 {
     FILE *fp = fopen(path, "w");
-    CHECK(fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
+    REQUIRE(fp && fputs(text, fp) >= 0 && fclose(fp) == 0);
 }
 
 static bool load(char *err, size_t errlen)
@@ -44,17 +44,17 @@ int main(void)
 {
     alarm(30);
     char dir[] = "/tmp/bksim_scen_XXXXXX", err[400];
-    CHECK(mkdtemp(dir));
+    REQUIRE(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/s.ini", dir);
 
     /* not a regular file: refused at once, with what it is */
-    CHECK(mkfifo(path, 0600) == 0);
-    CHECK(!load(err, sizeof err) && strstr(err, path) && strstr(err, "FIFO"));
+    REQUIRE(mkfifo(path, 0600) == 0);
+    REQUIRE(!load(err, sizeof err) && strstr(err, path) && strstr(err, "FIFO"));
     unlink(path);
-    CHECK(!bksim_scenario_load("/dev/zero", COUNT, mods, err, sizeof err) &&
+    REQUIRE(!bksim_scenario_load("/dev/zero", COUNT, mods, err, sizeof err) &&
           strstr(err, "/dev/zero: is a character device"));
-    CHECK(!bksim_scenario_load(dir, COUNT, mods, err, sizeof err) && strstr(err, "directory"));
-    CHECK(!bksim_scenario_load("/nonexistent/s.ini", COUNT, mods, err, sizeof err) &&
+    REQUIRE(!bksim_scenario_load(dir, COUNT, mods, err, sizeof err) && strstr(err, "directory"));
+    REQUIRE(!bksim_scenario_load("/nonexistent/s.ini", COUNT, mods, err, sizeof err) &&
           strstr(err, "cannot open: No such file or directory"));
 
     /* a long comment: its tail is not a setting */
@@ -66,7 +66,7 @@ int main(void)
     bool ok = load(err, sizeof err);
     if (!ok)
         fprintf(stderr, "%s\n", err);
-    CHECK(ok && mods[0].chip == BK_CHIP_BK7231T && mods[0].faults.slow_flash);
+    REQUIRE(ok && mods[0].chip == BK_CHIP_BK7231T && mods[0].faults.slow_flash);
 
     /* a long value line is refused at its line; after a long comment lines keep numbers */
     snprintf(text, sizeof text, "[all]\nchip = bk7231n\nmac = %s\n", pad);
@@ -86,9 +86,9 @@ int main(void)
     /* fault repeats, a module's own chip beats [all]'s */
     write_file("[all]\nchip = bk7231n\nfault = slow-flash\nfault = protected\n[module 2]\n"
                "chip = bk7231t\n");
-    CHECK(load(err, sizeof err));
-    CHECK(mods[0].faults.slow_flash && mods[0].faults.flash_protected);
-    CHECK(mods[0].chip == BK_CHIP_BK7231N && mods[2].chip == BK_CHIP_BK7231T);
+    REQUIRE(load(err, sizeof err));
+    REQUIRE(mods[0].faults.slow_flash && mods[0].faults.flash_protected);
+    REQUIRE(mods[0].chip == BK_CHIP_BK7231N && mods[2].chip == BK_CHIP_BK7231T);
     unlink(path);
     rmdir(dir);
     printf("sim scenario: ok\n");

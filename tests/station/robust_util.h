@@ -1,12 +1,10 @@
 /* robust_util.h - helpers for the station robustness tests (crash, poll, config, pin):
- * temporary folders, reading the database with plain SQLite, waiting on the station's view
- * through its change eventfd, running the trayflash program as a child and reading its lines
+ * temporary folders, waiting on the station's view through its change eventfd, running the trayflash program as a child and reading its lines
  * with a deadline. Every wait here blocks on an fd (poll) up to a deadline; none sleeps. */
 #pragma once
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 #include "station.h"
 
 static inline double ru_mono(void)
@@ -68,77 +67,28 @@ static inline void ru_copy_file(const char *from, const char *to)
         exit(2);
 }
 
-/* A parameter bound to ?1..?n: text when `text` is not NULL, else the integer `num`. */
-typedef struct ru_arg {
-    const char *text;
-    long long num;
-} ru_arg;
+typedef struct ru_view_wait {
+    station *st;
+    station_view *v;
+    bool (*ok)(const station_view *, void *);
+    void *arg;
+} ru_view_wait;
 
-/* The first column of the first row of `sql`, with `args[0..n)` bound to ?1..?n, as text
- * (malloc'd), NULL if no row. */
-static inline char *ru_db_text_args(const char *path, const char *sql, int n, const ru_arg *args)
+static inline bool ru_view_holds(void *ctx)
 {
-    sqlite3 *d = NULL;
-    sqlite3_stmt *s;
-    char *v = NULL;
-    if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
-        for (int i = 0; i < n; i++) {
-            if (args[i].text)
-                sqlite3_bind_text(s, i + 1, args[i].text, -1, SQLITE_TRANSIENT);
-            else
-                sqlite3_bind_int64(s, i + 1, (sqlite3_int64)args[i].num);
-        }
-        if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-            v = strdup((const char *)sqlite3_column_text(s, 0));
-        sqlite3_finalize(s);
-    } else {
-        fprintf(stderr, "sql: %s: %s\n", sql, d ? sqlite3_errmsg(d) : "no handle");
-    }
-    sqlite3_close(d);
-    return v;
+    ru_view_wait *w = ctx;
+    station_snapshot(w->st, w->v);
+    return w->ok(w->v, w->arg);
 }
 
-static inline long ru_db_int_args(const char *path, const char *sql, int n, const ru_arg *args)
-{
-    char *t = ru_db_text_args(path, sql, n, args);
-    long v = t ? strtol(t, NULL, 10) : -1;
-    free(t);
-    return v;
-}
-
-/* The first column of the first row of `sql` as text (malloc'd), NULL if no row. */
-static inline char *ru_db_text(const char *path, const char *sql)
-{
-    return ru_db_text_args(path, sql, 0, NULL);
-}
-
-static inline long ru_db_int(const char *path, const char *sql)
-{
-    return ru_db_int_args(path, sql, 0, NULL);
-}
-
-/* Waits until `ok(view, arg)` holds for a snapshot, blocking on the view's change fd; false
+/* Waits until `ok(view, arg)` holds for a snapshot, woken by the view's change fd; false
  * after `timeout_s`. The view is large: the caller passes the buffer. */
 static inline bool ru_wait_view(station *st, station_view *v, bool (*ok)(const station_view *, void *),
                                 void *arg, double timeout_s)
 {
-    station_actions a = station_get_actions(st);
-    double deadline = ru_mono() + timeout_s;
-    for (;;) {
-        station_snapshot(st, v);
-        if (ok(v, arg))
-            return true;
-        double left = deadline - ru_mono();
-        if (left <= 0)
-            return false;
-        struct pollfd p = {a.change_fd, POLLIN, 0};
-        if (poll(&p, 1, (int)(left * 1000) + 1) > 0 && (p.revents & POLLIN)) {
-            uint64_t n;
-            if (read(a.change_fd, &n, sizeof n) < 0 && errno != EAGAIN)
-                return false;
-        }
-    }
+    ru_view_wait w = {st, v, ok, arg};
+    return check_wait_until_fd(ru_view_holds, &w, station_get_actions(st).change_fd,
+                               (int)(timeout_s * 1000));
 }
 
 /* A child program with stdout and stderr on one pipe, read line by line. */
@@ -150,7 +100,7 @@ typedef struct ru_child {
     bool eof;
 } ru_child;
 
-static inline void ru_spawn(ru_child *c, char *const argv[], const char *debug_env)
+static inline void ru_spawn(ru_child *c, const char *const argv[], const char *debug_env)
 {
     int p[2];
     if (pipe(p) < 0)
@@ -166,7 +116,7 @@ static inline void ru_spawn(ru_child *c, char *const argv[], const char *debug_e
         close(p[1]);
         if (debug_env)
             setenv("TRAYFLASH_DEBUG", debug_env, 1);
-        execv(argv[0], argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(p[1]);

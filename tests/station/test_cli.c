@@ -7,7 +7,7 @@
  *   exit_table  the man page's EXIT STATUS lists every outcome of the table, with its code
  *   json_shape  flash --json has the same top-level keys for every outcome, errors included
  *   warning     a pass that needed help says so, with its words and remedy, in text and JSON
- * Usage: test_station_cli CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM] */
+ * Usage: test_station_cli --list | CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM] */
 #include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,7 +21,7 @@
 #define PROFILE TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"
 
 /* Runs argv, returns the exit code and its stdout (malloc'd). */
-static int run(char *const argv[], char **out)
+static int run(const char *const argv[], char **out)
 {
     int p[2];
     if (pipe(p) < 0)
@@ -31,7 +31,7 @@ static int run(char *const argv[], char **out)
         dup2(p[1], STDOUT_FILENO);
         close(p[0]);
         close(p[1]);
-        execv(argv[0], argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(p[1]);
@@ -89,8 +89,8 @@ static int case_help(char *tf, char *bksim)
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         for (int h = 0; h < 2; h++) {
-            char *flag = h ? "--help" : "-h";
-            char *a[] = {tf, (char *)cmds[i][0], cmds[i][1] ? (char *)cmds[i][1] : flag,
+            const char *flag = h ? "--help" : "-h";
+            const char *a[] = {tf, (char *)cmds[i][0], cmds[i][1] ? (char *)cmds[i][1] : flag,
                          cmds[i][1] ? flag : NULL, NULL};
             int rc = run(a, &out);
             if (rc != 0 || strncmp(out, cmds[i][2], strlen(cmds[i][2])))
@@ -103,22 +103,22 @@ static int case_help(char *tf, char *bksim)
         }
     }
     /* help with an otherwise bad command line still helps, and does nothing else */
-    char *bad[] = {tf, "flash", "--port", "/nonexistent", "--help", NULL};
+    const char *bad[] = {tf, "flash", "--port", "/nonexistent", "--help", NULL};
     CHECK_EQ_INT(run(bad, &out), 0);
     CHECK(strstr(out, "usage: trayflash flash") != NULL);
     free(out);
-    char *help[] = {tf, "help", NULL};
+    const char *help[] = {tf, "help", NULL};
     CHECK_EQ_INT(run(help, &out), 0);
     CHECK(strstr(out, "--version") != NULL);
     CHECK(strstr(out, "143") != NULL); /* the exit table, from exit_codes.c */
     free(out);
-    char *version[] = {tf, "--version", NULL};
+    const char *version[] = {tf, "--version", NULL};
     CHECK_EQ_INT(run(version, &out), 0);
     CHECK(!strncmp(out, "trayflash ", 10));
     free(out);
     if (bksim) {
         for (int h = 0; h < 2; h++) {
-            char *a[] = {bksim, h ? "--help" : "-h", NULL};
+            const char *a[] = {bksim, h ? "--help" : "-h", NULL};
             CHECK_EQ_INT(run(a, &out), 0);
             CHECK(!strncmp(out, "usage: bksim", 12));
             free(out);
@@ -176,30 +176,30 @@ static int case_exit_codes(char *tf)
     snprintf(nodb, sizeof nodb, "%s/no-such-dir/station.db", dir);
 
     /* the port does not exist: the bench (3), not the module (1) */
-    char *a[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
+    const char *a[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
     CHECK_EQ_INT(run(a, &out), 3);
     CHECK_EQ_INT(tf_exit_code(TF_OUT_SETUP), 3);
     CHECK(!strncmp(out, "FAIL", 4) && strstr(out, "(port_error)") != NULL);
     free(out);
     /* a profile that does not load: 2 */
-    char *b[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", "/nonexistent.ini", NULL};
+    const char *b[] = {tf, "flash", "--port", "/nonexistent-tty", "--profile", "/nonexistent.ini", NULL};
     CHECK_EQ_INT(run(b, &out), 2);
     free(out);
     /* a database that cannot be opened: 3, for the station and the report alike */
-    char *c[] = {tf, "station", "--headless", "--once", "--sim", "1", "--time-scale", "0.05",
+    const char *c[] = {tf, "station", "--headless", "--once", "--sim", "1", "--time-scale", "0.05",
                  "--profile", PROFILE, "--db", nodb, NULL};
     CHECK_EQ_INT(run(c, &out), 3);
     free(out);
-    char *d[] = {tf, "report", "--db", nodb, NULL};
+    const char *d[] = {tf, "report", "--db", nodb, NULL};
     CHECK_EQ_INT(run(d, &out), 3);
     free(out);
     /* a profile the station refuses: 2 */
-    char *e[] = {tf, "station", "--headless", "--once", "--sim", "1", "--profile",
+    const char *e[] = {tf, "station", "--headless", "--once", "--sim", "1", "--profile",
                  "/nonexistent.ini", "--db", db, NULL};
     CHECK_EQ_INT(run(e, &out), 2);
     free(out);
     /* every module verified: 0, and the summary says where the records are */
-    char *f[] = {tf, "station", "--headless", "--once", "--sim", "2", "--time-scale", "0.05",
+    const char *f[] = {tf, "station", "--headless", "--once", "--sim", "2", "--time-scale", "0.05",
                  "--profile", PROFILE, "--db", db, NULL};
     CHECK_EQ_INT(run(f, &out), 0);
     char *real = realpath(db, NULL), want[600];
@@ -294,7 +294,7 @@ static int case_json_shape(char *tf)
 {
     char *out;
     /* usage error: no attempt, an error of kind usage */
-    char *a[] = {tf, "flash", "--json", "--bogus", NULL};
+    const char *a[] = {tf, "flash", "--json", "--bogus", NULL};
     int rc = run(a, &out);
     CHECK_EQ_INT(rc, 2);
     cJSON *o = check_shape(out, rc);
@@ -304,13 +304,13 @@ static int case_json_shape(char *tf)
     cJSON_Delete(o);
     free(out);
     /* missing value, --json first or last: the same shape */
-    char *a2[] = {tf, "flash", "--port", "/x", "--json", "--profile", NULL};
+    const char *a2[] = {tf, "flash", "--port", "/x", "--json", "--profile", NULL};
     rc = run(a2, &out);
     CHECK_EQ_INT(rc, 2);
     cJSON_Delete(check_shape(out, rc));
     free(out);
     /* profile error */
-    char *b[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile",
+    const char *b[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile",
                  "/nonexistent.ini", NULL};
     rc = run(b, &out);
     CHECK_EQ_INT(rc, 2);
@@ -321,7 +321,7 @@ static int case_json_shape(char *tf)
     cJSON_Delete(o);
     free(out);
     /* port error: the attempt (cause port_error) and an error of kind setup */
-    char *c[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
+    const char *c[] = {tf, "flash", "--json", "--port", "/nonexistent-tty", "--profile", PROFILE, NULL};
     rc = run(c, &out);
     CHECK_EQ_INT(rc, 3);
     o = check_shape(out, rc);
@@ -334,7 +334,7 @@ static int case_json_shape(char *tf)
     bksim_server *s = sim_with("brownout-first-write");
     char port[256];
     snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
-    char *d[] = {tf, "flash", "--json", "--port", port, "--profile", PROFILE, NULL};
+    const char *d[] = {tf, "flash", "--json", "--port", port, "--profile", PROFILE, NULL};
     rc = run(d, &out);
     CHECK_EQ_INT(rc, 1);
     o = check_shape(out, rc);
@@ -357,7 +357,7 @@ static int case_warning(char *tf)
         bksim_server *s = sim_with("adapter-max-baud=460800");
         char port[256];
         snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
-        char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE, json ? "--json" : NULL,
+        const char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE, json ? "--json" : NULL,
                      NULL};
         int rc = run(a, &out);
         fprintf(stderr, "exit %d, output:\n%s", rc, out);
@@ -382,36 +382,39 @@ static int case_warning(char *tf)
     return CHECK_DONE();
 }
 
-int main(int argc, char **argv)
+static char *tf, *bksim_path; /* the programs under test, from the command line */
+
+static void setup(void)
 {
-    if (argc < 3)
-        return 2;
-    const char *c = argv[1];
-    char *tf = argv[2], *out = NULL;
-    if (!strcmp(c, "help"))
-        return case_help(tf, argc > 3 ? argv[3] : NULL);
-    if (!strcmp(c, "exit_codes"))
-        return case_exit_codes(tf);
-    if (!strcmp(c, "exit_table"))
-        return case_exit_table();
-    if (!strcmp(c, "json_shape"))
-        return case_json_shape(tf);
-    if (!strcmp(c, "warning"))
-        return case_warning(tf);
-    if (!strcmp(c, "usage")) {
-        char *a[] = {tf, "flash", "--bogus", NULL};
-        CHECK_EQ_INT(run(a, &out), 2);
-        free(out);
-        char *b[] = {tf, "flash", "--port", "/nonexistent", "--profile", "/nonexistent.ini", NULL};
-        CHECK_EQ_INT(run(b, &out), 2);
-        free(out);
-        return CHECK_DONE();
+    if (!check_arg(0)) {
+        fprintf(stderr, "usage: test_station_cli CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM]\n");
+        exit(2);
     }
+    tf = (char *)check_arg(0);
+    bksim_path = (char *)check_arg(1);
+}
+
+static int case_usage(void)
+{
+    char *out = NULL;
+    const char *a[] = {tf, "flash", "--bogus", NULL};
+    CHECK_EQ_INT(run(a, &out), 2);
+    free(out);
+    const char *b[] = {tf, "flash", "--port", "/nonexistent", "--profile", "/nonexistent.ini", NULL};
+    CHECK_EQ_INT(run(b, &out), 2);
+    free(out);
+    return CHECK_DONE();
+}
+
+/* `trayflash flash` on one simulated module: c is "pass", "brownout" or "json". */
+static int flash_one(const char *c)
+{
+    char *out = NULL;
     bksim_server *s = sim_with(!strcmp(c, "brownout") ? "brownout-first-write" : NULL);
     char port[256];
     snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
     bool json = !strcmp(c, "json");
-    char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE, json ? "--json" : NULL, NULL};
+    const char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE, json ? "--json" : NULL, NULL};
     int rc = run(a, &out);
     fprintf(stderr, "exit %d, output:\n%s", rc, out);
     uint8_t mac[6];
@@ -446,4 +449,22 @@ int main(int argc, char **argv)
     free(out);
     bksim_stop(s);
     return CHECK_DONE();
+}
+
+static int case_pass(void) { return flash_one("pass"); }
+static int case_brownout(void) { return flash_one("brownout"); }
+static int case_json(void) { return flash_one("json"); }
+static int help(void) { return case_help(tf, bksim_path); }
+static int exit_codes(void) { return case_exit_codes(tf); }
+static int json_shape(void) { return case_json_shape(tf); }
+static int warning(void) { return case_warning(tf); }
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {
+        {"pass", case_pass},     {"brownout", case_brownout},     {"json", case_json},
+        {"usage", case_usage},   {"help", help},                  {"exit_codes", exit_codes},
+        {"exit_table", case_exit_table}, {"json_shape", json_shape}, {"warning", warning},
+    };
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, NULL);
 }

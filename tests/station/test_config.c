@@ -5,7 +5,7 @@
  *          the station's name, pool size, database path and bay names; and the headless
  *          lines keep their format: "HH:MM:SS bay NN STATE ...", the MAC (the one the
  *          database holds) at the end of the bay's lines once read, on the PASS line too.
- * Usage: test_station_config file|run PATH_TO_TRAYFLASH */
+ * Usage: test_station_config --list | file | run PATH_TO_TRAYFLASH */
 #include <ctype.h>
 #include "check.h"
 #include "robust_util.h"
@@ -26,7 +26,7 @@ static void expect_error(const char *dir, const char *name, const char *text, in
     snprintf(want, sizeof want, "%s:%d: ", path, line);
     if (strncmp(err, want, strlen(want)) || !strstr(err, words)) {
         fprintf(stderr, "%s: got \"%s\", want \"%s...%s\"\n", name, err, want, words);
-        check_failures++;
+        check_failed();
     }
 }
 
@@ -113,7 +113,7 @@ static int case_run(const char *tf)
              TRAYFLASH_SOURCE_DIR);
     ru_write_file(conf, text);
 
-    char *argv[] = {(char *)tf, "station", "--config", conf, "--sim", "2", "--once", "--headless",
+    const char *argv[] = {(char *)tf, "station", "--config", conf, "--sim", "2", "--once", "--headless",
                     "--time-scale", "0.25", "--link-timeout-ms", "1500", NULL};
     ru_child c;
     ru_spawn(&c, argv, NULL);
@@ -135,17 +135,17 @@ static int case_run(const char *tf)
         started |= strstr(lines[i], "station cfg-test-station started: profile demo-small, sim "
                                     "source, pool 3") != NULL;
     CHECK(started);
-    char *name = ru_db_text(db_path, "select name from station");
+    char *name = check_db_text(db_path, "select name from station");
     CHECK(name && !strcmp(name, "cfg-test-station"));
     free(name);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where outcome = 'pass'"), 2);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where bay = 1 and bay_name = 'S01'"), 1);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where bay = 2 and bay_name = 'S02'"), 1);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where outcome = 'pass'"), 2);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where bay = 1 and bay_name = 'S01'"), 1);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where bay = 2 and bay_name = 'S02'"), 1);
 
     /* line format, and the module's MAC on its lines once known */
     for (int bay = 1; bay <= 2; bay++) {
-        char *mac = ru_db_text_args(db_path, "select mac from attempt where bay = ?1", 1,
-                                    (const ru_arg[]){{.num = bay}});
+        char *mac = check_db_text_args(db_path, "select mac from attempt where bay = ?1", 1,
+                                    (const check_sql_arg[]){SQL_INT(bay)});
         CHECK(mac && strlen(mac) == 17);
         char tail[40];
         snprintf(tail, sizeof tail, " mac %s", mac ? mac : "?");
@@ -185,23 +185,24 @@ static int case_run(const char *tf)
     /* every line but the final summary is a headless line */
     CHECK_EQ_INT(parsed, n - 1);
     CHECK(n > 0 && strstr(lines[n - 1], "2 modules, 2 pass, 0 fail") != NULL);
-    if (check_failures)
+    if (check_failures())
         for (int i = 0; i < n; i++)
             fprintf(stderr, "| %s\n", lines[i]);
     ru_rmrf(dir);
     return CHECK_DONE();
 }
 
-int main(int argc, char **argv)
+static int run_case(void)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_station_config file|run PATH_TO_TRAYFLASH\n");
+    if (!check_arg(0)) {
+        fprintf(stderr, "usage: test_station_config run PATH_TO_TRAYFLASH\n");
         return 2;
     }
-    if (!strcmp(argv[1], "file"))
-        return case_file();
-    if (!strcmp(argv[1], "run"))
-        return case_run(argv[2]);
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    return case_run(check_arg(0));
+}
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {{"file", case_file}, {"run", run_case}};
+    return CHECK_RUN(argc, argv, cases);
 }

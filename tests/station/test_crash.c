@@ -10,6 +10,7 @@
  *     db_mark_interrupted before its first line).
  * Last, a run to the end (--once) on the same database: it finishes normally.
  * Usage: test_station_crash PATH_TO_TRAYFLASH */
+#include <sqlite3.h>
 #include "check.h"
 #include "db.h"
 #include "robust_util.h"
@@ -31,8 +32,8 @@ static void add_id(idset *s, long long id)
 
 static char *outcome_of(const char *db_path, long long id)
 {
-    return ru_db_text_args(db_path, "select outcome from attempt where id = ?1", 1,
-                           (const ru_arg[]){{.num = id}});
+    return check_db_text_args(db_path, "select outcome from attempt where id = ?1", 1,
+                           (const check_sql_arg[]){SQL_INT(id)});
 }
 
 static void running_ids(const char *db_path, idset *out)
@@ -59,7 +60,7 @@ static void check_db_clean(const char *db_path)
     if (rc < 0)
         fprintf(stderr, "db_open after kill: %s\n", err);
     db_close(d);
-    char *ok = ru_db_text(db_path, "pragma integrity_check");
+    char *ok = check_db_text(db_path, "pragma integrity_check");
     CHECK(ok && !strcmp(ok, "ok"));
     free(ok);
 }
@@ -69,7 +70,7 @@ static void check_db_clean(const char *db_path)
 static int run_station(const char *tf, const char *db_path, const char *scenario, int kill_after,
                        idset *committed, int *lines_read)
 {
-    char *argv[] = {(char *)tf, "station", "--sim", "4", "--headless", "--db", (char *)db_path,
+    const char *argv[] = {(char *)tf, "station", "--sim", "4", "--headless", "--db", (char *)db_path,
                     "--profile", PROFILE, "--sim-scenario", (char *)scenario, "--time-scale",
                     "0.25", "--link-timeout-ms", "1500", kill_after < 0 ? "--once" : NULL, NULL};
     ru_child c;
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
             if (!o || (strcmp(o, "pass") && strcmp(o, "fail"))) {
                 fprintf(stderr, "attempt %lld was committed but is %s\n", committed.id[i],
                         o ? o : "missing");
-                check_failures++;
+                check_failed();
             }
             free(o);
             add_id(&committed_all, committed.id[i]);
@@ -142,7 +143,7 @@ int main(int argc, char **argv)
     CHECK(kills_with_commits > 0);
     CHECK(kills_with_running > 0);
 
-    long before = ru_db_int(db_path, "select coalesce(max(id), 0) from attempt");
+    long before = check_db_int(db_path, "select coalesce(max(id), 0) from attempt");
     idset last = {.n = 0};
     int lines = 0;
     int rc = run_station(tf, db_path, scenario, -1, &last, &lines);
@@ -153,14 +154,14 @@ int main(int argc, char **argv)
         CHECK(o && !strcmp(o, "interrupted"));
         free(o);
     }
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where outcome = 'running'"), 0);
-    CHECK_EQ_INT(ru_db_int_args(db_path,
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where outcome = 'running'"), 0);
+    CHECK_EQ_INT(check_db_int_args(db_path,
                                 "select count(*) from attempt where id > ?1 and outcome = 'pass'",
-                                1, (const ru_arg[]){{.num = before}}),
+                                1, (const check_sql_arg[]){SQL_INT(before)}),
                  2);
-    CHECK_EQ_INT(ru_db_int_args(db_path,
+    CHECK_EQ_INT(check_db_int_args(db_path,
                                 "select count(*) from attempt where id > ?1 and outcome = 'fail'",
-                                1, (const ru_arg[]){{.num = before}}),
+                                1, (const check_sql_arg[]){SQL_INT(before)}),
                  2);
     CHECK_EQ_INT(last.n, 4);
     for (int i = 0; i < committed_all.n; i++) {

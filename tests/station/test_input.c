@@ -13,7 +13,7 @@
  *              filled in, and never overwrites; every key of the template is documented in
  *              the man page's PROFILES section and profiles/README.md; `profile list` skips
  *              other INI files with a note and exits 0.
- * Usage: test_station_input CASE PATH_TO_TRAYFLASH */
+ * Usage: test_station_input --list | CASE PATH_TO_TRAYFLASH */
 #include <fcntl.h>
 #include <sys/types.h>
 #include "check.h"
@@ -50,7 +50,7 @@ static int run_tf(char **out, const char *const *args)
         close(p[0]);
         close(p[1]);
         alarm(CHILD_ALARM_S); /* kept across exec: a hang becomes SIGALRM */
-        execv(argv[0], argv);
+        execv(argv[0], (char *const *)argv);
         _exit(127);
     }
     close(p[1]);
@@ -100,7 +100,7 @@ static void expect_words(const char *what, const char *out, const char *const *w
     for (; *words; words++)
         if (!strstr(out, *words)) {
             fprintf(stderr, "%s: \"%s\" not in output:\n%s\n", what, *words, out);
-            check_failures++;
+            check_failed();
         }
 }
 #define EXPECT(what, out, ...) expect_words(what, out, (const char *const[]){__VA_ARGS__, NULL})
@@ -196,7 +196,7 @@ static void expect_load_error(const char *path, const char *text, int line, cons
     snprintf(want, sizeof want, "%s:%d: ", path, line);
     if (rc == 0 || strncmp(err, want, strlen(want)) || !strstr(err, words)) {
         fprintf(stderr, "got \"%s\", want \"%s...%s\"\n", rc ? err : "(loaded)", want, words);
-        check_failures++;
+        check_failed();
     }
 }
 
@@ -350,7 +350,7 @@ static void keys_documented(const char *template_text, const char *doc, const ch
         if (!strstr(doc, bold)) {
             fprintf(stderr, "%s does not document key %s (looked for \"%s\")\n", doc_name, key,
                     bold + (bold[0] == '\n'));
-            check_failures++;
+            check_failed();
         }
     }
     CHECK(keys >= 14); /* every key profile.c knows */
@@ -453,23 +453,19 @@ static int case_profile_cli(void)
     return CHECK_DONE();
 }
 
+static void setup(void)
+{
+    tf = check_arg(0);
+    if (!tf) {
+        fprintf(stderr, "usage: test_station_input CASE PATH_TO_TRAYFLASH\n");
+        exit(2);
+    }
+    alarm(4 * CHILD_ALARM_S + 60); /* the in-process loads (lines) must not hang either */
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: test_station_input filetype|lines|messages|profile_cli "
-                "PATH_TO_TRAYFLASH\n");
-        return 2;
-    }
-    tf = argv[2];
-    alarm(4 * CHILD_ALARM_S + 60); /* the in-process loads (lines) must not hang either */
-    if (!strcmp(argv[1], "filetype"))
-        return case_filetype();
-    if (!strcmp(argv[1], "lines"))
-        return case_lines();
-    if (!strcmp(argv[1], "messages"))
-        return case_messages();
-    if (!strcmp(argv[1], "profile_cli"))
-        return case_profile_cli();
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    static const check_case cases[] = {{"filetype", case_filetype}, {"lines", case_lines},
+                                       {"messages", case_messages}, {"profile_cli", case_profile_cli}};
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, NULL);
 }

@@ -1,11 +1,11 @@
 /* The station in this process against in-process bksim modules:
- *   pin   - the profile's image changes on disk after the station started: a retry of the
+ *   image_pin   - the profile's image changes on disk after the station started: a retry of the
  *           bay is refused with cause image_error, the words name the file and both hashes,
  *           and the module sees nothing (bksim: no erase, no write, not even a link).
- *   yield - two batches on one database (different modules); the view's yield_today and
+ *   yield_today - two batches on one database (different modules); the view's yield_today and
  *           first_pass_today after the second are the day's figures from the database, not
  *           the session's.
- * Usage: test_station_pin pin|yield */
+ * Usage: test_station_pin --list | CASE */
 #include <fcntl.h>
 #include "bk_image.h"
 #include "check.h"
@@ -162,11 +162,11 @@ static int case_pin(void)
         CHECK(strstr(line, img) && strstr(line, pin12) && strstr(line, new12));
     }
     /* one attempt (the pass): a refused start writes no attempt, the event log says why */
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt"), 1);
-    CHECK(ru_db_int_args(db_path,
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt"), 1);
+    CHECK(check_db_int_args(db_path,
                          "select count(*) from event_log where level = 'error' and "
                          "instr(text, ?1) > 0",
-                         1, (const ru_arg[]){{.text = img}}) >= 1);
+                         1, (const check_sql_arg[]){SQL_TEXT(img)}) >= 1);
     free(lines);
     tf_profile_free(&prof);
     ru_rmrf(dir);
@@ -228,9 +228,9 @@ static int case_yield(void)
     station_free(st);
     CHECK_EQ_INT(count_fds(), fds0); /* the view's read-only handle is closed with the rest */
 
-    long modules = ru_db_int(db_path,
+    long modules = check_db_int(db_path,
                              "select count(distinct coalesce(mac, 'attempt ' || id)) from attempt");
-    long passed = ru_db_int(db_path, "select count(distinct mac) from attempt where outcome = 'pass'");
+    long passed = check_db_int(db_path, "select count(distinct mac) from attempt where outcome = 'pass'");
     fprintf(stderr, "session %.3f today %.3f first pass %.3f (db: %ld of %ld modules)\n",
             view.yield_session, view.yield_today, view.first_pass_today, passed, modules);
     CHECK_EQ_INT(modules, 2 * N);
@@ -245,14 +245,6 @@ static int case_yield(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_station_pin pin|yield\n");
-        return 2;
-    }
-    if (!strcmp(argv[1], "pin"))
-        return case_pin();
-    if (!strcmp(argv[1], "yield"))
-        return case_yield();
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    static const check_case cases[] = {{"image_pin", case_pin}, {"yield_today", case_yield}};
+    return CHECK_RUN(argc, argv, cases);
 }

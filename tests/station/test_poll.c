@@ -10,27 +10,17 @@
 
 #define PROFILE TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"
 
-/* Polls cond() every 20 ms until it holds or timeout_s passes. */
-static bool wait_until(bool (*cond)(station *), station *st, double timeout_s)
+static bool two_passed(void *ctx)
 {
-    double deadline = ru_mono() + timeout_s;
-    while (!cond(st)) {
-        if (ru_mono() > deadline)
-            return false;
-        poll(NULL, 0, 20);
-    }
-    return true;
-}
-
-static bool two_passed(station *st)
-{
+    station *st = ctx;
     int pass, fail;
     station_counts(st, &pass, &fail);
     return pass >= 2;
 }
 
-static bool three_passed(station *st)
+static bool three_passed(void *ctx)
 {
+    station *st = ctx;
     int pass, fail;
     station_counts(st, &pass, &fail);
     return pass >= 3;
@@ -39,8 +29,9 @@ static bool three_passed(station *st)
 static uint64_t links_after[2], resets_after_empty;
 
 /* Two more LinkChecks answered on bays 1 and 2 since the passes, and bay 3 reset again. */
-static bool probed_again(station *st)
+static bool probed_again(void *ctx)
 {
+    station *st = ctx;
     for (int i = 0; i < 2; i++) {
         bksim_stats s;
         bksim_get_stats(station_sim(st), i, &s);
@@ -94,7 +85,7 @@ int main(void)
         fprintf(stderr, "station_start: %s\n", err);
         return 2;
     }
-    CHECK(wait_until(two_passed, st, 60));
+    CHECK(check_wait_until(two_passed, st, 60 * 1000));
     for (int i = 0; i < 2; i++) {
         bksim_stats s;
         bksim_get_stats(station_sim(st), i, &s);
@@ -103,7 +94,7 @@ int main(void)
     bksim_stats s3;
     bksim_get_stats(station_sim(st), 2, &s3);
     resets_after_empty = s3.resets;
-    CHECK(wait_until(probed_again, st, 60));
+    CHECK(check_wait_until(probed_again, st, 60 * 1000));
     int pass, fail;
     station_counts(st, &pass, &fail);
     CHECK_EQ_INT(pass, 2); /* probed again and again, flashed once */
@@ -117,16 +108,16 @@ int main(void)
     while ((rc = a.retry_bay(a.ctx, 1, msg, sizeof msg)) < 0 && ru_mono() < deadline)
         poll(NULL, 0, 20); /* a probe may hold the bay for a moment */
     CHECK_EQ_INT(rc, 0);
-    CHECK(wait_until(three_passed, st, 60));
+    CHECK(check_wait_until(three_passed, st, 60 * 1000));
 
     station_request_stop(st);
     CHECK_EQ_INT(station_wait(st), 0);
     station_free(st);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where bay = 1"), 2);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where bay = 2"), 1);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where bay = 3"), 0);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(*) from attempt where outcome = 'pass'"), 3);
-    CHECK_EQ_INT(ru_db_int(db_path, "select count(distinct mac) from attempt where bay = 1"), 1);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where bay = 1"), 2);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where bay = 2"), 1);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where bay = 3"), 0);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(*) from attempt where outcome = 'pass'"), 3);
+    CHECK_EQ_INT(check_db_int(db_path, "select count(distinct mac) from attempt where bay = 1"), 1);
 
     fflush(out);
     long n = ftell(out);
@@ -138,7 +129,7 @@ int main(void)
     CHECK_EQ_INT(count_starts(text, 1), 2);
     CHECK_EQ_INT(count_starts(text, 2), 1);
     CHECK_EQ_INT(count_starts(text, 3), 0);
-    if (check_failures)
+    if (check_failures())
         fprintf(stderr, "headless output:\n%s", text);
     free(text);
     ru_rmrf(dir);

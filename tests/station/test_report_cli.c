@@ -2,7 +2,7 @@
  * not a real time, bay or period is a usage error (exit 2) naming the option and the value, with
  * nothing on stdout; a good one filters as it says; --html FILE writes the file and says so on
  * stdout instead of the table, or fails with the reason and leaves nothing behind.
- * Usage: test_station_report_cli CASE PATH_TO_TRAYFLASH   (CASE: dates bays period html) */
+ * Usage: test_station_report_cli --list | CASE PATH_TO_TRAYFLASH */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <string.h>
@@ -18,7 +18,7 @@ typedef struct run_out {
 static void slurp(const char *path, char *buf, size_t n)
 {
     FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
+    REQUIRE(f != NULL);
     size_t len = fread(buf, 1, n - 1, f);
     buf[len] = 0;
     fclose(f);
@@ -34,24 +34,24 @@ static run_out *run(const char *tf, const char *dbpath, const char *const *args)
     char out[600], err[600];
     snprintf(out, sizeof out, "%s.stdout", capture);
     snprintf(err, sizeof err, "%s.stderr", capture);
-    char *argv[32] = {(char *)tf, "report", "--db", (char *)dbpath};
+    const char *argv[32] = {(char *)tf, "report", "--db", (char *)dbpath};
     int n = 4;
     for (; *args && n < 30; args++)
-        argv[n++] = (char *)*args;
+        argv[n++] = *args;
     argv[n] = NULL;
     pid_t pid = fork();
-    CHECK(pid >= 0);
+    REQUIRE(pid >= 0);
     if (pid == 0) {
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         if (o < 0 || e < 0)
             _exit(126);
         dup2(o, STDOUT_FILENO);
         dup2(e, STDERR_FILENO);
-        execv(tf, argv);
+        execv(tf, (char *const *)argv);
         _exit(127);
     }
     int status;
-    CHECK(waitpid(pid, &status, 0) == pid);
+    REQUIRE(waitpid(pid, &status, 0) == pid);
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
     slurp(out, r.out, sizeof r.out);
     slurp(err, r.err, sizeof r.err);
@@ -75,7 +75,7 @@ static void refused(const char *tf, const char *dbpath, const char *opt, const c
     if (r->rc != 2 || r->out[0] || !strstr(r->err, named) || !strstr(r->err, why)) {
         fprintf(stderr, "%s %s: exit %d, stdout %zu bytes, stderr: %s", opt, value, r->rc, strlen(r->out),
                 r->err);
-        CHECK(!"refused with exit 2, naming the option and value and saying why");
+        REQUIRE(!"refused with exit 2, naming the option and value and saying why");
     }
 }
 
@@ -104,11 +104,11 @@ static void dates(const char *tf, const char *dbpath)
         run_out *r = run(tf, dbpath, good[i]);
         if (r->rc != 0 || !strstr(r->out, "\nmodules          4\n") || !strstr(r->out, "attempts         5 ")) {
             fprintf(stderr, "%s %s: exit %d\n%s%s", good[i][0], good[i][1], r->rc, r->out, r->err);
-            CHECK(!"a real time filters the report");
+            REQUIRE(!"a real time filters the report");
         }
     }
     static const char *const leap[] = {"--since", "2024-02-29", NULL};
-    CHECK(run(tf, dbpath, leap)->rc == 0);
+    REQUIRE(run(tf, dbpath, leap)->rc == 0);
 }
 
 static void bays(const char *tf, const char *dbpath)
@@ -122,7 +122,7 @@ static void bays(const char *tf, const char *dbpath)
     refused(tf, dbpath, "--bay", "", "not a bay number", NULL);
     static const char *const bay2[] = {"--bay", "2", NULL};
     run_out *r = run(tf, dbpath, bay2);
-    CHECK(r->rc == 0 && strstr(r->out, "attempts         3 ") != NULL);
+    REQUIRE(r->rc == 0 && strstr(r->out, "attempts         3 ") != NULL);
 }
 
 static void period(const char *tf, const char *dbpath)
@@ -138,11 +138,11 @@ static void period(const char *tf, const char *dbpath)
     /* a database that is not there is a setup error */
     static const char *const none[] = {NULL};
     run_out *r = run(tf, "/nonexistent-dir/trayflash.db", none);
-    CHECK(r->rc == 3 && r->out[0] == 0 && strstr(r->err, "/nonexistent-dir/trayflash.db") != NULL);
+    REQUIRE(r->rc == 3 && r->out[0] == 0 && strstr(r->err, "/nonexistent-dir/trayflash.db") != NULL);
     /* an empty period says so */
     static const char *const empty[] = {"--since", "2030-01-01", NULL};
     r = run(tf, dbpath, empty);
-    CHECK(r->rc == 0 && strstr(r->out, "final yield      no attempts") != NULL && !strstr(r->out, "0.0%"));
+    REQUIRE(r->rc == 0 && strstr(r->out, "final yield      no attempts") != NULL && !strstr(r->out, "0.0%"));
 }
 
 static bool exists(const char *path) { return access(path, F_OK) == 0; }
@@ -154,7 +154,7 @@ static int stray_files(const char *dir)
     snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v '^known.db' | wc -l", dir);
     FILE *p = popen(cmd, "r");
     int n = -1;
-    CHECK(p && fscanf(p, "%d", &n) == 1);
+    REQUIRE(p && fscanf(p, "%d", &n) == 1);
     pclose(p);
     return n;
 }
@@ -169,61 +169,68 @@ static void html(const char *tf, const char *dbpath)
     const char *args[] = {"--html", page, NULL};
     run_out *r = run(tf, dbpath, args);
     snprintf(expect, sizeof expect, "wrote %s\n", page);
-    CHECK(r->rc == 0);
-    CHECK(strcmp(r->out, expect) == 0); /* the page, not the table too */
+    REQUIRE(r->rc == 0);
+    REQUIRE(strcmp(r->out, expect) == 0); /* the page, not the table too */
     char head[16];
     slurp(page, head, sizeof head);
-    CHECK(strncmp(head, "<!DOCTYPE html>", 15) == 0);
-    CHECK(stray_files(dir) == 1);
+    REQUIRE(strncmp(head, "<!DOCTYPE html>", 15) == 0);
+    REQUIRE(stray_files(dir) == 1);
 
     /* with --format as well: stdout is that format alone (JSON that parses), the note on stderr */
     const char *json[] = {"--html", page, "--format", "json", NULL};
     r = run(tf, dbpath, json);
-    CHECK(r->rc == 0 && strstr(r->err, expect) != NULL);
+    REQUIRE(r->rc == 0 && strstr(r->err, expect) != NULL);
     cJSON *j = cJSON_Parse(r->out);
-    CHECK(j != NULL);
+    REQUIRE(j != NULL);
     cJSON_Delete(j);
 
     /* a directory that is not there: exit 3, the reason, no file, no "wrote" */
     const char *missing[] = {"--html", "/nonexistent-dir/report.html", NULL};
     r = run(tf, dbpath, missing);
-    CHECK(r->rc == 3 && r->out[0] == 0);
-    CHECK(strstr(r->err, "/nonexistent-dir/report.html") && strstr(r->err, "No such file or directory"));
+    REQUIRE(r->rc == 3 && r->out[0] == 0);
+    REQUIRE(strstr(r->err, "/nonexistent-dir/report.html") && strstr(r->err, "No such file or directory"));
     /* a device is refused, not renamed over */
     const char *dev[] = {"--html", "/dev/null", NULL};
     r = run(tf, dbpath, dev);
-    CHECK(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
-    CHECK(exists("/dev/null"));
+    REQUIRE(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
+    REQUIRE(exists("/dev/null"));
     /* a directory given as the file: refused, the directory untouched, nothing left beside it */
     const char *isdir[] = {"--html", dir, NULL};
     r = run(tf, dbpath, isdir);
-    CHECK(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
-    CHECK(stray_files(dir) == 1);
+    REQUIRE(r->rc == 3 && strstr(r->err, "not a regular file") != NULL);
+    REQUIRE(stray_files(dir) == 1);
     unlink(page);
 }
 
-int main(int argc, char **argv)
+static char known_db[512]; /* the db tests' known set, made afresh for each case */
+
+static void setup(void)
 {
-    if (argc < 3)
-        return 2;
+    if (!check_arg(0)) {
+        fprintf(stderr, "usage: test_station_report_cli CASE PATH_TO_TRAYFLASH\n");
+        exit(2);
+    }
     setenv("TZ", "UTC", 1);
-    char dbpath[512];
-    fixture_path(dbpath, sizeof dbpath, "known.db");
-    db *d = fixture_open(dbpath, false);
+    fixture_path(known_db, sizeof known_db, "known.db");
+    db *d = fixture_open(known_db, false);
     fixture_fill_known(d);
     db_close(d);
-    snprintf(capture, sizeof capture, "%s", dbpath);
-    static const struct { const char *name; void (*fn)(const char *, const char *); } cases[] = {
-        {"dates", dates}, {"bays", bays}, {"period", period}, {"html", html}};
-    bool found = false;
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!strcmp(argv[1], cases[i].name)) {
-            cases[i].fn(argv[2], dbpath);
-            found = true;
-        }
-    fixture_cleanup(dbpath);
-    if (!found)
-        return 2;
-    printf("station_report_cli %s: ok\n", argv[1]);
-    return 0;
+    snprintf(capture, sizeof capture, "%s", known_db);
+}
+
+static void teardown(int status)
+{
+    fixture_cleanup(known_db);
+}
+
+static int case_dates(void) { dates(check_arg(0), known_db); return 0; }
+static int case_bays(void) { bays(check_arg(0), known_db); return 0; }
+static int case_period(void) { period(check_arg(0), known_db); return 0; }
+static int case_html(void) { html(check_arg(0), known_db); return 0; }
+
+int main(int argc, char **argv)
+{
+    static const check_case cases[] = {
+        {"dates", case_dates}, {"bays", case_bays}, {"period", case_period}, {"html", case_html}};
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, teardown);
 }

@@ -4,7 +4,6 @@
  *   faults3 - 10 bays, three carry faults (brownout-first-write, wrong-chip, no-download):
  *             exactly those three fail, each with its cause, in the rows and in the lines.
  * station_wait() returns when every bay finished one attempt (--once): no sleeps. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "check.h"
@@ -78,34 +77,6 @@ static int count_lines(const char *text, int bay, const char *result, const char
     return n;
 }
 
-/* The first column of the first row of `sql` as an int, -1 on error. If `text` is not NULL,
- * `num` is bound to ?1 and `text` to ?2. */
-static int db_int_bind(const char *path, const char *sql, int num, const char *text)
-{
-    sqlite3 *d;
-    sqlite3_stmt *s;
-    int v = -1;
-    if (sqlite3_open_v2(path, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(d, sql, -1, &s, NULL) == SQLITE_OK) {
-        if (text) {
-            sqlite3_bind_int(s, 1, num);
-            sqlite3_bind_text(s, 2, text, -1, SQLITE_TRANSIENT);
-        }
-        if (sqlite3_step(s) == SQLITE_ROW)
-            v = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-    } else {
-        fprintf(stderr, "sql: %s: %s\n", sql, sqlite3_errmsg(d));
-    }
-    sqlite3_close(d);
-    return v;
-}
-
-static int db_int(const char *path, const char *sql)
-{
-    return db_int_bind(path, sql, 0, NULL);
-}
-
 static void cleanup(run *r)
 {
     char cmd[256];
@@ -145,10 +116,10 @@ static int case_all16(void)
     fclose(out);
     for (int b = 1; b <= 16; b++)
         CHECK_EQ_INT(count_lines(r.lines, b, "PASS", NULL), 1);
-    CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), 16);
-    CHECK_EQ_INT(db_int(r.db_path, "select count(distinct mac) from attempt where outcome = 'pass'"),
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), 16);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(distinct mac) from attempt where outcome = 'pass'"),
                  16);
-    CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome != 'pass'"), 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome != 'pass'"), 0);
     cleanup(&r);
     return CHECK_DONE();
 }
@@ -182,13 +153,14 @@ static int case_faults3(void)
     station_free(st);
     r.lines = check_read_file(out);
     fclose(out);
-    CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), N - 3);
-    CHECK_EQ_INT(db_int(r.db_path, "select count(*) from attempt where outcome = 'fail'"), 3);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), N - 3);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'fail'"), 3);
     for (int k = 0; k < 3; k++) {
-        CHECK_EQ_INT(db_int_bind(r.db_path,
-                                 "select count(*) from attempt where bay = ?1 and outcome = 'fail' "
-                                 "and cause = ?2",
-                                 faults[k].bay, faults[k].cause),
+        CHECK_EQ_INT(check_db_int_args(r.db_path,
+                                       "select count(*) from attempt where bay = ?1 and "
+                                       "outcome = 'fail' and cause = ?2",
+                                       2, (const check_sql_arg[]){SQL_INT(faults[k].bay),
+                                                                  SQL_TEXT(faults[k].cause)}),
                      1);
         CHECK_EQ_INT(count_lines(r.lines, faults[k].bay, "FAIL", faults[k].cause), 1);
     }
@@ -201,14 +173,6 @@ static int case_faults3(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: test_station_sim all16|faults3\n");
-        return 2;
-    }
-    if (!strcmp(argv[1], "all16"))
-        return case_all16();
-    if (!strcmp(argv[1], "faults3"))
-        return case_faults3();
-    fprintf(stderr, "unknown case %s\n", argv[1]);
-    return 2;
+    static const check_case cases[] = {{"all16", case_all16}, {"faults3", case_faults3}};
+    return CHECK_RUN(argc, argv, cases);
 }

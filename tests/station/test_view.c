@@ -5,7 +5,7 @@
  *   address    progress's flash address never goes back to 0x00000 on a phase or a message
  *   timeline   a long attempt keeps its first steps (and its latest), and says what it left out
  *   tray_done  only when every bay with an adapter has a result and none works
- * Usage: test_station_view CASE */
+ * Usage: test_station_view --list | CASE */
 #include <string.h>
 #include "check.h"
 #include "station_internal.h"
@@ -196,16 +196,7 @@ static int case_tray_done(void)
 
 int main(int argc, char **argv)
 {
-    if (argc < 2)
-        return 2;
-    static const struct {
-        const char *name;
-        int (*fn)(void);
-    } cases[] = {{"replug", case_replug}, {"address", case_address},
-                 {"timeline", case_timeline}, {"tray_done", case_tray_done}};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        if (!strcmp(argv[1], cases[i].name))
-            return cases[i].fn();
-    fprintf(stderr, "usage: test_station_view replug|address|timeline|tray_done\n");
-    return 2;
+    static const check_case cases[] = {{"replug", case_replug}, {"address", case_address},
+                                       {"timeline", case_timeline}, {"tray_done", case_tray_done}};
+    return CHECK_RUN(argc, argv, cases);
 }

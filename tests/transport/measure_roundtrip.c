@@ -42,7 +42,7 @@ static void run(bk_transport *t, int master, int iterations)
 {
     chip_arg c = {.master = master, .iterations = iterations};
     pthread_t th;
-    CHECK(pthread_create(&th, NULL, chip, &c) == 0, "pthread_create");
+    REQUIRE_MSG(pthread_create(&th, NULL, chip, &c) == 0, "pthread_create");
     static uint8_t frame[frame_bytes];
     for (size_t i = 0; i < sizeof frame; i++)
         frame[i] = (uint8_t)i;
@@ -51,11 +51,11 @@ static void run(bk_transport *t, int master, int iterations)
     double cpu0 = cpu_ms();
     clock_gettime(CLOCK_MONOTONIC, &a);
     for (int i = 0; i < iterations; i++) {
-        CHECK(t->ops->write(t, frame, sizeof frame) == (int)sizeof frame, "write: %s", t->last_error);
+        REQUIRE_MSG(t->ops->write(t, frame, sizeof frame) == (int)sizeof frame, "write: %s", t->last_error);
         int got = 0;
         while (got < reply_bytes) {
             int r = t->ops->read(t, reply + got, sizeof reply - (size_t)got, 5000);
-            CHECK(r > 0, "read %d: %s", r, t->last_error);
+            REQUIRE_MSG(r > 0, "read %d: %s", r, t->last_error);
             got += r;
         }
     }
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
         char slave[64];
         int m = check_pty_open(slave, sizeof slave);
         bk_transport *t = bk_transport_open_termios(slave, 921600, err, sizeof err);
-        CHECK(t, "%s", err);
+        REQUIRE_MSG(t, "%s", err);
         run(t, m, iterations);
         bk_transport_close(t);
         close(m);
@@ -89,12 +89,12 @@ int main(int argc, char **argv)
     support_ensure_umockdev_preload(argv);
     UMockdevTestbed *tb = umockdev_testbed_new();
     fakeport_adapter a;
-    CHECK(fakeport_adapter_init(&a, FAKEPORT_CP2102, "1-1", "ttyUSB0", 0, NULL, err, sizeof err) == 0,
+    REQUIRE_MSG(fakeport_adapter_init(&a, FAKEPORT_CP2102, "1-1", "ttyUSB0", 0, NULL, err, sizeof err) == 0,
           "%s", err);
     fakeport *p = fakeport_plug(tb, &a, NULL, NULL, err, sizeof err);
-    CHECK(p, "%s", err);
+    REQUIRE_MSG(p, "%s", err);
     bk_transport *t = bk_transport_open_serialport("/dev/ttyUSB0", 921600, err, sizeof err);
-    CHECK(t, "%s", err);
+    REQUIRE_MSG(t, "%s", err);
     run(t, fakeport_master_fd(p), iterations);
     bk_transport_close(t);
     fakeport_free(p);
