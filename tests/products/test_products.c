@@ -370,7 +370,7 @@ static int case_no_variant(void)
 static int count_bay_lines(const char *text, int bay, const char *what)
 {
     int n = 0;
-    char pre[16];
+    char pre[24];
     snprintf(pre, sizeof pre, " bay %02d ", bay);
     for (const char *l = text; l && *l;) {
         const char *nl = strchr(l, '\n');
