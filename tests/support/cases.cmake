@@ -3,8 +3,8 @@
 #
 # Registers one ctest test <p><case> per case of a tests/support/check.h program: after each
 # build the program's `--list` is written next to it, and ctest reads that list, so a case is
-# named in its C table only. Each test runs `<target> <case> <ARGS...>`. A case the program
-# lists as "slow" gets the label slow too (and SLOW_TIMEOUT).
+# named in its C table only. Each test runs `<target> <case> <ARGS...>`. Words after a case's
+# name ({"name slow", fn} in its table) are extra labels; a "slow" case gets SLOW_TIMEOUT.
 set(TF_LIST_CASES_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/list_cases.cmake)
 
 function(tf_quote out)
@@ -49,10 +49,10 @@ function(tf_add_cases target)
     string(REPLACE \" \" \";\" words \"\${line}\")
     list(POP_FRONT words case)
     set(labels [==[${A_LABELS}]==])
+    list(APPEND labels \${words})
     set(timeout ${A_TIMEOUT})
     list(FIND words slow slow_at)
     if(NOT slow_at EQUAL -1)
-      list(APPEND labels slow)
       set(timeout ${A_SLOW_TIMEOUT})
     endif()
     add_test(${A_PREFIX}\${case} [==[$<TARGET_FILE:${target}>]==] \${case}${args})

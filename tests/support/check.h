@@ -11,7 +11,8 @@
  * A test program is a table of cases and `return CHECK_RUN(argc, argv, cases);`:
  *   prog --list          the case names, one a line (CMake registers each as a ctest test)
  *   prog CASE [ARGS...]  runs one case; check_arg(i) is the i-th of ARGS
- * A case returns 0, or a non-zero exit status for a failure it did not count with CHECK.
+ * A case returns 0, or a non-zero exit status for a failure it did not count with CHECK. A
+ * case's name may carry extra ctest labels after a space: {"healthy_115200 slow", fn}.
  *
  * Thread-safe: the failure count is atomic, a report is one fprintf. */
 #pragma once
@@ -92,12 +93,9 @@ int check_done(void);
 
 /* --- cases ------------------------------------------------------------------------------ */
 
-enum { CHECK_SLOW = 1 }; /* check_case.flags: ctest labels the case "slow" */
-
 typedef struct check_case {
-    const char *name;
+    const char *name; /* the case, then any extra ctest labels, space-separated */
     int (*run)(void);
-    unsigned flags;
 } check_case;
 
 /* Runs the case argv[1] names (see the top of this file). setup/teardown, when not NULL, run
