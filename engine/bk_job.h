@@ -92,7 +92,6 @@ typedef struct bk_result {
     bk_cause warning;         /* on a pass: trouble seen and overcome (noisy line, adapter baud,
                                  foreign traffic); BK_CAUSE_NONE if none */
     char detail[256];         /* what was seen: command, address, what came before */
-    bk_phase failed_phase;
     bk_chip chip;             /* detected */
     uint32_t chip_id;         /* ReadReg value where the loader has it */
     char boot_version[48];    /* bootloader name/version, or the fingerprint in hex */
