@@ -3,6 +3,7 @@
 #include "bk_chip.h"
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 
 /* Per-device data (reference §7.1, shared/docs/per-device-data.md): the RF calibration (the MAC
@@ -128,4 +129,10 @@ const bk_region *bk_per_device_overlap(const bk_family *f, uint32_t start, uint6
             return r;
     }
     return NULL;
+}
+
+void bk_mac_format(const uint8_t mac[6], char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
 }

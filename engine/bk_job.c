@@ -32,12 +32,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "bk_classify.h"
+#include "bk_link.h"
 #include "bk_plan.h"
 #include "bk_session.h"
 
-#define LINK_BAUD 115200u
+#define LINK_BAUD BK_LINK_BAUD
 #define BAUD_SWITCH_DELAY_MS 20
-#define RESET_PULSE_MS 50
 #define LINK_ATTEMPT_S 0.5 /* LinkCheck flood after one reset before resetting again */
 #define LINK_POLL_MS 10
 #define PROBE_TIMEOUT_MS 120 /* an unsupported command gets no reply at all */
@@ -184,45 +184,21 @@ static bool is_hard(bk_status st)
     return st == BK_ST_GONE || st == BK_ST_CANCELLED || st == BK_ST_IO;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* ---- link and baud --------------------------------------------------------------------- */
 
-static bk_status host_baud(job *j, uint32_t baud);
-
-/* Resets the module into its download window: DTR/RTS on CEN where the adapter has them;
- * otherwise reopen the port (the only reset a pty gives, and harmless on a real adapter) and
- * ask the operator to power-cycle the module. */
+/* Resets the module into its download window (bk_reset_into_window); where the adapter has no
+ * modem lines the operator is asked, once a job, to power-cycle the module. */
 static bk_status reset_module(job *j)
 {
-    bk_transport *tp = j->s.tp;
-    if (host_baud(j, LINK_BAUD) != BK_ST_OK)
-        return BK_ST_IO;
-    int rc = tp->ops->set_lines(tp, true, true);
-    if (rc == BK_IO_UNSUPPORTED) {
-        if (!j->power_cycle_told) {
-            j->power_cycle_told = true;
-            char msg[320];
-            snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", tp->path);
-            emit(j, BK_EV_POWER_CYCLE_NEEDED, BK_PHASE_LINK, msg);
-        }
-        rc = tp->ops->reopen(tp);
-        return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+    bool no_lines = false;
+    bk_status st = bk_reset_into_window(&j->s, &no_lines);
+    if (no_lines && !j->power_cycle_told) {
+        j->power_cycle_told = true;
+        char msg[320];
+        snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", j->s.tp->path);
+        emit(j, BK_EV_POWER_CYCLE_NEEDED, BK_PHASE_LINK, msg);
     }
-    if (rc < 0)
-        return rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO;
-    sleep_ms(RESET_PULSE_MS);
-    rc = tp->ops->set_lines(tp, false, true);
-    if (rc >= 0) {
-        sleep_ms(RESET_PULSE_MS);
-        rc = tp->ops->set_lines(tp, false, false); /* CEN high: the chip boots */
-    }
-    return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+    return st;
 }
 
 /* Puts the host at `baud` (the chip's rate is the caller's guess). */
@@ -585,10 +561,16 @@ static step_result read_mac_step(job *j)
     if (st != BK_ST_OK)
         return soft(j, st, "reading the MAC");
     j->r->have_mac = found;
-    if (found)
-        info(j, "mac %02x:%02x:%02x:%02x:%02x:%02x", j->r->mac[0], j->r->mac[1], j->r->mac[2],
-             j->r->mac[3], j->r->mac[4], j->r->mac[5]);
-    else
+    if (found && j->hooks && j->hooks->on_event) {
+        char line[40];
+        bk_mac_format(j->r->mac, line, sizeof line);
+        char text[48];
+        snprintf(text, sizeof text, "mac %s", line);
+        bk_event ev = job_event(j, BK_EV_MAC, BK_PHASE_IDENTIFY);
+        ev.text = text;
+        memcpy(ev.mac, j->r->mac, 6);
+        j->hooks->on_event(j->hooks->ctx, &ev);
+    } else if (!found)
         info(j, "no MAC in the RF calibration sector at 0x%X", j->s.fam->rf_cal_addr);
     return STEP_DONE;
 }

@@ -19,7 +19,7 @@
 #include "bk_image.h"
 #include "devsrc.h"
 #include "pool.h"
-#include "probe.h"
+#include "bk_link.h"
 #include "profile.h"
 #include "station_internal.h"
 #include "tf_file.h"
@@ -222,6 +222,7 @@ static void on_job_event(void *ctx, const bk_event *e)
                    .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s};
     if (e->text)
         snprintf(ev.text, sizeof ev.text, "%s", e->text);
+    memcpy(ev.mac, e->mac, sizeof ev.mac);
     evq_post(j->b->st->q, &ev);
 }
 
@@ -307,9 +308,9 @@ static void probe_task(void *arg)
     uint8_t mac[6];
     bool have_mac;
     char err[200] = "";
-    probe_outcome out = probe_module(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                     err, sizeof err);
-    if (out == PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
+    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
+                                    err, sizeof err);
+    if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
         bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6);
         pthread_mutex_unlock(&st->lock);
@@ -318,14 +319,14 @@ static void probe_task(void *arg)
             return;
         }
     }
-    if (out == PROBE_MODULE && atomic_load(&b->cancel) == 0) {
+    if (out == BK_PROBE_MODULE && atomic_load(&b->cancel) == 0) {
         run_job(b);
         return;
     }
-    if (out == PROBE_PORT_ERROR)
+    if (out == BK_PROBE_PORT_ERROR)
         notice(st, b->number, "warn", "bay %02d probe: %s", b->number, err);
     pthread_mutex_lock(&st->lock);
-    if (out == PROBE_NO_MODULE)
+    if (out == BK_PROBE_NO_MODULE)
         b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
     b->busy = false;
     b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
