@@ -48,13 +48,18 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     }
 #endif
     int rc = station_wait(st);
-    int pass, fail;
+    int pass, fail, unsaved = 0;
     station_counts(st, &pass, &fail);
-    if (rc < 0)
+    if (rc < 0) {
         fprintf(stderr, "trayflash station: %s\n", station_error(st));
+        unsaved = station_write_unsaved(st, stderr); /* the rows, so they can be written down */
+    }
     station_free(st);
     if (o->once)
         printf("%s: %d modules, %d pass, %d fail\n", label, pass + fail, pass, fail);
+    /* records the database never took: a setup error (3), whatever the modules did */
+    if (unsaved)
+        return 3;
     /* the demo fails modules on purpose: only a station run reports them in its exit code */
     return rc < 0 ? 1 : (o->once && fail && strcmp(label, "demo") ? 1 : 0);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include "auth.h"
 #include "bk_image.h"
+#include "db_lock.h"
 #include "devsrc.h"
 #include "pool.h"
 #include "probe.h"
@@ -58,6 +59,7 @@ struct station {
     int n_bays;
     pthread_mutex_t lock;
     bool paused;
+    bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
                                come), -1 = the config's assignment */
@@ -65,6 +67,7 @@ struct station {
     evq *q;
     pool *pool;
     db *db;
+    db_lock *db_lock;       /* one station process per database file, for the station's life */
     db_writer *dbw;
     sv_builder *view;
     headless *hl;
@@ -239,10 +242,26 @@ static void job_done(st_bay *b, bool attempted, const bk_result *r)
     poke(st->wake_fd);
 }
 
+/* A job taken from the pool while the database cannot save: it does not start. The bay asks
+ * again once the writer has caught up (on_db_state pokes the loop). */
+static bool hold_for_db_locked(st_bay *b)
+{
+    if (!b->st->db_stalled)
+        return false;
+    b->busy = false;
+    b->want_start = true;
+    b->next_probe = 0;
+    return true;
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
     pthread_mutex_lock(&st->lock);
+    if (hold_for_db_locked(b)) {
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
@@ -434,7 +453,7 @@ static bool schedule_locked(station *st)
         present++;
         if (!b->finished_once || b->busy)
             all_done = false;
-        if (b->busy || st->paused)
+        if (b->busy || st->paused || st->db_stalled)
             continue;
         pool_fn fn = NULL;
         if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
@@ -731,6 +750,16 @@ station_actions station_get_actions(station *st)
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
+/* The writer's word on whether it can save (its thread): new jobs wait while it cannot. */
+static void on_db_state(void *ctx, bool stalled)
+{
+    station *st = ctx;
+    pthread_mutex_lock(&st->lock);
+    st->db_stalled = stalled;
+    pthread_mutex_unlock(&st->lock);
+    poke(st->wake_fd);
+}
+
 static int start_sim(station *st, char *err, size_t errlen)
 {
     bksim_config cfg = {.count = st->o.sim_count, .link_dir = NULL, .seed = st->o.sim_seed,
@@ -785,9 +814,20 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
     }
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
+    char host[128] = "", holder[256];
+    gethostname(host, sizeof host - 1);
+    snprintf(holder, sizeof holder, "station %s on %s", o->cfg.name, host[0] ? host : "?");
+    if (db_lock_station(st->db_path, holder, &st->db_lock, err, errlen) < 0)
+        goto fail;
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
         goto fail;
-    if (db_mark_interrupted(st->db, station_now()) < 0) {
+    int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
+    if (station_id < 0) {
+        snprintf(err, errlen, "database: recording the station: %s", db_errmsg(st->db));
+        goto fail;
+    }
+    /* Only this station's leftovers: the lock says no other process of it is running. */
+    if (db_mark_interrupted(st->db, station_id, station_now()) < 0) {
         snprintf(err, errlen, "%s: closing a previous run's attempts: %s", st->db_path,
                  db_errmsg(st->db));
         goto fail;
@@ -830,7 +870,7 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
-    if (!(st->dbw = db_writer_new(st->q, st->db, o->cfg.name, err, errlen)) ||
+    if (!(st->dbw = db_writer_new(st->q, st->db, station_id, on_db_state, st, err, errlen)) ||
         !(st->view = sv_builder_new(st->q, &v0, st->db_path, err, errlen)) ||
         ((o->headless_out || o->use_syslog) &&
          !(st->hl = headless_new(st->q, o->headless_out, o->use_syslog, err, errlen))))
@@ -871,8 +911,10 @@ int station_wait(station *st)
     if (st->dbw) {
         db_writer_join(st->dbw);
         if (db_writer_failures(st->dbw)) {
-            snprintf(st->err, sizeof st->err, "%s: %d database writes failed, last: %s",
-                     st->db_path, db_writer_failures(st->dbw), db_writer_last_error(st->dbw));
+            char last[256];
+            db_writer_last_error(st->dbw, last, sizeof last);
+            snprintf(st->err, sizeof st->err, "%s: %d database records failed, last: %s",
+                     st->db_path, db_writer_failures(st->dbw), last);
             st->result = -1;
         }
     }
@@ -880,9 +922,15 @@ int station_wait(station *st)
         sv_builder_join(st->view);
     if (st->hl)
         headless_join(st->hl);
+    /* Every reader of ours is done: the main file alone holds the records from here on, so a
+     * plain copy of it is the whole database. A failure leaves them in the WAL, still safe. */
+    if (st->db && db_checkpoint(st->db) < 0 && !st->err[0])
+        snprintf(st->err, sizeof st->err, "note: %s", db_errmsg(st->db));
     if (st->db)
         db_close(st->db);
     st->db = NULL;
+    db_unlock(st->db_lock);
+    st->db_lock = NULL;
     /* the simulator lives on until station_free: tests read the modules' flash */
     return st->result;
 }
@@ -892,9 +940,15 @@ const char *station_error(station *st)
     return st->err;
 }
 
+int station_write_unsaved(station *st, FILE *out)
+{
+    return st->dbw ? db_writer_write_unsaved(st->dbw, out) : 0;
+}
+
 void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
+    out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = mono_s() < st->engineer_until;
@@ -937,6 +991,7 @@ void station_free(station *st)
         bksim_stop(st->sim);
     if (st->db)
         db_close(st->db);
+    db_unlock(st->db_lock);
     for (int i = 0; i < st->n_profiles; i++)
         tf_profile_free(&st->profiles[i].p);
     free(st->profiles);

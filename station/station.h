@@ -31,13 +31,19 @@ typedef struct station_opts {
 
 typedef struct station station;
 
-/* Loads profiles, opens the database (db_mark_interrupted), starts every thread. NULL with
- * err = words (profile errors are "file:line: ...") on failure. */
+/* Loads profiles, locks the database file for this process (a second station on the same file
+ * is refused with words naming the first), opens it (db_mark_interrupted for this station's own
+ * leftovers), starts every thread. NULL with err = words (profile errors are "file:line: ...")
+ * on failure. */
 station *station_start(const station_opts *o, char *err, size_t errlen);
 /* Blocks until the station has stopped (once-mode done, signal, request_stop, fatal error):
- * jobs finished or cancelled, every attempt's end written, the db closed. Returns 0, or -1
- * if something failed on the way (station_error says what). */
+ * jobs finished or cancelled, every attempt's end written, the WAL checkpointed into the main
+ * file, the db closed and unlocked. Returns 0, or -1 if something failed on the way
+ * (station_error says what; station_write_unsaved lists records the database never took). */
 int station_wait(station *st);
+/* After station_wait: one line per record that could not be saved (the disk stayed full),
+ * to `out`; returns how many. */
+int station_write_unsaved(station *st, FILE *out);
 void station_request_stop(station *st);
 const char *station_error(station *st);
 /* The dashboard's handle (valid until station_free). */

@@ -107,7 +107,9 @@ static void draw_header(const ui_state *s)
     struct tm tm;
     if (v->now_ts > 0 && localtime_r(&t, &tm))
         strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    const char *mode = v->shutting_down ? "STOPPING" : v->paused ? "PAUSED" : "RUN";
+    /* records the database cannot take hold new jobs back: the why is in the event list */
+    const char *mode = v->shutting_down ? "STOPPING" : v->db_pending ? "DB WAIT"
+                       : v->paused ? "PAUSED" : "RUN";
     snprintf(right, sizeof right, "%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, clock);
 
     char left[320];
@@ -121,7 +123,7 @@ static void draw_header(const ui_state *s)
                  v->chip[0] ? v->chip : "?", v->baud);
     if (ui_text_cols(left) > rx - 1)
         snprintf(left, sizeof left, "%s %s", v->profile_name, v->image_sha_prefix);
-    if (v->paused || v->shutting_down)
+    if (v->paused || v->shutting_down || v->db_pending)
         ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode, ui_attr(s, UI_TONE_WARN));
     ui_put(0, 0, rx - 1, left, ui_attr(s, UI_TONE_TITLE));
 }

@@ -1,0 +1,126 @@
+/* db_snapshot.c - a consistent one-file copy of a live database (db_snapshot in db.h).
+ *
+ * VACUUM INTO reads one snapshot (WAL included) through SQLite, so it is safe while the station
+ * writes, and the copy needs no -wal beside it. SQLite does not sync the new file, and it would
+ * write into an existing empty one, so the copy goes to a fresh temporary name in the target's
+ * folder, is synced, and only then takes its name: link() when nothing may be overwritten (it
+ * fails if the name appeared meanwhile), rename() with overwrite. */
+#include "db_internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void fail_errno(db *d, const char *dest, const char *what)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "snapshot to %s: %s: %s", dest, what, strerror(errno));
+    db_set_errmsg(d, msg);
+}
+
+/* fsync of a file or folder by name; the copy is a backup, so it must be on the disk. */
+static int sync_path(const char *path, int flags)
+{
+    int fd = open(path, flags | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
+}
+
+static int vacuum_into(db *d, const char *tmp)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db_sqlite(d), "VACUUM INTO ?1", -1, &st, 0) != SQLITE_OK) {
+        db_set_sqlite_errmsg(d, "preparing the snapshot");
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, tmp, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        db_set_sqlite_errmsg(d, "copying the database");
+        return -1;
+    }
+    return 0;
+}
+
+/* Gives the finished temporary file its name. */
+static int place(db *d, const char *tmp, const char *dest, bool overwrite)
+{
+    if (overwrite) {
+        if (rename(tmp, dest) < 0) {
+            fail_errno(d, dest, "moving the copy into place");
+            return -1;
+        }
+        return 0;
+    }
+    if (link(tmp, dest) == 0) {
+        unlink(tmp);
+        return 0;
+    }
+    if (errno == EEXIST) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "snapshot to %s: the file exists; not overwritten", dest);
+        db_set_errmsg(d, msg);
+        return -1;
+    }
+    fail_errno(d, dest, "naming the copy");
+    return -1;
+}
+
+int db_snapshot(db *d, const char *dest, bool overwrite)
+{
+    if (!dest || !*dest) {
+        db_set_errmsg(d, "snapshot: no file name given");
+        return -1;
+    }
+    struct stat sb;
+    if (!overwrite && lstat(dest, &sb) == 0) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "snapshot to %s: the file exists; not overwritten", dest);
+        db_set_errmsg(d, msg);
+        return -1;
+    }
+    size_t n = strlen(dest);
+    char *tmp = malloc(n + 16), *dir = malloc(n + 1);
+    if (!tmp || !dir) {
+        free(tmp);
+        free(dir);
+        db_set_errmsg(d, "snapshot: out of memory");
+        return -1;
+    }
+    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", dest);
+    memcpy(dir, dest, n + 1);
+    int rc = -1;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fail_errno(d, dest, "creating a temporary file beside it");
+        goto out;
+    }
+    close(fd);
+    if (vacuum_into(d, tmp) < 0)
+        goto drop;
+    if (sync_path(tmp, O_RDONLY) < 0) {
+        fail_errno(d, dest, "syncing the copy");
+        goto drop;
+    }
+    if (place(d, tmp, dest, overwrite) < 0)
+        goto drop;
+    sync_path(dirname(dir), O_RDONLY | O_DIRECTORY); /* the new name, durable; best effort */
+    rc = 0;
+    goto out;
+drop:
+    unlink(tmp);
+out:
+    free(tmp);
+    free(dir);
+    return rc;
+}
