@@ -35,6 +35,19 @@ static int sync_path(const char *path, int flags)
     return rc;
 }
 
+/* A new empty file "<dest>.tmp-<pid>-<k>", created with the user's umask like any other file
+ * (mkstemp would make it private). Returns its fd, -1 with errno. */
+static int create_temp(const char *dest, char *tmp, size_t len)
+{
+    for (int k = 0; k < 100; k++) {
+        snprintf(tmp, len, "%s.tmp-%ld-%d", dest, (long)getpid(), k);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    return -1;
+}
+
 static int vacuum_into(db *d, const char *tmp)
 {
     sqlite3_stmt *st;
@@ -90,17 +103,16 @@ int db_snapshot(db *d, const char *dest, bool overwrite)
         return -1;
     }
     size_t n = strlen(dest);
-    char *tmp = malloc(n + 16), *dir = malloc(n + 1);
+    char *tmp = malloc(n + 32), *dir = malloc(n + 1);
     if (!tmp || !dir) {
         free(tmp);
         free(dir);
         db_set_errmsg(d, "snapshot: out of memory");
         return -1;
     }
-    snprintf(tmp, n + 16, "%s.tmp-XXXXXX", dest);
     memcpy(dir, dest, n + 1);
     int rc = -1;
-    int fd = mkstemp(tmp);
+    int fd = create_temp(dest, tmp, n + 32);
     if (fd < 0) {
         fail_errno(d, dest, "creating a temporary file beside it");
         goto out;

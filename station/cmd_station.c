@@ -33,10 +33,11 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     signal(SIGPIPE, SIG_IGN);
     o->watch_signals = true;
     char err[512];
-    station *st = station_start(o, err, sizeof err);
+    station_fail why;
+    station *st = station_start_why(o, &why, err, sizeof err);
     if (!st) {
         fprintf(stderr, "trayflash station: %s\n", err);
-        return 2;
+        return (int)why; /* 2 profile/config, 3 database/devices */
     }
 #ifdef TRAYFLASH_HAVE_UI
     if (use_ui) {

@@ -30,6 +30,8 @@ void cli_usage(FILE *out)
         "  profile list [DIR] [--db FILE]\n"
         "      The profiles in DIR (default: profiles) with, from the database, modules\n"
         "      flashed, yield and last use.\n"
+        "  db snapshot FILE [--db DB] [--force]\n"
+        "      A consistent one-file copy of the database, safe while a station writes to it.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -69,6 +71,8 @@ int main(int argc, char **argv)
         return cmd_profile(argc - 1, argv + 1);
     if (!strcmp(c, "pin-hash"))
         return cmd_pin_hash(argc - 1, argv + 1);
+    if (!strcmp(c, "db"))
+        return cmd_db(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -782,6 +782,15 @@ static int start_sim(station *st, char *err, size_t errlen)
 
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
+    return station_start_why(o, NULL, err, errlen);
+}
+
+station *station_start_why(const station_opts *o, station_fail *why, char *err, size_t errlen)
+{
+    station_fail dummy;
+    if (!why)
+        why = &dummy;
+    *why = STATION_FAIL_SETUP; /* out of memory; from the profiles on, what failed says */
     station *st = calloc(1, sizeof *st);
     if (!st || !(st->profiles = calloc(ST_MAX_PROFILES, sizeof *st->profiles))) {
         free(st);
@@ -789,6 +798,7 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
         return NULL;
     }
     st->o = *o;
+    *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
     st->stop_fd = st->wake_fd = st->sig_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->serial, 0);
@@ -812,6 +822,7 @@ station *station_start(const station_opts *o, char *err, size_t errlen)
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
+    *why = STATION_FAIL_SETUP; /* from here on: the database, the devices, the threads */
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
     char host[128] = "", holder[256];

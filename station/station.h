@@ -36,6 +36,10 @@ typedef struct station station;
  * leftovers), starts every thread. NULL with err = words (profile errors are "file:line: ...")
  * on failure. */
 station *station_start(const station_opts *o, char *err, size_t errlen);
+/* Which kind of failure a NULL from station_start was: the profile/config (exit 2) or the
+ * setup - database, its lock, devices, threads (exit 3). */
+typedef enum station_fail { STATION_FAIL_CONFIG = 2, STATION_FAIL_SETUP = 3 } station_fail;
+station *station_start_why(const station_opts *o, station_fail *why, char *err, size_t errlen);
 /* Blocks until the station has stopped (once-mode done, signal, request_stop, fatal error):
  * jobs finished or cancelled, every attempt's end written, the WAL checkpointed into the main
  * file, the db closed and unlocked. Returns 0, or -1 if something failed on the way
