@@ -260,6 +260,10 @@ static void run_job(st_bay *b)
     pthread_mutex_lock(&st->lock);
     if (hold_for_db_locked(b)) {
         pthread_mutex_unlock(&st->lock);
+        st_event held = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
+                         .state = BAY_IDLE};
+        snprintf(held.text, sizeof held.text, "%s", STATION_DB_WAIT_TEXT);
+        evq_post(st->q, &held);
         return;
     }
     const st_profile_slot *ps = &st->profiles[b->profile_idx];

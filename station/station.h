@@ -45,6 +45,9 @@ station *station_start_why(const station_opts *o, station_fail *why, char *err, 
  * file, the db closed and unlocked. Returns 0, or -1 if something failed on the way
  * (station_error says what; station_write_unsaved lists records the database never took). */
 int station_wait(station *st);
+/* A bay whose job is held back because the database cannot save records says this (its detail
+ * on the dashboard, its headless line). */
+#define STATION_DB_WAIT_TEXT "waiting: the database cannot save records; starts once they are saved"
 /* After station_wait: one line per record that could not be saved (the disk stayed full),
  * to `out`; returns how many. */
 int station_write_unsaved(station *st, FILE *out);
