@@ -78,9 +78,10 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void post_notice(db_writer *w, const char *level, const char *fmt, ...)
+/* Returns false once the queue is closed (the station is stopping). */
+static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void post_notice(db_writer *w, const char *level, const char *fmt, ...)
+static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
 {
     st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
     snprintf(ev.level, sizeof ev.level, "%s", level);
@@ -88,7 +89,12 @@ static void post_notice(db_writer *w, const char *level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ev.text, sizeof ev.text, fmt, ap);
     va_end(ap);
-    evq_post(w->q, &ev);
+    if (evq_post(w->q, &ev))
+        return true;
+    /* stopping: nobody prints any more, but the file still learns how the stall ended */
+    if (!w->stalled)
+        db_event_log(w->d, ev.ts, -1, ev.level, ev.text);
+    return false;
 }
 
 /* A failed statement: the storage (roll the try back, keep everything, retry) or the record
@@ -496,9 +502,9 @@ static void describe(const st_event *e, char *line, size_t len)
         if (r->have_mac)
             snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
                      r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
-        snprintf(line, len, "%s bay %02d attempt end: %s %s, %s%s%s", when, e->bay,
-                 r->passed ? "PASS" : "FAIL", r->passed ? "-" : bk_cause_id(r->cause), mac,
-                 r->detail[0] ? ": " : "", r->detail);
+        snprintf(line, len, "%s bay %02d attempt end: %s%s%s, %s%s%s", when, e->bay,
+                 r->passed ? "PASS" : "FAIL", r->passed ? "" : " ",
+                 r->passed ? "" : bk_cause_id(r->cause), mac, r->detail[0] ? ": " : "", r->detail);
         break;
     }
     case ST_EV_ADAPTER_ADD:
@@ -507,8 +513,11 @@ static void describe(const st_event *e, char *line, size_t len)
                  e->kind == ST_EV_ADAPTER_ADD ? "plugged on" : "removed from", e->port);
         break;
     default:
-        snprintf(line, len, "%s bay %02d %s: %s", when, e->bay,
-                 e->kind == ST_EV_NOTICE ? e->level : "event", e->text);
+        if (e->bay > 0)
+            snprintf(line, len, "%s bay %02d %s: %s", when, e->bay,
+                     e->kind == ST_EV_NOTICE ? e->level : "event", e->text);
+        else
+            snprintf(line, len, "%s station %s: %s", when, e->level, e->text);
         break;
     }
 }
