@@ -49,8 +49,8 @@ struct db_writer {
     dbw_state_fn on_state;
     void *state_ctx;
     /* writer thread only (then the joining thread): */
-    st_event *pending;        /* events not yet in the file, oldest first */
-    size_t n_pending, cap_pending;
+    st_event *pending;        /* events not yet in the file: [head, head + n_pending), oldest first */
+    size_t head, n_pending, cap_pending;
     bool stalled;
     double stalled_since, next_try; /* monotonic s */
     bool try_transient;       /* the running try hit a storage failure: roll it back */
@@ -261,6 +261,10 @@ static void keep(db_writer *w, const st_event *e)
 {
     if (!is_record(e))
         return;
+    if (w->head > 0 && w->head + w->n_pending == w->cap_pending) {
+        memmove(w->pending, w->pending + w->head, w->n_pending * sizeof *w->pending);
+        w->head = 0;
+    }
     if (w->n_pending == w->cap_pending) {
         size_t cap = w->cap_pending ? w->cap_pending * 2 : 256;
         st_event *p = realloc(w->pending, cap * sizeof *p);
@@ -275,7 +279,7 @@ static void keep(db_writer *w, const st_event *e)
         w->pending = p;
         w->cap_pending = cap;
     }
-    w->pending[w->n_pending++] = *e;
+    w->pending[w->head + w->n_pending++] = *e;
 }
 
 /* Writes the oldest n pending events in one transaction. 0: committed; -1: rolled back, the
@@ -291,7 +295,7 @@ static int try_batch(db_writer *w, size_t n)
         return -1;
     }
     for (size_t i = 0; i < n && !w->try_transient; i++)
-        write_event(w, &w->pending[i]);
+        write_event(w, &w->pending[w->head + i]);
     if (!w->try_transient && db_commit(w->d) == 0)
         return 0;
     if (!w->try_transient)
@@ -367,7 +371,7 @@ static void flush(db_writer *w)
         }
         report_committed(w);
         count_refused(w);
-        memmove(w->pending, w->pending + n, (w->n_pending - n) * sizeof *w->pending);
+        w->head = w->n_pending > n ? w->head + n : 0;
         w->n_pending -= n;
         saved += n;
     }
@@ -526,7 +530,7 @@ int db_writer_write_unsaved(db_writer *w, FILE *out)
 {
     char line[600];
     for (size_t i = 0; i < w->n_pending; i++) {
-        describe(&w->pending[i], line, sizeof line);
+        describe(&w->pending[w->head + i], line, sizeof line);
         fprintf(out, "  not saved: %s\n", line);
     }
     return (int)w->n_pending;
