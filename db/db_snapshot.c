@@ -65,6 +65,24 @@ static int vacuum_into(db *d, const char *tmp)
     return 0;
 }
 
+/* Whether `dest` is the database itself or one of its companion files: replacing one of those
+ * (--force) would pull the file from under a running station. Compared by inode, so another
+ * spelling, a hard link or a symlink of the name is caught too. */
+static bool is_database_file(db *d, const char *dest)
+{
+    struct stat ds, ss;
+    if (stat(dest, &ds) != 0)
+        return false;
+    static const char *const companion[] = {"", "-wal", "-shm", "-journal", ".lock"};
+    char p[320];
+    for (size_t i = 0; i < sizeof companion / sizeof companion[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", db_path_of(d), companion[i]);
+        if (stat(p, &ss) == 0 && ss.st_dev == ds.st_dev && ss.st_ino == ds.st_ino)
+            return true;
+    }
+    return false;
+}
+
 /* Gives the finished temporary file its name. */
 static int place(db *d, const char *tmp, const char *dest, bool overwrite)
 {
@@ -93,6 +111,13 @@ int db_snapshot(db *d, const char *dest, bool overwrite)
 {
     if (!dest || !*dest) {
         db_set_errmsg(d, "snapshot: no file name given");
+        return -1;
+    }
+    if (is_database_file(d, dest)) {
+        char msg[600];
+        snprintf(msg, sizeof msg, "snapshot to %s: that is the database itself (or its WAL, shm or "
+                 "lock file); choose another name", dest);
+        db_set_errmsg(d, msg);
         return -1;
     }
     struct stat sb;

@@ -148,6 +148,13 @@ static void test_snapshot(void)
     /* ...unless overwriting is asked for; then it holds the newer rows */
     CHECK_OK(db_snapshot(ro, dest, true), ro);
     CHECK(attempts_alone(dest) == 5);
+    /* never onto the database or its WAL, even when overwriting is asked for */
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    CHECK(db_snapshot(ro, path, true) < 0 && strstr(db_errmsg(ro), "database itself") != NULL);
+    CHECK(db_snapshot(ro, wal, true) < 0 && strstr(db_errmsg(ro), "database itself") != NULL);
+    CHECK(attempts_alone(dest) == 5);
+    add_attempts(d, 1, 3); /* the live file still takes rows */
     /* a copy that cannot be made says where and leaves no file */
     CHECK(db_snapshot(ro, nowhere, false) < 0 && strstr(db_errmsg(ro), nowhere) != NULL);
     CHECK(db_snapshot(ro, "", false) < 0);
@@ -155,7 +162,7 @@ static void test_snapshot(void)
     /* the read-write handle snapshots too */
     unlink(dest);
     CHECK_OK(db_snapshot(d, dest, false), d);
-    CHECK(attempts_alone(dest) == 5);
+    CHECK(attempts_alone(dest) == 6);
     db_close(ro);
     db_close(d);
     unlink(dest);
