@@ -54,6 +54,8 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     if (rc < 0) {
         fprintf(stderr, "trayflash station: %s\n", station_error(st));
         unsaved = station_write_unsaved(st, stderr); /* the rows, so they can be written down */
+    } else if (station_error(st)[0]) {
+        fprintf(stderr, "trayflash station: %s\n", station_error(st)); /* a note, e.g. the WAL kept */
     }
     station_free(st);
     if (o->once)

@@ -940,7 +940,8 @@ int station_wait(station *st)
     /* Every reader of ours is done: the main file alone holds the records from here on, so a
      * plain copy of it is the whole database. A failure leaves them in the WAL, still safe. */
     if (st->db && db_checkpoint(st->db) < 0 && !st->err[0])
-        snprintf(st->err, sizeof st->err, "note: %s", db_errmsg(st->db));
+        snprintf(st->err, sizeof st->err, "note: %s (the rows are safe in the -wal file beside it; "
+                 "copy the database with `trayflash db snapshot`)", db_errmsg(st->db));
     if (st->db)
         db_close(st->db);
     st->db = NULL;
