@@ -114,9 +114,16 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     }
 #endif
     int rc = station_wait(st);
-    if (rc < 0)
+    int unsaved = 0;
+    if (rc < 0) {
         fprintf(stderr, "trayflash %s: %s\n", label, station_error(st));
+        unsaved = station_write_unsaved(st, stderr); /* the rows, so they can be written down */
+    } else if (station_error(st)[0]) {
+        fprintf(stderr, "trayflash %s: %s\n", label, station_error(st)); /* a note, e.g. the WAL kept */
+    }
     tf_outcome out = run_outcome(st, o, rc, !strcmp(label, "demo"));
+    if (unsaved)
+        out = tf_outcome_worse(out, TF_OUT_SETUP); /* records the database never took */
     print_summary(st, label);
     station_free(st);
     return tf_exit_code(out);

@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
         "      flashed, yield and last use; files that are not profiles are skipped with a note.\n"
         "  profile new FILE\n"
         "      Write a commented profile template (never over an existing file).\n"
+        "  db snapshot FILE [--db DB] [--force]\n"
+        "      A consistent one-file copy of the database, safe while a station writes to it.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -85,6 +87,8 @@ int main(int argc, char **argv)
         return cmd_profile(argc - 1, argv + 1);
     if (!strcmp(c, "pin-hash"))
         return cmd_pin_hash(argc - 1, argv + 1);
+    if (!strcmp(c, "db"))
+        return cmd_db(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;
