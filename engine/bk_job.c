@@ -241,6 +241,8 @@ static bk_status link_with_reset(job *j, int budget_ms)
     return BK_ST_TIMEOUT;
 }
 
+static bool relink_in_place(job *j);
+
 /* Switches to the baud at baud_idx, stepping down the profile's list when a switch fails. */
 static bool establish_baud(job *j)
 {
@@ -255,6 +257,16 @@ static bool establish_baud(job *j)
             return true;
         }
         if (ended_hard(j, st, "the baud switch"))
+            return false;
+        /* The chip switches on the request whether or not its echo reached us (a host that
+         * woke late to switch its own UART misses it): a LinkCheck at the new rate says
+         * whether the switch took. Only a module silent there counts against the rate. */
+        if (relink_in_place(j)) {
+            info(j, "baud %u (the echo was missed; the module answers at %u)", baud, baud);
+            j->baud_tries_here = 0;
+            return true;
+        }
+        if (j->failed)
             return false;
         info(j, "no echo after SetBaudRate %u (%s)", baud, bk_status_name(st));
         j->ev.baud_switch_failures++;
