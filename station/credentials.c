@@ -2,12 +2,12 @@
  * nobody but the station's user (and root) can read them. The ACL is read with libacl: the
  * st_mode group bits of a file with an ACL are its mask, not the owning group's access. */
 #include "credentials.h"
+#include <acl/libacl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <acl/libacl.h>
 #include <sys/acl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,15 +18,17 @@ typedef struct cred_error_text {
 
 static const cred_error_text cred_errors[TF_CRED_ERROR_COUNT] = {
     [TF_CRED_OK] = {"ok", ""},
-    [TF_CRED_BAD_NAME] = {"bad_name",
-                          "name a credential by a plain file name (letters, digits, '.', '-', '_')"},
+    [TF_CRED_BAD_NAME] =
+        {"bad_name", "name a credential by a plain file name (letters, digits, '.', '-', '_')"},
     [TF_CRED_NOT_FOUND] = {"not_found",
                            "put the secret in /etc/credstore/ for the unit's LoadCredential= "
                            "line, or name its file in the station file (docs/install.md)"},
-    [TF_CRED_OPEN_FAILED] = {"open_failed", "check the path and that the station's user may read it"},
+    [TF_CRED_OPEN_FAILED] = {"open_failed",
+                             "check the path and that the station's user may read it"},
     [TF_CRED_NOT_REGULAR] = {"not_regular", "a secret must be a regular file"},
-    [TF_CRED_WRONG_OWNER] = {"wrong_owner",
-                             "chown the secret to root (systemd's credentials) or to the station's user"},
+    [TF_CRED_WRONG_OWNER] =
+        {"wrong_owner",
+         "chown the secret to root (systemd's credentials) or to the station's user"},
     [TF_CRED_OTHERS_CAN_READ] = {"others_can_read", "chmod 0600 (or 0400) the secret"},
     [TF_CRED_ACL_OPEN] = {"acl_open",
                           "remove the ACL entries for other users and groups (setfacl -b, "
@@ -50,8 +52,8 @@ static bool cred_name_valid(const char *name)
     return n > 0 && n < 256 && name[0] != '.' && !strchr(name, '/');
 }
 
-static tf_cred_error fail(tf_cred_error e, char *err, size_t errlen, const char *fmt,
-                          const char *a, const char *b)
+static tf_cred_error fail(tf_cred_error e, char *err, size_t errlen, const char *fmt, const char *a,
+                          const char *b)
 {
     char what[600];
     snprintf(what, sizeof what, fmt, a, b ? b : "");
@@ -85,8 +87,8 @@ tf_cred_error tf_credential_path(const char *creds_dir, const char *name, const 
     if (configured && *configured) {
         int n = snprintf(path, path_len, "%s", configured);
         if (n < 0 || (size_t)n >= path_len)
-            return fail(TF_CRED_BAD_NAME, err, errlen, "credential %s: configured path %s is too long",
-                        name, configured);
+            return fail(TF_CRED_BAD_NAME, err, errlen,
+                        "credential %s: configured path %s is too long", name, configured);
         return TF_CRED_OK;
     }
     return fail(TF_CRED_NOT_FOUND, err, errlen, "credential %s: %s and no path configured", name,
@@ -175,11 +177,11 @@ tf_cred_error tf_secret_open(const char *path, uid_t self, int *fd, char *err, s
         snprintf(who, sizeof who, "%u", (unsigned)st.st_uid);
         e = fail(TF_CRED_WRONG_OWNER, err, errlen, "%s: owned by uid %s", path, who);
     } else if (st.st_mode & S_IRWXO) {
-        e = fail(TF_CRED_OTHERS_CAN_READ, err, errlen, "%s: everyone may read or write it%s",
-                 path, NULL);
+        e = fail(TF_CRED_OTHERS_CAN_READ, err, errlen, "%s: everyone may read or write it%s", path,
+                 NULL);
     } else if ((st.st_mode & S_IRWXG) && acl_extended_fd(f) != 1) {
-        e = fail(TF_CRED_OTHERS_CAN_READ, err, errlen, "%s: its group may read or write it%s",
-                 path, NULL);
+        e = fail(TF_CRED_OTHERS_CAN_READ, err, errlen, "%s: its group may read or write it%s", path,
+                 NULL);
     } else if (st.st_mode & S_IRWXG) {
         /* group bits with an extended ACL are its mask (systemd's credentials): the entries
            decide */

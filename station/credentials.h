@@ -15,13 +15,13 @@
 
 typedef enum tf_cred_error {
     TF_CRED_OK = 0,
-    TF_CRED_BAD_NAME,       /* empty, too long, or with a '/' or a leading '.' */
-    TF_CRED_NOT_FOUND,      /* not in the credentials directory and no configured path */
-    TF_CRED_OPEN_FAILED,    /* open or fstat failed (errno in the message) */
-    TF_CRED_NOT_REGULAR,    /* a directory, FIFO, device... */
-    TF_CRED_WRONG_OWNER,    /* owned by neither root nor the station's user */
+    TF_CRED_BAD_NAME,        /* empty, too long, or with a '/' or a leading '.' */
+    TF_CRED_NOT_FOUND,       /* not in the credentials directory and no configured path */
+    TF_CRED_OPEN_FAILED,     /* open or fstat failed (errno in the message) */
+    TF_CRED_NOT_REGULAR,     /* a directory, FIFO, device... */
+    TF_CRED_WRONG_OWNER,     /* owned by neither root nor the station's user */
     TF_CRED_OTHERS_CAN_READ, /* mode bits let a group or everyone read or write it */
-    TF_CRED_ACL_OPEN,       /* an ACL entry lets another user or a group read or write it */
+    TF_CRED_ACL_OPEN,        /* an ACL entry lets another user or a group read or write it */
     TF_CRED_ERROR_COUNT
 } tf_cred_error;
 

@@ -4,6 +4,8 @@
  * credential file (0400, an ACL entry for the service's user, so st_mode shows 0440) pass; a
  * file a group, everyone or another user can read, a file of another owner, a FIFO or a
  * directory are refused with the path in the message. */
+#include "check.h"
+#include "credentials.h"
 #include <acl/libacl.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,8 +14,6 @@
 #include <sys/acl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "check.h"
-#include "credentials.h"
 
 static char dir[64];
 
@@ -70,33 +70,40 @@ static void test_lookup(void)
 
     /* in the credentials directory: that one, whatever is configured */
     CHECK_EQ_INT(tf_credential_path(creds, "pgpass", "/etc/trayflash/pgpass", path, sizeof path,
-                                    &from, err, sizeof err), TF_CRED_OK);
+                                    &from, err, sizeof err),
+                 TF_CRED_OK);
     CHECK(strcmp(path, in_creds) == 0);
     CHECK(from);
     /* not there: the configured path */
     CHECK_EQ_INT(tf_credential_path(creds, "device-secrets", "/etc/trayflash/secrets.ini", path,
-                                    sizeof path, &from, err, sizeof err), TF_CRED_OK);
+                                    sizeof path, &from, err, sizeof err),
+                 TF_CRED_OK);
     CHECK(strcmp(path, "/etc/trayflash/secrets.ini") == 0);
     CHECK(!from);
     /* no credentials directory at all (not under systemd) */
     CHECK_EQ_INT(tf_credential_path(NULL, "pgpass", "/home/op/.pgpass", path, sizeof path, &from,
-                                    err, sizeof err), TF_CRED_OK);
+                                    err, sizeof err),
+                 TF_CRED_OK);
     CHECK(strcmp(path, "/home/op/.pgpass") == 0 && !from);
-    CHECK_EQ_INT(tf_credential_path("", "pgpass", "/home/op/.pgpass", path, sizeof path, &from,
-                                    err, sizeof err), TF_CRED_OK);
+    CHECK_EQ_INT(tf_credential_path("", "pgpass", "/home/op/.pgpass", path, sizeof path, &from, err,
+                                    sizeof err),
+                 TF_CRED_OK);
     CHECK(strcmp(path, "/home/op/.pgpass") == 0 && !from);
     /* neither: not found, saying where it looked */
     CHECK_EQ_INT(tf_credential_path(creds, "device-secrets", NULL, path, sizeof path, &from, err,
-                                    sizeof err), TF_CRED_NOT_FOUND);
+                                    sizeof err),
+                 TF_CRED_NOT_FOUND);
     CHECK(strstr(err, "device-secrets") && strstr(err, creds));
-    CHECK_EQ_INT(tf_credential_path(NULL, "device-secrets", "", path, sizeof path, &from, err,
-                                    sizeof err), TF_CRED_NOT_FOUND);
+    CHECK_EQ_INT(
+        tf_credential_path(NULL, "device-secrets", "", path, sizeof path, &from, err, sizeof err),
+        TF_CRED_NOT_FOUND);
     CHECK(strstr(err, "CREDENTIALS_DIRECTORY") != NULL);
     /* names that are not plain file names */
     const char *bad[] = {"", "../pgpass", "a/b", ".pgpass", "/etc/passwd"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        CHECK_EQ_INT(tf_credential_path(creds, bad[i], "/x", path, sizeof path, &from, err,
-                                        sizeof err), TF_CRED_BAD_NAME);
+        CHECK_EQ_INT(
+            tf_credential_path(creds, bad[i], "/x", path, sizeof path, &from, err, sizeof err),
+            TF_CRED_BAD_NAME);
     /* too small a buffer is an error, not a cut path */
     char small[8];
     CHECK(tf_credential_path(creds, "pgpass", NULL, small, sizeof small, &from, err, sizeof err) !=

@@ -20,6 +20,9 @@
  * handed to the user: it stands in for the kernel, not for a permission under test.
  * Usage: test_service_user TRAYFLASH PROFILE */
 #define _XOPEN_SOURCE 700
+#include "credentials.h"
+#include "hp_check.h"
+#include "hp_harness.h"
 #include <acl/libacl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,9 +36,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "credentials.h"
-#include "hp_check.h"
-#include "hp_harness.h"
 
 #define FLASH_TIMEOUT_MS 40000
 
@@ -57,8 +57,8 @@ static int chown_to_user(const char *path, const struct stat *st, int flag, stru
 static void set_acl(const char *path, const char *text)
 {
     acl_t acl = acl_from_text(text);
-    HP_REQUIRE(acl && acl_set_file(path, ACL_TYPE_ACCESS, acl) == 0, "ACL %s on %s: %s", text,
-               path, strerror(errno));
+    HP_REQUIRE(acl && acl_set_file(path, ACL_TYPE_ACCESS, acl) == 0, "ACL %s on %s: %s", text, path,
+               strerror(errno));
     acl_free(acl);
 }
 
@@ -113,8 +113,8 @@ static void start_station(run *r, bool with_dialout)
         }
     }
     envp[n] = NULL;
-    char *argv[] = {(char *)r->tf, "station", "--headless", "--config", (char *)r->cfg, "--db",
-                    r->db, NULL};
+    char *argv[] = {(char *)r->tf,  "station", "--headless", "--config",
+                    (char *)r->cfg, "--db",    r->db,        NULL};
     fflush(NULL);
     r->pid = fork();
     HP_REQUIRE(r->pid >= 0, "fork");
@@ -163,8 +163,9 @@ static void check_credentials(const char *creds)
         char path[400], err[600];
         bool from = false;
         int fd = -1, bad = 0;
-        if (tf_credential_path_env("pgpass", "/etc/trayflash/pgpass", path, sizeof path, &from,
-                                   err, sizeof err) != TF_CRED_OK || !from) {
+        if (tf_credential_path_env("pgpass", "/etc/trayflash/pgpass", path, sizeof path, &from, err,
+                                   sizeof err) != TF_CRED_OK ||
+            !from) {
             fprintf(stderr, "as the user: pgpass not found in %s: %s\n", creds, err);
             bad |= 1;
         } else if (tf_secret_open(path, getuid(), &fd, err, sizeof err) != TF_CRED_OK) {
@@ -231,8 +232,9 @@ int main(int argc, char **argv)
 
     fakeport_adapter a;
     char idp[128];
-    HP_REQUIRE(fakeport_adapter_init(&a, FAKEPORT_CP2102, "1-1", "ttyUSB0", 0, NULL, err,
-                                     sizeof err) == 0, "%s", err);
+    HP_REQUIRE(
+        fakeport_adapter_init(&a, FAKEPORT_CP2102, "1-1", "ttyUSB0", 0, NULL, err, sizeof err) == 0,
+        "%s", err);
     HP_REQUIRE(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
     snprintf(cfg, sizeof cfg, "%s/station.ini", dir);
     char cfg_text[600];
@@ -260,7 +262,8 @@ int main(int argc, char **argv)
     start_station(&denied, false);
     int seen = hp_lines_wait(&denied.lines, 0, FLASH_TIMEOUT_MS, "ttyUSB0", NULL, NULL);
     HP_CHECK(seen >= 0, "without dialout the station did not even see /dev/ttyUSB0");
-    int refused = hp_lines_wait(&denied.lines, 0, FLASH_TIMEOUT_MS, "open /dev/ttyUSB0", "ermission denied", NULL);
+    int refused = hp_lines_wait(&denied.lines, 0, FLASH_TIMEOUT_MS, "open /dev/ttyUSB0",
+                                "ermission denied", NULL);
     HP_CHECK(refused >= 0, "without dialout no 'Permission denied' about the adapter");
     int rc = stop_station(&denied);
     HP_CHECK(hp_lines_count(&denied.lines, " PASS 100% PASS ", NULL, NULL) == 0,
@@ -285,16 +288,17 @@ int main(int argc, char **argv)
     start_station(&unit, true);
     char line[700];
     int end = end_line(&unit, line, sizeof line);
-    HP_CHECK(end >= 0 && strstr(line, " PASS 100% PASS "), "as the unit's user bay 01 did not pass: %s",
-             end >= 0 ? line : "no end line");
+    HP_CHECK(end >= 0 && strstr(line, " PASS 100% PASS "),
+             "as the unit's user bay 01 did not pass: %s", end >= 0 ? line : "no end line");
     rc = stop_station(&unit);
     HP_CHECK_EQ(rc, 143);
     struct stat st;
     HP_CHECK(stat(unit.db, &st) == 0 && st.st_uid == user.uid && (st.st_mode & 07777) == 0600,
              "%s: uid %u mode %o, expected the user's, 0600 (UMask=0077)", unit.db,
              (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
-    HP_CHECK_EQ(hp_db_int(unit.db, "select count(*) from attempt where outcome = 'pass' and bay = 1 "
-                                   "and port_path = '/dev/ttyUSB0' and adapter like '10c4:ea60:%'"),
+    HP_CHECK_EQ(hp_db_int(unit.db,
+                          "select count(*) from attempt where outcome = 'pass' and bay = 1 "
+                          "and port_path = '/dev/ttyUSB0' and adapter like '10c4:ea60:%'"),
                 1);
     if (hp_check_failures)
         hp_lines_dump(&unit.lines, "as the unit");
