@@ -247,7 +247,10 @@ int main(int argc, char **argv)
     memset(&ad, 0, sizeof ad);
     HP_REQUIRE(hp_adapter_plug(&ad, tb, sim, &a, NULL, err, sizeof err) == 0, "%s", err);
     /* what 60-trayflash.rules does to the adapter's tty: root:dialout 0660 */
-    const char *root = umockdev_testbed_get_root_dir(tb);
+    char root[200];
+    gchar *tb_root = umockdev_testbed_get_root_dir(tb); /* transfer full */
+    snprintf(root, sizeof root, "%s", tb_root);
+    g_free(tb_root);
     char node[300], slave[300];
     snprintf(node, sizeof node, "%s/dev/ttyUSB0", root);
     ssize_t n = readlink(node, slave, sizeof slave - 1);
