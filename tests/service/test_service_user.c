@@ -18,7 +18,10 @@
  * Not here (issue 14): the PostgreSQL half, reaching a server on 127.0.0.1 with that passfile.
  * The umockdev testbed's own plumbing (its /sys and /dev tree, event and ioctl sockets) is
  * handed to the user: it stands in for the kernel, not for a permission under test.
- * Usage: test_service_user TRAYFLASH PROFILE */
+ * The program, the profile and its image are copied into the test's folder first, as
+ * scripts/demo.sh does: the build tree may sit where the user cannot reach (/root/...).
+ * Usage: test_service_user TRAYFLASH PROFILE IMAGE (the image the profile names as
+ * images/<file>) */
 #define _XOPEN_SOURCE 700
 #include "credentials.h"
 #include "hp_check.h"
@@ -67,6 +70,21 @@ static void write_file(const char *path, const char *text, mode_t mode)
     FILE *f = fopen(path, "w");
     HP_REQUIRE(f && fputs(text, f) >= 0 && fclose(f) == 0, "%s", path);
     HP_REQUIRE(chmod(path, mode) == 0, "chmod %s", path);
+}
+
+/* Copies src to dst with mode, whole; exits on failure. */
+static void copy_file(const char *src, const char *dst, mode_t mode)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    HP_REQUIRE(in >= 0 && out >= 0, "copy %s to %s: %s", src, dst, strerror(errno));
+    char buf[65536];
+    ssize_t n;
+    while ((n = read(in, buf, sizeof buf)) > 0)
+        HP_REQUIRE(write(out, buf, (size_t)n) == n, "writing %s", dst);
+    HP_REQUIRE(n == 0 && close(out) == 0, "copy %s", src);
+    close(in);
+    HP_REQUIRE(chmod(dst, mode) == 0, "chmod %s", dst);
 }
 
 /* The unit's user in a forked child: groups, then gid, then uid (as systemd does them). */
@@ -192,8 +210,8 @@ static void check_credentials(const char *creds)
 int main(int argc, char **argv)
 {
     support_ensure_umockdev_preload(argv);
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s TRAYFLASH PROFILE\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s TRAYFLASH PROFILE IMAGE\n", argv[0]);
         return 2;
     }
     if (geteuid() != 0) {
@@ -208,6 +226,18 @@ int main(int argc, char **argv)
     char dir[64], state[128], creds[128], cfg[128], err[512];
     HP_REQUIRE(hp_tempdir(dir, sizeof dir, "service") == 0, "mkdtemp");
     HP_REQUIRE(chmod(dir, 0755) == 0, "chmod");
+    char bin[128], prof_dir[128], prof[200], img[200];
+    snprintf(bin, sizeof bin, "%s/trayflash", dir);
+    copy_file(argv[1], bin, 0755);
+    snprintf(prof_dir, sizeof prof_dir, "%s/profiles", dir);
+    snprintf(img, sizeof img, "%s/images", prof_dir);
+    HP_REQUIRE(mkdir(prof_dir, 0755) == 0 && mkdir(img, 0755) == 0, "%s", img);
+    const char *img_name = strrchr(argv[3], '/') ? strrchr(argv[3], '/') + 1 : argv[3];
+    snprintf(img, sizeof img, "%s/images/%s", prof_dir, img_name);
+    copy_file(argv[3], img, 0644);
+    const char *prof_name = strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2];
+    snprintf(prof, sizeof prof, "%s/%s", prof_dir, prof_name);
+    copy_file(argv[2], prof, 0644);
     /* StateDirectory=trayflash, StateDirectoryMode=0750, the user's */
     snprintf(state, sizeof state, "%s/state", dir);
     HP_REQUIRE(mkdir(state, 0750) == 0 && chown(state, user.uid, user.gid) == 0, "%s", state);
@@ -240,7 +270,7 @@ int main(int argc, char **argv)
     char cfg_text[600];
     snprintf(cfg_text, sizeof cfg_text,
              "[station]\nname = service-test\nprofile = %s\npool_size = 2\n\n[bay 1]\npath = %s\n",
-             argv[2], idp);
+             prof, idp);
     write_file(cfg, cfg_text, 0644);
 
     hp_adapter ad;
@@ -261,7 +291,7 @@ int main(int argc, char **argv)
     HP_REQUIRE(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
 
     /* 2 first: without dialout the adapter's tty is shut */
-    run denied = {.tf = argv[1], .cfg = cfg, .state = state, .creds = creds};
+    run denied = {.tf = bin, .cfg = cfg, .state = state, .creds = creds};
     start_station(&denied, false);
     int seen = hp_lines_wait(&denied.lines, 0, FLASH_TIMEOUT_MS, "ttyUSB0", NULL, NULL);
     HP_CHECK(seen >= 0, "without dialout the station did not even see /dev/ttyUSB0");
@@ -287,7 +317,7 @@ int main(int argc, char **argv)
     HP_REQUIRE(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
     HP_REQUIRE(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
     unlink(denied.db);
-    run unit = {.tf = argv[1], .cfg = cfg, .state = state, .creds = creds};
+    run unit = {.tf = bin, .cfg = cfg, .state = state, .creds = creds};
     start_station(&unit, true);
     char line[700];
     int end = end_line(&unit, line, sizeof line);
