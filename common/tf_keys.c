@@ -2,10 +2,10 @@
 #include "tf_keys.h"
 #include <string.h>
 
-int tf_schema_find(const tf_schema *s, const char *name)
+int tf_schema_find(const tf_schema *s, unsigned kind, const char *name)
 {
     for (int i = 0; i < s->n_keys; i++)
-        if (!strcmp(s->keys[i].name, name))
+        if ((!kind || (s->keys[i].sections & kind)) && !strcmp(s->keys[i].name, name))
             return i;
     return -1;
 }

@@ -46,8 +46,9 @@ typedef struct tf_schema {
     int n_keys;
 } tf_schema;
 
-/* The index of key `name` in `s`, or -1. */
-int tf_schema_find(const tf_schema *s, const char *name);
+/* The index of the row for key `name` in a section of kind mask `kind` (0: any kind), or -1.
+ * A name may have one row per section kind ([station] name and [bay N] name differ). */
+int tf_schema_find(const tf_schema *s, unsigned kind, const char *name);
 
 /* Duplicate-key detection for one section: key_line[] has n_keys entries, 0 = not given.
  * Records `line` for key k and returns 0, or returns the line of the earlier occurrence when
