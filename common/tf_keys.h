@@ -22,6 +22,8 @@ enum tf_key_flags {
     TF_KEY_REQUIRED_MAIN = 1u << 3, /* only the main section (kind bit 0) must give it */
     TF_KEY_REPEATS = 1u << 1,  /* may come more than once in a section (the values add up) */
     TF_KEY_FILL_IN = 1u << 2,  /* a template writes `example` and marks it for the engineer */
+    TF_KEY_SET_IN_TEMPLATE = 1u << 4, /* a template sets it (to `example`, or the file's name)
+                                         rather than showing its default commented out */
 };
 
 typedef struct tf_key {

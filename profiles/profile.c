@@ -53,13 +53,14 @@ enum { IN_PROFILE = 1, IN_VARIANT = 2 };
 static const tf_key keys[K_COUNT] = {
     [K_NAME] = { "name", IN_PROFILE, TF_KEY_TEXT, 0, 0, NULL, NULL, NULL,
                  "Id of this profile: 1..63 of a-z 0-9 . _ - (the database and reports key on "
-                 "it).", TF_KEY_REQUIRED, NULL },
+                 "it).", TF_KEY_REQUIRED | TF_KEY_SET_IN_TEMPLATE,
+                 NULL },
     [K_PRODUCT] = { "product", IN_PROFILE, TF_KEY_TEXT, 0, 0, NULL, NULL, "the name",
-                    "What the operators see (default: the name).", 0, NULL },
+                    "What the operators see (default: the name).", TF_KEY_SET_IN_TEMPLATE, NULL },
     [K_CHIP] = { "chip", IN_PROFILE | IN_VARIANT, TF_KEY_CHOICE, 0, 0, "bk7231t|bk7231n", NULL,
                  NULL, "Chip family: bk7231t (WB2S, WB3S, ...) or bk7231n (CB2S, CB3S, ...). In "
                  "a [variant] it may be left out and must agree with the section's name.",
-                 TF_KEY_REQUIRED_MAIN | TF_KEY_FILL_IN, "bk7231n" },
+                 TF_KEY_REQUIRED_MAIN | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE, "bk7231n" },
     [K_BAUD] = { "baud", IN_PROFILE, TF_KEY_CHOICE, 0, 0,
                  "115200|230400|460800|921600|1500000|2000000", "921600", NULL,
                  "Working baud: 115200, 230400, 460800, 921600, 1500000 or 2000000.", 0, NULL },
@@ -71,16 +72,17 @@ static const tf_key keys[K_COUNT] = {
     [K_IMAGE] = { "image", IN_PROFILE | IN_VARIANT, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
                   "The image, relative to this file's folder: a raw .bin (then offset is "
                   "needed) or a UF2 (its blocks carry their addresses). An RBL OTA package is "
-                  "refused.", TF_KEY_REQUIRED | TF_KEY_FILL_IN, "firmware.bin" },
+                  "refused.", TF_KEY_REQUIRED | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE, "firmware.bin" },
     [K_OFFSET] = { "offset", IN_PROFILE | IN_VARIANT, TF_KEY_INT, 0, 0xFFFFFFFFL, NULL, NULL,
                    "for a raw .bin: required", "Flash address of a raw .bin: 4 KiB aligned; "
                    "0x11000 is the app partition right above the bootloader (below it only with "
-                   "allow_bootloader = yes).", 0, "0x11000" },
+                   "allow_bootloader = yes).", TF_KEY_SET_IN_TEMPLATE,
+                   "0x11000" },
     [K_SHA256] = { "sha256", IN_PROFILE | IN_VARIANT, TF_KEY_TEXT, 0, 0, NULL, NULL, NULL,
                    "sha256 of the image file (sha256sum firmware.bin): the station refuses any "
                    "other bytes. When it differs, profile check prints the file's own sha256; "
                    "pin that only once you know the file is the released image.",
-                   TF_KEY_REQUIRED | TF_KEY_FILL_IN,
+                   TF_KEY_REQUIRED | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE,
                    "0000000000000000000000000000000000000000000000000000000000000000" },
     [K_ERASE] = { "erase", IN_PROFILE, TF_KEY_CHOICE, 0, 0, "auto|4k", "auto", NULL,
                   "Erase units: auto (64 KiB blocks where aligned, 4 KiB sectors elsewhere) or "
@@ -370,7 +372,7 @@ static int on_key(void *user, const char *section_name, const char *name, const 
         return 0;
     }
     section *s = &c->sec[c->cur];
-    int k = tf_schema_find(&tf_profile_schema, name);
+    int k = tf_schema_find(&tf_profile_schema, 0, name);
     if (c->rd.indented && k >= 0 && k == c->last_key) {
         fail(c, c->rd.line, "indented line continues key \"%s\": values must fit on one line",
              name);

@@ -382,60 +382,79 @@ static int cmd_list(int argc, char **argv)
     return tf_exit_code(db_errors ? TF_OUT_SETUP : errors ? TF_OUT_USAGE : TF_OUT_PASS);
 }
 
-/* The template `profile new` writes: every key, what it means, its default. %1$s is the
- * profile's name. Kept in step with profile.h's format notes and the man page's PROFILES. */
-static const char profile_template[] =
+/* The template `profile new` writes, from the profile schema (profile.c's key table): every
+ * key, what it means, its default. The keys to fill in are set and marked; the rest are
+ * shown commented out at their defaults. The man page's PROFILES and profiles/README.md say
+ * the same (tests/profiles schema_docs). */
+static const char template_head[] =
     "; %1$s.ini - a trayflash product profile (format: man trayflash, PROFILES; and\n"
-    "; profiles/README.md). Fill in the three lines marked FILL IN, then run\n"
+    "; profiles/README.md). Fill in the lines marked FILL IN, then run\n"
     ";     trayflash profile check %1$s.ini\n"
     "; until it loads: it shows what the station will erase and write. Comments start with ;\n"
     "; or # (after a value too: \"key = value ; why\"). A value fits on one line; a key comes\n"
     "; once per section; any error refuses the whole profile with file:line: words.\n"
     "\n"
-    "[profile]\n"
-    "; Id of this profile: 1..63 of a-z 0-9 . _ - (the database and reports key on it).\n"
-    "name = %1$s\n"
-    "; What the operators see (default: the name).\n"
-    "product = %1$s\n"
-    "; Chip family: bk7231t (WB2S, WB3S, ...) or bk7231n (CB2S, CB3S, ...).      FILL IN\n"
-    "chip = bk7231n\n"
-    "; The image, relative to this file's folder: a raw .bin (then offset is needed) or a\n"
-    "; UF2 (its blocks carry their addresses). An RBL OTA package is refused.    FILL IN\n"
-    "image = firmware.bin\n"
-    "; Flash address of a raw .bin: 4 KiB aligned; 0x11000 is the app partition right above\n"
-    "; the bootloader (below it only with allow_bootloader = yes).\n"
-    "offset = 0x11000\n"
-    "; sha256 of the image file (sha256sum firmware.bin): the station refuses any other\n"
-    "; bytes. When it differs, profile check prints the file's own sha256; pin that only once\n"
-    "; you know the file is the released image.                                 FILL IN\n"
-    "sha256 = 0000000000000000000000000000000000000000000000000000000000000000\n"
-    "\n"
-    "; ---- optional: remove the ; to set one; the values shown are the defaults ----\n"
-    "; Working baud: 115200, 230400, 460800, 921600, 1500000 or 2000000.\n"
-    ";baud = 921600\n"
-    "; Where to step down after failures at the working rate: rates high to low, each below\n"
-    "; the one before (none: no fall-back). Default: those of 921600, 460800, 115200 that\n"
-    "; are below baud.\n"
-    ";baud_fallback = 460800, 115200\n"
-    "; Erase units: auto (64 KiB blocks where aligned, 4 KiB sectors elsewhere) or 4k.\n"
-    ";erase = auto\n"
-    "; yes lets the image write below 0x11000, over the bootloader: almost never right.\n"
-    ";allow_bootloader = no\n"
-    "; Re-flash: skip sectors whose CRC already matches the image.\n"
-    ";skip_unchanged = yes\n"
-    "; How long to call the bootloader (LinkCheck) before giving a module up, 100..600000.\n"
-    ";link_timeout_ms = 10000\n"
-    "; Retries of a failed 4 KiB write (each after a re-erase) before stepping down, 0..10.\n"
-    ";write_retries = 2\n"
-    "; yes: image is a whole-flash QIO dump from address 0; the part above the bootloader is\n"
-    "; written, and offset is not used.\n"
-    ";qio = no\n"
-    "\n"
-    "; ---- the same product on another chip family: its own image, offset, sha256 (qio) ----\n"
-    ";[variant bk7231t]\n"
-    ";image = firmware-bk7231t.bin\n"
-    ";offset = 0x11000\n"
-    ";sha256 = (64 hex digits)\n";
+    "[profile]\n";
+
+/* `text` as ; comment lines of at most 90 columns. */
+static void put_comment(FILE *f, const char *text, bool fill_in)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s%s", text, fill_in ? " FILL IN." : "");
+    const char *w = buf;
+    while (*w) {
+        size_t n = strlen(w);
+        if (n > 88) {
+            n = 88;
+            while (n > 0 && w[n] != ' ')
+                n--;
+            if (!n)
+                n = 88;
+        }
+        fprintf(f, "; %.*s\n", (int)n, w);
+        w += n;
+        while (*w == ' ')
+            w++;
+    }
+}
+
+/* The value a template writes for key k (the file's name for name and product). */
+static const char *template_value(const tf_key *k, const char *name)
+{
+    if (k->example)
+        return k->example;
+    return k->def ? k->def : name;
+}
+
+static void put_template(FILE *f, const char *name)
+{
+    const tf_schema *s = &tf_profile_schema;
+    fprintf(f, template_head, name);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if (!(k->sections & 1u) || !(k->flags & TF_KEY_SET_IN_TEMPLATE))
+            continue;
+        put_comment(f, k->help, k->flags & TF_KEY_FILL_IN);
+        fprintf(f, "%s = %s\n", k->name, template_value(k, name));
+    }
+    fputs("\n; ---- optional: remove the ; to set one; the values shown are the defaults ----\n", f);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if (!(k->sections & 1u) || (k->flags & TF_KEY_SET_IN_TEMPLATE))
+            continue;
+        put_comment(f, k->help, false);
+        fprintf(f, ";%s = %s\n", k->name, template_value(k, name));
+    }
+    fputs("\n; ---- the same product on another chip family: a [variant CHIP] section with its\n"
+          "; own keys of these (chip, when given, must agree with the section's name) ----\n"
+          ";[variant bk7231t]\n", f);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if ((k->sections & 2u) && (k->flags & TF_KEY_SET_IN_TEMPLATE) &&
+            !(k->flags & TF_KEY_REQUIRED_MAIN))
+            fprintf(f, ";%s = %s\n", k->name, template_value(k, name));
+    }
+}
 
 /* The profile name a file name suggests: its base name without .ini, if it is a valid name. */
 static void name_from_path(const char *path, char *out, size_t outlen)
@@ -473,7 +492,16 @@ static int cmd_new(int argc, char **argv)
     char name[64];
     name_from_path(path, name, sizeof name);
     char *text = NULL;
-    int len = asprintf(&text, profile_template, name);
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    if (mem) {
+        put_template(mem, name);
+        if (fclose(mem) != 0) {
+            free(text);
+            text = NULL;
+        }
+    }
+    long len = text ? (long)text_len : -1;
     if (len < 0) {
         fprintf(stderr, "trayflash profile new: out of memory\n");
         return 2;
