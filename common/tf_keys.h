@@ -2,8 +2,9 @@
  * default, help}. The profile and the station file each keep one table (profile.c,
  * station_config.c); the same row decides whether a key is known in a section, whether it may
  * repeat, the range a number is checked against, the default a loader starts from, and the
- * words `trayflash profile new` writes above it. tests/profiles `schema_docs` compares the
- * tables with the man page and the example files, so a key cannot be added in one place only.
+ * words `trayflash profile new` writes above it. The ctests profiles_profile_schema_docs and
+ * station_config_schema compare the tables with the man page and the example files, so a key
+ * cannot be added in one place only.
  * No domain knowledge here: what a value means is the loader's. */
 #pragma once
 #include <stdbool.h>
