@@ -548,13 +548,13 @@ static int cmd_new(int argc, char **argv)
     if (argc - first > 1) {
         fprintf(stderr, "trayflash profile new: one FILE only ('%s' is a second)\n",
                 argv[first + 1]);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     const char *path = argc > first ? argv[first] : NULL;
     if (!path) {
         fprintf(stderr, "trayflash profile new: give the FILE to write (e.g. "
                 "profiles/my-product.ini)\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     char name[64];
     name_from_path(path, name, sizeof name);
@@ -571,7 +571,7 @@ static int cmd_new(int argc, char **argv)
     long len = text ? (long)text_len : -1;
     if (len < 0) {
         fprintf(stderr, "trayflash profile new: out of memory\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     /* O_EXCL: an existing profile (maybe pinned and in use) is never overwritten */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -581,7 +581,7 @@ static int cmd_new(int argc, char **argv)
                 e == EEXIST ? "already exists; not overwritten (choose another name)"
                             : strerror(e));
         free(text);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     size_t done = 0;
     int e = 0;
@@ -601,11 +601,11 @@ static int cmd_new(int argc, char **argv)
     if (e) {
         fprintf(stderr, "trayflash profile new: %s: cannot write: %s\n", path, strerror(e));
         unlink(path); /* no half template left behind */
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     printf("%s: profile template written; fill in chip, image and sha256, then run\n"
            "  trayflash profile check %s\n", path, path);
-    return 0;
+    return tf_exit_code(TF_OUT_PASS);
 }
 
 int cmd_profile(int argc, char **argv)
