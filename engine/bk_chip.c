@@ -1,12 +1,12 @@
 /* bk_chip.c - the family table, the bootloader fingerprints, the flash parts and the MAC's
- * place: facts from shared/docs/bk7231-reference.md (§3.5, §4, §6.1, §7.1) as data. */
+ * place: facts from docs/bk7231-reference.md (§3.5, §4, §6.1, §7.1) as data. */
 #include "bk_chip.h"
 #include <stddef.h>
 #include <string.h>
 #include <stdio.h>
 #include <strings.h>
 
-/* Per-device data (reference §7.1, shared/docs/per-device-data.md): the RF calibration (the MAC
+/* Per-device data (reference §7.1, docs/per-device-data.md): the RF calibration (the MAC
  * and the radio's calibration), the key-value storage, the OpenBeken config sector, LibreTiny's
  * user-data area and Tuya's data (the licence). T and N place them differently. */
 static const bk_region per_device_t[] = {

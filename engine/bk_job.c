@@ -6,7 +6,7 @@
  *   (one sector's CRC tells a fresh module from a re-flash) -> erase unit, write its sectors,
  *   unit by unit -> CRC of the whole region -> reboot.
  *
- * Written for the real loaders (shared/docs/bk7231-reference.md), not for a simulator:
+ * Written for the real loaders (docs/bk7231-reference.md), not for a simulator:
  *   - T "CRC protect lock": after a CheckCRC, writes only take effect once their unit has been
  *     erased after a LinkCheck that followed that CRC. So no sector is written after a CRC
  *     unless its unit's erase came after such a LinkCheck (bk_check_crc sends it), and the

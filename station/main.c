@@ -56,18 +56,6 @@ bool cli_help_asked(int argc, char **argv)
     return false;
 }
 
-int cli_bad_option(const char *cmd, const char *opt)
-{
-    fprintf(stderr, "trayflash %s: unknown option '%s' (see trayflash %s --help)\n", cmd, opt, cmd);
-    return tf_exit_code(TF_OUT_USAGE);
-}
-
-int cli_missing_value(const char *cmd, const char *opt)
-{
-    fprintf(stderr, "trayflash %s: %s needs a value\n", cmd, opt);
-    return tf_exit_code(TF_OUT_USAGE);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
