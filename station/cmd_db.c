@@ -4,55 +4,62 @@
 #include <stdbool.h>
 #include <string.h>
 #include "cli.h"
+#include "cli_opts.h"
+#include "exit_codes.h"
 #include "db.h"
 
-static void db_usage(FILE *out)
-{
-    fputs("usage: trayflash db snapshot FILE [--db DB] [--force]\n"
-          "\n"
-          "  Copy the results database DB (default: trayflash.db) to FILE as ONE self-contained\n"
-          "  file, consistent even while a station is writing to DB (SQLite's VACUUM INTO reads\n"
-          "  one snapshot, WAL included). Copying trayflash.db with cp while a station runs may\n"
-          "  miss the newest rows (they sit in trayflash.db-wal); this does not.\n"
-          "  FILE must not exist unless --force is given; a failed copy leaves no file.\n"
-          "  Exit 0 copied, 2 usage error, 3 the database or the copy failed.\n",
-          out);
-}
+enum { OPT_DB, OPT_FORCE };
+
+static const cli_opt snapshot_opts[] = {
+    [OPT_DB] = {"db", "DB", "the results database to copy (default trayflash.db)"},
+    [OPT_FORCE] = {"force", NULL, "replace FILE if it exists"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command snapshot_cmd = {
+    .name = "db snapshot",
+    .synopsis = "db snapshot FILE [--db DB] [--force]",
+    .about = "Copy the results database DB to FILE as ONE self-contained file, consistent even\n"
+             "while a station is writing to DB (SQLite's VACUUM INTO reads one snapshot, WAL\n"
+             "included). Copying trayflash.db with cp while a station runs may miss the newest\n"
+             "rows (they sit in trayflash.db-wal); this does not. FILE must not exist unless\n"
+             "--force is given; a failed copy leaves no file.",
+    .opts = snapshot_opts,
+    .footer = "Exit status: 0 copied, 2 usage error, 3 the database or the copy failed.\n",
+};
 
 static int db_snapshot_cmd(int argc, char **argv)
 {
-    const char *dbpath = "trayflash.db", *dest = NULL;
+    if (cli_help_asked(argc, argv)) {
+        cli_print_help(&snapshot_cmd, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
+    const char *dbpath = "trayflash.db", *dest = NULL, *v;
     bool force = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            db_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--force")) {
-            force = true;
-        } else if (!strcmp(a, "--db")) {
-            if (i + 1 >= argc)
-                return cli_missing_value("db snapshot", a);
-            dbpath = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            return cli_bad_option("db snapshot", a);
-        } else if (dest) {
-            fprintf(stderr, "trayflash db snapshot: one FILE only ('%s' and '%s')\n", dest, a);
-            return 2;
-        } else {
-            dest = a;
+    char msg[512];
+    cli_parser cp;
+    cli_parser_init(&cp, &snapshot_cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (opt == CLI_ERROR) {
+            fprintf(stderr, "trayflash db snapshot: %s\n", msg);
+            return tf_exit_code(TF_OUT_USAGE);
         }
+        if (opt == OPT_DB)
+            dbpath = v;
+        else
+            force = true;
     }
-    if (!dest) {
-        fprintf(stderr, "trayflash db snapshot: FILE missing\n");
-        db_usage(stderr);
-        return 2;
+    if (cp.first_operand + 1 != argc) {
+        fprintf(stderr, "trayflash db snapshot: %s (see trayflash db snapshot --help)\n",
+                cp.first_operand >= argc ? "FILE missing" : "one FILE only");
+        return tf_exit_code(TF_OUT_USAGE);
     }
+    dest = argv[cp.first_operand];
     db *d;
     char err[600];
     if (db_open(dbpath, true, &d, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash db snapshot: %s\n", err);
-        return 3;
+        return tf_exit_code(TF_OUT_SETUP);
     }
     int rc = db_snapshot(d, dest, force);
     if (rc < 0)
@@ -60,19 +67,22 @@ static int db_snapshot_cmd(int argc, char **argv)
                 strstr(db_errmsg(d), "not overwritten") ? " (give --force to replace it)" : "");
     db_close(d);
     if (rc < 0)
-        return 3;
+        return tf_exit_code(TF_OUT_SETUP);
     printf("%s: snapshot of %s written\n", dest, dbpath);
-    return 0;
+    return tf_exit_code(TF_OUT_PASS);
 }
 
 int cmd_db(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        db_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "snapshot"))
+    if (argc >= 2 && !strcmp(argv[1], "snapshot"))
         return db_snapshot_cmd(argc - 1, argv + 1);
-    fprintf(stderr, "trayflash db: unknown action '%s' (see trayflash db --help)\n", argv[1]);
-    return 2;
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        cli_print_help(&snapshot_cmd, stdout);
+        return tf_exit_code(TF_OUT_PASS);
+    }
+    if (argc < 2)
+        cli_print_help(&snapshot_cmd, stderr);
+    else
+        fprintf(stderr, "trayflash db: unknown action '%s' (see trayflash db --help)\n", argv[1]);
+    return tf_exit_code(TF_OUT_USAGE);
 }
