@@ -64,7 +64,8 @@ static const char *const stmt_sql[S_COUNT] = {
                      "old_profile_sha, new_profile_sha, allowed) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_MARK_INTERRUPTED] = "UPDATE attempt SET outcome = 'interrupted', cause = 'cancelled', "
-                           "detail = 'station stopped', end_ts = ?1 WHERE outcome = 'running'",
+                           "detail = 'station stopped', end_ts = ?1 "
+                           "WHERE outcome = 'running' AND station_id IS ?2",
 };
 
 enum { DB_BUSY_TIMEOUT_MS = 5000 };
@@ -75,6 +76,7 @@ struct db {
     sqlite3_stmt *stmt[S_COUNT];
     char path[256];
     char err[512];
+    int err_code; /* SQLite's primary result code of the last failure; 0 for a refused value */
 };
 
 sqlite3 *db_sqlite(db *d) { return d->sq; }
@@ -83,6 +85,7 @@ const char *db_errmsg(const db *d) { return d ? d->err : "no database handle"; }
 
 static void set_err(db *d, const char *fmt, ...)
 {
+    d->err_code = 0;
     va_list ap;
     va_start(ap, fmt);
     int n = snprintf(d->err, sizeof d->err, "%s: ", d->path);
@@ -96,7 +99,25 @@ static void set_err(db *d, const char *fmt, ...)
 static int sq_fail(db *d, const char *what)
 {
     set_err(d, "%s: %s", what, sqlite3_errmsg(d->sq));
+    d->err_code = sqlite3_errcode(d->sq) & 0xff;
     return -1;
+}
+
+bool db_failure_retryable(const db *d)
+{
+    switch (d ? d->err_code : 0) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY: /* the file or its folder lost write permission */
+    case SQLITE_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
 }
 
 static sqlite3_stmt *stmt_get(db *d, int which)
@@ -630,7 +651,7 @@ int db_assignment_log(db *d, double ts, const char *os_user, bool engineer, int 
     return run(d, st, "storing an assignment change");
 }
 
-int db_mark_interrupted(db *d, double ts)
+int db_mark_interrupted(db *d, int64_t station_id, double ts)
 {
     if (writable(d) < 0)
         return -1;
@@ -638,9 +659,24 @@ int db_mark_interrupted(db *d, double ts)
     if (!st)
         return -1;
     sqlite3_bind_double(st, 1, ts);
+    bind_id(st, 2, station_id);
     if (run(d, st, "marking interrupted attempts") < 0)
         return -1;
     return sqlite3_changes(d->sq);
 }
 
+int db_checkpoint(db *d)
+{
+    if (writable(d) < 0)
+        return -1;
+    int log_frames = 0, done_frames = 0;
+    int rc = sqlite3_wal_checkpoint_v2(d->sq, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log_frames,
+                                       &done_frames);
+    if (rc != SQLITE_OK)
+        return sq_fail(d, "checkpointing the WAL into the main file");
+    return 0;
+}
+
 void db_set_errmsg(db *d, const char *msg) { set_err(d, "%s", msg); }
+void db_set_sqlite_errmsg(db *d, const char *what) { sq_fail(d, what); }
+const char *db_path_of(const db *d) { return d->path; }

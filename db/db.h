@@ -79,6 +79,23 @@ int db_event_log(db *d, double ts, int bay, const char *level, const char *text)
  * bay -1 in bay_from/bay_to: none. */
 int db_assignment_log(db *d, double ts, const char *os_user, bool engineer, int bay_from, int bay_to,
                       const char *old_profile_sha, const char *new_profile_sha, bool allowed);
-/* At station start: attempts a crash left 'running' become 'interrupted' (cause 'cancelled', detail
- * 'station stopped', end_ts = ts). Returns how many rows changed, -1 on error. */
-int db_mark_interrupted(db *d, double ts);
+/* At station start: attempts THIS station (station_id from db_station_upsert; 0 = attempts with no
+ * station) left 'running' become 'interrupted' (cause 'cancelled', detail 'station stopped', end_ts
+ * = ts). Another station's running attempts are not touched: they may still be running. Returns
+ * how many rows changed, -1 on error. */
+int db_mark_interrupted(db *d, int64_t station_id, double ts);
+
+/* True when the last failure on this handle was the storage, not the record: the disk is full, an
+ * I/O error, the file busy or locked, out of memory. The same write may succeed later, so the
+ * caller keeps the record and retries. False for a refused record (bad value, constraint). */
+bool db_failure_retryable(const db *d);
+/* Writes the WAL into the main file and truncates the WAL to zero bytes, so the main file alone
+ * holds every committed row (a clean stop calls it). -1 with words if it could not complete (a
+ * reader held an old snapshot past the busy timeout, or the disk failed); the rows are safe in
+ * the WAL either way. */
+int db_checkpoint(db *d);
+/* A consistent copy of the open database (read-only handles too) in ONE self-contained file at
+ * `dest` (VACUUM INTO, so it is also compact). Written to a temporary name beside `dest` and moved
+ * into place whole: a failed copy leaves no partial file. An existing `dest` is refused unless
+ * `overwrite`. -1 with words naming the file on failure. */
+int db_snapshot(db *d, const char *dest, bool overwrite);

@@ -1,5 +1,5 @@
 /* report_html.c - the yield report as one self-contained page: inline CSS and SVG, no scripts, no
- * fetched resources, printable on A4 (ui-sketches.md section 2). A view of `report`, never a second
+ * fetched resources, printable on A4 (docs/ui-sketches.md section 2). A view of `report`, never a second
  * computation. Every piece of text from the database goes through html_text(). Colour always comes
  * with the number in words, so a monochrome print reads the same.
  *

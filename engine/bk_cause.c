@@ -1,4 +1,4 @@
-/* bk_cause.c - the cause table. Remedies follow shared/docs/physics-failures.md. */
+/* bk_cause.c - the cause table. Remedies follow docs/physics-failures.md. */
 #include "bk_cause.h"
 #include <string.h>
 

@@ -1,11 +1,12 @@
 /* bk_chip.c - the family table, the bootloader fingerprints, the flash parts and the MAC's
- * place: facts from shared/docs/bk7231-reference.md (§3.5, §4, §6.1, §7.1) as data. */
+ * place: facts from docs/bk7231-reference.md (§3.5, §4, §6.1, §7.1) as data. */
 #include "bk_chip.h"
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
 
-/* Per-device data (reference §7.1, shared/docs/per-device-data.md): the RF calibration (the MAC
+/* Per-device data (reference §7.1, docs/per-device-data.md): the RF calibration (the MAC
  * and the radio's calibration), the key-value storage, the OpenBeken config sector, LibreTiny's
  * user-data area and Tuya's data (the licence). T and N place them differently. */
 static const bk_region per_device_t[] = {
@@ -128,4 +129,10 @@ const bk_region *bk_per_device_overlap(const bk_family *f, uint32_t start, uint6
             return r;
     }
     return NULL;
+}
+
+void bk_mac_format(const uint8_t mac[6], char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
 }

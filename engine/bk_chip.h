@@ -66,6 +66,8 @@ const bk_boot_print *bk_boot_print_find(uint32_t crc32, uint32_t nbytes);
 #define BK_RF_MAC_TLV_OFF 0x1Cu
 #define BK_RF_MAC_OFF 0x24u
 bool bk_mac_from_rf_cal(const uint8_t *rf, size_t len, uint8_t mac[6]);
+/* "d8:1f:12:0a:3c:7e" (lower case); the one MAC formatter. */
+void bk_mac_format(const uint8_t mac[6], char *out, size_t outlen);
 
 /* SPI NOR parts found on these modules: the status register's size decides how protection
  * is lifted (BK7231N). */

@@ -1,6 +1,6 @@
 /* bk_image.c - image loading and checks. Everything here runs before a module is touched, so
  * the checks are strict: an image that is refused costs an engineer a minute, one that is
- * wrongly accepted costs a tray. Layouts: shared/docs/bk7231-protocol.md, "File formats". */
+ * wrongly accepted costs a tray. Layouts: docs/bk7231-protocol.md, "File formats". */
 #include "bk_image.h"
 #include "tf_file.h"
 #include <unistd.h>

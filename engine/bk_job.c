@@ -6,7 +6,7 @@
  *   (one sector's CRC tells a fresh module from a re-flash) -> erase unit, write its sectors,
  *   unit by unit -> CRC of the whole region -> reboot.
  *
- * Written for the real loaders (shared/docs/bk7231-reference.md), not for a simulator:
+ * Written for the real loaders (docs/bk7231-reference.md), not for a simulator:
  *   - T "CRC protect lock": after a CheckCRC, writes only take effect once their unit has been
  *     erased after a LinkCheck that followed that CRC. So no sector is written after a CRC
  *     unless its unit's erase came after such a LinkCheck (bk_check_crc sends it), and the
@@ -31,12 +31,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include "bk_classify.h"
+#include "bk_link.h"
 #include "bk_plan.h"
 #include "bk_session.h"
 
-#define LINK_BAUD 115200u
+#define LINK_BAUD BK_LINK_BAUD
 #define BAUD_SWITCH_DELAY_MS 20
-#define RESET_PULSE_MS 50
 #define LINK_ATTEMPT_S 0.5 /* LinkCheck flood after one reset before resetting again */
 #define LINK_POLL_MS 10
 #define PROBE_TIMEOUT_MS 120 /* an unsupported command gets no reply at all */
@@ -58,10 +59,8 @@ typedef struct job {
     int prot_sector;          /* -1: none chosen yet */
     bool prot_before_known, prot_checked;
     uint32_t prot_before;
-    /* evidence for the classifier */
-    uint32_t write_timeouts, erase_timeouts, read_timeouts;
-    uint32_t garbled, chip_errors, crc_mismatches, relinks_ok, stray_events;
-    uint32_t writes_ok, baud_switch_failures, resets;
+    bk_evidence ev;           /* what was seen, for bk_classify (fields say who writes them) */
+    uint32_t writes_ok;       /* acknowledged 4 KiB writes: the failure details say "the first" */
     int baud_tries_here;  /* failed switches to bauds[baud_idx] in a row */
     int probe_garbled;    /* identification replies that came garbled this round */
     int silent_identifications; /* rounds where no probe got any answer */
@@ -141,14 +140,15 @@ __attribute__((format(printf, 2, 3))) static void info(job *j, const char *fmt, 
     emit(j, BK_EV_INFO, BK_PHASE_IDLE, line);
 }
 
-/* Records the failure; returns false so callers can `return fail(...)`. */
-__attribute__((format(printf, 3, 4))) static bool fail(job *j, bk_cause cause, const char *fmt, ...)
+/* Records how the job ended and what was seen, in words; the cause is bk_classify's to decide
+ * at the end. Returns false so callers can `return fail(...)`. */
+__attribute__((format(printf, 3, 4))) static bool fail(job *j, bk_end end, const char *fmt, ...)
 {
     if (j->failed)
         return false;
     j->failed = true;
     j->r->passed = false;
-    j->r->cause = cause;
+    j->ev.end = end;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(j->r->detail, sizeof j->r->detail, fmt, ap);
@@ -156,20 +156,27 @@ __attribute__((format(printf, 3, 4))) static bool fail(job *j, bk_cause cause, c
     return false;
 }
 
-/* Failures that no retry can mend: the port is gone or someone asked us to stop. */
-static bool fail_hard(job *j, bk_status st, const char *what)
+/* Failures that no retry can mend: the port is gone, it failed, or someone asked us to stop.
+ * True when `st` was one of them and has ended the job; false for a status worth a retry. */
+static bool ended_hard(job *j, bk_status st, const char *what)
 {
-    if (st == BK_ST_GONE)
-        return fail(j, BK_CAUSE_ADAPTER_REMOVED, "the port vanished during %s (%s)", what,
-                    j->s.tp->last_error[0] ? j->s.tp->last_error : "hang-up");
+    if (st == BK_ST_GONE) {
+        fail(j, BK_END_PORT_GONE, "the port vanished during %s (%s)", what,
+             j->s.tp->last_error[0] ? j->s.tp->last_error : "hang-up");
+        return true;
+    }
     if (st == BK_ST_CANCELLED) {
         if (j->s.cancel_reason == BK_CANCEL_ADAPTER_REMOVED)
-            return fail(j, BK_CAUSE_ADAPTER_REMOVED, "the adapter was removed during %s", what);
-        return fail(j, BK_CAUSE_CANCELLED, "stopped during %s", what);
+            fail(j, BK_END_PORT_GONE, "the adapter was removed during %s", what);
+        else
+            fail(j, BK_END_CANCELLED, "stopped during %s", what);
+        return true;
     }
-    if (st == BK_ST_IO)
-        return fail(j, BK_CAUSE_PORT_ERROR, "%s: %s", what, j->s.tp->last_error);
-    return true; /* not hard: the caller may retry */
+    if (st == BK_ST_IO) {
+        fail(j, BK_END_PORT_ERROR, "%s: %s", what, j->s.tp->last_error);
+        return true;
+    }
+    return false;
 }
 
 static bool is_hard(bk_status st)
@@ -177,45 +184,21 @@ static bool is_hard(bk_status st)
     return st == BK_ST_GONE || st == BK_ST_CANCELLED || st == BK_ST_IO;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* ---- link and baud --------------------------------------------------------------------- */
 
-static bk_status host_baud(job *j, uint32_t baud);
-
-/* Resets the module into its download window: DTR/RTS on CEN where the adapter has them;
- * otherwise reopen the port (the only reset a pty gives, and harmless on a real adapter) and
- * ask the operator to power-cycle the module. */
+/* Resets the module into its download window (bk_reset_into_window); where the adapter has no
+ * modem lines the operator is asked, once a job, to power-cycle the module. */
 static bk_status reset_module(job *j)
 {
-    bk_transport *tp = j->s.tp;
-    if (host_baud(j, LINK_BAUD) != BK_ST_OK)
-        return BK_ST_IO;
-    int rc = tp->ops->set_lines(tp, true, true);
-    if (rc == BK_IO_UNSUPPORTED) {
-        if (!j->power_cycle_told) {
-            j->power_cycle_told = true;
-            char msg[320];
-            snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", tp->path);
-            emit(j, BK_EV_POWER_CYCLE_NEEDED, BK_PHASE_LINK, msg);
-        }
-        rc = tp->ops->reopen(tp);
-        return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+    bool no_lines = false;
+    bk_status st = bk_reset_into_window(&j->s, &no_lines);
+    if (no_lines && !j->power_cycle_told) {
+        j->power_cycle_told = true;
+        char msg[320];
+        snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", j->s.tp->path);
+        emit(j, BK_EV_POWER_CYCLE_NEEDED, BK_PHASE_LINK, msg);
     }
-    if (rc < 0)
-        return rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO;
-    sleep_ms(RESET_PULSE_MS);
-    rc = tp->ops->set_lines(tp, false, true);
-    if (rc >= 0) {
-        sleep_ms(RESET_PULSE_MS);
-        rc = tp->ops->set_lines(tp, false, false); /* CEN high: the chip boots */
-    }
-    return rc < 0 ? (rc == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO) : BK_ST_OK;
+    return st;
 }
 
 /* Puts the host at `baud` (the chip's rate is the caller's guess). */
@@ -258,6 +241,8 @@ static bk_status link_with_reset(job *j, int budget_ms)
     return BK_ST_TIMEOUT;
 }
 
+static bool relink_in_place(job *j);
+
 /* Switches to the baud at baud_idx, stepping down the profile's list when a switch fails. */
 static bool establish_baud(job *j)
 {
@@ -271,26 +256,36 @@ static bool establish_baud(job *j)
             j->baud_tries_here = 0;
             return true;
         }
-        if (!fail_hard(j, st, "the baud switch"))
+        if (ended_hard(j, st, "the baud switch"))
+            return false;
+        /* The chip switches on the request whether or not its echo reached us (a host that
+         * woke late to switch its own UART misses it): a LinkCheck at the new rate says
+         * whether the switch took. Only a module silent there counts against the rate. */
+        if (relink_in_place(j)) {
+            info(j, "baud %u (the echo was missed; the module answers at %u)", baud, baud);
+            j->baud_tries_here = 0;
+            return true;
+        }
+        if (j->failed)
             return false;
         info(j, "no echo after SetBaudRate %u (%s)", baud, bk_status_name(st));
-        j->baud_switch_failures++;
+        j->ev.baud_switch_failures++;
         /* An adapter that cannot carry a rate fails every time; a noisy line only sometimes:
          * each rate gets a second chance before the next lower one. */
         if (++j->baud_tries_here >= 2) {
             j->baud_tries_here = 0;
             if (j->baud_idx + 1 >= j->spec->n_bauds)
-                return fail(j, BK_CAUSE_ADAPTER_BAUD_LIMIT,
+                return fail(j, BK_END_BAUD_UNREACHABLE,
                             "module links at 115200 but never answered at %u baud, the lowest in "
-                            "the profile (%u tries)", baud, j->baud_switch_failures);
+                            "the profile (%u tries)", baud, j->ev.baud_switch_failures);
             j->baud_idx++;
         }
         j->r->retries++;
         st = link_with_reset(j, j->spec->link_timeout_ms);
         if (st != BK_ST_OK) {
-            if (!fail_hard(j, st, "re-linking after a baud switch"))
+            if (ended_hard(j, st, "re-linking after a baud switch"))
                 return false;
-            return fail(j, BK_CAUSE_MODULE_LOST, "after SetBaudRate %u failed the module never "
+            return fail(j, BK_END_RELINK_FAILED, "after SetBaudRate %u failed the module never "
                         "answered a re-link", baud);
         }
     }
@@ -305,7 +300,7 @@ static bool relink_in_place(job *j)
         if (st == BK_ST_OK)
             return true;
         if (is_hard(st)) {
-            fail_hard(j, st, "re-linking");
+            ended_hard(j, st, "re-linking");
             return false;
         }
     }
@@ -320,21 +315,18 @@ static bool recover(job *j, const char *after)
 {
     j->r->retries++;
     if (relink_in_place(j)) {
-        j->relinks_ok++;
         info(j, "module still answers after %s", after);
         return establish_baud(j);
     }
     if (j->failed)
         return false;
-    j->resets++;
     bk_status st = link_with_reset(j, j->spec->link_timeout_ms);
     if (st != BK_ST_OK) {
-        if (!fail_hard(j, st, "re-linking"))
+        if (ended_hard(j, st, "re-linking"))
             return false;
-        return fail(j, BK_CAUSE_MODULE_LOST, "%s; the module never answered a re-link (%u writes "
+        return fail(j, BK_END_RELINK_FAILED, "%s; the module never answered a re-link (%u writes "
                     "had succeeded)", after, j->writes_ok);
     }
-    j->relinks_ok++;
     info(j, "re-link ok after a reset, after %s", after);
     return establish_baud(j);
 }
@@ -361,11 +353,8 @@ typedef step_result (*step_fn)(job *j);
 static step_result soft(job *j, bk_status st, const char *what)
 {
     if (is_hard(st))
-        return fail_hard(j, st, what) ? STEP_RETRY : STEP_FAILED;
-    if (st == BK_ST_GARBLED)
-        j->garbled++;
-    else
-        j->read_timeouts++;
+        return ended_hard(j, st, what) ? STEP_FAILED : STEP_RETRY;
+    j->ev.garbled += st == BK_ST_GARBLED;
     return STEP_RETRY;
 }
 
@@ -378,10 +367,10 @@ static bool run_step(job *j, step_fn fn, const char *what)
         if (r == STEP_FAILED || j->failed)
             return false;
         if (attempt >= j->spec->write_retries) {
-            if (j->garbled > 0)
-                return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "%s: %u garbled replies in %d tries at "
-                            "%u baud", what, j->garbled, attempt + 1, j->s.baud);
-            return fail(j, BK_CAUSE_PROTOCOL, "%s: no reply in %d tries, though the module "
+            if (j->ev.garbled > 0)
+                return fail(j, BK_END_STEP_RETRIES, "%s: %u garbled replies in %d tries at %u "
+                            "baud", what, j->ev.garbled, attempt + 1, j->s.baud);
+            return fail(j, BK_END_STEP_RETRIES, "%s: no reply in %d tries, though the module "
                         "answers LinkCheck", what, attempt + 1);
         }
         if (!recover(j, what))
@@ -396,7 +385,7 @@ static bool probe_read_reg(job *j, const bk_family **fam)
     uint32_t id = 0;
     bk_status st = bk_read_reg(&j->s, 0x800000, &id, PROBE_TIMEOUT_MS);
     if (is_hard(st))
-        return fail_hard(j, st, "identification");
+        return !ended_hard(j, st, "identification");
     j->probe_garbled += st == BK_ST_GARBLED;
     if (st != BK_ST_OK)
         return true;
@@ -406,13 +395,13 @@ static bool probe_read_reg(job *j, const bk_family **fam)
         uint32_t again = 0;
         st = bk_read_reg(&j->s, 0x800000, &again, PROBE_TIMEOUT_MS);
         if (is_hard(st))
-            return fail_hard(j, st, "identification");
+            return !ended_hard(j, st, "identification");
         if (st != BK_ST_OK || again != id) {
             j->probe_garbled++;
             return true;
         }
         j->r->chip_id = id;
-        return fail(j, BK_CAUSE_WRONG_CHIP, "chip id 0x%X is no BK7231T/N; nothing erased", id);
+        return fail(j, BK_END_FOREIGN_CHIP, "chip id 0x%X is no BK7231T/N; nothing erased", id);
     }
     j->r->chip_id = id;
     return true;
@@ -426,7 +415,7 @@ static bool probe_boot_version(job *j, const bk_family **fam)
     bool not_implemented = false;
     bk_status st = bk_read_boot_version(&j->s, ver, sizeof ver, &not_implemented, PROBE_TIMEOUT_MS);
     if (is_hard(st))
-        return fail_hard(j, st, "identification");
+        return !ended_hard(j, st, "identification");
     j->probe_garbled += st == BK_ST_GARBLED;
     if (st != BK_ST_OK || not_implemented)
         return true;
@@ -435,13 +424,13 @@ static bool probe_boot_version(job *j, const bk_family **fam)
         char again[48];
         st = bk_read_boot_version(&j->s, again, sizeof again, &not_implemented, PROBE_TIMEOUT_MS);
         if (is_hard(st))
-            return fail_hard(j, st, "identification");
+            return !ended_hard(j, st, "identification");
         if (st != BK_ST_OK || strcmp(again, ver) != 0) {
             j->probe_garbled++;
             return true;
         }
         snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", ver);
-        return fail(j, BK_CAUSE_WRONG_CHIP, "the loader calls itself \"%s\": no BK7231T/N loader; "
+        return fail(j, BK_END_FOREIGN_CHIP, "the loader calls itself \"%s\": no BK7231T/N loader; "
                     "nothing erased", ver);
     }
     *fam = bk_family_get(BK_CHIP_BK7231T);
@@ -456,7 +445,7 @@ static bool fingerprint(job *j, const bk_family **fam)
     uint32_t crc = 0;
     bk_status st = bk_check_crc_raw(&j->s, 0, 256, &crc);
     if (is_hard(st))
-        return fail_hard(j, st, "identification");
+        return !ended_hard(j, st, "identification");
     j->probe_garbled += st == BK_ST_GARBLED;
     if (st != BK_ST_OK)
         return true;
@@ -470,7 +459,7 @@ static bool fingerprint(job *j, const bk_family **fam)
     }
     snprintf(j->r->boot_version, sizeof j->r->boot_version, "%s", bp->name);
     if (bp->chip == BK_CHIP_UNKNOWN)
-        return fail(j, BK_CAUSE_WRONG_CHIP, "bootloader \"%s\" (crc %08x) is a %s's: no BK7231T/N; "
+        return fail(j, BK_END_FOREIGN_CHIP, "bootloader \"%s\" (crc %08x) is a %s's: no BK7231T/N; "
                     "nothing erased", bp->name, host, bp->chip_name);
     *fam = bk_family_get(bp->chip);
     return true;
@@ -509,7 +498,7 @@ static step_result identify_step(job *j)
         /* One corrupted request also earns silence: ask twice before blaming the chip. */
         if (++j->silent_identifications < 2)
             return soft(j, BK_ST_TIMEOUT, "identification");
-        fail(j, BK_CAUSE_WRONG_CHIP, "the loader answered neither ReadReg nor ReadBootVersion "
+        fail(j, BK_END_FOREIGN_CHIP, "the loader answered neither ReadReg nor ReadBootVersion "
              "(%s): unknown chip; nothing erased", j->r->boot_version);
         return STEP_FAILED;
     }
@@ -531,9 +520,9 @@ static bool choose_variant(job *j)
         }
     }
     if (j->spec->n_variants == 1)
-        return fail(j, BK_CAUSE_WRONG_CHIP, "module is %s, profile wants %s (nothing erased)",
+        return fail(j, BK_END_FOREIGN_CHIP, "module is %s, profile wants %s (nothing erased)",
                     bk_chip_name(j->r->chip), bk_chip_name(j->spec->variants[0].chip));
-    return fail(j, BK_CAUSE_NO_VARIANT, "no variant of %s for %s (nothing erased)",
+    return fail(j, BK_END_NO_VARIANT, "no variant of %s for %s (nothing erased)",
                 j->spec->product ? j->spec->product : "this product", bk_chip_name(j->r->chip));
 }
 
@@ -561,7 +550,7 @@ static step_result unprotect_step(job *j)
         if (!(sr & BK_SR_PROTECT_MASK))
             return STEP_DONE;
         if (round == 1) {
-            fail(j, BK_CAUSE_FLASH_PROTECTED, "status register 0x%04x keeps its protect bits after "
+            fail(j, BK_END_PROTECT_STUCK, "status register 0x%04x keeps its protect bits after "
                  "a write (write-protect pin or locked register); nothing erased", sr);
             return STEP_FAILED;
         }
@@ -584,10 +573,16 @@ static step_result read_mac_step(job *j)
     if (st != BK_ST_OK)
         return soft(j, st, "reading the MAC");
     j->r->have_mac = found;
-    if (found)
-        info(j, "mac %02x:%02x:%02x:%02x:%02x:%02x", j->r->mac[0], j->r->mac[1], j->r->mac[2],
-             j->r->mac[3], j->r->mac[4], j->r->mac[5]);
-    else
+    if (found && j->hooks && j->hooks->on_event) {
+        char line[40];
+        bk_mac_format(j->r->mac, line, sizeof line);
+        char text[48];
+        snprintf(text, sizeof text, "mac %s", line);
+        bk_event ev = job_event(j, BK_EV_MAC, BK_PHASE_IDENTIFY);
+        ev.text = text;
+        memcpy(ev.mac, j->r->mac, 6);
+        j->hooks->on_event(j->hooks->ctx, &ev);
+    } else if (!found)
         info(j, "no MAC in the RF calibration sector at 0x%X", j->s.fam->rf_cal_addr);
     return STEP_DONE;
 }
@@ -629,7 +624,7 @@ static bool prepare_protect_check(job *j)
         bk_status st = bk_check_crc(&j->s, p->start + (uint32_t)idx * BK_SECTOR_SIZE, BK_SECTOR_SIZE, &crc);
         if (st != BK_ST_OK) {
             j->prot_before_known = false; /* cannot tell: the final CRC decides */
-            return fail_hard(j, st, "the protected-flash check");
+            return !ended_hard(j, st, "the protected-flash check");
         }
         note_before(j, idx, crc);
         return true;
@@ -670,7 +665,7 @@ static bool decide_units(job *j, bool *already)
     uint32_t crc = 0;
     bk_status st = bk_check_crc(&j->s, p->start + (uint32_t)i * BK_SECTOR_SIZE, BK_SECTOR_SIZE, &crc);
     if (st != BK_ST_OK)
-        return fail_hard(j, st, "the unchanged-sector check") && prepare_protect_check(j);
+        return !ended_hard(j, st, "the unchanged-sector check") && prepare_protect_check(j);
     note_before(j, i, crc);
     if (!j->spec->skip_unchanged || crc != p->sector_crc[i])
         return true;
@@ -678,7 +673,7 @@ static bool decide_units(job *j, bool *already)
     int bad_span = 0;
     st = check_spans(j, &all_match, &crc, &bad_span);
     if (st != BK_ST_OK)
-        return fail_hard(j, st, "the unchanged-region check");
+        return !ended_hard(j, st, "the unchanged-region check");
     if (all_match) {
         *already = true;
         for (int u = 0; u < p->n_units; u++)
@@ -689,7 +684,7 @@ static bool decide_units(job *j, bool *already)
     for (int u = 0; u < p->n_units; u++) {
         st = bk_check_crc(&j->s, p->units[u].addr, p->units[u].size, &crc);
         if (st != BK_ST_OK)
-            return fail_hard(j, st, "the unchanged-unit check");
+            return !ended_hard(j, st, "the unchanged-unit check");
         if (crc == p->units[u].chip_crc) {
             p->units[u].needs_write = false;
             skip += p->units[u].n_sectors;
@@ -723,10 +718,10 @@ static bool check_protection(job *j, const bk_unit *u)
     uint32_t addr = j->plan.start + (uint32_t)idx * BK_SECTOR_SIZE;
     bk_status st = bk_check_crc(&j->s, addr, BK_SECTOR_SIZE, &crc);
     if (st != BK_ST_OK)
-        return fail_hard(j, st, "the protected-flash check"); /* soft: the final CRC decides */
+        return !ended_hard(j, st, "the protected-flash check"); /* soft: the final CRC decides */
     if (crc == j->plan.sector_crc[idx] || crc != j->prot_before)
         return true;
-    return fail(j, BK_CAUSE_FLASH_PROTECTED, "erase and write of 0x%X were acknowledged but the "
+    return fail(j, BK_END_PROTECT_STUCK, "erase and write of 0x%X were acknowledged but the "
                 "sector still holds what it held before: the flash is write-protected%s",
                 addr, j->s.fam->has_flash_sr ? " (status register)" : " (the loader's protection)");
 }
@@ -758,7 +753,7 @@ static bool flash_unit(job *j, bk_unit *u, unit_failure *uf)
                 return false;
             }
             if (j->s.idle_garbage_events != strays)
-                j->stray_events++;
+                j->ev.stray_events++;
             j->writes_ok++;
             j->r->sectors_written++;
             j->r->bytes_written += BK_SECTOR_SIZE;
@@ -773,39 +768,43 @@ static void note_failure(job *j, const unit_failure *uf)
 {
     if (uf->st == BK_ST_TIMEOUT) {
         if (!strcmp(uf->op, "write"))
-            j->write_timeouts++;
+            j->ev.write_timeouts++;
         else
-            j->erase_timeouts++;
+            j->ev.erase_timeouts++;
     } else if (uf->st == BK_ST_CHIP_ERROR) {
-        j->chip_errors++;
+        j->ev.chip_errors++;
     } else {
-        j->garbled++;
+        j->ev.garbled++;
     }
     if (!j->first_failure[0])
         snprintf(j->first_failure, sizeof j->first_failure, "%s at 0x%X: %s at %u baud", uf->op,
                  uf->addr, bk_status_name(uf->st), j->s.baud);
 }
 
-/* The cause of a unit that would not flash, from everything seen so far. */
+/* A unit would not flash: the words for the cause bk_classify will give. */
 static bool fail_classified(job *j, const unit_failure *last)
 {
-    uint32_t tries = j->write_timeouts + j->erase_timeouts + j->garbled + j->chip_errors;
-    if (j->s.foreign_frames > 0 || j->stray_events >= 2)
-        return fail(j, BK_CAUSE_FOREIGN_TRAFFIC, "%u TuyaMCU frames and %u bursts of stray bytes on "
-                    "the line while flashing; first failure: %s", j->s.foreign_frames,
-                    j->stray_events, j->first_failure);
-    if (j->garbled + j->crc_mismatches > j->write_timeouts + j->erase_timeouts)
-        return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "%u garbled replies, %u CRC mismatches; first "
-                    "failure: %s; every baud down to %u tried", j->garbled, j->crc_mismatches,
+    uint32_t tries = j->ev.write_timeouts + j->ev.erase_timeouts + j->ev.garbled + j->ev.chip_errors;
+    bk_evidence ev = j->ev;
+    ev.end = BK_END_UNIT_RETRIES;
+    ev.foreign_frames = j->s.foreign_frames;
+    switch (bk_classify(&ev, false)) {
+    case BK_CAUSE_FOREIGN_TRAFFIC:
+        return fail(j, BK_END_UNIT_RETRIES, "%u TuyaMCU frames and %u bursts of stray bytes on the "
+                    "line while flashing; first failure: %s", j->s.foreign_frames,
+                    j->ev.stray_events, j->first_failure);
+    case BK_CAUSE_SIGNAL_INTEGRITY:
+        return fail(j, BK_END_UNIT_RETRIES, "%u garbled replies, %u CRC mismatches; first failure: "
+                    "%s; every baud down to %u tried", j->ev.garbled, j->ev.crc_mismatches,
                     j->first_failure, j->s.baud);
-    if (j->write_timeouts + j->erase_timeouts > 0) {
-        bool first = j->writes_ok == 0;
-        return fail(j, BK_CAUSE_BROWNOUT, "link, read and erase answered; %s 4 KiB %s at 0x%X was "
+    case BK_CAUSE_BROWNOUT:
+        return fail(j, BK_END_UNIT_RETRIES, "link, read and erase answered; %s 4 KiB %s at 0x%X was "
                     "never acknowledged (no %s reply) in %u tries at %u baud; every re-link "
-                    "answered", first ? "the first" : "a", last->op, last->addr,
+                    "answered", j->writes_ok == 0 ? "the first" : "a", last->op, last->addr,
                     strcmp(last->op, "write") ? "16-byte" : "15-byte", tries, j->s.baud);
+    default:
+        return fail(j, BK_END_UNIT_RETRIES, "%s", j->first_failure);
     }
-    return fail(j, BK_CAUSE_PROTOCOL, "%s", j->first_failure);
 }
 
 /* A unit failure is evidence of a bad line when bytes came back wrong (garbled reply, an
@@ -838,7 +837,7 @@ static bool write_units(job *j, bool first_pass)
         int attempts = 0, line_failures = 0;
         unit_failure uf;
         while (!flash_unit(j, u, &uf)) {
-            if (j->failed || !fail_hard(j, uf.st, uf.op))
+            if (j->failed || ended_hard(j, uf.st, uf.op))
                 return false;
             note_failure(j, &uf);
             j->done_bytes = done_before;
@@ -875,9 +874,9 @@ static int locate_bad_units(job *j)
         uint32_t crc = 0;
         bk_status st = bk_check_crc(&j->s, j->plan.units[u].addr, j->plan.units[u].size, &crc);
         if (st != BK_ST_OK) {
-            if (!fail_hard(j, st, "locating bad sectors"))
+            if (ended_hard(j, st, "locating bad sectors"))
                 return -1;
-            j->garbled += st == BK_ST_GARBLED;
+            j->ev.garbled += st == BK_ST_GARBLED;
             j->plan.units[u].needs_write = true; /* cannot tell: write it again */
             bad++;
             continue;
@@ -903,7 +902,7 @@ static int first_bad_sector(job *j)
             bk_status st = bk_check_crc(&j->s, un->addr + (uint32_t)k * BK_SECTOR_SIZE,
                                         BK_SECTOR_SIZE, &crc);
             if (st != BK_ST_OK)
-                return fail_hard(j, st, "locating a bad sector") ? un->first_sector + k : -1;
+                return ended_hard(j, st, "locating a bad sector") ? -1 : un->first_sector + k;
             if (crc != j->plan.sector_crc[un->first_sector + k])
                 return un->first_sector + k;
         }
@@ -911,66 +910,54 @@ static int first_bad_sector(job *j)
     return -1;
 }
 
-/* What one bad sector read back twice shows. NOR programming only clears bits: a bit the image
- * has at 1 found at 0 was corrupted on its way (the write's data carries no checksum), and two
- * reads of the same cells that disagree are the line itself; bits the image has at 0 left at 1
- * are cells that did not program (weak supply, a worn part) - unless they are lone bits
- * scattered one per byte, which is what a noisy line does to the data. */
-typedef struct readback {
-    bool read_ok;
-    uint32_t addr;
-    uint32_t left_at_one, cleared, disagree, multi_bit_bytes;
-} readback;
-
-static readback read_back_sector(job *j, int idx)
+/* Reads one bad sector back twice into the evidence (bk_evidence's readback_* fields say what
+ * each count means; bk_readback_says_line reads them). Returns the sector's address. */
+static uint32_t read_back_sector(job *j, int idx)
 {
-    readback rb = {.addr = j->plan.start + (uint32_t)(idx < 0 ? 0 : idx) * BK_SECTOR_SIZE};
+    bk_evidence *e = &j->ev;
+    uint32_t addr = j->plan.start + (uint32_t)(idx < 0 ? 0 : idx) * BK_SECTOR_SIZE;
+    e->readback_ok = false;
+    e->readback_disagree = e->readback_cleared = e->readback_left_at_one = e->readback_multi_bit = 0;
     if (idx < 0)
-        return rb;
+        return addr;
     uint8_t *a = malloc(3 * BK_SECTOR_SIZE);
-    if (a && bk_read_4k(&j->s, rb.addr, a) == BK_ST_OK &&
-        bk_read_4k(&j->s, rb.addr, a + BK_SECTOR_SIZE) == BK_ST_OK) {
-        rb.read_ok = true;
+    if (a && bk_read_4k(&j->s, addr, a) == BK_ST_OK &&
+        bk_read_4k(&j->s, addr, a + BK_SECTOR_SIZE) == BK_ST_OK) {
+        e->readback_ok = true;
         uint8_t *want = a + 2 * BK_SECTOR_SIZE;
         bk_plan_sector_data(j->v->image, j->v->image_len, idx, want);
         for (size_t i = 0; i < BK_SECTOR_SIZE; i++) {
             if (a[i] != a[BK_SECTOR_SIZE + i]) {
-                rb.disagree++;
+                e->readback_disagree++;
                 continue;
             }
             int up = __builtin_popcount((unsigned)(a[i] & ~want[i]) & 0xFFu);
             int down = __builtin_popcount((unsigned)(~a[i] & want[i]) & 0xFFu);
-            rb.left_at_one += (uint32_t)up;
-            rb.cleared += (uint32_t)down;
-            rb.multi_bit_bytes += up + down > 1;
+            e->readback_left_at_one += (uint32_t)up;
+            e->readback_cleared += (uint32_t)down;
+            e->readback_multi_bit += up + down > 1;
         }
     } else {
-        j->garbled++; /* a sector that cannot be read back twice: the line */
+        e->garbled++; /* a sector that cannot be read back twice: the line */
     }
     free(a);
-    return rb;
+    return addr;
 }
 
-static bool readback_says_line(const job *j, const readback *rb)
+/* Every write was acknowledged and the CRC still differs after the last round: the words for
+ * what the read-back of the first bad sector showed. */
+static bool fail_verify(job *j, int rounds, uint32_t addr)
 {
-    if (!rb->read_ok)
-        return true;
-    return rb->disagree > 0 || rb->cleared > 0 || (rb->left_at_one > 0 && rb->multi_bit_bytes == 0) ||
-           (rb->left_at_one == 0 && j->garbled > 0);
-}
-
-/* Every write was acknowledged and the CRC still differs after the last round: name it from the
- * read-back of the first bad sector. */
-static bool fail_verify(job *j, int rounds, const readback *rb)
-{
-    if (readback_says_line(j, rb))
-        return fail(j, BK_CAUSE_SIGNAL_INTEGRITY, "the flash CRC still differs after %d rewrites "
+    const bk_evidence *e = &j->ev;
+    if (bk_readback_says_line(e))
+        return fail(j, BK_END_VERIFY_EXHAUSTED, "the flash CRC still differs after %d rewrites "
                     "down to %u baud; sector 0x%X read back: %u bits cleared and %u set that the "
                     "image does not, %u bytes differing between two reads: data corrupted on the "
-                    "wire", rounds, j->s.baud, rb->addr, rb->cleared, rb->left_at_one, rb->disagree);
-    return fail(j, BK_CAUSE_VERIFY_FAILED, "every write acknowledged, but the CRC differs after %d "
-                "rewrites (last at %u baud); sector 0x%X has %u bits that did not program",
-                rounds, j->s.baud, rb->addr, rb->left_at_one);
+                    "wire", rounds, j->s.baud, addr, e->readback_cleared, e->readback_left_at_one,
+                    e->readback_disagree);
+    return fail(j, BK_END_VERIFY_EXHAUSTED, "every write acknowledged, but the CRC differs after "
+                "%d rewrites (last at %u baud); sector 0x%X has %u bits that did not program",
+                rounds, j->s.baud, addr, e->readback_left_at_one);
 }
 
 /* The region's CRC; on a mismatch the bad units are found, one bad sector is read back to tell
@@ -982,19 +969,19 @@ static bool verify(job *j)
     for (int round = 0;; round++) {
         set_phase(j, BK_PHASE_VERIFY);
         uint32_t crc = 0;
-        uint32_t garbled_before = j->garbled + j->s.garbled_replies;
+        uint32_t garbled_before = j->ev.garbled + j->s.garbled_replies;
         bool all_match = false;
         int bad_span = 0;
         bk_status st = check_spans(j, &all_match, &crc, &bad_span);
         if (st == BK_ST_OK && all_match)
             return true;
-        if (!fail_hard(j, st, "the final CRC"))
+        if (ended_hard(j, st, "the final CRC"))
             return false;
         if (st != BK_ST_OK) {
-            j->garbled += st == BK_ST_GARBLED;
+            j->ev.garbled += st == BK_ST_GARBLED;
             info(j, "final CRC: %s", bk_status_name(st));
             if (round + 1 >= max_rounds)
-                return fail(j, st == BK_ST_GARBLED ? BK_CAUSE_SIGNAL_INTEGRITY : BK_CAUSE_MODULE_LOST,
+                return fail(j, BK_END_CRC_NEVER_WHOLE,
                             "the final CRC never came back whole (%s) in %d tries", bk_status_name(st),
                             round + 1);
             if (st == BK_ST_GARBLED)
@@ -1003,7 +990,7 @@ static bool verify(job *j)
                 return false;
             continue;
         }
-        j->crc_mismatches++;
+        j->ev.crc_mismatches++;
         const bk_span *sp = &j->plan.spans[bad_span];
         info(j, "CRC of 0x%X..0x%X is %08x, image %08x", sp->addr, sp->addr + sp->len, ~crc,
              ~sp->chip_crc);
@@ -1012,12 +999,12 @@ static bool verify(job *j)
             return false;
         if (bad == 0)
             continue; /* the whole differed but no unit does: ask again */
-        readback rb = read_back_sector(j, first_bad_sector(j));
+        uint32_t bad_addr = read_back_sector(j, first_bad_sector(j));
         if (j->failed)
             return false;
-        bool line = readback_says_line(j, &rb) || j->garbled + j->s.garbled_replies > garbled_before;
+        bool line = bk_readback_says_line(&j->ev) || j->ev.garbled + j->s.garbled_replies > garbled_before;
         if (round + 1 >= max_rounds)
-            return fail_verify(j, round, &rb);
+            return fail_verify(j, round, bad_addr);
         if (line)
             step_down(j, "data corrupted on the wire"); /* the rewrite goes at the lower rate */
         info(j, "rewriting %d units at %u baud", bad, j->spec->bauds[j->baud_idx]);
@@ -1040,7 +1027,7 @@ static bool check_per_device(job *j, const bk_variant *v, const bk_family *f)
         uint32_t addr = v->offset + i * BK_SECTOR_SIZE;
         const bk_region *r = bk_per_device_overlap(f, addr, BK_SECTOR_SIZE);
         if (r)
-            return fail(j, BK_CAUSE_IMAGE_ERROR, "the image would erase 0x%X, in the %s's %s at "
+            return fail(j, BK_END_IMAGE_REFUSED, "the image would erase 0x%X, in the %s's %s at "
                         "0x%X..0x%X (the module's own data); nothing erased", addr, f->name,
                         r->name, r->start, r->start + r->len);
     }
@@ -1051,21 +1038,21 @@ static bool check_spec(job *j)
 {
     const bk_job_spec *sp = j->spec;
     if (sp->n_variants < 1 || sp->n_variants > BK_MAX_VARIANTS)
-        return fail(j, BK_CAUSE_IMAGE_ERROR, "the profile has no image variant");
+        return fail(j, BK_END_IMAGE_REFUSED, "the profile has no image variant");
     if (sp->n_bauds < 1 || sp->n_bauds > BK_MAX_BAUDS)
-        return fail(j, BK_CAUSE_IMAGE_ERROR, "the profile has no baud rate");
+        return fail(j, BK_END_IMAGE_REFUSED, "the profile has no baud rate");
     for (int i = 0; i < sp->n_variants; i++) {
         const bk_variant *v = &sp->variants[i];
         const bk_family *f = bk_family_get(v->chip);
         if (!f || !v->image || v->image_len == 0)
-            return fail(j, BK_CAUSE_IMAGE_ERROR, "variant %d has no chip or no image", i);
+            return fail(j, BK_END_IMAGE_REFUSED, "variant %d has no chip or no image", i);
         if (v->offset % BK_SECTOR_SIZE)
-            return fail(j, BK_CAUSE_IMAGE_ERROR, "offset 0x%X is not 4 KiB aligned", v->offset);
+            return fail(j, BK_END_IMAGE_REFUSED, "offset 0x%X is not 4 KiB aligned", v->offset);
         if ((uint64_t)v->offset + v->image_len > f->flash_size)
-            return fail(j, BK_CAUSE_IMAGE_ERROR, "image of %zu bytes at 0x%X runs past the end of "
+            return fail(j, BK_END_IMAGE_REFUSED, "image of %zu bytes at 0x%X runs past the end of "
                         "the %u KiB flash", v->image_len, v->offset, f->flash_size / 1024);
         if (v->offset < f->protected_end && !sp->allow_bootloader_write)
-            return fail(j, BK_CAUSE_IMAGE_ERROR, "offset 0x%X is inside the bootloader area "
+            return fail(j, BK_END_IMAGE_REFUSED, "offset 0x%X is inside the bootloader area "
                         "(below 0x%X) and the profile does not allow it", v->offset, f->protected_end);
         if (!check_per_device(j, v, f))
             return false;
@@ -1081,9 +1068,9 @@ static bool run(job *j)
     set_phase(j, BK_PHASE_LINK);
     bk_status st = link_with_reset(j, j->spec->link_timeout_ms);
     if (st != BK_ST_OK) {
-        if (!fail_hard(j, st, "linking"))
+        if (ended_hard(j, st, "linking"))
             return false;
-        return fail(j, BK_CAUSE_NO_DOWNLOAD_MODE, "no reply to LinkCheck within %d ms of reset "
+        return fail(j, BK_END_NEVER_LINKED, "no reply to LinkCheck within %d ms of reset "
                     "(%s)", j->spec->link_timeout_ms, bk_status_name(st));
     }
     j->linked_once = true;
@@ -1101,7 +1088,7 @@ static bool run(job *j)
     j->r->offset = j->v->offset;
     if (!bk_plan_build_covered(&j->plan, j->v->image, j->v->image_len, j->v->offset,
                                j->spec->erase_mode, j->v->covered))
-        return fail(j, BK_CAUSE_IMAGE_ERROR, "image of %zu bytes at 0x%X cannot be planned",
+        return fail(j, BK_END_IMAGE_REFUSED, "image of %zu bytes at 0x%X cannot be planned",
                     j->v->image_len, j->v->offset);
     j->r->length = j->plan.len;
     j->r->sectors_total = (uint32_t)j->plan.n_covered;
@@ -1120,20 +1107,6 @@ static bool run(job *j)
     return true;
 }
 
-/* A pass that needed help: say what the line or adapter did, so a tired bay shows up. */
-static bk_cause pass_warning(const job *j)
-{
-    if (j->s.foreign_frames > 0 || j->stray_events >= 2)
-        return BK_CAUSE_FOREIGN_TRAFFIC;
-    if (j->garbled + j->crc_mismatches > 0)
-        return BK_CAUSE_SIGNAL_INTEGRITY;
-    if (j->baud_switch_failures > 0)
-        return BK_CAUSE_ADAPTER_BAUD_LIMIT;
-    if (j->write_timeouts + j->erase_timeouts > 0)
-        return BK_CAUSE_BROWNOUT;
-    return BK_CAUSE_NONE;
-}
-
 void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hooks *hooks,
                      bk_result *result)
 {
@@ -1141,7 +1114,8 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     result->variant = -1;
     job *j = calloc(1, sizeof *j);
     if (!j) {
-        result->cause = BK_CAUSE_PORT_ERROR;
+        bk_evidence ev = {.end = BK_END_PORT_ERROR};
+        result->cause = bk_classify(&ev, false);
         snprintf(result->detail, sizeof result->detail, "out of memory");
         return;
     }
@@ -1152,20 +1126,14 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     j->prot_sector = -1;
     bk_session_init(&j->s, tp, hooks ? hooks->cancel : NULL);
     bool ok = run(j);
+    j->ev.foreign_frames = j->s.foreign_frames;
+    result->passed = ok;
+    /* the one place a cause is decided (a pass: the warning of one that needed help) */
+    result->cause = ok ? BK_CAUSE_NONE : bk_classify(&j->ev, false);
+    result->warning = ok ? bk_classify(&j->ev, true) : BK_CAUSE_NONE;
     if (ok) {
-        result->passed = true;
-        result->cause = BK_CAUSE_NONE;
-        result->warning = pass_warning(j);
         set_phase(j, BK_PHASE_DONE);
         bk_reboot(&j->s);
-    } else {
-        bk_phase failed_at = BK_PHASE_LINK;
-        if (j->linked_once)
-            failed_at = j->plan.n_units ? (j->write_t0 > 0 ? BK_PHASE_WRITE : BK_PHASE_IDENTIFY)
-                                        : BK_PHASE_IDENTIFY;
-        if (result->cause == BK_CAUSE_IMAGE_ERROR && !j->linked_once)
-            failed_at = BK_PHASE_IDLE;
-        result->failed_phase = failed_at;
     }
     result->baud_end = j->s.baud;
     result->seconds = bk_now_s() - j->t0;
@@ -1195,7 +1163,8 @@ void bk_flash_job(const char *port_path, const bk_job_spec *spec, const bk_job_h
     if (!tp) {
         memset(result, 0, sizeof *result);
         result->variant = -1;
-        result->cause = port_vanished(port_path, hooks) ? BK_CAUSE_ADAPTER_REMOVED : BK_CAUSE_PORT_ERROR;
+        bk_evidence ev = {.end = port_vanished(port_path, hooks) ? BK_END_PORT_GONE : BK_END_PORT_ERROR};
+        result->cause = bk_classify(&ev, false);
         snprintf(result->detail, sizeof result->detail, "%s", err);
         return;
     }

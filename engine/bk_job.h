@@ -62,6 +62,7 @@ typedef enum bk_event_kind {
     BK_EV_PROGRESS, /* bytes_done/bytes_total within the phase */
     BK_EV_INFO,     /* a timeline line: chip identified, baud changed, retry, ... */
     BK_EV_POWER_CYCLE_NEEDED, /* no modem lines: ask the operator to power-cycle the module */
+    BK_EV_MAC,      /* the module's MAC was read: ev->mac (text is the timeline line) */
 } bk_event_kind;
 
 typedef struct bk_event {
@@ -73,6 +74,7 @@ typedef struct bk_event {
     double rate_bps;    /* payload bytes per second in this phase */
     double t_s;         /* seconds since the job started */
     const char *text;   /* INFO: the line; valid only during the callback */
+    uint8_t mac[6];     /* BK_EV_MAC: the MAC as data (nobody parses the words) */
 } bk_event;
 
 typedef void (*bk_event_fn)(void *ctx, const bk_event *ev);
@@ -92,7 +94,6 @@ typedef struct bk_result {
     bk_cause warning;         /* on a pass: trouble seen and overcome (noisy line, adapter baud,
                                  foreign traffic); BK_CAUSE_NONE if none */
     char detail[256];         /* what was seen: command, address, what came before */
-    bk_phase failed_phase;
     bk_chip chip;             /* detected */
     uint32_t chip_id;         /* ReadReg value where the loader has it */
     char boot_version[48];    /* bootloader name/version, or the fingerprint in hex */

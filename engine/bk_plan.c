@@ -1,5 +1,5 @@
 /* bk_plan.c - erase-unit planning. 64 KiB erases cost about a third of sixteen 4 KiB ones
- * (physics-failures.md), so AUTO uses them wherever a whole aligned block lies inside the
+ * (docs/physics-failures.md), so AUTO uses them wherever a whole aligned block lies inside the
  * region; the edges use sectors. */
 #include "bk_plan.h"
 #include <string.h>

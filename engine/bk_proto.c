@@ -1,4 +1,4 @@
-/* bk_proto.c - frame codec. Layouts (see bk7231-protocol.md):
+/* bk_proto.c - frame codec. Layouts (see docs/bk7231-protocol.md):
  *   request short  01 E0 FC | LEN | CMD | payload            LEN = 1 + n
  *   request long   01 E0 FC | FF F4 | LEN16 | CMD | payload  LEN16 = 1 + n
  *   reply short    04 0E | LEN | 01 E0 FC | CMD | payload     LEN = 4 + n

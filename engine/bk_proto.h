@@ -2,7 +2,7 @@
  *
  * Pure functions, no I/O: the engine encodes requests and decodes replies with them, the
  * simulator decodes requests and encodes replies. Byte layouts are in
- * shared/docs/bk7231-protocol.md; everything is little-endian. */
+ * docs/bk7231-protocol.md; everything is little-endian. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Worst-case flash operation times (physics-failures.md), seconds. */
+/* Worst-case flash operation times (docs/physics-failures.md), seconds. */
 #define WORST_ERASE_4K_S 0.300
 #define WORST_ERASE_64K_S 2.000
 #define WORST_PROGRAM_4K_S 0.045

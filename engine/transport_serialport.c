@@ -1,7 +1,7 @@
 /* transport_serialport.c - the libserialport back-end of transport.h.
  *
  * For real USB-serial adapters (and their /dev nodes under umockdev). Three adapter habits
- * shape this file (test-infra.md §6):
+ * shape this file (docs/test-infra.md §6):
  *  - sp_open() keeps IXON from the tty's cooked default, so 0x11/0x13 would vanish from
  *    binary frames: flow control is set to NONE explicitly.
  *  - the kernel raises DTR and RTS on open and some CP210x keep RTS asserted, which holds a

@@ -2,7 +2,8 @@
 # check-udev-rule.sh RULES - packaging_udev_rule: `udevadm verify` where it exists (systemd >= 253);
 # Debian 12's udevadm lacks it, so the same file is always also checked here: every line is
 # KEY op "value" pairs that udev knows, every GOTO has its LABEL, and each adapter the station
-# accepts by default is matched and given dialout 0660 plus the /dev/trayflash/ link.
+# accepts by default is matched and given dialout 0660 plus the /dev/trayflash/ link; a hub's
+# ports' power switches (sysfs 'disable') become writable by group trayflash.
 set -u
 rules=$1
 fail() { echo "packaging_udev_rule: $rules: $*" >&2; exit 1; }
@@ -47,4 +48,26 @@ done
 grep -q 'GROUP="dialout"' "$rules" || fail "no GROUP=\"dialout\""
 grep -q 'MODE="0660"' "$rules" || fail "no MODE=\"0660\""
 grep -q 'SYMLINK+="trayflash/$env{ID_PATH}"' "$rules" || fail "no /dev/trayflash/<ID_PATH> link"
+# Hub port power (issue 18): the hub's interface, bound, gives its ports' 'disable' attribute
+# to group trayflash, writable by the group. The command runs here on a fake sysfs tree.
+hub=$(grep -E '^ACTION=="add\|bind", SUBSYSTEM=="usb", ENV\{DEVTYPE\}=="usb_interface", DRIVER=="hub", RUN\+=' "$rules")
+[ -n "$hub" ] || fail "no rule for the hub ports' disable attributes"
+cmd=$(echo "$hub" | sed -n "s/.*RUN+=\"\/bin\/sh -c '\(.*\)'\"\$/\1/p")
+case $cmd in *"chgrp trayflash /sys%p/*-port*/disable"*"chmod g+w /sys%p/*-port*/disable"*) ;;
+*) fail "the hub rule does not chgrp trayflash and chmod g+w /sys%p/*-port*/disable: $cmd" ;; esac
+tmp=$(mktemp -d) || fail "mktemp"
+intf=$tmp/devices/pci0000:00/usb1/1-1/1-1:1.0
+mkdir -p "$intf/1-1-port1" "$intf/1-1-port2" "$intf/1-1-port3" "$intf/ep_81"
+for p in 1 2; do echo 0 >"$intf/1-1-port$p/disable"; chmod 0644 "$intf/1-1-port$p/disable"; done
+echo x >"$intf/ep_81/disable"; chmod 0644 "$intf/ep_81/disable"
+grp=$(id -gn)
+run=$(echo "$cmd" | sed -e "s#/sys%p#$intf#g" -e "s#chgrp trayflash#chgrp $grp#")
+sh -c "$run" || { rm -rf "$tmp"; fail "the hub rule's command failed on a fake tree: $run"; }
+for p in 1 2; do
+    m=$(stat -c '%A %G' "$intf/1-1-port$p/disable")
+    [ "$m" = "-rw-rw-r-- $grp" ] || { rm -rf "$tmp"; fail "port $p's disable is '$m' after the rule, not -rw-rw-r-- $grp"; }
+done
+m=$(stat -c '%A' "$intf/ep_81/disable")
+rm -rf "$tmp"
+[ "$m" = "-rw-r--r--" ] || fail "the hub rule touched a file that is not a port's: ep_81/disable is $m"
 echo "packaging_udev_rule: ok"

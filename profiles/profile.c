@@ -20,6 +20,7 @@
 #include <ini.h>
 #include "tf_file.h"
 #include "tf_ini.h"
+#include "tf_keys.h"
 #include "tf_text.h"
 
 #define PROFILE_TEXT_MAX (1u << 20)
@@ -45,24 +46,72 @@ enum key_id {
 
 enum { IN_PROFILE = 1, IN_VARIANT = 2 };
 
-static const struct key_def {
-    const char *name;
-    unsigned where;
-} keys[K_COUNT] = {
-    [K_NAME] = { "name", IN_PROFILE },
-    [K_PRODUCT] = { "product", IN_PROFILE },
-    [K_CHIP] = { "chip", IN_PROFILE | IN_VARIANT },
-    [K_BAUD] = { "baud", IN_PROFILE },
-    [K_BAUD_FALLBACK] = { "baud_fallback", IN_PROFILE },
-    [K_IMAGE] = { "image", IN_PROFILE | IN_VARIANT },
-    [K_OFFSET] = { "offset", IN_PROFILE | IN_VARIANT },
-    [K_SHA256] = { "sha256", IN_PROFILE | IN_VARIANT },
-    [K_ERASE] = { "erase", IN_PROFILE },
-    [K_ALLOW_BOOTLOADER] = { "allow_bootloader", IN_PROFILE },
-    [K_SKIP_UNCHANGED] = { "skip_unchanged", IN_PROFILE },
-    [K_LINK_TIMEOUT_MS] = { "link_timeout_ms", IN_PROFILE },
-    [K_WRITE_RETRIES] = { "write_retries", IN_PROFILE },
-    [K_QIO] = { "qio", IN_PROFILE | IN_VARIANT },
+/* The profile's schema: which keys exist where, their ranges, defaults and words. The loader
+ * checks against it, starts from its defaults, and `trayflash profile new` writes its template
+ * from it; the man page's PROFILES and profiles/README.md say the same (tests/profiles
+ * schema_docs compares them). Order: the order of the template. */
+static const tf_key keys[K_COUNT] = {
+    [K_NAME] = { "name", IN_PROFILE, TF_KEY_TEXT, 0, 0, NULL, NULL, NULL,
+                 "Id of this profile: 1..63 of a-z 0-9 . _ - (the database and reports key on "
+                 "it).", TF_KEY_REQUIRED | TF_KEY_SET_IN_TEMPLATE,
+                 NULL },
+    [K_PRODUCT] = { "product", IN_PROFILE, TF_KEY_TEXT, 0, 0, NULL, NULL, "the name",
+                    "What the operators see (default: the name).", TF_KEY_SET_IN_TEMPLATE, NULL },
+    [K_CHIP] = { "chip", IN_PROFILE | IN_VARIANT, TF_KEY_CHOICE, 0, 0, "bk7231t|bk7231n", NULL,
+                 NULL, "Chip family: bk7231t (WB2S, WB3S, ...) or bk7231n (CB2S, CB3S, ...). In "
+                 "a [variant] it may be left out and must agree with the section's name.",
+                 TF_KEY_REQUIRED_MAIN | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE, "bk7231n" },
+    [K_BAUD] = { "baud", IN_PROFILE, TF_KEY_CHOICE, 0, 0,
+                 "115200|230400|460800|921600|1500000|2000000", "921600", NULL,
+                 "Working baud: 115200, 230400, 460800, 921600, 1500000 or 2000000.", 0, NULL },
+    [K_BAUD_FALLBACK] = { "baud_fallback", IN_PROFILE, TF_KEY_LIST, 0, 0, NULL, NULL,
+                          "those of 921600, 460800, 115200 below baud",
+                          "Where to step down after failures at the working rate: rates high to "
+                          "low, each below the one before (none: no fall-back). Default: those "
+                          "of 921600, 460800, 115200 that are below baud.", 0, "460800, 115200" },
+    [K_IMAGE] = { "image", IN_PROFILE | IN_VARIANT, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
+                  "The image, relative to this file's folder: a raw .bin (then offset is "
+                  "needed) or a UF2 (its blocks carry their addresses). An RBL OTA package is "
+                  "refused.", TF_KEY_REQUIRED | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE, "firmware.bin" },
+    [K_OFFSET] = { "offset", IN_PROFILE | IN_VARIANT, TF_KEY_INT, 0, 0xFFFFFFFFL, NULL, NULL,
+                   "for a raw .bin: required", "Flash address of a raw .bin: 4 KiB aligned; "
+                   "0x11000 is the app partition right above the bootloader (below it only with "
+                   "allow_bootloader = yes).", TF_KEY_SET_IN_TEMPLATE,
+                   "0x11000" },
+    [K_SHA256] = { "sha256", IN_PROFILE | IN_VARIANT, TF_KEY_TEXT, 0, 0, NULL, NULL, NULL,
+                   "sha256 of the image file (sha256sum firmware.bin): the station refuses any "
+                   "other bytes. When it differs, profile check prints the file's own sha256; "
+                   "pin that only once you know the file is the released image.",
+                   TF_KEY_REQUIRED | TF_KEY_FILL_IN | TF_KEY_SET_IN_TEMPLATE,
+                   "0000000000000000000000000000000000000000000000000000000000000000" },
+    [K_ERASE] = { "erase", IN_PROFILE, TF_KEY_CHOICE, 0, 0, "auto|4k", "auto", NULL,
+                  "Erase units: auto (64 KiB blocks where aligned, 4 KiB sectors elsewhere) or "
+                  "4k.", 0, NULL },
+    [K_ALLOW_BOOTLOADER] = { "allow_bootloader", IN_PROFILE, TF_KEY_BOOL, 0, 0, NULL, "no", NULL,
+                             "yes lets the image write below 0x11000, over the bootloader: "
+                             "almost never right.", 0, NULL },
+    [K_SKIP_UNCHANGED] = { "skip_unchanged", IN_PROFILE, TF_KEY_BOOL, 0, 0, NULL, "yes", NULL,
+                           "Re-flash: skip sectors whose CRC already matches the image.", 0,
+                           NULL },
+    [K_LINK_TIMEOUT_MS] = { "link_timeout_ms", IN_PROFILE, TF_KEY_INT, 100, 600000, NULL, "10000",
+                            NULL, "How long to call the bootloader (LinkCheck) before giving a "
+                            "module up, 100..600000.", 0, NULL },
+    [K_WRITE_RETRIES] = { "write_retries", IN_PROFILE, TF_KEY_INT, 0, 10, NULL, "2", NULL,
+                          "Retries of a failed 4 KiB write (each after a re-erase) before "
+                          "stepping down, 0..10.", 0, NULL },
+    [K_QIO] = { "qio", IN_PROFILE | IN_VARIANT, TF_KEY_BOOL, 0, 0, NULL, "no", NULL,
+                "yes: image is a whole-flash QIO dump from address 0; the part above the "
+                "bootloader is written, and offset is not used.", 0, NULL },
+};
+
+static const char *const section_names[] = { "profile", "variant" };
+
+const tf_schema tf_profile_schema = {
+    .what = "profile",
+    .section_names = section_names,
+    .n_section_kinds = 2,
+    .keys = keys,
+    .n_keys = K_COUNT,
 };
 
 /* One section seen in the file. Section i fills variant i: [profile] is always section 0
@@ -155,13 +204,14 @@ static const char *chip_choices(void)
     return "bk7231t or bk7231n";
 }
 
-static void set_int(parse_ctx *c, const char *key, const char *v, uint32_t lo, uint32_t hi,
-                    int *out)
+/* A number in its key's range (the schema's lo..hi). */
+static void set_int(parse_ctx *c, enum key_id k, const char *v, int *out)
 {
     uint32_t n;
-    if (!parse_u32(v, &n) || n < lo || n > hi)
-        fail(c, c->rd.line, "bad number \"%s\" for %s (expected %" PRIu32 "..%" PRIu32 ")", v, key,
-             lo, hi);
+    const tf_key *key = &keys[k];
+    if (!parse_u32(v, &n) || n < (uint32_t)key->lo || n > (uint32_t)key->hi)
+        fail(c, c->rd.line, "bad number \"%s\" for %s (expected %ld..%ld)", v, key->name,
+             key->lo, key->hi);
     else
         *out = (int)n;
 }
@@ -301,10 +351,10 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
             var->qio = b;
         break;
     case K_LINK_TIMEOUT_MS:
-        set_int(c, "link_timeout_ms", v, 100, 600000, &p->link_timeout_ms);
+        set_int(c, k, v, &p->link_timeout_ms);
         break;
     case K_WRITE_RETRIES:
-        set_int(c, "write_retries", v, 0, 10, &p->write_retries);
+        set_int(c, k, v, &p->write_retries);
         break;
     case K_COUNT:
         break;
@@ -322,26 +372,23 @@ static int on_key(void *user, const char *section_name, const char *name, const 
         return 0;
     }
     section *s = &c->sec[c->cur];
-    int k = -1;
-    for (int i = 0; i < K_COUNT; i++)
-        if (strcmp(keys[i].name, name) == 0)
-            k = i;
+    int k = tf_schema_find(&tf_profile_schema, 0, name);
     if (c->rd.indented && k >= 0 && k == c->last_key) {
         fail(c, c->rd.line, "indented line continues key \"%s\": values must fit on one line",
              name);
         return 0;
     }
     unsigned here = c->cur == 0 ? IN_PROFILE : IN_VARIANT;
-    if (k < 0 || !(keys[k].where & here)) {
+    if (k < 0 || !(keys[k].sections & here)) {
         fail(c, c->rd.line, "unknown key \"%s\" in [%s]%s", name, s->title,
              k >= 0 ? " (it belongs in [profile])" : "");
         return 0;
     }
-    if (s->key_line[k]) {
-        fail(c, c->rd.line, "duplicate key \"%s\" (first at line %d)", name, s->key_line[k]);
+    int first = tf_schema_note_key(&tf_profile_schema, s->key_line, k, c->rd.line);
+    if (first) {
+        fail(c, c->rd.line, "duplicate key \"%s\" (first at line %d)", name, first);
         return 0;
     }
-    s->key_line[k] = c->rd.line;
     c->last_key = k;
     if (!tf_text_is_printable(value)) { /* it would reach terminals and the database as is */
         fail(c, c->rd.line, "%s \"%s\" holds a control character or bytes that are not UTF-8",
@@ -433,8 +480,15 @@ static int read_text(const char *path, tf_profile *p, char *err, size_t errlen)
     return 0;
 }
 
-static const enum key_id required_profile_ids[] = { K_NAME, K_CHIP, K_IMAGE, K_SHA256 };
-static const enum key_id required_variant_ids[] = { K_IMAGE, K_SHA256 };
+/* The first required key (schema flags) section `sec` of kind `kind` lacks, or -1. */
+static int missing_key(const section *sec, unsigned kind)
+{
+    unsigned need = TF_KEY_REQUIRED | (kind == IN_PROFILE ? TF_KEY_REQUIRED_MAIN : 0);
+    for (int k = 0; k < K_COUNT; k++)
+        if ((keys[k].sections & kind) && (keys[k].flags & need) && !sec->key_line[k])
+            return k;
+    return -1;
+}
 
 /* Everything that needs the whole file: required keys, the baud ladder, duplicate chips. */
 static void check_whole(parse_ctx *c)
@@ -444,19 +498,17 @@ static void check_whole(parse_ctx *c)
         fail(c, 1, "no [profile] section");
         return;
     }
-    for (size_t i = 0; i < sizeof required_profile_ids / sizeof required_profile_ids[0]; i++)
-        if (!c->sec[0].key_line[required_profile_ids[i]]) {
-            fail(c, c->sec[0].line, "missing required key \"%s\" in [profile]",
-                 keys[required_profile_ids[i]].name);
+    int k = missing_key(&c->sec[0], IN_PROFILE);
+    if (k >= 0) {
+        fail(c, c->sec[0].line, "missing required key \"%s\" in [profile]", keys[k].name);
+        return;
+    }
+    for (int s = 1; s <= c->n_variant_sections; s++)
+        if ((k = missing_key(&c->sec[s], IN_VARIANT)) >= 0) {
+            fail(c, c->sec[s].line, "missing required key \"%s\" in [%s]", keys[k].name,
+                 c->sec[s].title);
             return;
         }
-    for (int s = 1; s <= c->n_variant_sections; s++)
-        for (size_t i = 0; i < sizeof required_variant_ids / sizeof required_variant_ids[0]; i++)
-            if (!c->sec[s].key_line[required_variant_ids[i]]) {
-                fail(c, c->sec[s].line, "missing required key \"%s\" in [%s]",
-                     keys[required_variant_ids[i]].name, c->sec[s].title);
-                return;
-            }
     for (int s = 1; s <= c->n_variant_sections; s++)
         if (p->variants[s].chip == p->variants[0].chip) {
             fail(c, c->sec[s].line, "section [%s] repeats the chip of [profile]",
@@ -615,11 +667,6 @@ int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
         tf_profile_free(out);
         return rc;
     }
-    out->erase_mode = BK_ERASE_AUTO;
-    out->skip_unchanged = true;
-    out->link_timeout_ms = 10000;
-    out->write_retries = 2;
-
     parse_ctx *c = calloc(1, sizeof *c); /* ~20 KiB of section state: keep it off the stack */
     if (!c) {
         snprintf(err, errlen, "%s: out of memory", path);
@@ -630,9 +677,11 @@ int tf_profile_load(const char *path, tf_profile *out, char *err, size_t errlen)
     tf_ini_reader_init(&c->rd, out->text, out->text_len, on_header, c);
     c->cur = -1;
     c->last_key = -1;
-    c->baud = 921600;
     c->err = err;
     c->errlen = errlen;
+    for (int k = 0; k < K_COUNT; k++) /* the schema's defaults, through the key's own parser */
+        if (keys[k].def && (keys[k].sections & IN_PROFILE))
+            apply_key(c, 0, (enum key_id)k, keys[k].def);
 
     int rc = ini_parse_stream(tf_ini_read_line, &c->rd, on_key, c);
     if (c->rd.too_long_line)

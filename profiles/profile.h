@@ -25,6 +25,7 @@
 #include "bk_chip.h"
 #include "bk_image.h"
 #include "bk_job.h"
+#include "tf_keys.h"
 
 typedef struct tf_profile_variant {
     bk_chip chip;
@@ -73,3 +74,7 @@ void tf_profile_to_spec(const tf_profile *p, bk_job_spec *spec);
 
 /* Whether `baud` is a rate a profile may ask for (those seen working with BK7231 loaders). */
 bool tf_profile_baud_supported(uint32_t baud);
+
+/* The profile file's schema: every key, where it may appear, its range, default and words
+ * (`trayflash profile new` writes its template from it). */
+extern const tf_schema tf_profile_schema;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
+#include "cli_opts.h"
 #include "exit_codes.h"
 #include "station.h"
 
@@ -41,28 +42,54 @@ static const char *demo_profile(void)
     return NULL;
 }
 
-static const char demo_usage[] =
-    "usage: trayflash demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
-    "                      [--profile FILE]\n"
-    "\n"
-    "The station on N simulated modules (default 8) with a realistic mix of faults, on the\n"
-    "dashboard (or headless lines). No hardware needed.\n"
-    "\n"
-    "  --bays N          simulated modules, 1 to 128\n"
-    "  --headless        one line per event on stdout instead of the dashboard\n"
-    "  --db FILE         the database (default trayflash-demo.db)\n"
-    "  --once            stop when every bay has finished one attempt\n"
-    "  --time-scale X    simulated chip timing: 1 real, 0.1 ten times faster\n"
-    "  --profile FILE    the profile (default profiles/demo-small.ini, installed or here)\n"
-    "  -h, --help        this text\n"
-    "\n"
-    "Exit status: 0 the demo ran (its module failures are staged and do not count), 2 usage\n"
-    "or profile error, 3 setup error (the database), 130/143 stopped by SIGINT/SIGTERM.\n";
+enum { OPT_BAYS, OPT_HEADLESS, OPT_DB, OPT_ONCE, OPT_TIME_SCALE, OPT_PROFILE };
+static const cli_opt demo_opts[] = {
+    [OPT_BAYS] = {"bays", "N", "simulated modules, 1 to 128"},
+    [OPT_HEADLESS] = {"headless", NULL, "one line per event on stdout instead of the dashboard"},
+    [OPT_DB] = {"db", "FILE", "the database (default trayflash-demo.db)"},
+    [OPT_ONCE] = {"once", NULL, "stop when every bay has finished one attempt"},
+    [OPT_TIME_SCALE] = {"time-scale", "X", "simulated chip timing: 1 real, 0.1 ten times faster"},
+    [OPT_PROFILE] = {"profile", "FILE", "the profile (default profiles/demo-small.ini, installed or here)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command demo_cmd = {
+    .name = "demo",
+    .synopsis = "demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
+                "     [--profile FILE]",
+    .about = "The station on N simulated modules (default 8) with a realistic mix of faults, on the\n"
+             "dashboard (or headless lines). No hardware needed.",
+    .opts = demo_opts,
+    .footer = "Exit status: 0 the demo ran (its module failures are staged and do not count), 2 usage\n"
+              "or profile error, 3 setup error (the database), 130/143 stopped by SIGINT/SIGTERM.\n",
+};
+
+/* --bays N (1..SV_MAX_BAYS) and --time-scale X (> 0). */
+static bool number_option(station_opts *o, int opt, const char *v, int *bays)
+{
+    char *end;
+    double x = strtod(v, &end);
+    bool is_bays = opt == OPT_BAYS;
+    if (*end || end == v || !(x > 0) || (is_bays && (x > SV_MAX_BAYS || x != (double)(int)x))) {
+        if (is_bays)
+            fprintf(stderr, "trayflash demo: --bays '%s': want a whole number from 1 to %d\n", v,
+                    SV_MAX_BAYS);
+        else
+            fprintf(stderr, "trayflash demo: --time-scale '%s': want a number > 0 (1 = real chip "
+                    "timing, 0.1 = ten times faster)\n", v);
+        return false;
+    }
+    if (is_bays)
+        *bays = (int)x;
+    else
+        o->sim_time_scale = x;
+    return true;
+}
 
 static int cmd_demo_with(station_opts *o, int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
-        fputs(demo_usage, stdout);
+        cli_print_help(&demo_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
     station_config_defaults(&o->cfg);
@@ -70,43 +97,30 @@ static int cmd_demo_with(station_opts *o, int argc, char **argv)
     int bays = 8;
     bool headless = false;
     o->db_path = "trayflash-demo.db";
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--headless"))
-            headless = true;
-        else if (!strcmp(a, "--once"))
-            o->once = true;
-        else if (!strcmp(a, "--bays") || !strcmp(a, "--db") || !strcmp(a, "--time-scale") ||
-                 !strcmp(a, "--profile")) {
-            if (i + 1 >= argc)
-                return cli_missing_value("demo", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--db"))
-                o->db_path = v;
-            else if (!strcmp(a, "--profile"))
-                o->profile_path = v;
-            else {
-                char *end;
-                double x = strtod(v, &end);
-                bool is_bays = !strcmp(a, "--bays");
-                if (*end || end == v || !(x > 0) ||
-                    (is_bays && (x > SV_MAX_BAYS || x != (double)(int)x))) {
-                    if (is_bays)
-                        fprintf(stderr, "trayflash demo: --bays '%s': want a whole number from 1 "
-                                "to %d\n", v, SV_MAX_BAYS);
-                    else
-                        fprintf(stderr, "trayflash demo: --time-scale '%s': want a number > 0 (1 "
-                                "= real chip timing, 0.1 = ten times faster)\n", v);
-                    return tf_exit_code(TF_OUT_USAGE);
-                }
-                if (!strcmp(a, "--bays"))
-                    bays = (int)x;
-                else
-                    o->sim_time_scale = x;
-            }
-        } else {
-            return cli_bad_option("demo", a);
+    const char *v;
+    char msg[512];
+    cli_parser cp;
+    cli_parser_init(&cp, &demo_cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (opt == CLI_ERROR) {
+            fprintf(stderr, "trayflash demo: %s\n", msg);
+            return tf_exit_code(TF_OUT_USAGE);
         }
+        if (opt == OPT_HEADLESS)
+            headless = true;
+        else if (opt == OPT_ONCE)
+            o->once = true;
+        else if (opt == OPT_DB)
+            o->db_path = v;
+        else if (opt == OPT_PROFILE)
+            o->profile_path = v;
+        else if (!number_option(o, opt, v, &bays))
+            return tf_exit_code(TF_OUT_USAGE);
+    }
+    if (cp.first_operand < argc) {
+        fprintf(stderr, "trayflash demo: unexpected argument '%s' (see trayflash demo --help)\n",
+                argv[cp.first_operand]);
+        return tf_exit_code(TF_OUT_USAGE);
     }
     if (!o->profile_path && !(o->profile_path = demo_profile())) {
         fprintf(stderr, "trayflash demo: profiles/demo-small.ini not found; give --profile FILE\n");

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "bk_job.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "exit_codes.h"
 #include "profile.h"
 
@@ -40,22 +41,29 @@ static void mac_str(const bk_result *r, char out[18])
         snprintf(out, 18, "-");
 }
 
-static const char flash_usage[] =
-    "usage: trayflash flash --port PATH --profile FILE [--json]\n"
-    "\n"
-    "Flash one module through one serial port and verify it by CRC.\n"
-    "\n"
-    "  --port PATH     the serial port (/dev/ttyUSB0, /dev/trayflash/<ID_PATH>, a bksim link)\n"
-    "  --profile FILE  the product's flash profile (trayflash profile check FILE)\n"
-    "  --json          one JSON object on stdout, the same keys for every outcome:\n"
-    "                  {\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt, or null when\n"
-    "                  none was made), \"error\" (null, or {\"kind\", \"message\"} for a usage,\n"
-    "                  profile or setup error)}\n"
-    "  -h, --help      this text\n"
-    "\n"
-    "Exit status: 0 verified pass, 1 the module failed (the cause and its remedy are printed),\n"
-    "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened).\n"
-    "A pass that needed help (a lower baud, retried writes) prints a warning with its remedy.\n";
+enum { OPT_PORT, OPT_PROFILE, OPT_JSON };
+static const cli_opt flash_opts[] = {
+    [OPT_PORT] = {"port", "PATH",
+                  "the serial port (/dev/ttyUSB0, /dev/trayflash/<ID_PATH>, a bksim link)"},
+    [OPT_PROFILE] = {"profile", "FILE", "the product's flash profile (trayflash profile check FILE)"},
+    [OPT_JSON] = {"json", NULL,
+                  "one JSON object on stdout, the same keys for every outcome:\n"
+                  "{\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt, or null when\n"
+                  "none was made), \"error\" (null, or {\"kind\", \"message\"} for a usage,\n"
+                  "profile or setup error)}"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command flash_cmd = {
+    .name = "flash",
+    .synopsis = "flash --port PATH --profile FILE [--json]",
+    .about = "Flash one module through one serial port and verify it by CRC.",
+    .opts = flash_opts,
+    .footer =
+        "Exit status: 0 verified pass, 1 the module failed (the cause and its remedy are printed),\n"
+        "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened).\n"
+        "A pass that needed help (a lower baud, retried writes) prints a warning with its remedy.\n",
+};
 
 /* The attempt's facts: what `result` holds in --json. */
 static cJSON *result_json(const bk_result *r, const char *port, const tf_profile *p)
@@ -150,26 +158,30 @@ static int refuse(bool json, tf_outcome out, const char *kind, const char *messa
 int cmd_flash(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
-        fputs(flash_usage, stdout);
+        cli_print_help(&flash_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
-    const char *port = NULL, *profile = NULL;
+    const char *port = NULL, *profile = NULL, *v;
     bool json = false;
-    for (int i = 1; i < argc; i++) /* known before any refusal: it decides the refusal's form */
-        json |= !strcmp(argv[i], "--json");
     char msg[600];
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--port") || !strcmp(argv[i], "--profile")) {
-            if (i + 1 >= argc) {
-                snprintf(msg, sizeof msg, "%s needs a value (see trayflash flash --help)", argv[i]);
-                return refuse(json, TF_OUT_USAGE, "usage", msg);
-            }
-            *(argv[i][3] == 'o' ? &port : &profile) = argv[i + 1];
-            i++;
-        } else if (strcmp(argv[i], "--json")) {
-            snprintf(msg, sizeof msg, "unknown option '%s' (see trayflash flash --help)", argv[i]);
+    cli_parser cp;
+    /* --json is known before any refusal: it decides the refusal's form */
+    cli_parser_init(&cp, &flash_cmd, argc, argv);
+    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
+        json |= o == OPT_JSON;
+    cli_parser_init(&cp, &flash_cmd, argc, argv);
+    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (o == CLI_ERROR)
             return refuse(json, TF_OUT_USAGE, "usage", msg);
-        }
+        if (o == OPT_PORT)
+            port = v;
+        else if (o == OPT_PROFILE)
+            profile = v;
+    }
+    if (cp.first_operand < argc) {
+        snprintf(msg, sizeof msg, "unexpected argument '%s' (see trayflash flash --help)",
+                 argv[cp.first_operand]);
+        return refuse(json, TF_OUT_USAGE, "usage", msg);
     }
     if (!port || !profile)
         return refuse(json, TF_OUT_USAGE, "usage",

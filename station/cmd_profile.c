@@ -21,6 +21,7 @@
 #include "bk_plan.h"
 #include "bksim.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "exit_codes.h"
 #include "profile.h"
 #include "report.h"
@@ -169,44 +170,118 @@ static cJSON *check_json(const tf_profile *p, const variant_facts *fs)
     return o;
 }
 
-static const char profile_usage[] =
-    "usage: trayflash profile check FILE... [--json]\n"
-    "       trayflash profile list [DIR] [--db FILE]\n"
-    "       trayflash profile new FILE\n"
-    "\n"
-    "  check   parse every variant of each profile and show what it writes: chip, offset,\n"
-    "          image kind and size, sha256 (computed and pinned), erase units, and the time per\n"
-    "          module the simulator's model gives. --json: one object per file.\n"
-    "  list    the profiles in DIR (default: profiles) with, from the database (--db FILE, or\n"
-    "          trayflash.db when it is here), modules flashed, yield and last use; files that\n"
-    "          are not profiles are skipped with a note.\n"
-    "  new     write a commented template of every key to FILE (never overwrites).\n"
-    "  -h, --help  this text (also after check or list)\n"
-    "\n"
-    "Exit status: 0 every profile holds, 2 usage error or a profile refused (file:line on\n"
-    "stderr), 3 the database could not be read.\n";
+static const cli_opt check_opts[] = {
+    {"json", NULL, "one JSON object per file on stdout"},
+    {NULL, NULL, NULL},
+};
+static const cli_command check_cmd = {
+    .name = "profile check",
+    .synopsis = "profile check FILE... [--json]",
+    .about = "Parse every variant of each profile and show what it writes: chip, offset, image\n"
+             "kind and size, sha256 (computed and pinned), erase units, and the time per module\n"
+             "the simulator's model gives.",
+    .opts = check_opts,
+    .footer = "Exit status: 0 every profile holds, 2 usage error or a profile refused (file:line on\n"
+              "stderr).\n",
+};
 
-static const char pin_hash_usage[] =
-    "usage: trayflash pin-hash\n"
-    "\n"
-    "Read an engineer PIN (no echo; from stdin when it is not a terminal, asked twice on a\n"
-    "terminal) and print its yescrypt hash for the station file's [station] engineer_pin_hash.\n"
-    "The PIN is never an argument: arguments are visible in the process list.\n"
-    "\n"
-    "Exit status: 0 the hash was printed, 2 the PIN could not be read or the two differ.\n";
+static const cli_opt list_opts[] = {
+    {"db", "FILE", "the database the yields come from (default: trayflash.db when it is here)"},
+    {NULL, NULL, NULL},
+};
+static const cli_command list_cmd = {
+    .name = "profile list",
+    .synopsis = "profile list [DIR] [--db FILE]",
+    .about = "The profiles in DIR (default: profiles) with, from the database, modules flashed,\n"
+             "yield and last use; files that are not profiles are skipped with a note.",
+    .opts = list_opts,
+    .footer = "Exit status: 0 every profile holds, 2 usage error or a profile refused (file:line on\n"
+              "stderr), 3 the database could not be read.\n",
+};
+
+static const cli_opt new_opts[] = {{NULL, NULL, NULL}};
+static const cli_command new_cmd = {
+    .name = "profile new",
+    .synopsis = "profile new FILE",
+    .about = "Write a commented template of every key to FILE (never overwrites).",
+    .opts = new_opts,
+    .footer = "Exit status: 0 the template was written, 2 usage error or FILE exists or cannot be\n"
+              "written.\n",
+};
+
+static const cli_command pin_hash_cmd = {
+    .name = "pin-hash",
+    .synopsis = "pin-hash",
+    .about = "Read an engineer PIN (no echo; from stdin when it is not a terminal, asked twice on a\n"
+             "terminal) and print its yescrypt hash for the station file's [station] engineer_pin_hash.\n"
+             "The PIN is never an argument: arguments are visible in the process list.",
+    .opts = new_opts,
+    .footer = "Exit status: 0 the hash was printed, 2 the PIN could not be read or the two differ.\n",
+};
+
+static const cli_command *const profile_cmds[] = {&check_cmd, &list_cmd, &new_cmd};
+
+/* `trayflash profile --help`: the three subcommands' usage and words, from their tables. */
+static void profile_help(FILE *out)
+{
+    for (size_t i = 0; i < sizeof profile_cmds / sizeof profile_cmds[0]; i++)
+        fprintf(out, "%s trayflash %s\n", i ? "      " : "usage:", profile_cmds[i]->synopsis);
+    for (size_t i = 0; i < sizeof profile_cmds / sizeof profile_cmds[0]; i++)
+        fprintf(out, "\n%s:\n%s\n", profile_cmds[i]->name, profile_cmds[i]->about);
+    fputs("\ntrayflash profile COMMAND --help: that command's options.\n\n"
+          "Exit status: 0 every profile holds, 2 usage error or a profile refused (file:line on\n"
+          "stderr), 3 the database could not be read.\n", out);
+}
+
+/* Options of a subcommand through its table; its operands in argv[*first..argc). Returns 0, or
+ * the usage exit code after saying why. on_opt gets each option (index, value). */
+static int parse_sub(const cli_command *cmd, int argc, char **argv, int *first,
+                     void (*on_opt)(void *user, int opt, const char *value), void *user)
+{
+    cli_parser cp;
+    const char *v;
+    char msg[512];
+    *first = argc;
+    cli_parser_init(&cp, cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (opt == CLI_ERROR) {
+            fprintf(stderr, "trayflash %s: %s\n", cmd->name, msg);
+            return tf_exit_code(TF_OUT_USAGE);
+        }
+        on_opt(user, opt, v);
+    }
+    *first = cp.first_operand;
+    return 0;
+}
+
+static void set_flag(void *user, int opt, const char *value)
+{
+    (void)opt;
+    (void)value;
+    *(bool *)user = true;
+}
+
+static void set_value(void *user, int opt, const char *value)
+{
+    (void)opt;
+    *(const char **)user = value;
+}
+
+static void no_option(void *user, int opt, const char *value)
+{
+    (void)user;
+    (void)opt;
+    (void)value; /* the table is empty: getopt_long never returns one */
+}
 
 static int cmd_check(int argc, char **argv)
 {
     bool json = false;
-    int n_files = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            json = true;
-        else if (argv[i][0] == '-' && argv[i][1])
-            return cli_bad_option("profile check", argv[i]);
-        else
-            n_files++;
-    }
+    int first;
+    int usage_rc = parse_sub(&check_cmd, argc, argv, &first, set_flag, &json);
+    if (usage_rc)
+        return usage_rc;
+    int n_files = argc - first;
     if (!n_files) {
         fprintf(stderr, "trayflash profile check: give one or more profile files\n");
         return tf_exit_code(TF_OUT_USAGE);
@@ -222,9 +297,7 @@ static int cmd_check(int argc, char **argv)
         return tf_exit_code(TF_OUT_SETUP);
     }
     int errors = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            continue;
+    for (int i = first; i < argc; i++) {
         char err[1024];
         int rc = tf_profile_load(argv[i], p, err, sizeof err);
         for (int k = 0; rc == 0 && k < p->n_variants; k++)
@@ -286,22 +359,17 @@ static void fmt_ts(double ts, char *out, size_t len)
 static int cmd_list(int argc, char **argv)
 {
     const char *dir = "profiles", *dbpath = NULL;
-    bool dir_given = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--db")) {
-            if (i + 1 >= argc)
-                return cli_missing_value("profile list", "--db");
-            dbpath = argv[++i];
-        } else if (argv[i][0] == '-') {
-            return cli_bad_option("profile list", argv[i]);
-        } else if (dir_given) {
-            fprintf(stderr, "trayflash profile list: one DIR only ('%s' is a second)\n", argv[i]);
-            return tf_exit_code(TF_OUT_USAGE);
-        } else {
-            dir = argv[i];
-            dir_given = true;
-        }
+    int first;
+    int rc = parse_sub(&list_cmd, argc, argv, &first, set_value, &dbpath);
+    if (rc)
+        return rc;
+    if (argc - first > 1) {
+        fprintf(stderr, "trayflash profile list: one DIR only ('%s' is a second)\n",
+                argv[first + 1]);
+        return tf_exit_code(TF_OUT_USAGE);
     }
+    if (argc - first == 1)
+        dir = argv[first];
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "trayflash profile list: %s: %s\n", dir, strerror(errno));
@@ -382,60 +450,79 @@ static int cmd_list(int argc, char **argv)
     return tf_exit_code(db_errors ? TF_OUT_SETUP : errors ? TF_OUT_USAGE : TF_OUT_PASS);
 }
 
-/* The template `profile new` writes: every key, what it means, its default. %1$s is the
- * profile's name. Kept in step with profile.h's format notes and the man page's PROFILES. */
-static const char profile_template[] =
+/* The template `profile new` writes, from the profile schema (profile.c's key table): every
+ * key, what it means, its default. The keys to fill in are set and marked; the rest are
+ * shown commented out at their defaults. The man page's PROFILES and profiles/README.md say
+ * the same (tests/profiles schema_docs). */
+static const char template_head[] =
     "; %1$s.ini - a trayflash product profile (format: man trayflash, PROFILES; and\n"
-    "; profiles/README.md). Fill in the three lines marked FILL IN, then run\n"
+    "; profiles/README.md). Fill in the lines marked FILL IN, then run\n"
     ";     trayflash profile check %1$s.ini\n"
     "; until it loads: it shows what the station will erase and write. Comments start with ;\n"
     "; or # (after a value too: \"key = value ; why\"). A value fits on one line; a key comes\n"
     "; once per section; any error refuses the whole profile with file:line: words.\n"
     "\n"
-    "[profile]\n"
-    "; Id of this profile: 1..63 of a-z 0-9 . _ - (the database and reports key on it).\n"
-    "name = %1$s\n"
-    "; What the operators see (default: the name).\n"
-    "product = %1$s\n"
-    "; Chip family: bk7231t (WB2S, WB3S, ...) or bk7231n (CB2S, CB3S, ...).      FILL IN\n"
-    "chip = bk7231n\n"
-    "; The image, relative to this file's folder: a raw .bin (then offset is needed) or a\n"
-    "; UF2 (its blocks carry their addresses). An RBL OTA package is refused.    FILL IN\n"
-    "image = firmware.bin\n"
-    "; Flash address of a raw .bin: 4 KiB aligned; 0x11000 is the app partition right above\n"
-    "; the bootloader (below it only with allow_bootloader = yes).\n"
-    "offset = 0x11000\n"
-    "; sha256 of the image file (sha256sum firmware.bin): the station refuses any other\n"
-    "; bytes. When it differs, profile check prints the file's own sha256; pin that only once\n"
-    "; you know the file is the released image.                                 FILL IN\n"
-    "sha256 = 0000000000000000000000000000000000000000000000000000000000000000\n"
-    "\n"
-    "; ---- optional: remove the ; to set one; the values shown are the defaults ----\n"
-    "; Working baud: 115200, 230400, 460800, 921600, 1500000 or 2000000.\n"
-    ";baud = 921600\n"
-    "; Where to step down after failures at the working rate: rates high to low, each below\n"
-    "; the one before (none: no fall-back). Default: those of 921600, 460800, 115200 that\n"
-    "; are below baud.\n"
-    ";baud_fallback = 460800, 115200\n"
-    "; Erase units: auto (64 KiB blocks where aligned, 4 KiB sectors elsewhere) or 4k.\n"
-    ";erase = auto\n"
-    "; yes lets the image write below 0x11000, over the bootloader: almost never right.\n"
-    ";allow_bootloader = no\n"
-    "; Re-flash: skip sectors whose CRC already matches the image.\n"
-    ";skip_unchanged = yes\n"
-    "; How long to call the bootloader (LinkCheck) before giving a module up, 100..600000.\n"
-    ";link_timeout_ms = 10000\n"
-    "; Retries of a failed 4 KiB write (each after a re-erase) before stepping down, 0..10.\n"
-    ";write_retries = 2\n"
-    "; yes: image is a whole-flash QIO dump from address 0; the part above the bootloader is\n"
-    "; written, and offset is not used.\n"
-    ";qio = no\n"
-    "\n"
-    "; ---- the same product on another chip family: its own image, offset, sha256 (qio) ----\n"
-    ";[variant bk7231t]\n"
-    ";image = firmware-bk7231t.bin\n"
-    ";offset = 0x11000\n"
-    ";sha256 = (64 hex digits)\n";
+    "[profile]\n";
+
+/* `text` as ; comment lines of at most 90 columns. */
+static void put_comment(FILE *f, const char *text, bool fill_in)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s%s", text, fill_in ? " FILL IN." : "");
+    const char *w = buf;
+    while (*w) {
+        size_t n = strlen(w);
+        if (n > 88) {
+            n = 88;
+            while (n > 0 && w[n] != ' ')
+                n--;
+            if (!n)
+                n = 88;
+        }
+        fprintf(f, "; %.*s\n", (int)n, w);
+        w += n;
+        while (*w == ' ')
+            w++;
+    }
+}
+
+/* The value a template writes for key k (the file's name for name and product). */
+static const char *template_value(const tf_key *k, const char *name)
+{
+    if (k->example)
+        return k->example;
+    return k->def ? k->def : name;
+}
+
+static void put_template(FILE *f, const char *name)
+{
+    const tf_schema *s = &tf_profile_schema;
+    fprintf(f, template_head, name);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if (!(k->sections & 1u) || !(k->flags & TF_KEY_SET_IN_TEMPLATE))
+            continue;
+        put_comment(f, k->help, k->flags & TF_KEY_FILL_IN);
+        fprintf(f, "%s = %s\n", k->name, template_value(k, name));
+    }
+    fputs("\n; ---- optional: remove the ; to set one; the values shown are the defaults ----\n", f);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if (!(k->sections & 1u) || (k->flags & TF_KEY_SET_IN_TEMPLATE))
+            continue;
+        put_comment(f, k->help, false);
+        fprintf(f, ";%s = %s\n", k->name, template_value(k, name));
+    }
+    fputs("\n; ---- the same product on another chip family: a [variant CHIP] section with its\n"
+          "; own keys of these (chip, when given, must agree with the section's name) ----\n"
+          ";[variant bk7231t]\n", f);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if ((k->sections & 2u) && (k->flags & TF_KEY_SET_IN_TEMPLATE) &&
+            !(k->flags & TF_KEY_REQUIRED_MAIN))
+            fprintf(f, ";%s = %s\n", k->name, template_value(k, name));
+    }
+}
 
 /* The profile name a file name suggests: its base name without .ini, if it is a valid name. */
 static void name_from_path(const char *path, char *out, size_t outlen)
@@ -454,29 +541,37 @@ static void name_from_path(const char *path, char *out, size_t outlen)
 
 static int cmd_new(int argc, char **argv)
 {
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_bad_option("profile new", argv[i]);
-        if (path) {
-            fprintf(stderr, "trayflash profile new: one FILE only ('%s' is a second)\n",
-                    argv[i]);
-            return 2;
-        }
-        path = argv[i];
+    int first;
+    int rc = parse_sub(&new_cmd, argc, argv, &first, no_option, NULL);
+    if (rc)
+        return rc;
+    if (argc - first > 1) {
+        fprintf(stderr, "trayflash profile new: one FILE only ('%s' is a second)\n",
+                argv[first + 1]);
+        return tf_exit_code(TF_OUT_USAGE);
     }
+    const char *path = argc > first ? argv[first] : NULL;
     if (!path) {
         fprintf(stderr, "trayflash profile new: give the FILE to write (e.g. "
                 "profiles/my-product.ini)\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     char name[64];
     name_from_path(path, name, sizeof name);
     char *text = NULL;
-    int len = asprintf(&text, profile_template, name);
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    if (mem) {
+        put_template(mem, name);
+        if (fclose(mem) != 0) {
+            free(text);
+            text = NULL;
+        }
+    }
+    long len = text ? (long)text_len : -1;
     if (len < 0) {
         fprintf(stderr, "trayflash profile new: out of memory\n");
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     /* O_EXCL: an existing profile (maybe pinned and in use) is never overwritten */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -486,7 +581,7 @@ static int cmd_new(int argc, char **argv)
                 e == EEXIST ? "already exists; not overwritten (choose another name)"
                             : strerror(e));
         free(text);
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     size_t done = 0;
     int e = 0;
@@ -506,25 +601,28 @@ static int cmd_new(int argc, char **argv)
     if (e) {
         fprintf(stderr, "trayflash profile new: %s: cannot write: %s\n", path, strerror(e));
         unlink(path); /* no half template left behind */
-        return 2;
+        return tf_exit_code(TF_OUT_USAGE);
     }
     printf("%s: profile template written; fill in chip, image and sha256, then run\n"
            "  trayflash profile check %s\n", path, path);
-    return 0;
+    return tf_exit_code(TF_OUT_PASS);
 }
 
 int cmd_profile(int argc, char **argv)
 {
+    static int (*const run[])(int, char **) = {cmd_check, cmd_list, cmd_new};
+    for (size_t i = 0; argc >= 2 && i < sizeof profile_cmds / sizeof profile_cmds[0]; i++)
+        if (!strcmp(argv[1], profile_cmds[i]->name + strlen("profile "))) {
+            if (cli_help_asked(argc, argv)) {
+                cli_print_help(profile_cmds[i], stdout);
+                return tf_exit_code(TF_OUT_PASS);
+            }
+            return run[i](argc - 1, argv + 1);
+        }
     if (cli_help_asked(argc, argv)) {
-        fputs(profile_usage, stdout);
+        profile_help(stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
-    if (argc >= 2 && !strcmp(argv[1], "check"))
-        return cmd_check(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "list"))
-        return cmd_list(argc - 1, argv + 1);
-    if (argc >= 2 && !strcmp(argv[1], "new"))
-        return cmd_new(argc - 1, argv + 1);
     fprintf(stderr, "trayflash profile: expected 'check FILE... [--json]', "
             "'list [DIR] [--db FILE]' or 'new FILE'\n");
     return tf_exit_code(TF_OUT_USAGE);
@@ -534,10 +632,14 @@ int cmd_profile(int argc, char **argv)
 int cmd_pin_hash(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
-        fputs(pin_hash_usage, stdout);
+        cli_print_help(&pin_hash_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
-    if (argc > 1) {
+    int first;
+    int prc = parse_sub(&pin_hash_cmd, argc, argv, &first, no_option, NULL);
+    if (prc)
+        return prc;
+    if (argc > first) {
         fprintf(stderr, "trayflash pin-hash: takes no arguments (the PIN is asked for, so it "
                 "never shows in the process list)\n");
         return tf_exit_code(TF_OUT_USAGE);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include "atomic_file.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "exit_codes.h"
 #include "report.h"
 
@@ -175,32 +176,67 @@ typedef struct report_opts {
     report_filter f;
 } report_opts;
 
-static int parse_value(report_opts *o, const char *a, const char *v)
+enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_COUNT };
+static const cli_opt report_opts_table[] = {
+    [OPT_DB] = {"db", "FILE", "the database (default trayflash.db; the demo writes trayflash-demo.db)"},
+    [OPT_SINCE] = {"since", "TIME", "attempts that ended at or after TIME"},
+    [OPT_UNTIL] = {"until", "TIME", "attempts that ended before TIME (after --since)\n"
+                                    "TIME: unix seconds, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (local time;\n"
+                                    "'T' for the space and a Z or +HH:MM offset also work)"},
+    [OPT_PROFILE] = {"profile", "NAME", "one profile only"},
+    [OPT_BAY] = {"bay", "N", "one bay only (1..2147483647)"},
+    [OPT_FORMAT] = {"format", "F", "table (default), csv or json on stdout"},
+    [OPT_HTML] = {"html", "FILE", "write an HTML report with charts to FILE (then stdout says only\n"
+                                  "'wrote FILE', unless --format is given too)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command report_cmd = {
+    .name = "report",
+    .synopsis = "report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+                "       [--format table|csv|json] [--html FILE]",
+    .about = "Yield report from a station's database: yields, flash times, the causes of failures\n"
+             "(Pareto), failed modules, by profile version, hour or day, bay and adapter.",
+    .opts = report_opts_table,
+    .footer = "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
+              "a file not written.\n",
+};
+
+static int parse_value(report_opts *o, int opt, const char *v)
 {
     char why[256];
-    if (!strcmp(a, "--db")) {
+    char a[32];
+    snprintf(a, sizeof a, "--%s", report_opts_table[opt].name);
+    switch (opt) {
+    case OPT_DB:
         o->dbpath = v;
-    } else if (!strcmp(a, "--profile")) {
+        break;
+    case OPT_PROFILE:
         if (!*v)
             return usage_error(a, v, "is empty: give a profile name, or leave --profile out for all");
         o->f.profile = v;
-    } else if (!strcmp(a, "--html")) {
+        break;
+    case OPT_HTML:
         if (!*v)
             return usage_error(a, v, "is empty: give the file to write");
         o->html = v;
-    } else if (!strcmp(a, "--format")) {
+        break;
+    case OPT_FORMAT:
         if (strcmp(v, "table") && strcmp(v, "csv") && strcmp(v, "json"))
             return usage_error(a, v, "is not a format: table, csv or json");
         o->format = v;
         o->format_given = true;
-    } else if (!strcmp(a, "--bay")) {
+        break;
+    case OPT_BAY:
         if (!parse_bay(v, &o->f.bay))
             return usage_error(a, v, "is not a bay number (1..2147483647)");
-    } else if (!strcmp(a, "--since")) {
+        break;
+    case OPT_SINCE:
         if (!parse_time(v, &o->f.since, why, sizeof why))
             return usage_error(a, v, why);
         o->since_text = v;
-    } else {
+        break;
+    default:
         if (!parse_time(v, &o->f.until, why, sizeof why))
             return usage_error(a, v, why);
         o->until_text = v;
@@ -210,26 +246,29 @@ static int parse_value(report_opts *o, const char *a, const char *v)
 
 static int parse_args(int argc, char **argv, report_opts *o)
 {
-    static const char *const opts[] = {"--db", "--since", "--until", "--profile", "--bay", "--format", "--html"};
-    const char *given[sizeof opts / sizeof opts[0]] = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        size_t k = 0;
-        while (k < sizeof opts / sizeof opts[0] && strcmp(a, opts[k]))
-            k++;
-        if (k == sizeof opts / sizeof opts[0])
-            return cli_bad_option("report", a);
-        if (i + 1 >= argc)
-            return cli_missing_value("report", a);
-        if (given[k]) {
-            fprintf(stderr, "trayflash report: %s '%s' given twice (then '%s'); give it once\n", a, given[k],
-                    argv[i + 1]);
+    const char *given[OPT_COUNT] = {0}, *v;
+    char msg[512];
+    cli_parser cp;
+    cli_parser_init(&cp, &report_cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (opt == CLI_ERROR) {
+            fprintf(stderr, "trayflash report: %s\n", msg);
             return EXIT_USAGE;
         }
-        given[k] = argv[i + 1];
-        int rc = parse_value(o, a, argv[++i]);
+        if (given[opt]) {
+            fprintf(stderr, "trayflash report: --%s '%s' given twice (then '%s'); give it once\n",
+                    report_opts_table[opt].name, given[opt], v);
+            return EXIT_USAGE;
+        }
+        given[opt] = v;
+        int rc = parse_value(o, opt, v);
         if (rc)
             return rc;
+    }
+    if (cp.first_operand < argc) {
+        fprintf(stderr, "trayflash report: unexpected argument '%s' (see trayflash report "
+                "--help)\n", argv[cp.first_operand]);
+        return EXIT_USAGE;
     }
     /* until <= 0 means "no end" to report_build: a given --until must never reach it as that */
     if (o->until_text && o->f.until <= o->f.since) {
@@ -246,32 +285,10 @@ static int parse_args(int argc, char **argv, report_opts *o)
 
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
 
-static const char report_usage[] =
-    "usage: trayflash report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-    "                        [--format table|csv|json] [--html FILE]\n"
-    "\n"
-    "Yield report from a station's database: yields, flash times, the causes of failures\n"
-    "(Pareto), failed modules, by profile version, hour or day, bay and adapter.\n"
-    "\n"
-    "  --db FILE        the database (default trayflash.db; the demo writes trayflash-demo.db)\n"
-    "  --since TIME     attempts that ended at or after TIME\n"
-    "  --until TIME     attempts that ended before TIME (after --since)\n"
-    "                   TIME: unix seconds, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS] (local time;\n"
-    "                   'T' for the space and a Z or +HH:MM offset also work)\n"
-    "  --profile NAME   one profile only\n"
-    "  --bay N          one bay only (1..2147483647)\n"
-    "  --format F       table (default), csv or json on stdout\n"
-    "  --html FILE      write an HTML report with charts to FILE (then stdout says only\n"
-    "                   'wrote FILE', unless --format is given too)\n"
-    "  -h, --help       this text\n"
-    "\n"
-    "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
-    "a file not written.\n";
-
 int cmd_report(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
-        fputs(report_usage, stdout);
+        cli_print_help(&report_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
     report_opts o = {.dbpath = "trayflash.db", .format = "table", .f = {.since = 0, .until = 0, .bay = -1}};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "cli_opts.h"
 #include "exit_codes.h"
 #include "station.h"
 #ifdef TRAYFLASH_HAVE_UI
@@ -16,30 +17,40 @@
 /* Shared with cmd_demo.c through cli_run_station(). */
 int cli_run_station(station_opts *o, bool headless, const char *label);
 
-static const char station_usage[] =
-    "usage: trayflash station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
-    "                         [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-    "                         [--link-timeout-ms MS]\n"
-    "\n"
-    "Run the tray: hot-plugged USB-serial adapters become bays and are flashed in parallel;\n"
-    "every attempt goes to the database. On a terminal the dashboard shows the tray (? for its\n"
-    "keys); leaving it prints a one-line summary and the report command for the database.\n"
-    "\n"
-    "  --profile FILE        the default profile (the station file's [station] profile)\n"
-    "  --config FILE         the station file: bays, adapters, database, engineer PIN\n"
-    "  --db FILE             the database (default: the station file's db, else trayflash.db)\n"
-    "  --headless            one line per event on stdout instead of the dashboard\n"
-    "  --syslog              the headless lines go to syslog (journald) too\n"
-    "  --sim N               N simulated modules in-process instead of udev adapters\n"
-    "  --sim-scenario FILE   faults per simulated module (sim/README.md)\n"
-    "  --time-scale X        simulated chip timing: 1 real, 0.1 ten times faster\n"
-    "  --once                stop when every bay with an adapter has finished one attempt\n"
-    "  --link-timeout-ms MS  how long to wait for a module's bootloader (default: the profile's)\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "Exit status: 0 a clean stop (with --once: every module passed), 1 with --once a module\n"
-    "failed, 2 usage, profile or station file error, 3 setup error (database, udev, a port that\n"
-    "cannot be opened), 4 with --once nothing was flashed, 130/143 stopped by SIGINT/SIGTERM.\n";
+enum {
+    OPT_PROFILE, OPT_CONFIG, OPT_DB, OPT_HEADLESS, OPT_SYSLOG, OPT_SIM, OPT_SIM_SCENARIO,
+    OPT_TIME_SCALE, OPT_ONCE, OPT_LINK_TIMEOUT_MS
+};
+static const cli_opt station_opts_table[] = {
+    [OPT_PROFILE] = {"profile", "FILE", "the default profile (the station file's [station] profile)"},
+    [OPT_CONFIG] = {"config", "FILE", "the station file: bays, adapters, database, engineer PIN"},
+    [OPT_DB] = {"db", "FILE", "the database (default: the station file's db, else trayflash.db)"},
+    [OPT_HEADLESS] = {"headless", NULL, "one line per event on stdout instead of the dashboard"},
+    [OPT_SYSLOG] = {"syslog", NULL, "the headless lines go to syslog (journald) too"},
+    [OPT_SIM] = {"sim", "N", "N simulated modules in-process instead of udev adapters"},
+    [OPT_SIM_SCENARIO] = {"sim-scenario", "FILE", "faults per simulated module (sim/README.md)"},
+    [OPT_TIME_SCALE] = {"time-scale", "X", "simulated chip timing: 1 real, 0.1 ten times faster"},
+    [OPT_ONCE] = {"once", NULL, "stop when every bay with an adapter has finished one attempt"},
+    [OPT_LINK_TIMEOUT_MS] = {"link-timeout-ms", "MS",
+                             "how long to wait for a module's bootloader (default: the profile's)"},
+    {NULL, NULL, NULL},
+};
+
+static const cli_command station_cmd = {
+    .name = "station",
+    .synopsis = "station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
+                "        [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
+                "        [--link-timeout-ms MS]",
+    .about =
+        "Run the tray: hot-plugged USB-serial adapters become bays and are flashed in parallel;\n"
+        "every attempt goes to the database. On a terminal the dashboard shows the tray (? for its\n"
+        "keys); leaving it prints a one-line summary and the report command for the database.",
+    .opts = station_opts_table,
+    .footer =
+        "Exit status: 0 a clean stop (with --once: every module passed), 1 with --once a module\n"
+        "failed, 2 usage, profile or station file error, 3 setup error (database, udev, a port that\n"
+        "cannot be opened), 4 with --once nothing was flashed, 130/143 stopped by SIGINT/SIGTERM.\n",
+};
 
 /* The run's outcome from the exit_codes.h table. The demo's module failures are staged, so
  * they do not make it fail; a port it cannot open still is the bench. */
@@ -114,69 +125,93 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
     }
 #endif
     int rc = station_wait(st);
-    if (rc < 0)
+    int unsaved = 0;
+    if (rc < 0) {
         fprintf(stderr, "trayflash %s: %s\n", label, station_error(st));
+        unsaved = station_write_unsaved(st, stderr); /* the rows, so they can be written down */
+    } else if (station_error(st)[0]) {
+        fprintf(stderr, "trayflash %s: %s\n", label, station_error(st)); /* a note, e.g. the WAL kept */
+    }
     tf_outcome out = run_outcome(st, o, rc, !strcmp(label, "demo"));
+    if (unsaved)
+        out = tf_outcome_worse(out, TF_OUT_SETUP); /* records the database never took */
     print_summary(st, label);
     station_free(st);
     return tf_exit_code(out);
 }
 
+/* --sim N, --link-timeout-ms MS (whole numbers) and --time-scale X (> 0). */
+static bool number_option(station_opts *o, int opt, const char *v)
+{
+    const char *a = opt == OPT_SIM ? "--sim" : opt == OPT_TIME_SCALE ? "--time-scale"
+                                                                      : "--link-timeout-ms";
+    char *end;
+    double x = strtod(v, &end);
+    bool integral = opt != OPT_TIME_SCALE;
+    /* a time scale of 0 used to fall back to real time without a word */
+    if (*end || end == v || !(x >= 0) || (integral && (x != (double)(long)x || x > 1e7)) ||
+        (!integral && !(x > 0 && isfinite(x)))) {
+        fprintf(stderr, "trayflash station: %s '%s' is not a %s\n", a, v,
+                integral ? "whole number from 0 to 10000000"
+                         : "number > 0 (1 = real chip timing, 0.1 = ten times faster)");
+        return false;
+    }
+    if (opt == OPT_SIM)
+        o->sim_count = (int)x;
+    else if (opt == OPT_TIME_SCALE)
+        o->sim_time_scale = x;
+    else
+        o->link_timeout_ms = (int)x;
+    return true;
+}
+
 static int cmd_station_with(station_opts *o, int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
-        fputs(station_usage, stdout);
+        cli_print_help(&station_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
     station_config_defaults(&o->cfg);
-    const char *config = NULL, *scenario = NULL;
+    const char *config = NULL, *scenario = NULL, *v;
     bool headless = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!strcmp(a, "--headless")) {
+    char msg[512];
+    cli_parser cp;
+    cli_parser_init(&cp, &station_cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        switch (opt) {
+        case CLI_ERROR:
+            fprintf(stderr, "trayflash station: %s\n", msg);
+            return tf_exit_code(TF_OUT_USAGE);
+        case OPT_HEADLESS:
             headless = true;
-        } else if (!strcmp(a, "--syslog")) {
+            break;
+        case OPT_SYSLOG:
             o->use_syslog = true;
-        } else if (!strcmp(a, "--once")) {
+            break;
+        case OPT_ONCE:
             o->once = true;
-        } else if (!strcmp(a, "--profile") || !strcmp(a, "--config") || !strcmp(a, "--db") ||
-                   !strcmp(a, "--sim") || !strcmp(a, "--sim-scenario") ||
-                   !strcmp(a, "--time-scale") || !strcmp(a, "--link-timeout-ms")) {
-            if (!has_val)
-                return cli_missing_value("station", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--profile"))
-                o->profile_path = v;
-            else if (!strcmp(a, "--config"))
-                config = v;
-            else if (!strcmp(a, "--db"))
-                o->db_path = v;
-            else if (!strcmp(a, "--sim-scenario"))
-                scenario = v;
-            else {
-                char *end;
-                double x = strtod(v, &end);
-                bool integral = strcmp(a, "--time-scale") != 0;
-                /* a time scale of 0 used to fall back to real time without a word */
-                if (*end || end == v || !(x >= 0) || (integral && (x != (double)(long)x || x > 1e7)) ||
-                    (!integral && !(x > 0 && isfinite(x)))) {
-                    fprintf(stderr, "trayflash station: %s '%s' is not a %s\n", a, v,
-                            integral ? "whole number from 0 to 10000000"
-                                     : "number > 0 (1 = real chip timing, 0.1 = ten times "
-                                       "faster)");
-                    return tf_exit_code(TF_OUT_USAGE);
-                }
-                if (!strcmp(a, "--sim"))
-                    o->sim_count = (int)x;
-                else if (!strcmp(a, "--time-scale"))
-                    o->sim_time_scale = x;
-                else
-                    o->link_timeout_ms = (int)x;
-            }
-        } else {
-            return cli_bad_option("station", a);
+            break;
+        case OPT_PROFILE:
+            o->profile_path = v;
+            break;
+        case OPT_CONFIG:
+            config = v;
+            break;
+        case OPT_DB:
+            o->db_path = v;
+            break;
+        case OPT_SIM_SCENARIO:
+            scenario = v;
+            break;
+        default: /* --sim, --time-scale, --link-timeout-ms: numbers */
+            if (!number_option(o, opt, v))
+                return tf_exit_code(TF_OUT_USAGE);
         }
+    }
+    if (cp.first_operand < argc) {
+        fprintf(stderr, "trayflash station: unexpected argument '%s' (see trayflash station "
+                "--help)\n", argv[cp.first_operand]);
+        return tf_exit_code(TF_OUT_USAGE);
     }
     char err[512];
     if (config && station_config_load(config, &o->cfg, err, sizeof err) < 0) {

@@ -32,6 +32,8 @@ void cli_usage(FILE *out)
         "      flashed, yield and last use; files that are not profiles are skipped with a note.\n"
         "  profile new FILE\n"
         "      Write a commented profile template (never over an existing file).\n"
+        "  db snapshot FILE [--db DB] [--force]\n"
+        "      A consistent one-file copy of the database, safe while a station writes to it.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -54,18 +56,6 @@ bool cli_help_asked(int argc, char **argv)
     return false;
 }
 
-int cli_bad_option(const char *cmd, const char *opt)
-{
-    fprintf(stderr, "trayflash %s: unknown option '%s' (see trayflash %s --help)\n", cmd, opt, cmd);
-    return tf_exit_code(TF_OUT_USAGE);
-}
-
-int cli_missing_value(const char *cmd, const char *opt)
-{
-    fprintf(stderr, "trayflash %s: %s needs a value\n", cmd, opt);
-    return tf_exit_code(TF_OUT_USAGE);
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -85,6 +75,8 @@ int main(int argc, char **argv)
         return cmd_profile(argc - 1, argv + 1);
     if (!strcmp(c, "pin-hash"))
         return cmd_pin_hash(argc - 1, argv + 1);
+    if (!strcmp(c, "db"))
+        return cmd_db(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -37,6 +37,7 @@ typedef struct st_event {
     uint64_t bytes_done, bytes_total;
     uint32_t address, baud;
     double rate_bps, t_s;
+    uint8_t mac[6];            /* BK_EV_MAC */
     /* JOB_END: */
     bk_result result;
     /* BAY_STATE: */

@@ -17,9 +17,10 @@
 #include <unistd.h>
 #include "auth.h"
 #include "bk_image.h"
+#include "db_lock.h"
 #include "devsrc.h"
 #include "pool.h"
-#include "probe.h"
+#include "bk_link.h"
 #include "profile.h"
 #include "station_internal.h"
 #include "tf_file.h"
@@ -59,6 +60,7 @@ struct station {
     int n_bays;
     pthread_mutex_t lock;
     bool paused;
+    bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
                                come), -1 = the config's assignment */
@@ -68,6 +70,7 @@ struct station {
     evq *q;
     pool *pool;
     db *db;
+    db_lock *db_lock;       /* one station process per database file, for the station's life */
     db_writer *dbw;
     sv_builder *view;
     headless *hl;
@@ -222,6 +225,7 @@ static void on_job_event(void *ctx, const bk_event *e)
                    .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s};
     if (e->text)
         snprintf(ev.text, sizeof ev.text, "%s", e->text);
+    memcpy(ev.mac, e->mac, sizeof ev.mac);
     evq_post(j->b->st->q, &ev);
 }
 
@@ -250,10 +254,30 @@ static void job_done(st_bay *b, bool attempted, const bk_result *r)
     poke(st->wake_fd);
 }
 
+/* A job taken from the pool while the database cannot save: it does not start. The bay asks
+ * again once the writer has caught up (on_db_state pokes the loop). */
+static bool hold_for_db_locked(st_bay *b)
+{
+    if (!b->st->db_stalled)
+        return false;
+    b->busy = false;
+    b->want_start = true;
+    b->next_probe = 0;
+    return true;
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
     pthread_mutex_lock(&st->lock);
+    if (hold_for_db_locked(b)) {
+        pthread_mutex_unlock(&st->lock);
+        st_event held = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
+                         .state = BAY_IDLE};
+        snprintf(held.text, sizeof held.text, "%s", STATION_DB_WAIT_TEXT);
+        evq_post(st->q, &held);
+        return;
+    }
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
@@ -307,9 +331,9 @@ static void probe_task(void *arg)
     uint8_t mac[6];
     bool have_mac;
     char err[200] = "";
-    probe_outcome out = probe_module(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                     err, sizeof err);
-    if (out == PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
+    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
+                                    err, sizeof err);
+    if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
         bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6);
         pthread_mutex_unlock(&st->lock);
@@ -318,14 +342,14 @@ static void probe_task(void *arg)
             return;
         }
     }
-    if (out == PROBE_MODULE && atomic_load(&b->cancel) == 0) {
+    if (out == BK_PROBE_MODULE && atomic_load(&b->cancel) == 0) {
         run_job(b);
         return;
     }
-    if (out == PROBE_PORT_ERROR)
+    if (out == BK_PROBE_PORT_ERROR)
         notice(st, b->number, "warn", "bay %02d probe: %s", b->number, err);
     pthread_mutex_lock(&st->lock);
-    if (out == PROBE_NO_MODULE)
+    if (out == BK_PROBE_NO_MODULE)
         b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
     b->busy = false;
     b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
@@ -445,7 +469,7 @@ static bool schedule_locked(station *st)
         present++;
         if (!b->finished_once || b->busy)
             all_done = false;
-        if (b->busy || st->paused)
+        if (b->busy || st->paused || st->db_stalled)
             continue;
         pool_fn fn = NULL;
         if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
@@ -746,6 +770,16 @@ station_actions station_get_actions(station *st)
 
 /* ---- life cycle ----------------------------------------------------------------------- */
 
+/* The writer's word on whether it can save (its thread): new jobs wait while it cannot. */
+static void on_db_state(void *ctx, bool stalled)
+{
+    station *st = ctx;
+    pthread_mutex_lock(&st->lock);
+    st->db_stalled = stalled;
+    pthread_mutex_unlock(&st->lock);
+    poke(st->wake_fd);
+}
+
 static int start_sim(station *st, char *err, size_t errlen)
 {
     bksim_config cfg = {.count = st->o.sim_count, .link_dir = NULL, .seed = st->o.sim_seed,
@@ -768,13 +802,15 @@ static int start_sim(station *st, char *err, size_t errlen)
 
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
-    station_failure why;
-    return station_start_why(o, &why, err, errlen);
+    return station_start_why(o, NULL, err, errlen);
 }
 
 station *station_start_why(const station_opts *o, station_failure *why, char *err, size_t errlen)
 {
-    *why = STATION_FAIL_SETUP;
+    station_failure dummy;
+    if (!why)
+        why = &dummy;
+    *why = STATION_FAIL_SETUP; /* out of memory; from the profiles on, what failed says */
     station *st = calloc(1, sizeof *st);
     if (!st || !(st->profiles = calloc(ST_MAX_PROFILES, sizeof *st->profiles))) {
         free(st);
@@ -782,6 +818,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         return NULL;
     }
     st->o = *o;
+    *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
     st->stop_fd = st->wake_fd = st->sig_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->serial, 0);
@@ -806,12 +843,23 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
+    *why = STATION_FAIL_SETUP; /* from here on: the database, the devices, the threads */
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
-    *why = STATION_FAIL_SETUP; /* the profiles hold: what fails from here is the bench */
+    char host[128] = "", holder[256];
+    gethostname(host, sizeof host - 1);
+    snprintf(holder, sizeof holder, "station %s on %s", o->cfg.name, host[0] ? host : "?");
+    if (db_lock_station(st->db_path, holder, &st->db_lock, err, errlen) < 0)
+        goto fail;
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
         goto fail;
-    if (db_mark_interrupted(st->db, station_now()) < 0) {
+    int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
+    if (station_id < 0) {
+        snprintf(err, errlen, "database: recording the station: %s", db_errmsg(st->db));
+        goto fail;
+    }
+    /* Only this station's leftovers: the lock says no other process of it is running. */
+    if (db_mark_interrupted(st->db, station_id, station_now()) < 0) {
         snprintf(err, errlen, "%s: closing a previous run's attempts: %s", st->db_path,
                  db_errmsg(st->db));
         goto fail;
@@ -857,7 +905,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     }
     if (!(st->q = evq_new()))
         snprintf(err, errlen, "out of memory");
-    else if ((st->dbw = db_writer_new(st->q, st->db, o->cfg.name, err, errlen)))
+    else if ((st->dbw = db_writer_new(st->q, st->db, station_id, on_db_state, st, err, errlen)))
         st->view = sv_builder_new(st->q, v0, st->db_path, err, errlen);
     free(v0);
     if (!st->q || !st->dbw || !st->view ||
@@ -900,8 +948,10 @@ int station_wait(station *st)
     if (st->dbw) {
         db_writer_join(st->dbw);
         if (db_writer_failures(st->dbw)) {
-            snprintf(st->err, sizeof st->err, "%s: %d database writes failed, last: %s",
-                     st->db_path, db_writer_failures(st->dbw), db_writer_last_error(st->dbw));
+            char last[256];
+            db_writer_last_error(st->dbw, last, sizeof last);
+            snprintf(st->err, sizeof st->err, "%s: %d database records failed, last: %s",
+                     st->db_path, db_writer_failures(st->dbw), last);
             st->result = -1;
         }
     }
@@ -909,9 +959,16 @@ int station_wait(station *st)
         sv_builder_join(st->view);
     if (st->hl)
         headless_join(st->hl);
+    /* Every reader of ours is done: the main file alone holds the records from here on, so a
+     * plain copy of it is the whole database. A failure leaves them in the WAL, still safe. */
+    if (st->db && db_checkpoint(st->db) < 0 && !st->err[0])
+        snprintf(st->err, sizeof st->err, "note: %s (the rows are safe in the -wal file beside it; "
+                 "copy the database with `trayflash db snapshot`)", db_errmsg(st->db));
     if (st->db)
         db_close(st->db);
     st->db = NULL;
+    db_unlock(st->db_lock);
+    st->db_lock = NULL;
     /* the simulator lives on until station_free: tests read the modules' flash */
     return st->result;
 }
@@ -921,9 +978,15 @@ const char *station_error(station *st)
     return st->err;
 }
 
+int station_write_unsaved(station *st, FILE *out)
+{
+    return st->dbw ? db_writer_write_unsaved(st->dbw, out) : 0;
+}
+
 void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
+    out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = mono_s() < st->engineer_until;
@@ -986,6 +1049,7 @@ void station_free(station *st)
         bksim_stop(st->sim);
     if (st->db)
         db_close(st->db);
+    db_unlock(st->db_lock);
     for (int i = 0; i < st->n_profiles; i++)
         tf_profile_free(&st->profiles[i].p);
     free(st->profiles);

@@ -31,8 +31,10 @@ typedef struct station_opts {
 
 typedef struct station station;
 
-/* Loads profiles, opens the database (db_mark_interrupted), starts every thread. NULL with
- * err = words (profile errors are "file:line: ...") on failure. */
+/* Loads profiles, locks the database file for this process (a second station on the same file
+ * is refused with words naming the first), opens it (db_mark_interrupted for this station's own
+ * leftovers), starts every thread. NULL with err = words (profile errors are "file:line: ...")
+ * on failure. */
 station *station_start(const station_opts *o, char *err, size_t errlen);
 /* What kept a station from starting: its input (a profile, the station file) or the bench (the
  * database, udev, the simulator, threads). */
@@ -40,9 +42,16 @@ typedef enum station_failure { STATION_FAIL_CONFIG, STATION_FAIL_SETUP } station
 /* station_start(), also saying which kind of failure it was. */
 station *station_start_why(const station_opts *o, station_failure *why, char *err, size_t errlen);
 /* Blocks until the station has stopped (once-mode done, signal, request_stop, fatal error):
- * jobs finished or cancelled, every attempt's end written, the db closed. Returns 0, or -1
- * if something failed on the way (station_error says what). */
+ * jobs finished or cancelled, every attempt's end written, the WAL checkpointed into the main
+ * file, the db closed and unlocked. Returns 0, or -1 if something failed on the way
+ * (station_error says what; station_write_unsaved lists records the database never took). */
 int station_wait(station *st);
+/* A bay whose job is held back because the database cannot save records says this (its detail
+ * on the dashboard, its headless line). */
+#define STATION_DB_WAIT_TEXT "waiting: the database cannot save records; starts once they are saved"
+/* After station_wait: one line per record that could not be saved (the disk stayed full),
+ * to `out`; returns how many. */
+int station_write_unsaved(station *st, FILE *out);
 void station_request_stop(station *st);
 const char *station_error(station *st);
 /* The dashboard's handle (valid until station_free). */

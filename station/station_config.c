@@ -16,19 +16,78 @@
 #include <string.h>
 #include "tf_file.h"
 #include "tf_ini.h"
+#include "tf_keys.h"
 #include "tf_text.h"
+
+enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
+
+enum station_key {
+    SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
+    SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_COUNT
+};
+
+/* The station file's schema: one row per key and section kind. on_key looks keys up here
+ * (unknown, duplicate, range), station_config_defaults starts from its defaults, and tests
+ * compare it with the man page and example-station.ini. */
+static const tf_key keys[SK_COUNT] = {
+    [SK_NAME] = { "name", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, "station", NULL,
+                  "The station's name, on the dashboard and in every record.", 0, NULL },
+    [SK_DB] = { "db", SEC_STATION, TF_KEY_PATH, 0, 0, NULL, NULL, "trayflash.db",
+                "The SQLite database (--db overrides it).", 0, NULL },
+    [SK_PROFILE] = { "profile", SEC_STATION, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
+                     "The default profile of every bay (--profile overrides it).", 0, NULL },
+    [SK_PIN_HASH] = { "engineer_pin_hash", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL,
+                      "engineer mode off", "crypt(3) hash of the engineer PIN (trayflash "
+                      "pin-hash prints one).", 0, NULL },
+    [SK_POOL_SIZE] = { "pool_size", SEC_STATION, TF_KEY_INT, 1, 256, NULL, "32", NULL,
+                       "Worker threads: modules flashed at once.", 0, NULL },
+    [SK_POLL_INTERVAL_MS] = { "poll_interval_ms", SEC_STATION, TF_KEY_INT, 100, 600000, NULL,
+                              "2000", NULL, "poll mode: how often an idle bay is probed.", 0,
+                              NULL },
+    [SK_START_MODE] = { "start_mode", SEC_STATION, TF_KEY_CHOICE, 0, 0, "on_plug|poll",
+                        "on_plug", NULL, "on_plug: flash when an adapter appears; poll: fixed "
+                        "adapters, modules swapped in the sockets.", 0, NULL },
+    [SK_ALLOW] = { "allow", SEC_ADAPTERS, TF_KEY_LIST, 0, 0, NULL,
+                   "1a86:7523, 10c4:ea60, 0403:6001, 0403:6015, 067b:2303", NULL,
+                   "The adapters accepted, vid:pid, comma separated; lines add up.",
+                   TF_KEY_REPEATS, NULL },
+    [SK_BAY_PATH] = { "path", SEC_BAY, TF_KEY_TEXT, 0, 0, NULL, NULL, "by number only",
+                      "The adapter's USB port (udev ID_PATH).", 0, NULL },
+    [SK_BAY_NAME] = { "name", SEC_BAY, TF_KEY_TEXT, 0, 0, NULL, NULL, "the bay number, 2 digits",
+                      "The bay's name on the dashboard.", 0, NULL },
+    [SK_BAY_PROFILE] = { "profile", SEC_BAY, TF_KEY_PATH, 0, 0, NULL, NULL, "the station's",
+                         "This bay's profile.", 0, NULL },
+    [SK_RANGE_PROFILE] = { "profile", SEC_BAYS, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
+                           "The profile of the bays A to B (unless a [bay N] names its own).",
+                           TF_KEY_REQUIRED, NULL },
+};
+
+static const char *const section_names[] = { "station", "adapters", "bay N", "bays A-B" };
+
+const tf_schema station_config_schema = {
+    .what = "station file",
+    .section_names = section_names,
+    .n_section_kinds = 4,
+    .keys = keys,
+    .n_keys = SK_COUNT,
+};
 
 static const sc_usb_id default_allow[] = {
     {0x1a86, 0x7523}, {0x10c4, 0xea60}, {0x0403, 0x6001}, {0x0403, 0x6015}, {0x067b, 0x2303},
 };
 
+static int int_default(enum station_key k)
+{
+    return (int)strtol(keys[k].def, NULL, 10);
+}
+
 void station_config_defaults(station_config *c)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->name, sizeof c->name, "station");
-    c->pool_size = 32;
+    snprintf(c->name, sizeof c->name, "%s", keys[SK_NAME].def);
+    c->pool_size = int_default(SK_POOL_SIZE);
     c->start_mode = SC_START_ON_PLUG;
-    c->poll_interval_ms = 2000;
+    c->poll_interval_ms = int_default(SK_POLL_INTERVAL_MS);
     c->n_allow = (int)(sizeof default_allow / sizeof default_allow[0]);
     memcpy(c->allow, default_allow, sizeof default_allow);
 }
@@ -36,14 +95,6 @@ void station_config_defaults(station_config *c)
 #define SC_TEXT_MAX (1u << 20)
 #define SC_MAX_SECTIONS (2 + SC_MAX_BAYS + SC_MAX_RANGES)
 #define SC_SECTION_NAME_MAX 49 /* libinih cuts section names past this */
-#define SC_KEYS_PER_SECTION 16
-
-/* A key given in the current section, for "duplicate key". */
-typedef struct seen_key {
-    char name[32];
-    int line;
-} seen_key;
-
 typedef struct parse_ctx {
     station_config *c;
     char dir[SC_PATH_MAX];
@@ -54,8 +105,7 @@ typedef struct parse_ctx {
     char sections[SC_MAX_SECTIONS][SC_SECTION_NAME_MAX + 16]; /* canonical, for duplicates */
     int section_lines[SC_MAX_SECTIONS];
     int n_sections;
-    seen_key keys[SC_KEYS_PER_SECTION]; /* of the current section */
-    int n_keys;
+    int key_line[SK_COUNT]; /* of the current section, by schema row: 0 = not given */
     char last_key[32];    /* of the previous handler call: an indented line continues it */
 } parse_ctx;
 
@@ -107,7 +157,7 @@ static bool on_header(void *user, const char *hdr, int line)
 {
     parse_ctx *p = user;
     p->section_line = line;
-    p->n_keys = 0;
+    memset(p->key_line, 0, sizeof p->key_line);
     p->last_key[0] = '\0';
     const char *close = strchr(hdr, ']');
     if (!close)
@@ -138,30 +188,39 @@ static bool on_header(void *user, const char *hdr, int line)
     return true;
 }
 
-/* A key twice in one section is an error, except allow, whose lists add up (a long list
- * may be split over lines); a value continued on an indented line is refused. */
-static bool key_is_new(parse_ctx *p, const char *key, int line)
+/* A value continued on an indented line is refused: it would be read as a key of its own. */
+static bool not_continued(parse_ctx *p, const char *key, int line)
 {
     bool continued = p->rd.indented && !strcmp(key, p->last_key);
     snprintf(p->last_key, sizeof p->last_key, "%s", key);
-    if (continued) {
+    if (continued)
         snprintf(p->err, sizeof p->err, "%s:%d: indented line continues key '%s': values must "
                  "fit on one line", p->c->path, line, key);
-        return false;
-    }
-    if (!strcmp(key, "allow"))
-        return true;
-    for (int i = 0; i < p->n_keys; i++)
-        if (!strcmp(p->keys[i].name, key)) {
-            snprintf(p->err, sizeof p->err, "%s:%d: duplicate key '%s' (first at line %d)",
-                     p->c->path, line, key, p->keys[i].line);
-            return false;
-        }
-    if (p->n_keys < SC_KEYS_PER_SECTION && strlen(key) < sizeof p->keys[0].name) {
-        snprintf(p->keys[p->n_keys].name, sizeof p->keys[0].name, "%s", key);
-        p->keys[p->n_keys++].line = line;
-    }
-    return true;
+    return !continued;
+}
+
+/* A key twice in one section is an error, except allow (TF_KEY_REPEATS: a long list may be
+ * split over lines). */
+static bool key_is_new(parse_ctx *p, int k, int line)
+{
+    int first = tf_schema_note_key(&station_config_schema, p->key_line, k, line);
+    if (first)
+        snprintf(p->err, sizeof p->err, "%s:%d: duplicate key '%s' (first at line %d)",
+                 p->c->path, line, keys[k].name, first);
+    return !first;
+}
+
+static unsigned section_kind(const char *section)
+{
+    if (!strcmp(section, "station"))
+        return SEC_STATION;
+    if (!strcmp(section, "adapters"))
+        return SEC_ADAPTERS;
+    if (!strncmp(section, "bays ", 5))
+        return SEC_BAYS;
+    if (!strncmp(section, "bay ", 4))
+        return SEC_BAY;
+    return 0;
 }
 
 static bool parse_allow(parse_ctx *p, const char *v, int line)
@@ -265,117 +324,140 @@ static sc_bay *bay_for_section(parse_ctx *p, const char *section, int line)
     return b;
 }
 
+/* A number in its key's range (the schema's lo..hi). */
+static bool set_int(parse_ctx *p, enum station_key k, const char *value, int line, int *out)
+{
+    long n;
+    if (!parse_int(value, keys[k].lo, keys[k].hi, &n)) {
+        snprintf(p->err, sizeof p->err, "%s:%d: %s '%s' must be %ld..%ld", p->c->path, line,
+                 keys[k].name, value, keys[k].lo, keys[k].hi);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+static bool set_pin_hash(parse_ctx *p, const char *value, int line)
+{
+    station_config *c = p->c;
+    char why[160];
+    if (!auth_hash_usable(value, why, sizeof why)) {
+        snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash: %s", c->path, line, why);
+        return false;
+    }
+    if (strlen(value) >= sizeof c->engineer_pin_hash) {
+        snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash is too long", c->path, line);
+        return false;
+    }
+    snprintf(c->engineer_pin_hash, sizeof c->engineer_pin_hash, "%s", value);
+    return true;
+}
+
+/* Applies key k's value; `range` and `bay` are the section's, when it is one of those. */
+static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int line,
+                      const char *section, sc_bay_range *range, sc_bay *bay)
+{
+    station_config *c = p->c;
+    switch (k) {
+    case SK_NAME:
+        snprintf(c->name, sizeof c->name, "%s", value);
+        return true;
+    case SK_DB:
+        resolve(p, value, c->db, sizeof c->db);
+        return true;
+    case SK_PROFILE:
+        resolve(p, value, c->profile, sizeof c->profile);
+        return true;
+    case SK_PIN_HASH:
+        return set_pin_hash(p, value, line);
+    case SK_POOL_SIZE:
+        return set_int(p, k, value, line, &c->pool_size);
+    case SK_POLL_INTERVAL_MS:
+        return set_int(p, k, value, line, &c->poll_interval_ms);
+    case SK_START_MODE:
+        if (!strcmp(value, "on_plug"))
+            c->start_mode = SC_START_ON_PLUG;
+        else if (!strcmp(value, "poll"))
+            c->start_mode = SC_START_POLL;
+        else {
+            snprintf(p->err, sizeof p->err, "%s:%d: start_mode '%s': expected on_plug or poll",
+                     c->path, line, value);
+            return false;
+        }
+        return true;
+    case SK_ALLOW:
+        return parse_allow(p, value, line);
+    case SK_RANGE_PROFILE:
+        if (!value[0]) {
+            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: empty profile", c->path, line,
+                     section);
+            return false;
+        }
+        resolve(p, value, range->profile, sizeof range->profile);
+        return true;
+    case SK_BAY_PATH:
+        if (station_config_bay_by_path(c, value)) {
+            snprintf(p->err, sizeof p->err, "%s:%d: path '%s' is already another bay's",
+                     c->path, line, value);
+            return false;
+        }
+        snprintf(bay->id_path, sizeof bay->id_path, "%s", value);
+        return true;
+    case SK_BAY_NAME:
+        snprintf(bay->name, sizeof bay->name, "%s", value);
+        return true;
+    case SK_BAY_PROFILE:
+        resolve(p, value, bay->profile, sizeof bay->profile);
+        return true;
+    case SK_COUNT:
+        break;
+    }
+    return false;
+}
+
+static void unknown_key(parse_ctx *p, unsigned kind, const char *section, const char *key,
+                        int line)
+{
+    const char *path = p->c->path;
+    if (kind == SEC_BAYS)
+        snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s' (a range takes only "
+                 "profile)", path, line, section, key);
+    else
+        snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s'", path, line, section,
+                 key);
+}
+
 static int on_key(void *user, const char *section, const char *key, const char *value)
 {
     parse_ctx *p = user;
     int line = p->rd.line;
     station_config *c = p->c;
-    if (p->err[0])
+    if (p->err[0] || !not_continued(p, key, line))
         return 0;
-    if (!key_is_new(p, key, line))
+    unsigned kind = section_kind(section);
+    if (!kind) {
+        snprintf(p->err, sizeof p->err, "%s:%d: unknown section [%s]", c->path, line, section);
+        return 0;
+    }
+    sc_bay_range *range = NULL;
+    sc_bay *bay = NULL;
+    if (kind == SEC_BAYS && !(range = range_for_section(p, section, p->section_line)))
+        return 0;
+    if (kind == SEC_BAY && !(bay = bay_for_section(p, section, p->section_line)))
+        return 0;
+    int k = tf_schema_find(&station_config_schema, kind, key);
+    if (k < 0) {
+        unknown_key(p, kind, section, key, line);
+        return 0;
+    }
+    if (!key_is_new(p, k, line))
         return 0;
     if (!tf_text_is_printable(value)) { /* names and paths reach the terminal and the db */
         snprintf(p->err, sizeof p->err, "%s:%d: %s '%s' holds a control character or bytes "
                  "that are not UTF-8", c->path, line, key, value);
         return 0;
     }
-    long n;
-    if (!strcmp(section, "station")) {
-        if (!strcmp(key, "name")) {
-            snprintf(c->name, sizeof c->name, "%s", value);
-        } else if (!strcmp(key, "db")) {
-            resolve(p, value, c->db, sizeof c->db);
-        } else if (!strcmp(key, "profile")) {
-            resolve(p, value, c->profile, sizeof c->profile);
-        } else if (!strcmp(key, "engineer_pin_hash")) {
-            char why[160];
-            if (!auth_hash_usable(value, why, sizeof why)) {
-                snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash: %s", c->path, line,
-                         why);
-                return 0;
-            }
-            if (strlen(value) >= sizeof c->engineer_pin_hash) {
-                snprintf(p->err, sizeof p->err, "%s:%d: engineer_pin_hash is too long", c->path,
-                         line);
-                return 0;
-            }
-            snprintf(c->engineer_pin_hash, sizeof c->engineer_pin_hash, "%s", value);
-        } else if (!strcmp(key, "pool_size")) {
-            if (!parse_int(value, 1, 256, &n)) {
-                snprintf(p->err, sizeof p->err, "%s:%d: pool_size '%s' must be 1..256", c->path,
-                         line, value);
-                return 0;
-            }
-            c->pool_size = (int)n;
-        } else if (!strcmp(key, "poll_interval_ms")) {
-            if (!parse_int(value, 100, 600000, &n)) {
-                snprintf(p->err, sizeof p->err, "%s:%d: poll_interval_ms '%s' must be 100..600000",
-                         c->path, line, value);
-                return 0;
-            }
-            c->poll_interval_ms = (int)n;
-        } else if (!strcmp(key, "start_mode")) {
-            if (!strcmp(value, "on_plug"))
-                c->start_mode = SC_START_ON_PLUG;
-            else if (!strcmp(value, "poll"))
-                c->start_mode = SC_START_POLL;
-            else {
-                snprintf(p->err, sizeof p->err,
-                         "%s:%d: start_mode '%s': expected on_plug or poll", c->path, line, value);
-                return 0;
-            }
-        } else {
-            snprintf(p->err, sizeof p->err, "%s:%d: [station]: unknown key '%s'", c->path, line,
-                     key);
-            return 0;
-        }
-    } else if (!strcmp(section, "adapters")) {
-        if (strcmp(key, "allow")) {
-            snprintf(p->err, sizeof p->err, "%s:%d: [adapters]: unknown key '%s'", c->path, line,
-                     key);
-            return 0;
-        }
-        if (!parse_allow(p, value, line))
-            return 0;
-    } else if (!strncmp(section, "bays ", 5)) {
-        sc_bay_range *r = range_for_section(p, section, p->section_line);
-        if (!r)
-            return 0;
-        if (strcmp(key, "profile")) {
-            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s' (a range takes "
-                     "only profile)", c->path, line, section, key);
-            return 0;
-        }
-        if (!value[0]) {
-            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: empty profile", c->path, line, section);
-            return 0;
-        }
-        resolve(p, value, r->profile, sizeof r->profile);
-    } else if (!strncmp(section, "bay ", 4)) {
-        sc_bay *b = bay_for_section(p, section, p->section_line);
-        if (!b)
-            return 0;
-        if (!strcmp(key, "path")) {
-            if (station_config_bay_by_path(c, value)) {
-                snprintf(p->err, sizeof p->err, "%s:%d: path '%s' is already another bay's",
-                         c->path, line, value);
-                return 0;
-            }
-            snprintf(b->id_path, sizeof b->id_path, "%s", value);
-        } else if (!strcmp(key, "name")) {
-            snprintf(b->name, sizeof b->name, "%s", value);
-        } else if (!strcmp(key, "profile")) {
-            resolve(p, value, b->profile, sizeof b->profile);
-        } else {
-            snprintf(p->err, sizeof p->err, "%s:%d: [%s]: unknown key '%s'", c->path, line,
-                     section, key);
-            return 0;
-        }
-    } else {
-        snprintf(p->err, sizeof p->err, "%s:%d: unknown section [%s]", c->path, line, section);
-        return 0;
-    }
-    return 1;
+    return apply_key(p, (enum station_key)k, value, line, section, range, bay) ? 1 : 0;
 }
 
 /* The parse proper; err is left for the caller to escape (it quotes the file's bytes). */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "tf_keys.h"
 
 #define SC_MAX_BAYS 128
 #define SC_MAX_ALLOW 16
@@ -59,6 +60,9 @@ typedef struct station_config {
     sc_bay_range ranges[SC_MAX_RANGES]; /* never overlapping */
     int n_ranges;
 } station_config;
+
+/* The station file's schema: every key per section kind, its range, default and words. */
+extern const tf_schema station_config_schema;
 
 void station_config_defaults(station_config *c);
 /* Loads `path` over the defaults. Relative db/profile paths are taken from the file's folder.

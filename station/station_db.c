@@ -2,16 +2,32 @@
  * queue in small transactions (what is waiting, at most 64 events), so workers never wait on
  * the disk and a crash loses at most one short batch (db_mark_interrupted closes the rest).
  *
+ * A record is dropped only once it is in the file. Every event that writes something is first
+ * kept, in order, in `pending`; a transaction writes the oldest ones and they leave `pending` only
+ * when its COMMIT succeeded. When the storage fails (disk full, I/O error, file locked:
+ * db_failure_retryable) the transaction is rolled back, the per-bay state it changed is put back,
+ * and the writer is STALLED: it says so once (a notice: the dashboard's event list and the
+ * headless lines), tells the station (new jobs wait), keeps taking events and retries every
+ * DBW_RETRY_MS until a commit succeeds. A record SQLite refuses for its values is a bug, not the
+ * disk: it is counted, said, and the rest of its batch is kept. At the end, what could still not
+ * be saved is listed by db_writer_write_unsaved.
+ *
  * With TRAYFLASH_DEBUG containing "db" in the environment it says on stderr, after each
  * commit, which attempts' ends that commit made durable: the crash test kills the station at
  * random moments and then holds the database to exactly those lines. */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "profile.h"
 #include "station_internal.h"
 
 #define DBW_BATCH 64
+#define DBW_RETRY_MS 1000     /* while stalled: one more try a second */
+#define DBW_FINAL_TRIES 3     /* after the queue closed: the last chances before giving up */
+#define DBW_FINAL_GAP_MS 500
 
 typedef struct dbw_open {
     int bay;
@@ -29,29 +45,67 @@ struct db_writer {
     int64_t station_id;
     pthread_t thread;
     bool started;
-    int failures;
-    char last_error[256];
     bool log_commits;
+    dbw_state_fn on_state;
+    void *state_ctx;
+    /* writer thread only (then the joining thread): */
+    st_event *pending;        /* events not yet in the file: [head, head + n_pending), oldest first */
+    size_t head, n_pending, cap_pending;
+    bool stalled;
+    double stalled_since, next_try; /* monotonic s */
+    bool try_transient;       /* the running try hit a storage failure: roll it back */
+    int try_refused;          /* records SQLite refused in the running try */
+    char try_error[256];
     /* attempt ends written in the open transaction: reported once it is committed */
     int64_t ended_ids[DBW_BATCH];
     int ended_bays[DBW_BATCH];
     bool ended_passed[DBW_BATCH];
     int n_ended;
     dbw_open open[SV_MAX_BAYS + 1]; /* one attempt per bay at a time */
+    dbw_open open_saved[SV_MAX_BAYS + 1]; /* `open` before the running try */
+    /* under `lock`: what other threads may read */
+    pthread_mutex_t lock;
+    int failures;             /* refused records, then (after join) records never saved */
+    char last_error[256];
+    int shown_pending;        /* n_pending while stalled, else 0 */
+    char stall_why[160];
 };
 
-/* The first failure is told through the queue, like every other notice: the dashboard owns
- * the terminal, so a line on stderr would garble it and vanish. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Returns false once the queue is closed (the station is stopping). */
+static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+{
+    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
+    snprintf(ev.level, sizeof ev.level, "%s", level);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
+    va_end(ap);
+    if (evq_post(w->q, &ev))
+        return true;
+    /* stopping: nobody prints any more, but the file still learns how the stall ended */
+    if (!w->stalled)
+        db_event_log(w->d, ev.ts, -1, ev.level, ev.text);
+    return false;
+}
+
+/* A failed statement: the storage (roll the try back, keep everything, retry) or the record
+ * (count it once its batch is committed, go on with the rest). */
 static void failed(db_writer *w, const char *what)
 {
-    snprintf(w->last_error, sizeof w->last_error, "%s: %s", what, db_errmsg(w->d));
-    if (w->failures++)
-        return;
-    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
-    snprintf(ev.level, sizeof ev.level, "error");
-    snprintf(ev.text, sizeof ev.text, "database: %s (attempts may be missing from the records)",
-             w->last_error);
-    evq_post(w->q, &ev);
+    snprintf(w->try_error, sizeof w->try_error, "%s: %s", what, db_errmsg(w->d));
+    if (db_failure_retryable(w->d))
+        w->try_transient = true;
+    else
+        w->try_refused++;
 }
 
 static int64_t image_of(db_writer *w, const tf_profile *p, int variant)
@@ -171,6 +225,27 @@ static void write_event(db_writer *w, const st_event *e)
     }
 }
 
+/* Whether write_event writes anything for e: only those events are kept until committed
+ * (progress lines are many and write nothing). */
+static bool is_record(const st_event *e)
+{
+    if (e->bay < 0 || e->bay > SV_MAX_BAYS)
+        return false;
+    switch (e->kind) {
+    case ST_EV_JOB_START:
+    case ST_EV_JOB_END:
+    case ST_EV_NOTICE:
+    case ST_EV_ADAPTER_ADD:
+    case ST_EV_ADAPTER_REMOVE:
+        return true;
+    case ST_EV_BAY_STATE:
+        return e->state == BAY_FAIL;
+    case ST_EV_JOB_EVENT:
+        return e->ev_kind == BK_EV_POWER_CYCLE_NEEDED;
+    }
+    return false;
+}
+
 /* Only after db_commit returned: a line printed here is a promise the file keeps. */
 static void report_committed(db_writer *w)
 {
@@ -180,33 +255,175 @@ static void report_committed(db_writer *w)
     w->n_ended = 0;
 }
 
+/* Appends e to `pending`. Memory is the one thing that can refuse: then the record is said
+ * (counted and logged) rather than silently gone. */
+static void keep(db_writer *w, const st_event *e)
+{
+    if (!is_record(e))
+        return;
+    if (w->head > 0 && w->head + w->n_pending == w->cap_pending) {
+        memmove(w->pending, w->pending + w->head, w->n_pending * sizeof *w->pending);
+        w->head = 0;
+    }
+    if (w->n_pending == w->cap_pending) {
+        size_t cap = w->cap_pending ? w->cap_pending * 2 : 256;
+        st_event *p = realloc(w->pending, cap * sizeof *p);
+        if (!p) {
+            pthread_mutex_lock(&w->lock);
+            w->failures++;
+            snprintf(w->last_error, sizeof w->last_error,
+                     "out of memory keeping a record (bay %d, kind %d)", e->bay, (int)e->kind);
+            pthread_mutex_unlock(&w->lock);
+            return;
+        }
+        w->pending = p;
+        w->cap_pending = cap;
+    }
+    w->pending[w->head + w->n_pending++] = *e;
+}
+
+/* Writes the oldest n pending events in one transaction. 0: committed; -1: rolled back, the
+ * bays' state as before, the storage's words in try_error. */
+static int try_batch(db_writer *w, size_t n)
+{
+    memcpy(w->open_saved, w->open, sizeof w->open);
+    w->n_ended = 0;
+    w->try_transient = false;
+    w->try_refused = 0;
+    if (db_begin(w->d) < 0) {
+        snprintf(w->try_error, sizeof w->try_error, "begin: %s", db_errmsg(w->d));
+        return -1;
+    }
+    for (size_t i = 0; i < n && !w->try_transient; i++)
+        write_event(w, &w->pending[w->head + i]);
+    if (!w->try_transient && db_commit(w->d) == 0)
+        return 0;
+    if (!w->try_transient)
+        snprintf(w->try_error, sizeof w->try_error, "commit: %s", db_errmsg(w->d));
+    db_rollback(w->d); /* SQLite may have rolled back already; then this one just says so */
+    memcpy(w->open, w->open_saved, sizeof w->open);
+    w->n_ended = 0;
+    return -1;
+}
+
+static void publish(db_writer *w)
+{
+    pthread_mutex_lock(&w->lock);
+    w->shown_pending = w->stalled ? (int)w->n_pending : 0;
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void enter_stall(db_writer *w)
+{
+    w->next_try = mono_s() + DBW_RETRY_MS / 1000.0;
+    if (w->stalled) {
+        publish(w);
+        return;
+    }
+    w->stalled = true;
+    w->stalled_since = mono_s();
+    pthread_mutex_lock(&w->lock);
+    snprintf(w->stall_why, sizeof w->stall_why, "%s", w->try_error);
+    w->shown_pending = (int)w->n_pending;
+    pthread_mutex_unlock(&w->lock);
+    post_notice(w, "error",
+                "database cannot save records (%s): %zu kept in memory and retried every %d s; "
+                "new jobs wait until they are saved", w->try_error, w->n_pending,
+                DBW_RETRY_MS / 1000);
+    if (w->on_state)
+        w->on_state(w->state_ctx, true);
+}
+
+static void leave_stall(db_writer *w, size_t saved)
+{
+    w->stalled = false;
+    publish(w);
+    post_notice(w, "info", "database saves again: %zu records written after %.0f s; jobs resume",
+                saved, mono_s() - w->stalled_since);
+    if (w->on_state)
+        w->on_state(w->state_ctx, false);
+}
+
+/* Records refused for their values in a committed batch: counted and said once. */
+static void count_refused(db_writer *w)
+{
+    if (!w->try_refused)
+        return;
+    pthread_mutex_lock(&w->lock);
+    bool first = w->failures == 0;
+    w->failures += w->try_refused;
+    snprintf(w->last_error, sizeof w->last_error, "%s", w->try_error);
+    pthread_mutex_unlock(&w->lock);
+    if (first)
+        post_notice(w, "error", "database: %s (attempts may be missing from the records)",
+                    w->try_error);
+}
+
+/* Writes what is pending, oldest first, batch by batch; stops at the first storage failure. */
+static void flush(db_writer *w)
+{
+    size_t saved = 0;
+    while (w->n_pending > 0) {
+        size_t n = w->n_pending < DBW_BATCH ? w->n_pending : DBW_BATCH;
+        if (try_batch(w, n) < 0) {
+            enter_stall(w);
+            return;
+        }
+        report_committed(w);
+        count_refused(w);
+        w->head = w->n_pending > n ? w->head + n : 0;
+        w->n_pending -= n;
+        saved += n;
+    }
+    if (w->stalled)
+        leave_stall(w, saved);
+}
+
+static int ms_until(double t)
+{
+    double left = t - mono_s();
+    return left <= 0 ? 0 : (int)(left * 1000) + 1;
+}
+
 static void *writer_main(void *arg)
 {
     db_writer *w = arg;
     st_event e;
-    while (evq_next(w->q, w->sub, &e, -1) > 0) {
-        w->n_ended = 0;
-        if (db_begin(w->d) < 0) {
-            failed(w, "begin");
-            write_event(w, &e); /* autocommit: each statement is its own transaction */
-            report_committed(w);
-            continue;
+    for (;;) {
+        int rc = evq_next(w->q, w->sub, &e, w->stalled ? ms_until(w->next_try) : -1);
+        if (rc < 0)
+            break;
+        if (rc > 0) {
+            keep(w, &e);
+            /* while stalled take everything waiting: the queue's backlog is not the place */
+            for (size_t n = 1; (w->stalled || n < DBW_BATCH) && evq_try_next(w->q, w->sub, &e) > 0; n++)
+                keep(w, &e);
         }
-        write_event(w, &e);
-        for (int n = 1; n < DBW_BATCH && evq_try_next(w->q, w->sub, &e) > 0; n++)
-            write_event(w, &e);
-        if (db_commit(w->d) < 0) {
-            failed(w, "commit");
-            db_rollback(w->d);
-            w->n_ended = 0; /* nothing of this batch is in the file */
-        } else {
-            report_committed(w);
-        }
+        if (!w->stalled || mono_s() >= w->next_try)
+            flush(w);
+        else
+            publish(w);
     }
+    /* The queue is closed and drained: a few last chances for what is still pending. */
+    for (int i = 0; w->n_pending > 0 && i < DBW_FINAL_TRIES; i++) {
+        if (i) {
+            struct timespec gap = {0, DBW_FINAL_GAP_MS * 1000000L};
+            nanosleep(&gap, NULL);
+        }
+        flush(w);
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->n_pending) {
+        w->failures += (int)w->n_pending;
+        snprintf(w->last_error, sizeof w->last_error, "%zu records could not be saved: %s",
+                 w->n_pending, w->try_error);
+    }
+    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
-db_writer *db_writer_new(evq *q, db *d, const char *station_name, char *err, size_t errlen)
+db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_state, void *ctx,
+                         char *err, size_t errlen)
 {
     db_writer *w = calloc(1, sizeof *w);
     if (!w) {
@@ -215,19 +432,16 @@ db_writer *db_writer_new(evq *q, db *d, const char *station_name, char *err, siz
     }
     w->q = q;
     w->d = d;
+    w->station_id = station_id;
+    w->on_state = on_state;
+    w->state_ctx = ctx;
+    pthread_mutex_init(&w->lock, NULL);
     const char *dbg = getenv("TRAYFLASH_DEBUG");
     w->log_commits = dbg && strstr(dbg, "db");
-    char host[128] = "";
-    gethostname(host, sizeof host - 1);
-    w->station_id = db_station_upsert(d, station_name, host);
-    if (w->station_id < 0) {
-        snprintf(err, errlen, "database: recording the station: %s", db_errmsg(d));
-        free(w);
-        return NULL;
-    }
     w->sub = evq_subscribe(q);
     if (w->sub < 0 || pthread_create(&w->thread, NULL, writer_main, w)) {
         snprintf(err, errlen, "database writer: cannot start");
+        pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
@@ -245,12 +459,81 @@ void db_writer_join(db_writer *w)
 
 int db_writer_failures(db_writer *w)
 {
-    return w->failures;
+    pthread_mutex_lock(&w->lock);
+    int n = w->failures;
+    pthread_mutex_unlock(&w->lock);
+    return n;
 }
 
-const char *db_writer_last_error(db_writer *w)
+void db_writer_last_error(db_writer *w, char *out, size_t outlen)
 {
-    return w->last_error;
+    pthread_mutex_lock(&w->lock);
+    snprintf(out, outlen, "%s", w->last_error);
+    pthread_mutex_unlock(&w->lock);
+}
+
+int db_writer_pending(db_writer *w, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&w->lock);
+    int n = w->shown_pending;
+    if (why)
+        snprintf(why, whylen, "%s", n ? w->stall_why : "");
+    pthread_mutex_unlock(&w->lock);
+    return n;
+}
+
+static void hhmmss(double ts, char out[16])
+{
+    time_t t = (time_t)ts;
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || !strftime(out, 16, "%H:%M:%S", &tm))
+        snprintf(out, 16, "%.0f", ts);
+}
+
+/* One unsaved record in words: enough to write it down by hand. */
+static void describe(const st_event *e, char *line, size_t len)
+{
+    char when[16];
+    hhmmss(e->ts, when);
+    switch (e->kind) {
+    case ST_EV_JOB_START:
+        snprintf(line, len, "%s bay %02d attempt start: port %s, adapter %s, product %s", when,
+                 e->bay, e->port, e->adapter, e->product);
+        break;
+    case ST_EV_JOB_END: {
+        const bk_result *r = &e->result;
+        char mac[18] = "no MAC";
+        if (r->have_mac)
+            snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
+                     r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+        snprintf(line, len, "%s bay %02d attempt end: %s%s%s, %s%s%s", when, e->bay,
+                 r->passed ? "PASS" : "FAIL", r->passed ? "" : " ",
+                 r->passed ? "" : bk_cause_id(r->cause), mac, r->detail[0] ? ": " : "", r->detail);
+        break;
+    }
+    case ST_EV_ADAPTER_ADD:
+    case ST_EV_ADAPTER_REMOVE:
+        snprintf(line, len, "%s bay %02d adapter %s %s %s", when, e->bay, e->adapter,
+                 e->kind == ST_EV_ADAPTER_ADD ? "plugged on" : "removed from", e->port);
+        break;
+    default:
+        if (e->bay > 0)
+            snprintf(line, len, "%s bay %02d %s: %s", when, e->bay,
+                     e->kind == ST_EV_NOTICE ? e->level : "event", e->text);
+        else
+            snprintf(line, len, "%s station %s: %s", when, e->level, e->text);
+        break;
+    }
+}
+
+int db_writer_write_unsaved(db_writer *w, FILE *out)
+{
+    char line[600];
+    for (size_t i = 0; i < w->n_pending; i++) {
+        describe(&w->pending[w->head + i], line, sizeof line);
+        fprintf(out, "  not saved: %s\n", line);
+    }
+    return (int)w->n_pending;
 }
 
 void db_writer_free(db_writer *w)
@@ -258,5 +541,7 @@ void db_writer_free(db_writer *w)
     if (!w)
         return;
     db_writer_join(w);
+    free(w->pending);
+    pthread_mutex_destroy(&w->lock);
     free(w);
 }

@@ -26,27 +26,6 @@ static const char *phase_word(bk_phase p)
     return bk_phase_name(p);
 }
 
-static void format_mac(const uint8_t m[6], char *out, size_t len)
-{
-    snprintf(out, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-/* The engine's timeline says "mac d8:1f:12:0a:3c:7e" when it has read the MAC; true then. */
-static bool note_mac(headless_bay *hb, const char *text)
-{
-    unsigned m[6];
-    char extra;
-    if (sscanf(text, "mac %2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-               &extra) == 6) {
-        uint8_t b[6];
-        for (int i = 0; i < 6; i++)
-            b[i] = (uint8_t)m[i];
-        format_mac(b, hb->mac, sizeof hb->mac);
-        return true;
-    }
-    return false;
-}
-
 int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
 {
     time_t t = (time_t)e->ts;
@@ -104,8 +83,10 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
             hb->last_pct = -1;
             snprintf(line, len, "%s bay %s %s 0%% - - phase", when, bay, phase_word(e->phase));
         } else {
-            if (e->ev_kind == BK_EV_INFO)
-                says_mac = note_mac(hb, e->text);
+            if (e->ev_kind == BK_EV_MAC) {
+                bk_mac_format(e->mac, hb->mac, sizeof hb->mac);
+                says_mac = true;
+            }
             pct = hb->last_pct < 0 ? 0 : hb->last_pct;
             if (e->ev_kind == BK_EV_POWER_CYCLE_NEEDED)
                 prio = LOG_WARNING;
@@ -119,7 +100,7 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
         const bk_result *r = &e->result;
         hb->in_job = true; /* its end line names the module; nothing after it does */
         if (r->have_mac)
-            format_mac(r->mac, hb->mac, sizeof hb->mac);
+            bk_mac_format(r->mac, hb->mac, sizeof hb->mac);
         if (r->passed) {
             snprintf(line, len, "%s bay %s PASS 100%% PASS - %.1fs chip %s retries %u baud %u",
                      when, bay, r->seconds, bk_chip_name(r->chip), r->retries, r->baud_end);

@@ -20,12 +20,21 @@ void sv_builder_set_flags(sv_builder *b, bool paused, bool shutting_down);
 void sv_builder_join(sv_builder *b);
 void sv_builder_free(sv_builder *b);
 
-/* Database writer (station_db.c): the only thread touching the write handle. */
+/* Database writer (station_db.c): the only thread touching the write handle. Records the
+ * storage cannot take are kept in order and retried; `on_state(ctx, true)` when that starts
+ * (new jobs should wait), `(ctx, false)` once they are saved. Called on the writer's thread. */
 typedef struct db_writer db_writer;
-db_writer *db_writer_new(evq *q, db *d, const char *station_name, char *err, size_t errlen);
-void db_writer_join(db_writer *w);     /* after evq_close: writes the rest, then stops */
-int db_writer_failures(db_writer *w);  /* statements that failed (logged to stderr once) */
-const char *db_writer_last_error(db_writer *w);
+typedef void (*dbw_state_fn)(void *ctx, bool stalled);
+db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_state, void *ctx,
+                         char *err, size_t errlen);
+void db_writer_join(db_writer *w);     /* after evq_close: writes the rest (a few last tries), stops */
+/* Records refused for their values, plus (after join) records never saved. */
+int db_writer_failures(db_writer *w);
+void db_writer_last_error(db_writer *w, char *out, size_t outlen);
+/* While stalled: how many records wait, and the storage's words; 0 and "" otherwise. */
+int db_writer_pending(db_writer *w, char *why, size_t whylen);
+/* After join: one line per record never saved, to `out`; returns how many. */
+int db_writer_write_unsaved(db_writer *w, FILE *out);
 void db_writer_free(db_writer *w);
 
 /* Headless printer (station_headless.c): one line per event to `out` (NULL: none) and, with

@@ -73,6 +73,9 @@ typedef struct station_view {
     char chip[16];
     uint32_t baud;
     bool paused;              /* no new jobs start */
+    int db_pending;           /* records the database cannot save yet (kept in memory, retried);
+                                 while > 0 no new job starts */
+    char db_stall[160];       /* why, in SQLite's words, while db_pending > 0 */
     bool engineer_mode;
     bool shutting_down;
     double now_ts;

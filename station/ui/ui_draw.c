@@ -107,9 +107,10 @@ static void draw_header(const ui_state *s)
     struct tm tm;
     if (v->now_ts > 0 && localtime_r(&t, &tm))
         strftime(clock, sizeof clock, "%H:%M:%S", &tm);
-    /* TRAY DONE: every bay with an adapter has its result and nothing works: swap the tray */
-    const char *mode = v->shutting_down ? "STOPPING" : v->paused ? "PAUSED"
-                       : v->tray_done   ? "TRAY DONE" : "RUN";
+    /* records the database cannot take hold new jobs back (the why is in the event list);
+     * TRAY DONE: every bay with an adapter has its result and nothing works: swap the tray */
+    const char *mode = v->shutting_down ? "STOPPING" : v->db_pending ? "DB WAIT"
+                       : v->paused ? "PAUSED" : v->tray_done ? "TRAY DONE" : "RUN";
     snprintf(right, sizeof right, "%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, clock);
 
     char left[320];
@@ -123,9 +124,10 @@ static void draw_header(const ui_state *s)
                  v->chip[0] ? v->chip : "?", v->baud);
     if (ui_text_cols(left) > rx - 1)
         snprintf(left, sizeof left, "%s %s", v->profile_name, v->image_sha_prefix);
-    if (v->paused || v->shutting_down || v->tray_done)
+    if (v->paused || v->shutting_down || v->db_pending || v->tray_done)
         ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode,
-               ui_attr(s, v->paused || v->shutting_down ? UI_TONE_WARN : UI_TONE_PASS));
+               ui_attr(s, v->paused || v->shutting_down || v->db_pending ? UI_TONE_WARN
+                                                                          : UI_TONE_PASS));
     ui_put(0, 0, rx - 1, left, ui_attr(s, UI_TONE_TITLE));
 }
 

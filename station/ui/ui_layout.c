@@ -1,7 +1,7 @@
 /* ui_layout.c - where the header, the tiles, the event strip and the key line go for a
  * terminal size. Pure arithmetic so that every size can be unit-tested without a terminal.
  *
- * Policy (ui-sketches.md §1): all bays at a glance first; tiles no narrower than 20 columns
+ * Policy (docs/ui-sketches.md §1): all bays at a glance first; tiles no narrower than 20 columns
  * (19 + separator) and no wider than 32 (wider says nothing more); a third tile line only when
  * all bays still fit with it and the event strip keeps a few lines; scrolling only as the last
  * resort. */

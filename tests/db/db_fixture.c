@@ -104,7 +104,7 @@ void fixture_fill_known(db *d)
     db_attempt a = {.station_id = station, .profile_id = prof[1], .bay = 4, .adapter = AZ,
                     .start_ts = t0 + 3900};
     REQUIRE(db_attempt_begin(d, &a) > 0);
-    REQUIRE(db_mark_interrupted(d, t0 + 4000) == 1);
+    REQUIRE(db_mark_interrupted(d, station, t0 + 4000) == 1);
     REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
 }
 

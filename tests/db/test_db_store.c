@@ -87,13 +87,57 @@ static void test_refusals(db *d)
     REQUIRE(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "FOREIGN KEY") != NULL);
 }
 
+/* Two stations on one file: a station's start sweeps its own running attempts only; the other
+ * station's are still running and stay so. */
+static void test_interrupted_scoped(void)
+{
+    char path[512];
+    fixture_path(path, sizeof path, "two-stations.db");
+    db *d = fixture_open(path, false);
+    int64_t s1 = db_station_upsert(d, "line-1", "host-a");
+    int64_t s2 = db_station_upsert(d, "line-2", "host-a");
+    int64_t s3 = db_station_upsert(d, "line-1", "host-b"); /* same name, another machine */
+    REQUIRE(s1 > 0 && s2 > 0 && s3 > 0 && s1 != s2 && s1 != s3);
+    int64_t ids[3];
+    const int64_t stations[3] = {s1, s2, s3};
+    for (int i = 0; i < 3; i++) {
+        db_attempt a = {.station_id = stations[i], .bay = 1, .start_ts = 100 + i};
+        ids[i] = db_attempt_begin(d, &a);
+        REQUIRE(ids[i] > 0);
+    }
+    REQUIRE(db_mark_interrupted(d, s1, 200) == 1);
+    REQUIRE(db_mark_interrupted(d, s1, 201) == 0);
+    db_close(d);
+    REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE outcome = 'interrupted' AND id = ?1",
+                      1, &ids[0]) == 1);
+    REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE outcome = 'running' AND id IN (?1, ?2)",
+                      2, (const int64_t[]){ids[1], ids[2]}) == 2);
+    fixture_cleanup(path);
+}
+
+/* A refused value is not worth retrying; SQLite's own storage failures are tested with a failing
+ * file system in tests/station (test_dbsafe.c). */
+static void test_retryable(db *d)
+{
+    db_attempt a = {.bay = 1, .start_ts = 10, .end_ts = 20, .passed = false, .cause_id = "gremlins"};
+    int64_t id = db_attempt_begin(d, &a);
+    REQUIRE(id > 0);
+    REQUIRE(db_attempt_end(d, id, &a) < 0 && !db_failure_retryable(d));
+    a.cause_id = "brownout";
+    REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
+    db_attempt bad = {.bay = 1, .station_id = 999, .start_ts = 1};
+    REQUIRE(db_attempt_begin(d, &bad) < 0 && !db_failure_retryable(d));
+}
+
 int main(void)
 {
+    test_interrupted_scoped();
     char path[512];
     fixture_path(path, sizeof path, "store.db");
     db *d = fixture_open(path, false);
     test_upserts(d);
     test_refusals(d);
+    test_retryable(d);
 
     /* MAC history: module A fails on bay 1, passes on bay 2 later (a re-seat, not a duplicate) */
     const char *A = "d8:1f:12:aa:00:01", *B = "d8:1f:12:aa:00:02";
@@ -125,8 +169,8 @@ int main(void)
     REQUIRE(db_attempt_begin(d, &r) > 0);
     r.bay = 7;
     REQUIRE(db_attempt_begin(d, &r) > 0);
-    REQUIRE(db_mark_interrupted(d, 6100) == 2);
-    REQUIRE(db_mark_interrupted(d, 6200) == 0);
+    REQUIRE(db_mark_interrupted(d, 0, 6100) == 2);
+    REQUIRE(db_mark_interrupted(d, 0, 6200) == 0);
     REQUIRE_MSG((db_event_log(d, 6100, -1, "warn", "station restarted after a crash")) >= 0, "%s", db_errmsg(d));
     REQUIRE_MSG((db_assignment_log(d, 6150, "alice", true, 1, 8, "aa", "bb", true)) >= 0, "%s", db_errmsg(d));
     db_close(d);

@@ -131,7 +131,7 @@ static void test_chip_crc(void)
 
 static void test_plan(void)
 {
-    /* 1 MiB at 0x11000: 15 sectors to 0x20000, 15 blocks, 1 sector (physics-failures.md) */
+    /* 1 MiB at 0x11000: 15 sectors to 0x20000, 15 blocks, 1 sector (docs/physics-failures.md) */
     static uint8_t img[1 << 20];
     memset(img, 0x5A, sizeof img);
     memset(img + 0x30000, 0xFF, 0x2000); /* two blank sectors */

@@ -1,5 +1,6 @@
 /* test_profile.c - profiles: the shipped ones load and become job specs; every file in bad/
- * fails with the file:line and words its "; expect:" line gives.
+ * fails with the file:line and words its "; expect:" line gives; the key table agrees with the
+ * man page, profiles/README.md and the shipped profiles.
  * Usage: test_profile --list | CASE <profiles source dir> <tests/profiles source dir>
  *        <scratch base> */
 #include <dirent.h>
@@ -309,10 +310,158 @@ static int case_default_ladder(void)
     return 0;
 }
 
+/* The man page's PROFILES paragraph of key `name` (from its ".TP\n.B name" to the next .TP or
+ * .PP), copied to `out`; false when the page has none. */
+static bool man_paragraph(const char *section, const char *name, char *out, size_t outlen)
+{
+    char head[80];
+    snprintf(head, sizeof head, "\n.TP\n.B %s\n", name);
+    const char *a = strstr(section, head);
+    if (!a)
+        return false;
+    a += strlen(head);
+    const char *b = a;
+    while (*b && strncmp(b, "\n.TP\n", 6) && strncmp(b, "\n.PP\n", 6))
+        b++;
+    snprintf(out, outlen, "%.*s", (int)(b - a), a);
+    return true;
+}
+
+/* profiles/README.md's table row of key `name` ("| `name` | ..."), or NULL. */
+static bool readme_row(const char *readme, const char *name, char *out, size_t outlen)
+{
+    char head[80];
+    snprintf(head, sizeof head, "\n| `%s` |", name);
+    const char *a = strstr(readme, head);
+    if (!a)
+        return false;
+    const char *b = strchr(a + 1, '\n');
+    snprintf(out, outlen, "%.*s", b ? (int)(b - a - 1) : (int)strlen(a + 1), a + 1);
+    return true;
+}
+
+/* Each `KEY =` line's key of an INI text (leading blanks skipped, comments not). */
+static void each_ini_key(const char *text, void (*fn)(const char *key, const char *file),
+                         const char *file)
+{
+    for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+        const char *k = l + strspn(l, " \t");
+        size_t n = strspn(k, "abcdefghijklmnopqrstuvwxyz_0123456789");
+        if (!n || k[n + strspn(k + n, " \t")] != '=')
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)n, k);
+        fn(key, file);
+    }
+}
+
+static void key_in_schema(const char *key, const char *file)
+{
+    if (tf_schema_find(&tf_profile_schema, 0, key) < 0) {
+        fprintf(stderr, "%s: key %s is not in the profile schema\n", file, key);
+        check_failed();
+    }
+}
+
+/* The schema (profile.c's key table) against the man page's PROFILES, profiles/README.md's
+ * table and the shipped profiles, both ways: every key documented with its default and range,
+ * and nothing documented or used that the schema does not know. */
+static int case_schema_docs(void)
+{
+    char path[4096], para[2048], row[1024];
+    size_t text_len;
+    snprintf(path, sizeof path, "%s/../docs/trayflash.1", profiles_dir);
+    char *man = (char *)tu_read(path, &text_len);
+    snprintf(path, sizeof path, "%s/README.md", profiles_dir);
+    char *readme = (char *)tu_read(path, &text_len);
+    snprintf(path, sizeof path, "%s/wb2s-openbk.ini", profiles_dir);
+    char *every = (char *)tu_read(path, &text_len); /* README: "uses every key" */
+    char *section = strstr(man, "\n.SH PROFILES\n");
+    CHECK(section != NULL);
+    if (!section)
+        return 0;
+    char *next = strstr(section + 1, "\n.SH ");
+    if (next)
+        *next = '\0';
+    const tf_schema *s = &tf_profile_schema;
+    CHECK(s->n_keys >= 14);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        bool in_man = man_paragraph(section, k->name, para, sizeof para);
+        bool in_readme = readme_row(readme, k->name, row, sizeof row);
+        if (!in_man || !in_readme)
+            fprintf(stderr, "key %s: man PROFILES %s, README %s\n", k->name,
+                    in_man ? "ok" : "missing", in_readme ? "ok" : "missing");
+        CHECK(in_man && in_readme);
+        if (!in_man || !in_readme)
+            continue;
+        char want[128];
+        if (k->def) { /* "[default]" in the man page, "`default`" in the README's row */
+            snprintf(want, sizeof want, "[%s]", k->def);
+            if (!strstr(para, want))
+                fprintf(stderr, "man page: key %s lacks its default %s\n", k->name, want);
+            CHECK(strstr(para, want) != NULL);
+            snprintf(want, sizeof want, "`%s`", k->def);
+            if (!strstr(row, want))
+                fprintf(stderr, "README: key %s lacks its default %s\n", k->name, want);
+            CHECK(strstr(row, want) != NULL);
+        }
+        if (k->type == TF_KEY_INT && k->hi < 0xFFFFFFFFL) { /* the range, in both */
+            snprintf(want, sizeof want, "%ld..%ld", k->lo, k->hi);
+            if (!strstr(para, want) || !strstr(row, want))
+                fprintf(stderr, "key %s: range %s missing from the docs\n", k->name, want);
+            CHECK(strstr(para, want) && strstr(row, want));
+        }
+        const char *where = k->sections == 1u ? "| `[profile]` |" : "| both |";
+        CHECK(strstr(row, where) != NULL);
+        bool required = k->flags & (TF_KEY_REQUIRED | TF_KEY_REQUIRED_MAIN);
+        CHECK(!required || strstr(row, "| yes") != NULL);
+        CHECK(!required || strstr(para, "Required") != NULL);
+        if (k->sections & 1u) { /* the worked example sets every [profile] key */
+            snprintf(want, sizeof want, "\n%s = ", k->name);
+            if (!strstr(every, want))
+                fprintf(stderr, "wb2s-openbk.ini does not set %s\n", k->name);
+            CHECK(strstr(every, want) != NULL);
+        }
+    }
+    /* ... and the other way: what the docs and the files name, the schema knows */
+    for (const char *m = section; (m = strstr(m, "\n.TP\n.B ")); m++) {
+        char key[64];
+        if (sscanf(m + 8, "%63[a-z_0-9]", key) == 1)
+            key_in_schema(key, "man page PROFILES");
+    }
+    for (const char *r = readme; (r = strstr(r, "\n| `")); r++) {
+        char key[64];
+        if (sscanf(r + 4, "%63[a-z_0-9]", key) != 1)
+            continue;
+        const char *after = r + 4 + strlen(key); /* a row of the key table says where */
+        if (!strncmp(after, "` | `[profile]` |", 17) || !strncmp(after, "` | both |", 10))
+            key_in_schema(key, "profiles/README.md");
+    }
+    DIR *d = opendir(profiles_dir);
+    CHECK(d != NULL);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".ini"))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", profiles_dir, e->d_name);
+        char *text = (char *)tu_read(path, &text_len);
+        each_ini_key(text, key_in_schema, e->d_name);
+        free(text);
+    }
+    if (d)
+        closedir(d);
+    free(every);
+    free(readme);
+    free(man);
+    return 0;
+}
+
 static const check_case cases[] = {
     { "default_ladder", case_default_ladder },
     { "shipped", case_shipped }, { "multi", case_multi }, { "bad", case_bad },
     { "missing_file", case_missing_file }, { "qio", case_qio },
+    { "schema_docs", case_schema_docs },
 };
 
 static void setup(void)

@@ -7,6 +7,8 @@
  *   exit_table  the man page's EXIT STATUS lists every outcome of the table, with its code
  *   json_shape  flash --json has the same top-level keys for every outcome, errors included
  *   warning     a pass that needed help says so, with its words and remedy, in text and JSON
+ *   options     getopt_long over the option tables: --opt=value, abbreviations, `--`, our
+ *               words for its errors; every option a --help lists is in the man page
  * Usage: test_station_cli --list | CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM] */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -382,6 +384,89 @@ static int case_warning(char *tf)
     return CHECK_DONE();
 }
 
+/* `message` of flash --json's error for argv `a` (exit 2 checked); "" when there is none. */
+static char *flash_usage_message(const char *const a[])
+{
+    char *out;
+    int rc = run(a, &out);
+    CHECK_EQ_INT(rc, 2);
+    cJSON *o = check_shape(out, rc);
+    char *msg = strdup(o ? str_at(o, "error", "message") : "");
+    cJSON_Delete(o);
+    free(out);
+    return msg;
+}
+
+/* getopt_long from each command's option table: --opt=value, abbreviations, `--`, our error
+ * words for an ambiguous, valueless or value-taking option; and every option a --help lists
+ * is in the man page. */
+static int case_options(char *tf)
+{
+    char *out;
+    /* --port=PATH and --prof (for --profile): parsed, so the run reaches the missing port */
+    const char *a[] = {tf, "flash", "--json", "--port=/nonexistent-tty", "--prof", PROFILE, NULL};
+    int rc = run(a, &out);
+    CHECK_EQ_INT(rc, 3);
+    cJSON *o = check_shape(out, rc);
+    CHECK(o && !strcmp(str_at(o, NULL, "outcome"), "setup"));
+    cJSON_Delete(o);
+    free(out);
+
+    char *msg = flash_usage_message((const char *[]){tf, "flash", "--json", "--p", "x", NULL});
+    CHECK(strstr(msg, "'--p' is ambiguous") && strstr(msg, "--port") && strstr(msg, "--profile"));
+    free(msg);
+    /* (a --json=yes alone is no valid request for JSON: that refusal is plain text) */
+    msg = flash_usage_message((const char *[]){tf, "flash", "--json", "--json=yes", NULL});
+    CHECK(strstr(msg, "--json takes no value") != NULL);
+    free(msg);
+    msg = flash_usage_message((const char *[]){tf, "flash", "--json", "--port", NULL});
+    CHECK(strstr(msg, "--port needs a value") != NULL);
+    free(msg);
+    msg = flash_usage_message((const char *[]){tf, "flash", "--json", "--", "--port", "x", NULL});
+    CHECK(strstr(msg, "unexpected argument '--port'") != NULL);
+    free(msg);
+
+    /* every subcommand's --help, and each option it lists documented in the man page */
+    FILE *f = fopen(TRAYFLASH_SOURCE_DIR "/docs/trayflash.1", "r");
+    CHECK(f != NULL);
+    if (!f)
+        return CHECK_DONE();
+    static char man[1 << 17];
+    man[fread(man, 1, sizeof man - 1, f)] = 0;
+    fclose(f);
+    static const char *const cmds[][2] = {{"flash", NULL},  {"station", NULL},
+                                          {"report", NULL}, {"demo", NULL},
+                                          {"profile", "check"}, {"profile", "list"},
+                                          {"profile", "new"},   {"pin-hash", NULL}};
+    int options = 0;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
+                           cmds[i][1] ? "--help" : NULL, NULL};
+        CHECK_EQ_INT(run(h, &out), 0);
+        char want[64];
+        snprintf(want, sizeof want, "usage: trayflash %s%s%s", cmds[i][0], cmds[i][1] ? " " : "",
+                 cmds[i][1] ? cmds[i][1] : "");
+        CHECK(!strncmp(out, want, strlen(want)));
+        for (char *l = strstr(out, "\n  --"); l; l = strstr(l + 1, "\n  --")) {
+            char name[40], roff[96] = "\\-\\-";
+            if (sscanf(l + 5, "%39[a-z-]", name) != 1)
+                continue;
+            for (char *c = name; *c; c++) {
+                size_t n = strlen(roff);
+                snprintf(roff + n, sizeof roff - n, *c == '-' ? "\\-" : "%c", *c);
+            }
+            options++;
+            if (!strstr(man, roff))
+                fprintf(stderr, "%s --help lists --%s; the man page has no %s\n", want, name,
+                        roff);
+            CHECK(strstr(man, roff) != NULL);
+        }
+        free(out);
+    }
+    CHECK(options >= 25);
+    return CHECK_DONE();
+}
+
 static char *tf, *bksim_path; /* the programs under test, from the command line */
 
 static void setup(void)
@@ -458,6 +543,7 @@ static int help(void) { return case_help(tf, bksim_path); }
 static int exit_codes(void) { return case_exit_codes(tf); }
 static int json_shape(void) { return case_json_shape(tf); }
 static int warning(void) { return case_warning(tf); }
+static int options(void) { return case_options(tf); }
 
 int main(int argc, char **argv)
 {
@@ -465,6 +551,7 @@ int main(int argc, char **argv)
         {"pass", case_pass},     {"brownout", case_brownout},     {"json", case_json},
         {"usage", case_usage},   {"help", help},                  {"exit_codes", exit_codes},
         {"exit_table", case_exit_table}, {"json_shape", json_shape}, {"warning", warning},
+        {"options", options},
     };
     return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, NULL);
 }

@@ -5,10 +5,12 @@
  *          the station's name, pool size, database path and bay names; and the headless
  *          lines keep their format: "HH:MM:SS bay NN STATE ...", the MAC (the one the
  *          database holds) at the end of the bay's lines once read, on the PASS line too.
- * Usage: test_station_config --list | file | run PATH_TO_TRAYFLASH */
+ *   schema - the station file's key table agrees with the man page and example-station.ini.
+ * Usage: test_station_config --list | file | run PATH_TO_TRAYFLASH | schema */
 #include <ctype.h>
 #include "check.h"
 #include "robust_util.h"
+#include "tf_file.h"
 
 #define EXAMPLE TRAYFLASH_SOURCE_DIR "/station/example-station.ini"
 
@@ -192,6 +194,111 @@ static int case_run(const char *tf)
     return CHECK_DONE();
 }
 
+/* The section of kind bit `kind` of the man page's STATION FILE: from its header to .RE. */
+static bool man_station_section(const char *man, int kind, char *out, size_t outlen)
+{
+    static const char *const heads[] = {"\n.B [station]\n", "\n.B [adapters]\n",
+                                        "\n.BI \"[bay \" N ]\n", "\n.BI \"[bays \" A \\- B ]\n"};
+    const char *a = strstr(man, "\n.SH STATION FILE\n");
+    a = a ? strstr(a, heads[kind]) : NULL;
+    const char *b = a ? strstr(a, "\n.RE\n") : NULL;
+    if (!b)
+        return false;
+    snprintf(out, outlen, "%.*s\n.TP\n", (int)(b - a), a);
+    return true;
+}
+
+/* Every `key =` line of example-station.ini is a schema key of its section's kind. */
+static void example_keys_known(const char *text)
+{
+    unsigned kind = 0;
+    for (const char *l = text; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
+        if (*l == '[') {
+            kind = !strncmp(l, "[station]", 9) ? 1 : !strncmp(l, "[adapters]", 10) ? 2
+                   : !strncmp(l, "[bays ", 6) ? 8 : !strncmp(l, "[bay ", 5) ? 4 : 0;
+            CHECK(kind != 0);
+            continue;
+        }
+        size_t n = strspn(l, "abcdefghijklmnopqrstuvwxyz_");
+        if (!n || l[n + strspn(l + n, " \t")] != '=')
+            continue;
+        char key[64];
+        snprintf(key, sizeof key, "%.*s", (int)n, l);
+        if (tf_schema_find(&station_config_schema, kind, key) < 0) {
+            fprintf(stderr, "example-station.ini: key %s not in the schema\n", key);
+            check_failed();
+        }
+    }
+}
+
+/* station_config.c's key table against the man page's STATION FILE and example-station.ini,
+ * both ways: each key documented in its section with its default and range; each key the page
+ * documents or the example uses is in the table. */
+static int case_schema(void)
+{
+    size_t len;
+    char *man = NULL, *example = NULL, err[512];
+    CHECK(!tf_file_read_text(TRAYFLASH_SOURCE_DIR "/docs/trayflash.1", 1u << 20, &man, &len,
+                             err, sizeof err));
+    CHECK(!tf_file_read_text(EXAMPLE, 1u << 20, &example, &len, err, sizeof err));
+    if (!man || !example)
+        return CHECK_DONE();
+    const tf_schema *s = &station_config_schema;
+    static char sec[8192];
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        int kind = __builtin_ctz(k->sections);
+        CHECK(man_station_section(man, kind, sec, sizeof sec));
+        char head[80], want[160];
+        snprintf(head, sizeof head, "\n.TP\n.B %s\n", k->name);
+        char *para = strstr(sec, head);
+        if (!para) {
+            fprintf(stderr, "man page STATION FILE [%s]: no key %s\n", s->section_names[kind],
+                    k->name);
+            check_failed();
+            continue;
+        }
+        para += strlen(head);
+        char *end = strstr(para, "\n.TP\n");
+        *end = '\0';
+        const char *def = k->def ? k->def : k->def_text;
+        if (def) {
+            snprintf(want, sizeof want, "[%s]", def);
+            if (!strstr(para, want))
+                fprintf(stderr, "man page: key %s lacks its default %s\n", k->name, want);
+            CHECK(strstr(para, want) != NULL);
+        }
+        if (k->type == TF_KEY_INT) {
+            snprintf(want, sizeof want, "%ld..%ld", k->lo, k->hi);
+            CHECK(strstr(para, want) != NULL);
+        }
+        CHECK(!(k->flags & TF_KEY_REQUIRED) || strstr(para, "Required") != NULL);
+    }
+    for (int kind = 0; kind < s->n_section_kinds; kind++) {
+        CHECK(man_station_section(man, kind, sec, sizeof sec));
+        for (const char *m = sec; (m = strstr(m, "\n.TP\n.B ")); m++) {
+            char key[64];
+            if (sscanf(m + 8, "%63[a-z_]", key) == 1 &&
+                tf_schema_find(s, 1u << kind, key) < 0) {
+                fprintf(stderr, "man page STATION FILE [%s]: key %s not in the schema\n",
+                        s->section_names[kind], key);
+                check_failed();
+            }
+        }
+    }
+    example_keys_known(example);
+    /* the defaults the loader starts from are the table's */
+    station_config_defaults(&cfg);
+    CHECK(!strcmp(cfg.name, s->keys[tf_schema_find(s, 1, "name")].def));
+    CHECK(cfg.pool_size == atoi(s->keys[tf_schema_find(s, 1, "pool_size")].def));
+    CHECK(cfg.poll_interval_ms == atoi(s->keys[tf_schema_find(s, 1, "poll_interval_ms")].def));
+    CHECK(cfg.start_mode == SC_START_ON_PLUG &&
+          !strcmp(s->keys[tf_schema_find(s, 1, "start_mode")].def, "on_plug"));
+    free(man);
+    free(example);
+    return CHECK_DONE();
+}
+
 static int run_case(void)
 {
     if (!check_arg(0)) {
@@ -203,6 +310,7 @@ static int run_case(void)
 
 int main(int argc, char **argv)
 {
-    static const check_case cases[] = {{"file", case_file}, {"run", run_case}};
+    static const check_case cases[] = {{"file", case_file}, {"run", run_case},
+                                        {"schema", case_schema}};
     return CHECK_RUN(argc, argv, cases);
 }

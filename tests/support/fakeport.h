@@ -9,7 +9,7 @@
  * the pty master and is told about every DTR/RTS change.
  *
  * Threads: plug/unplug/free are testbed calls and must all come from one thread (the
- * testbed's quirk, test-infra.md §1.7 item 8). The lines callback runs on umockdev's worker
+ * testbed's quirk, docs/test-infra.md §1.7 item 8). The lines callback runs on umockdev's worker
  * thread, one thread for all ports. The other getters may be called from any thread.
  * The code under test must run under libumockdev-preload: call
  * support_ensure_umockdev_preload(argv) first thing in main(). */
@@ -48,7 +48,7 @@ int fakeport_adapter_init(fakeport_adapter *a, fakeport_kind kind, const char *u
 
 /* umockdev-record text for the adapter (what umockdev_testbed_add_from_string takes).
  * with_node: add an "N:" line so umockdev makes its own pty (not re-pluggable, see
- * test-infra.md §1.7; fakeport_plug never does this). Returns the length, or -1 if buf is
+ * docs/test-infra.md §1.7; fakeport_plug never does this). Returns the length, or -1 if buf is
  * too small. */
 int fakeport_describe(const fakeport_adapter *a, bool with_node, char *buf, size_t len);
 
