@@ -61,7 +61,7 @@ static void set_acl(const char *path, const char *text)
 {
     acl_t acl = acl_from_text(text);
     REQUIRE_MSG(acl && acl_set_file(path, ACL_TYPE_ACCESS, acl) == 0, "ACL %s on %s: %s", text, path,
-               strerror(errno));
+                strerror(errno));
     acl_free(acl);
 }
 
@@ -203,7 +203,7 @@ static void check_credentials(const char *creds)
     int status = 0;
     REQUIRE_MSG(waitpid(pid, &status, 0) == pid, "waitpid");
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-             "the credential checks as the unit's user failed (status %d)", status);
+              "the credential checks as the unit's user failed (status %d)", status);
 }
 
 int main(int argc, char **argv)
@@ -299,7 +299,7 @@ int main(int argc, char **argv)
     CHECK_MSG(refused >= 0, "without dialout no 'Permission denied' about the adapter");
     int rc = stop_station(&denied);
     CHECK_MSG(hp_lines_count(&denied.lines, " PASS 100% PASS ", NULL, NULL) == 0,
-             "without dialout a module passed: the tty's permissions are not what is tested");
+              "without dialout a module passed: the tty's permissions are not what is tested");
     if (check_failures())
         hp_lines_dump(&denied.lines, "without dialout");
     char why[700] = "";
@@ -321,17 +321,17 @@ int main(int argc, char **argv)
     char line[700];
     int end = end_line(&unit, line, sizeof line);
     CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "),
-             "as the unit's user bay 01 did not pass: %s", end >= 0 ? line : "no end line");
+              "as the unit's user bay 01 did not pass: %s", end >= 0 ? line : "no end line");
     rc = stop_station(&unit);
     CHECK_EQ_INT(rc, 143);
     struct stat st;
     CHECK_MSG(stat(unit.db, &st) == 0 && st.st_uid == user.uid && (st.st_mode & 07777) == 0600,
-             "%s: uid %u mode %o, expected the user's, 0600 (UMask=0077)", unit.db,
-             (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+              "%s: uid %u mode %o, expected the user's, 0600 (UMask=0077)", unit.db,
+              (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
     CHECK_EQ_INT(check_db_int(unit.db,
-                           "select count(*) from attempt where outcome = 'pass' and bay = 1 "
-                           "and port_path = '/dev/ttyUSB0' and adapter like '10c4:ea60:%'"),
-                1);
+                              "select count(*) from attempt where outcome = 'pass' and bay = 1 "
+                              "and port_path = '/dev/ttyUSB0' and adapter like '10c4:ea60:%'"),
+                 1);
     if (check_failures())
         hp_lines_dump(&unit.lines, "as the unit");
 
