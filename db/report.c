@@ -118,7 +118,7 @@ static const char rank_sql[] =
     "AND a.end_ts - a.start_ts >= 0 ORDER BY 1 DESC LIMIT 1 OFFSET ?5";
 
 static const char names_sql[] = "SELECT id, coalesce(name, ''), coalesce(sha256, '') FROM profile";
-static const char stations_sql[] = "SELECT id, coalesce(name, '') FROM station ORDER BY id";
+static const char stations_sql[] = "SELECT id, coalesce(name, ''), '' FROM station ORDER BY id";
 
 /* ---- time buckets in the zone ---- */
 
