@@ -61,6 +61,9 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX 
 #define COUNTED PERIOD "AND NOT " INTERRUPTED " "
 #define PASSED "CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END"
 #define CELL_KEYS "a.profile_id, %s, a.bay, coalesce(a.adapter, ''), a.station_id"
+#define CELL_KEYS_AS "a.profile_id AS k0, %s AS k1, a.bay AS k2, coalesce(a.adapter, '') AS k3, a.station_id AS k4"
+#define TOTAL_KEYS "0, 0.0, 0, '', 0"
+#define TOTAL_KEYS_AS "0 AS k0, 0.0 AS k1, 0 AS k2, '' AS k3, 0 AS k4"
 
 /* The period's span and interrupted count. */
 static const char span_sql[] =
@@ -70,14 +73,15 @@ static const char span_sql[] =
     "min(CASE WHEN NOT " INTERRUPTED " THEN a.end_ts END) "
     "FROM attempt a WHERE " PERIOD;
 
-/* Cells: %s is the bucket expression. */
+/* Cells: the first %s is the keys (CELL_KEYS with the bucket expression in, or constants for the
+ * totals alone), the second the GROUP BY (none for the totals: no sort at all). */
 static const char cells_sql[] =
-    "SELECT " CELL_KEYS ", count(*), sum(" PASSED "), min(a.start_ts), max(a.end_ts), min(a.end_ts), "
+    "SELECT %s, count(*), sum(" PASSED "), min(a.start_ts), max(a.end_ts), min(a.end_ts), "
     "sum(a.duplicate_mac), "
     "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN 1 ELSE 0 END), "
     "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN a.end_ts - a.start_ts ELSE 0 END), "
     "min(coalesce(a.bay_name, '')) "
-    "FROM attempt a WHERE " COUNTED "GROUP BY 1, 2, 3, 4, 5";
+    "FROM attempt a WHERE " COUNTED "%s";
 
 /* Modules with several attempts: first attempt and any pass per grouping, summed per cell. */
 #define FIRST(part) "CASE WHEN row_number() OVER (PARTITION BY mac" part " ORDER BY start_ts, id) = 1 THEN 1 ELSE 0 END"
@@ -85,8 +89,7 @@ static const char cells_sql[] =
 #define FLAGS(n, part) FIRST(part) " AS f" n ", " ANY(part) " AS y" n
 #define SUMS(n) ", sum(f" n "), sum(f" n " * ok), sum(f" n " * y" n ")"
 static const char multi_sql[] =
-    "WITH m AS (SELECT a.mac AS mac, a.id AS id, a.start_ts AS start_ts, a.profile_id AS k0, %s AS k1, "
-    "a.bay AS k2, coalesce(a.adapter, '') AS k3, a.station_id AS k4, " PASSED " AS ok "
+    "WITH m AS (SELECT a.mac AS mac, a.id AS id, a.start_ts AS start_ts, %s, " PASSED " AS ok "
     "FROM attempt a WHERE " COUNTED "AND a.mac IN (SELECT mac FROM attempt "
     "WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1)), "
     "w AS (SELECT k0, k1, k2, k3, k4, ok, " FLAGS("0", ", k0") ", " FLAGS("1", ", k1") ", "
@@ -716,17 +719,22 @@ static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, b
         snprintf(err, errlen, "report: too many zone changes in the period");
         return -1;
     }
-    size_t cap = sizeof multi_sql + sizeof bucket;
-    char *sql = malloc(cap);
-    if (!sql) {
+    size_t cap = sizeof multi_sql + 2 * sizeof bucket + 256;
+    char *sql = malloc(cap), *keys = malloc(cap);
+    if (!sql || !keys) {
+        free(sql);
+        free(keys);
         snprintf(err, errlen, "report: out of memory");
         return -1;
     }
     int rc = 0;
-    snprintf(sql, cap, cells_sql, bucket);
+    snprintf(keys, cap, totals_only ? TOTAL_KEYS : CELL_KEYS, bucket);
+    snprintf(sql, cap, cells_sql, keys, totals_only ? "" : "GROUP BY 1, 2, 3, 4, 5");
     rc = rc ? rc : run(bd, sql, p, np, on_cell, bd, err, errlen);
-    snprintf(sql, cap, multi_sql, bucket);
+    snprintf(keys, cap, totals_only ? TOTAL_KEYS_AS : CELL_KEYS_AS, bucket);
+    snprintf(sql, cap, multi_sql, keys);
     rc = rc ? rc : run(bd, sql, p, np, on_multi, bd, err, errlen);
+    free(keys);
     snprintf(sql, cap, causes_sql, bucket);
     rc = rc || totals_only ? rc : run(bd, sql, p, np, on_cause, bd, err, errlen);
     free(sql);
