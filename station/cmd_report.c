@@ -22,6 +22,7 @@
 
 /* 9999-12-31 23:59:59 UTC: the last moment a report prints as a four-digit year. */
 static const double TIME_LAST = 253402300799.0;
+enum { REPORT_PAGE_DEFAULT = 100 };
 
 /* n decimal digits exactly at *s; advances *s. */
 static bool digits(const char **s, int n, int *out)
@@ -173,6 +174,7 @@ typedef struct report_opts {
     const char *since_text, *until_text;
     bool format_given;
     report_filter f;
+    int limit;  /* --limit: failed modules listed; 0 when not given */
 } report_opts;
 
 static int parse_value(report_opts *o, const char *a, const char *v)
@@ -196,6 +198,11 @@ static int parse_value(report_opts *o, const char *a, const char *v)
     } else if (!strcmp(a, "--bay")) {
         if (!parse_bay(v, &o->f.bay))
             return usage_error(a, v, "is not a bay number (1..2147483647)");
+    } else if (!strcmp(a, "--limit")) {
+        if (!parse_bay(v, &o->limit))
+            return usage_error(a, v, "is not a number of rows (1..2147483647)");
+    } else if (!strcmp(a, "--tz")) {
+        /* applied by apply_tz() before any time is parsed */
     } else if (!strcmp(a, "--since")) {
         if (!parse_time(v, &o->f.since, why, sizeof why))
             return usage_error(a, v, why);
@@ -210,7 +217,8 @@ static int parse_value(report_opts *o, const char *a, const char *v)
 
 static int parse_args(int argc, char **argv, report_opts *o)
 {
-    static const char *const opts[] = {"--db", "--since", "--until", "--profile", "--bay", "--format", "--html"};
+    static const char *const opts[] = {"--db", "--since", "--until", "--profile", "--bay", "--format", "--html",
+                                       "--limit", "--tz"};
     const char *given[sizeof opts / sizeof opts[0]] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -244,11 +252,33 @@ static int parse_args(int argc, char **argv, report_opts *o)
     return 0;
 }
 
+/* --tz ZONE (issue 19): the zone of the hours and days, of --since/--until and of printed times,
+ * so it is set (TZ) before any option is read. A name must be in the zone database; a POSIX rule
+ * ("CET-1CEST,M3.5.0,M10.5.0/3", "UTC0") carries its own offsets. */
+static int apply_tz(int argc, char **argv, const char **tz)
+{
+    for (int i = 1; i + 1 < argc; i++) {
+        if (strcmp(argv[i], "--tz"))
+            continue;
+        const char *v = argv[i + 1];
+        char file[PATH_MAX];
+        snprintf(file, sizeof file, "/usr/share/zoneinfo/%s", v);
+        bool rule = strpbrk(v, "0123456789") != NULL;
+        if (!*v || strstr(v, "..") || (!rule && strcmp(v, "UTC") && access(file, R_OK) != 0))
+            return usage_error("--tz", v, "is not a time zone: a name such as Europe/Berlin (the zone "
+                               "database, package tzdata) or a POSIX rule such as UTC0");
+        setenv("TZ", v, 1);
+        tzset();
+        *tz = v;
+    }
+    return 0;
+}
+
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
 
 static const char report_usage[] =
     "usage: trayflash report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-    "                        [--format table|csv|json] [--html FILE]\n"
+    "                        [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]\n"
     "\n"
     "Yield report from a station's database: yields, flash times, the causes of failures\n"
     "(Pareto), failed modules, by profile version, hour or day, bay and adapter.\n"
@@ -263,6 +293,10 @@ static const char report_usage[] =
     "  --format F       table (default), csv or json on stdout\n"
     "  --html FILE      write an HTML report with charts to FILE (then stdout says only\n"
     "                   'wrote FILE', unless --format is given too)\n"
+    "  --limit N        list at most N failed modules (default: 100 in the table and HTML,\n"
+    "                   every one in csv and json); the total is always given\n"
+    "  --tz ZONE        hours, days, --since/--until and printed times in ZONE (default: the\n"
+    "                   station's zone, TZ): Europe/Berlin, or a POSIX rule such as UTC0\n"
     "  -h, --help       this text\n"
     "\n"
     "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
@@ -275,9 +309,15 @@ int cmd_report(int argc, char **argv)
         return tf_exit_code(TF_OUT_PASS);
     }
     report_opts o = {.dbpath = "trayflash.db", .format = "table", .f = {.since = 0, .until = 0, .bay = -1}};
-    int rc = parse_args(argc, argv, &o);
+    const char *tz = NULL;
+    int rc = apply_tz(argc, argv, &tz);
+    if (rc == 0)
+        rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
+    /* The table and HTML page list the first 100 failed modules; csv and json (RMA work) all. */
+    bool machine = o.format_given && strcmp(o.format, "table");
+    report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = tz};
     char err[PATH_MAX + 512];
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
@@ -288,7 +328,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_SETUP;
     }
     report *r;
-    if (report_build(d, &o.f, &r, err, sizeof err) < 0) {
+    if (report_build_opts(d, &o.f, &ro, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
         return EXIT_SETUP;
