@@ -80,7 +80,7 @@ static const char cells_sql[] =
     "sum(a.duplicate_mac), "
     "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN 1 ELSE 0 END), "
     "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN a.end_ts - a.start_ts ELSE 0 END), "
-    "min(coalesce(a.bay_name, '')) "
+    "min(nullif(a.bay_name, '')) "
     "FROM attempt a WHERE " COUNTED "%s";
 
 /* Modules with several attempts: first attempt and any pass per grouping, summed per cell. */
@@ -330,7 +330,8 @@ static int on_cell(void *ctx, const rb_row *row)
         g->a.pass += pass;
         g->min_end = fmin(g->min_end, min_end);
         g->max_end = fmax(g->max_end, max_end);
-        if (d == DIM_BAY && (!g->bay_name[0] || strcmp(o->text(row, 13), g->bay_name) < 0))
+        /* a bay's name: the least of the names its attempts carry (any order of cells gives it) */
+        if (d == DIM_BAY && !o->is_null(row, 13) && (!g->bay_name[0] || strcmp(o->text(row, 13), g->bay_name) < 0))
             snprintf(g->bay_name, sizeof g->bay_name, "%s", o->text(row, 13));
         if (d == DIM_ADAPTER)
             note_bay(g, k[DIM_BAY].i);
@@ -530,16 +531,12 @@ static int find_name(const names *nm, const gkey *k)
     return -1;
 }
 
-static int cmp_profile_sha(const void *pa, const void *pb)
-{
-    const report_profile_row *a = pa, *b = pb;
-    return strcmp(a->sha256, b->sha256);
-}
-
 static int cmp_profile_first(const void *pa, const void *pb)
 {
     const report_profile_row *a = pa, *b = pb;
-    return (a->first_ts > b->first_ts) - (a->first_ts < b->first_ts);
+    if (a->first_ts != b->first_ts)
+        return (a->first_ts > b->first_ts) - (a->first_ts < b->first_ts);
+    return strcmp(a->sha256, b->sha256); /* a total order: the cells' order must not show */
 }
 
 static int cmp_time(const void *pa, const void *pb)
@@ -560,6 +557,12 @@ static int cmp_adapter(const void *pa, const void *pb)
     return strcmp(a->adapter, b->adapter);
 }
 
+static int cmp_station(const void *pa, const void *pb)
+{
+    const report_station_row *a = pa, *b = pb;
+    return (a->station_id > b->station_id) - (a->station_id < b->station_id);
+}
+
 static int emit_profiles(build *bd, const names *nm)
 {
     report *r = bd->r;
@@ -576,7 +579,6 @@ static int emit_profiles(build *bd, const names *nm)
         p->s = stats_of(&g->v[i].a);
     }
     r->n_profiles = g->n;
-    qsort(r->profiles, (size_t)g->n, sizeof *r->profiles, cmp_profile_sha);
     qsort(r->profiles, (size_t)g->n, sizeof *r->profiles, cmp_profile_first);
     return 0;
 }
@@ -620,6 +622,7 @@ static int emit_groups(build *bd, const names *stations)
     qsort(r->times, (size_t)t->n, sizeof *r->times, cmp_time);
     qsort(r->bays, (size_t)b->n, sizeof *r->bays, cmp_bay);
     qsort(r->adapters, (size_t)a->n, sizeof *r->adapters, cmp_adapter);
+    qsort(r->by_station, (size_t)s->n, sizeof *r->by_station, cmp_station);
     /* Station names in id order, each once, as long as they fit. */
     for (int k = 0; k < stations->n; k++) {
         gkey key = {.i = stations->id[k]};

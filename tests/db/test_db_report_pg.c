@@ -10,6 +10,7 @@
 #include "db_fixture.h"
 #include "report.h"
 #include "report_pg.h"
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <time.h>
@@ -98,6 +99,24 @@ static char *read_url(void)
     fclose(f);
     url[strcspn(url, "\n")] = 0;
     return url;
+}
+
+/* A database of the test's own on the cluster, created afresh (the cluster may have served
+ * others): the URL with its database name replaced. */
+static const char *own_database(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    CHECK(PQstatus(c) == CONNECTION_OK);
+    PQclear(PQexec(c, "DROP DATABASE IF EXISTS trayflash_report_pg"));
+    PGresult *res = PQexec(c, "CREATE DATABASE trayflash_report_pg");
+    CHECK(PQresultStatus(res) == PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+    static char own[300];
+    const char *slash = strrchr(url, '/');
+    CHECK(slash != NULL && slash > url + 13);
+    snprintf(own, sizeof own, "%.*s/trayflash_report_pg", (int)(slash - url), url);
+    return own;
 }
 
 /* ---- every number equal ---- */
@@ -227,7 +246,7 @@ int main(void)
     fill_second_station(d);
     db_close(d);
     hand_edit(path);
-    const char *url = read_url();
+    const char *url = own_database(read_url());
     if (report_pg_create_schema(url, err, sizeof err) < 0 ||
         (d = fixture_open(path, true), report_pg_copy_station(url, d, err, sizeof err) < 0)) {
         fprintf(stderr, "%s\n", err);
