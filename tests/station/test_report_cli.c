@@ -2,7 +2,7 @@
  * not a real time, bay or period is a usage error (exit 2) naming the option and the value, with
  * nothing on stdout; a good one filters as it says; --html FILE writes the file and says so on
  * stdout instead of the table, or fails with the reason and leaves nothing behind.
- * Usage: test_station_report_cli CASE PATH_TO_TRAYFLASH   (CASE: dates bays period html) */
+ * Usage: test_station_report_cli CASE PATH_TO_TRAYFLASH   (CASE: dates bays period html paging) */
 #include <cjson/cJSON.h>
 #include <fcntl.h>
 #include <string.h>
@@ -202,6 +202,38 @@ static void html(const char *tf, const char *dbpath)
     unlink(page);
 }
 
+/* Issue 19: --limit pages the failed modules in the table (and says how many there are), csv and
+ * json give them all unless --limit is given; --tz moves the hours (and refuses a zone it cannot
+ * know). The known set has 4 failed modules. */
+static void paging(const char *tf, const char *dbpath)
+{
+    static const char *const two[] = {"--limit", "2", NULL};
+    run_out *r = run(tf, dbpath, two);
+    CHECK(r->rc == 0 && strstr(r->out, "the first 2 of 4 failed modules") != NULL);
+    CHECK(strstr(r->out, "d8:1f:12:00:00:0b") != NULL && strstr(r->out, "d8:1f:12:00:00:0e") == NULL);
+    static const char *const json[] = {"--format", "json", NULL};
+    r = run(tf, dbpath, json);
+    cJSON *j = cJSON_Parse(r->out);
+    CHECK(r->rc == 0 && j != NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "failed")) == 4);
+    CHECK(cJSON_GetObjectItemCaseSensitive(j, "failed_total")->valuedouble == 4);
+    cJSON_Delete(j);
+    static const char *const json1[] = {"--format", "json", "--limit", "1", NULL};
+    r = run(tf, dbpath, json1);
+    j = cJSON_Parse(r->out);
+    CHECK(r->rc == 0 && j != NULL);
+    CHECK(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "failed")) == 1);
+    CHECK(cJSON_GetObjectItemCaseSensitive(j, "failed_total")->valuedouble == 4);
+    cJSON_Delete(j);
+    refused(tf, dbpath, "--limit", "0", "is not a number of rows", NULL);
+    refused(tf, dbpath, "--limit", "ten", "is not a number of rows", NULL);
+    /* 08:00 UTC is 13:30 in a zone 5:30 east: the hours print as 13:00 and 14:00 */
+    static const char *const ist[] = {"--tz", "IST-5:30", NULL};
+    r = run(tf, dbpath, ist);
+    CHECK(r->rc == 0 && strstr(r->out, "2024-05-01 13:00") != NULL && strstr(r->out, "UTC+05:30") != NULL);
+    refused(tf, dbpath, "--tz", "Mars/Olympus", "is not a time zone", NULL);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3)
@@ -214,7 +246,7 @@ int main(int argc, char **argv)
     db_close(d);
     snprintf(capture, sizeof capture, "%s", dbpath);
     static const struct { const char *name; void (*fn)(const char *, const char *); } cases[] = {
-        {"dates", dates}, {"bays", bays}, {"period", period}, {"html", html}};
+        {"dates", dates}, {"bays", bays}, {"period", period}, {"html", html}, {"paging", paging}};
     bool found = false;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (!strcmp(argv[1], cases[i].name)) {
