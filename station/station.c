@@ -42,6 +42,7 @@ typedef struct st_bay {
     int profile_idx;
     /* under st->lock: */
     bool present, busy, want_start, force, finished_once;
+    bool flashing;          /* busy with a job (not a poll-mode probe): a retry must wait */
     char devnode[128];
     char adapter[64];
     int attempts;
@@ -229,14 +230,18 @@ static void on_job_event(void *ctx, const bk_event *e)
     evq_post(j->b->st->q, &ev);
 }
 
-static void job_done(st_bay *b, bool attempted, const bk_result *r)
+/* The bay is free again; `ev` (NULL: none), the event that turns its tile, is posted under the
+ * same lock after it is freed: whoever sees the end (a test, the operator's retry key) finds the
+ * bay free, and no new job of the bay can start before the end is queued. */
+static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
 {
     station *st = b->st;
     pthread_mutex_lock(&st->lock);
     b->busy = false;
+    b->flashing = false;
     b->force = false;
     b->finished_once = true;
-    if (attempted) {
+    if (r) {
         b->attempts++;
         if (r->passed) {
             st->pass++;
@@ -250,6 +255,8 @@ static void job_done(st_bay *b, bool attempted, const bk_result *r)
             memcpy(b->last_mac, r->mac, 6);
     }
     b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
+    if (ev)
+        evq_post(st->q, ev);
     pthread_mutex_unlock(&st->lock);
     poke(st->wake_fd);
 }
@@ -278,6 +285,7 @@ static void run_job(st_bay *b)
         evq_post(st->q, &held);
         return;
     }
+    b->flashing = true;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
@@ -290,8 +298,7 @@ static void run_job(st_bay *b)
         st_event ev = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
                        .state = BAY_FAIL, .cause = BK_CAUSE_IMAGE_ERROR};
         snprintf(ev.text, sizeof ev.text, "%s", why);
-        evq_post(st->q, &ev);
-        job_done(b, false, NULL);
+        job_done(b, NULL, &ev);
         return;
     }
     job_ctx j = {.b = b, .serial = atomic_fetch_add(&st->serial, 1) + 1};
@@ -308,8 +315,7 @@ static void run_job(st_bay *b)
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
-    evq_post(st->q, &end);
-    job_done(b, true, &end.result);
+    job_done(b, &end.result, &end);
 }
 
 static void job_task(void *arg)
@@ -335,10 +341,11 @@ static void probe_task(void *arg)
                                     err, sizeof err);
     if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
-        bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6);
+        /* a retry pressed during the probe (force now set) flashes it all the same */
+        bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6) && !b->force;
         pthread_mutex_unlock(&st->lock);
         if (same) {
-            job_done(b, false, NULL); /* still the module of the last attempt: leave it be */
+            job_done(b, NULL, NULL); /* still the module of the last attempt: leave it be */
             return;
         }
     }
@@ -562,10 +569,10 @@ static int act_retry(void *ctx, int bay, char *msg, size_t msglen)
     if (!b || !b->present) {
         snprintf(msg, msglen, "bay %02d has no adapter", bay);
         rc = -1;
-    } else if (b->busy) {
+    } else if (b->flashing) {
         snprintf(msg, msglen, "bay %02d is busy", bay);
         rc = -1;
-    } else {
+    } else { /* free, or a poll-mode probe: the probe's end sees `force` */
         b->want_start = true;
         b->force = true;
         snprintf(msg, msglen, "bay %02d: retrying", bay);
