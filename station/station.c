@@ -23,6 +23,7 @@
 #include "bk_link.h"
 #include "profile.h"
 #include "station_internal.h"
+#include "station_log.h"
 #include "tf_file.h"
 
 #define ST_MAX_PROFILES 16
@@ -81,6 +82,7 @@ struct station {
     pthread_t loop;
     bool loop_started, waited;
     atomic_uint_fast64_t serial;
+    bool wire_trace;        /* TRAYFLASH_DEBUG=wire: every job's frames as debug notices */
     char err[512];
     int result;
 };
@@ -104,19 +106,6 @@ static void poke(int fd)
     uint64_t one = 1;
     if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
         return; /* an eventfd only fails when saturated: it is readable then anyway */
-}
-
-static void notice(station *st, int bay, const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void notice(station *st, int bay, const char *level, const char *fmt, ...)
-{
-    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = bay};
-    snprintf(ev.level, sizeof ev.level, "%s", level);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
-    va_end(ap);
-    evq_post(st->q, &ev);
 }
 
 /* ---- profiles ------------------------------------------------------------------------- */
@@ -233,6 +222,15 @@ static void on_job_event(void *ctx, const bk_event *e)
 /* The bay is free again; `ev` (NULL: none), the event that turns its tile, is posted under the
  * same lock after it is freed: whoever sees the end (a test, the operator's retry key) finds the
  * bay free, and no new job of the bay can start before the end is queued. */
+/* TRAYFLASH_DEBUG=wire: one debug notice a frame, for the bay (the engine hides a write's data) */
+static void on_job_frame(void *ctx, const bk_trace_frame *f)
+{
+    job_ctx *j = ctx;
+    char line[200];
+    bk_trace_format(f, line, sizeof line);
+    st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
+}
+
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
 {
     station *st = b->st;
@@ -294,7 +292,7 @@ static void run_job(st_bay *b)
 
     char why[300];
     if (!image_pin_holds(&ps->p, why, sizeof why)) {
-        notice(st, b->number, "error", "bay %02d not started: %s", b->number, why);
+        st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d not started: %s", b->number, why);
         st_event ev = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
                        .state = BAY_FAIL, .cause = BK_CAUSE_IMAGE_ERROR};
         snprintf(ev.text, sizeof ev.text, "%s", why);
@@ -311,6 +309,8 @@ static void run_job(st_bay *b)
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    if (st->wire_trace)
+        hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
     end.ts = station_now();
@@ -354,7 +354,7 @@ static void probe_task(void *arg)
         return;
     }
     if (out == BK_PROBE_PORT_ERROR)
-        notice(st, b->number, "warn", "bay %02d probe: %s", b->number, err);
+        st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d probe: %s", b->number, err);
     pthread_mutex_lock(&st->lock);
     if (out == BK_PROBE_NO_MODULE)
         b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
@@ -403,7 +403,7 @@ static st_bay *bay_add(station *st, int number, const char *name, const char *id
 static void handle_add(station *st, const devsrc_event *d, bool simulated)
 {
     if (!simulated && !station_config_allows(&st->o.cfg, d->vid, d->pid)) {
-        notice(st, 0, "info", "ignored %s: adapter %04x:%04x is not in the allow list",
+        st_notice(st->q, 0, ST_LOG_INFO, "ignored %s: adapter %04x:%04x is not in the allow list",
                d->devnode, d->vid, d->pid);
         return;
     }
@@ -420,7 +420,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     }
     if (!b) {
         pthread_mutex_unlock(&st->lock);
-        notice(st, 0, "error", "no free bay for %s (%s): %d bays in use", d->devnode, d->id_path,
+        st_notice(st->q, 0, ST_LOG_ERROR, "no free bay for %s (%s): %d bays in use", d->devnode, d->id_path,
                SV_MAX_BAYS);
         return;
     }
@@ -441,7 +441,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     pthread_mutex_unlock(&st->lock);
     evq_post(st->q, &ev);
     if (fresh && st->o.cfg.n_bays > 0)
-        notice(st, number, "warn", "unknown port %s (%s) became bay %02d: add it to %s",
+        st_notice(st->q, number, ST_LOG_WARN, "unknown port %s (%s) became bay %02d: add it to %s",
                d->id_path, d->devnode, number, st->o.cfg.path);
 }
 
@@ -491,7 +491,7 @@ static bool schedule_locked(station *st)
         if (pool_submit(st->pool, fn, b) < 0) {
             b->busy = false;
             b->want_start = fn == job_task; /* try again on the next pass, and say so */
-            notice(st, b->number, "error", "bay %02d: the thread pool refused a job; retrying", b->number);
+            st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d: the thread pool refused a job; retrying", b->number);
         }
     }
     return st->o.once && present > 0 && all_done;
@@ -505,7 +505,7 @@ static void *loop_main(void *arg)
     bool simulated = st->o.sim_count > 0;
     int n = st->src->ops->enumerate(st->src, evs, SV_MAX_BAYS, err, sizeof err);
     if (n < 0)
-        notice(st, 0, "error", "%s", err);
+        st_notice(st->q, 0, ST_LOG_ERROR, "%s", err);
     for (int i = 0; i < n; i++)
         handle_add(st, &evs[i], simulated);
     for (;;) {
@@ -524,7 +524,7 @@ static void *loop_main(void *arg)
         if (p[3].revents) {
             struct signalfd_siginfo si;
             if (read(st->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-                notice(st, 0, "info", "signal %d: stopping, running jobs are cancelled",
+                st_notice(st->q, 0, ST_LOG_INFO, "signal %d: stopping, running jobs are cancelled",
                        (int)si.ssi_signo);
                 pthread_mutex_lock(&st->lock);
                 st->stop_signal = (int)si.ssi_signo;
@@ -654,15 +654,15 @@ static int act_login(void *ctx, const char *pin, char *msg, size_t msglen)
         /* a refused login is an attempted change: it goes to the audit, with no bay */
         st_assign none = {.bay = -1};
         if (audit_assignments(st, false, false, &none, 1, why, sizeof why) < 0)
-            notice(st, 0, "error", "%s", why);
-        notice(st, 0, "warn", "engineer login refused (wrong PIN) for OS user %s", user);
+            st_notice(st->q, 0, ST_LOG_ERROR, "%s", why);
+        st_notice(st->q, 0, ST_LOG_WARN, "engineer login refused (wrong PIN) for OS user %s", user);
         snprintf(msg, msglen, "wrong PIN: engineer mode stays off (recorded)");
         return -1;
     }
     pthread_mutex_lock(&st->lock);
     st->engineer_until = mono_s() + ST_ENGINEER_IDLE_S;
     pthread_mutex_unlock(&st->lock);
-    notice(st, 0, "info", "engineer mode on for OS user %s", user);
+    st_notice(st->q, 0, ST_LOG_INFO, "engineer mode on for OS user %s", user);
     snprintf(msg, msglen, "engineer mode on");
     poke(st->wake_fd);
     return 0;
@@ -698,7 +698,7 @@ static int act_switch(void *ctx, int bay, const char *path, char *msg, size_t ms
     char why[600];
     if (!engineer) {
         if (audit_assignments(st, false, false, changes, n, why, sizeof why) < 0)
-            notice(st, 0, "error", "%s", why);
+            st_notice(st->q, 0, ST_LOG_ERROR, "%s", why);
         snprintf(msg, msglen, "switching profile needs engineer mode (refused, recorded)");
         goto out;
     }
@@ -736,15 +736,15 @@ static int act_switch(void *ctx, int bay, const char *path, char *msg, size_t ms
     }
     const tf_profile *p = &st->profiles[idx].p; /* slots never move or change */
     if (audit_assignments(st, true, true, changes, n, why, sizeof why) < 0)
-        notice(st, 0, "error", "%s", why);
+        st_notice(st->q, 0, ST_LOG_ERROR, "%s", why);
     char user[64];
     auth_os_user(user, sizeof user);
     if (bay)
-        notice(st, bay, "info", "bay %02d now flashes %s (%s @%.8s), was %s @%.8s; by %s", bay,
+        st_notice(st->q, bay, ST_LOG_INFO, "bay %02d now flashes %s (%s @%.8s), was %s @%.8s; by %s", bay,
                p->product, p->name, p->text_sha256, changes[0].old_p->name,
                changes[0].old_p->text_sha256, user);
     else
-        notice(st, 0, "info", "all bays now flash %s (%s @%.8s); by %s", p->product, p->name,
+        st_notice(st->q, 0, ST_LOG_INFO, "all bays now flash %s (%s @%.8s); by %s", p->product, p->name,
                p->text_sha256, user);
     snprintf(msg, msglen, "%s now on %s", p->name, bay ? "one bay" : "all bays");
     rc = 0;
@@ -825,6 +825,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         return NULL;
     }
     st->o = *o;
+    st->wire_trace = st_debug_wanted("wire");
     *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
     st->stop_fd = st->wake_fd = st->sig_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
@@ -921,7 +922,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
-    notice(st, 0, "info", "station %s started: profile %s, %s source, pool %d", o->cfg.name,
+    st_notice(st->q, 0, ST_LOG_INFO, "station %s started: profile %s, %s source, pool %d", o->cfg.name,
            p0->name, st->src->ops->name, o->cfg.pool_size);
     int rc = pthread_create(&st->loop, NULL, loop_main, st);
     if (rc) {

@@ -12,8 +12,8 @@
  * disk: it is counted, said, and the rest of its batch is kept. At the end, what could still not
  * be saved is listed by db_writer_write_unsaved.
  *
- * With TRAYFLASH_DEBUG containing "db" in the environment it says on stderr, after each
- * commit, which attempts' ends that commit made durable: the crash test kills the station at
+ * With TRAYFLASH_DEBUG containing "db" in the environment it says in a debug notice (the
+ * headless lines, the dashboard's event list), after each commit, which attempts' ends that commit made durable: the crash test kills the station at
  * random moments and then holds the database to exactly those lines. */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "profile.h"
 #include "station_internal.h"
+#include "station_log.h"
 
 #define DBW_BATCH 64
 #define DBW_RETRY_MS 1000     /* while stalled: one more try a second */
@@ -79,21 +80,23 @@ static double mono_s(void)
 }
 
 /* Returns false once the queue is closed (the station is stopping). */
-static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+static bool post_notice(db_writer *w, st_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+static bool post_notice(db_writer *w, st_level level, const char *fmt, ...)
 {
-    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
-    snprintf(ev.level, sizeof ev.level, "%s", level);
+    char text[sizeof ((st_event *)0)->text];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (evq_post(w->q, &ev))
+    if (st_notice(w->q, 0, level, "%s", text))
         return true;
-    /* stopping: nobody prints any more, but the file still learns how the stall ended */
-    if (!w->stalled)
-        db_event_log(w->d, ev.ts, -1, ev.level, ev.text);
+    /* stopping (the dashboard is gone): a debug line still goes out, to stderr; the file
+     * still learns how a stall ended */
+    if (level == ST_LOG_DEBUG)
+        fprintf(stderr, "trayflash: debug: %s\n", text);
+    else if (!w->stalled)
+        db_event_log(w->d, station_now(), -1, st_level_name(level), text);
     return false;
 }
 
@@ -161,8 +164,7 @@ static void job_end(db_writer *w, const st_event *e)
     }
     char mac[18] = "", fid[8] = "";
     if (r->have_mac)
-        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
-                 r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+        bk_mac_format(r->mac, mac, sizeof mac);
     if (r->have_flash_id)
         snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
     db_attempt a = {.station_id = w->station_id, .profile_id = o->profile_id,
@@ -201,7 +203,7 @@ static void write_event(db_writer *w, const st_event *e)
         job_end(w, e);
         break;
     case ST_EV_NOTICE:
-        if (db_event_log(w->d, e->ts, e->bay ? e->bay : -1, e->level, e->text) < 0)
+        if (db_event_log(w->d, e->ts, e->bay ? e->bay : -1, st_level_name(e->level), e->text) < 0)
             failed(w, "logging an event");
         break;
     case ST_EV_ADAPTER_ADD:
@@ -234,10 +236,11 @@ static bool is_record(const st_event *e)
     switch (e->kind) {
     case ST_EV_JOB_START:
     case ST_EV_JOB_END:
-    case ST_EV_NOTICE:
     case ST_EV_ADAPTER_ADD:
     case ST_EV_ADAPTER_REMOVE:
         return true;
+    case ST_EV_NOTICE: /* a debug notice is for the screen or the journal, not the record */
+        return e->level != ST_LOG_DEBUG;
     case ST_EV_BAY_STATE:
         return e->state == BAY_FAIL;
     case ST_EV_JOB_EVENT:
@@ -250,8 +253,9 @@ static bool is_record(const st_event *e)
 static void report_committed(db_writer *w)
 {
     for (int i = 0; w->log_commits && i < w->n_ended; i++)
-        fprintf(stderr, "trayflash: debug: db committed end of attempt %lld bay %02d %s\n",
-                (long long)w->ended_ids[i], w->ended_bays[i], w->ended_passed[i] ? "pass" : "fail");
+        post_notice(w, ST_LOG_DEBUG, "db committed end of attempt %lld bay %02d %s",
+                    (long long)w->ended_ids[i], w->ended_bays[i],
+                    w->ended_passed[i] ? "pass" : "fail");
     w->n_ended = 0;
 }
 
@@ -326,7 +330,7 @@ static void enter_stall(db_writer *w)
     snprintf(w->stall_why, sizeof w->stall_why, "%s", w->try_error);
     w->shown_pending = (int)w->n_pending;
     pthread_mutex_unlock(&w->lock);
-    post_notice(w, "error",
+    post_notice(w, ST_LOG_ERROR,
                 "database cannot save records (%s): %zu kept in memory and retried every %d s; "
                 "new jobs wait until they are saved", w->try_error, w->n_pending,
                 DBW_RETRY_MS / 1000);
@@ -338,7 +342,7 @@ static void leave_stall(db_writer *w, size_t saved)
 {
     w->stalled = false;
     publish(w);
-    post_notice(w, "info", "database saves again: %zu records written after %.0f s; jobs resume",
+    post_notice(w, ST_LOG_INFO, "database saves again: %zu records written after %.0f s; jobs resume",
                 saved, mono_s() - w->stalled_since);
     if (w->on_state)
         w->on_state(w->state_ctx, false);
@@ -355,7 +359,7 @@ static void count_refused(db_writer *w)
     snprintf(w->last_error, sizeof w->last_error, "%s", w->try_error);
     pthread_mutex_unlock(&w->lock);
     if (first)
-        post_notice(w, "error", "database: %s (attempts may be missing from the records)",
+        post_notice(w, ST_LOG_ERROR, "database: %s (attempts may be missing from the records)",
                     w->try_error);
 }
 
@@ -436,8 +440,7 @@ db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_stat
     w->on_state = on_state;
     w->state_ctx = ctx;
     pthread_mutex_init(&w->lock, NULL);
-    const char *dbg = getenv("TRAYFLASH_DEBUG");
-    w->log_commits = dbg && strstr(dbg, "db");
+    w->log_commits = st_debug_wanted("db");
     w->sub = evq_subscribe(q);
     if (w->sub < 0 || pthread_create(&w->thread, NULL, writer_main, w)) {
         snprintf(err, errlen, "database writer: cannot start");
@@ -504,8 +507,7 @@ static void describe(const st_event *e, char *line, size_t len)
         const bk_result *r = &e->result;
         char mac[18] = "no MAC";
         if (r->have_mac)
-            snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
-                     r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+            bk_mac_format(r->mac, mac, sizeof mac);
         snprintf(line, len, "%s bay %02d attempt end: %s%s%s, %s%s%s", when, e->bay,
                  r->passed ? "PASS" : "FAIL", r->passed ? "" : " ",
                  r->passed ? "" : bk_cause_id(r->cause), mac, r->detail[0] ? ": " : "", r->detail);
@@ -519,9 +521,9 @@ static void describe(const st_event *e, char *line, size_t len)
     default:
         if (e->bay > 0)
             snprintf(line, len, "%s bay %02d %s: %s", when, e->bay,
-                     e->kind == ST_EV_NOTICE ? e->level : "event", e->text);
+                     e->kind == ST_EV_NOTICE ? st_level_name(e->level) : "event", e->text);
         else
-            snprintf(line, len, "%s station %s: %s", when, e->level, e->text);
+            snprintf(line, len, "%s station %s: %s", when, st_level_name(e->level), e->text);
         break;
     }
 }

@@ -10,6 +10,10 @@
 #include <syslog.h>
 #include <time.h>
 #include "station_internal.h"
+#include "station_log.h"
+
+static const int notice_prio[] = {[ST_LOG_DEBUG] = LOG_DEBUG, [ST_LOG_INFO] = LOG_INFO,
+                                  [ST_LOG_WARN] = LOG_WARNING, [ST_LOG_ERROR] = LOG_ERR};
 
 struct headless {
     evq *q;
@@ -44,10 +48,8 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
     switch (e->kind) {
     case ST_EV_NOTICE:
         snprintf(line, len, "%s bay %s %s - - - %s", when, bay,
-                 !strcmp(e->level, "info") ? "note" : e->level, e->text);
-        prio = !strcmp(e->level, "error") ? LOG_ERR
-               : !strcmp(e->level, "warn") ? LOG_WARNING
-                                           : LOG_INFO;
+                 e->level == ST_LOG_INFO ? "note" : st_level_name(e->level), e->text);
+        prio = notice_prio[e->level <= ST_LOG_ERROR ? e->level : ST_LOG_ERROR];
         break;
     case ST_EV_ADAPTER_ADD:
         snprintf(line, len, "%s bay %s idle 0%% - - adapter %s on %s (%s)", when, bay, e->adapter,

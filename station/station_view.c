@@ -10,6 +10,7 @@
  * does a final one after the writer has finished. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -95,7 +96,8 @@ static bay_view *find_bay(station_view *v, int bay)
 
 /* The timeline keeps how the attempt began (the head) and how it goes on (the tail); what falls
  * between is counted, so the detail can say so. */
-static void bay_log(bay_view *b, const char *fmt, const char *text)
+static void bay_log(bay_view *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bay_log(bay_view *b, const char *fmt, ...)
 {
     if (b->n_log == SV_LOG_LINES) {
         memmove(b->log[SV_LOG_HEAD], b->log[SV_LOG_HEAD + 1],
@@ -103,10 +105,16 @@ static void bay_log(bay_view *b, const char *fmt, const char *text)
         b->n_log--;
         b->log_omitted++;
     }
-    snprintf(b->log[b->n_log++], sizeof b->log[0], fmt, text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->log[b->n_log++], sizeof b->log[0], fmt, ap);
+    va_end(ap);
 }
 
-static void station_log(station_view *v, double ts, const char *fmt, int bay, const char *text)
+/* One line of the station's event list, stamped with the event's time. */
+static void view_log(station_view *v, double ts, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void view_log(station_view *v, double ts, const char *fmt, ...)
 {
     if (v->n_events == SV_EVENT_LINES) {
         memmove(v->events[0], v->events[1], sizeof v->events[0] * (SV_EVENT_LINES - 1));
@@ -118,7 +126,10 @@ static void station_log(station_view *v, double ts, const char *fmt, int bay, co
     char when[16];
     strftime(when, sizeof when, "%H:%M:%S", &tm);
     char body[160];
-    snprintf(body, sizeof body, fmt, bay, text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
     snprintf(v->events[v->n_events++], sizeof v->events[0], "%s %s", when, body);
 }
 
@@ -160,7 +171,7 @@ static void apply(station_view *v, const st_event *e)
     bay_view *b = e->bay > 0 ? find_bay(v, e->bay) : NULL;
     switch (e->kind) {
     case ST_EV_NOTICE:
-        station_log(v, e->ts, "%.0d%s", 0, e->text);
+        view_log(v, e->ts, "%s", e->text);
         break;
     case ST_EV_ADAPTER_ADD:
         if (!b)
@@ -179,7 +190,7 @@ static void apply(station_view *v, const st_event *e)
             break;
         if (!(b->state >= BAY_LINK && b->state <= BAY_VERIFY))
             b->state = BAY_EMPTY;
-        station_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
+        view_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
         break;
     case ST_EV_JOB_START:
         if (!b)
@@ -235,8 +246,7 @@ static void apply(station_view *v, const st_event *e)
         snprintf(b->detail, sizeof b->detail, "%s", r->detail);
         snprintf(b->chip, sizeof b->chip, "%s", bk_chip_name(r->chip));
         if (r->have_mac)
-            snprintf(b->mac, sizeof b->mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0],
-                     r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+            bk_mac_format(r->mac, b->mac, sizeof b->mac);
         /* A retry is the same module again, not a new one: after the adapter was pulled (the
            module never left its socket) unless its MAC says otherwise, or whenever it reads
            the MAC the failed attempt before read. Its earlier failure gives way to this result, so it counts once. */
@@ -268,7 +278,7 @@ static void apply(station_view *v, const st_event *e)
             snprintf(words, sizeof words, "PASS %.1fs %s", r->seconds, b->mac);
         else
             snprintf(words, sizeof words, "FAIL %s: %s", bk_cause_name(r->cause), r->detail);
-        station_log(v, e->ts, "bay %02d %s", e->bay, words);
+        view_log(v, e->ts, "bay %02d %s", e->bay, words);
         break;
     }
     case ST_EV_BAY_STATE:
