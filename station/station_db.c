@@ -41,11 +41,9 @@ typedef struct dbw_open {
 
 struct db_writer {
     evq *q;
-    int sub;
+    evq_consumer *consumer;
     db *d;
     int64_t station_id;
-    pthread_t thread;
-    bool started;
     bool log_commits;
     dbw_state_fn on_state;
     void *state_ctx;
@@ -54,6 +52,7 @@ struct db_writer {
     size_t head, n_pending, cap_pending;
     bool stalled;
     double stalled_since, next_try; /* monotonic s */
+    size_t batch_n;           /* events taken in the running batch */
     bool try_transient;       /* the running try hit a storage failure: roll it back */
     int try_refused;          /* records SQLite refused in the running try */
     char try_error[256];
@@ -389,25 +388,36 @@ static int ms_until(double t)
     return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
-static void *writer_main(void *arg)
+/* The consumer's wait: while stalled, until the next try; else until an event. */
+static int writer_wait_ms(void *ctx)
 {
-    db_writer *w = arg;
-    st_event e;
-    for (;;) {
-        int rc = evq_next(w->q, w->sub, &e, w->stalled ? ms_until(w->next_try) : -1);
-        if (rc < 0)
-            break;
-        if (rc > 0) {
-            keep(w, &e);
-            /* while stalled take everything waiting: the queue's backlog is not the place */
-            for (size_t n = 1; (w->stalled || n < DBW_BATCH) && evq_try_next(w->q, w->sub, &e) > 0; n++)
-                keep(w, &e);
-        }
-        if (!w->stalled || mono_s() >= w->next_try)
-            flush(w);
-        else
-            publish(w);
-    }
+    db_writer *w = ctx;
+    return w->stalled ? ms_until(w->next_try) : -1;
+}
+
+/* A batch is at most DBW_BATCH events; while stalled everything waiting is taken: the
+ * queue's backlog is not the place. */
+static bool writer_event(void *ctx, const st_event *e)
+{
+    db_writer *w = ctx;
+    keep(w, e);
+    return w->stalled || ++w->batch_n < DBW_BATCH;
+}
+
+static void writer_after(void *ctx, bool got_events)
+{
+    db_writer *w = ctx;
+    (void)got_events;
+    w->batch_n = 0;
+    if (!w->stalled || mono_s() >= w->next_try)
+        flush(w);
+    else
+        publish(w);
+}
+
+static void writer_close(void *ctx)
+{
+    db_writer *w = ctx;
     /* The queue is closed and drained: a few last chances for what is still pending. */
     for (int i = 0; w->n_pending > 0 && i < DBW_FINAL_TRIES; i++) {
         if (i) {
@@ -423,7 +433,6 @@ static void *writer_main(void *arg)
                  w->n_pending, w->try_error);
     }
     pthread_mutex_unlock(&w->lock);
-    return NULL;
 }
 
 db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_state, void *ctx,
@@ -441,23 +450,21 @@ db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_stat
     w->state_ctx = ctx;
     pthread_mutex_init(&w->lock, NULL);
     w->log_commits = st_debug_wanted("db");
-    w->sub = evq_subscribe(q);
-    if (w->sub < 0 || pthread_create(&w->thread, NULL, writer_main, w)) {
-        snprintf(err, errlen, "database writer: cannot start");
+    static const evq_consumer_fns fns = {.next_wait_ms = writer_wait_ms,
+                                         .on_event = writer_event, .after = writer_after,
+                                         .on_close = writer_close};
+    if (!(w->consumer = evq_consumer_start(q, &fns, w, "database writer", err, errlen))) {
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
-    w->started = true;
     return w;
 }
 
 void db_writer_join(db_writer *w)
 {
-    if (w && w->started) {
-        pthread_join(w->thread, NULL);
-        w->started = false;
-    }
+    if (w)
+        evq_consumer_join(w->consumer);
 }
 
 int db_writer_failures(db_writer *w)
@@ -542,7 +549,7 @@ void db_writer_free(db_writer *w)
 {
     if (!w)
         return;
-    db_writer_join(w);
+    evq_consumer_free(w->consumer);
     free(w->pending);
     pthread_mutex_destroy(&w->lock);
     free(w);
