@@ -60,7 +60,7 @@ double station_now(void);   /* unix seconds */
 
 /* ---- the station's own state, shared by station.c (life cycle, loop, bays, profile
  * slots), station_jobs.c (jobs, the image pin) and station_actions.c (engineer actions, the
- * audit). Nothing outside these three files sees it. */
+ * audit); the consumers (db writer, view, headless printer) leave it alone. */
 #include <stdatomic.h>
 #include "bksim.h"
 #include "bk_job.h"
