@@ -86,10 +86,10 @@ static int line_of(const char *text, size_t at)
     return line;
 }
 
-int tf_file_read_text(const char *path, size_t max_bytes, char **text, size_t *len, char *err,
-                      size_t errlen)
+int tf_file_read(const char *path, size_t max_bytes, char **data, size_t *len, char *err,
+                 size_t errlen)
 {
-    *text = NULL;
+    *data = NULL;
     *len = 0;
     int fd = tf_file_open_regular(path, NULL, err, errlen);
     if (fd < 0)
@@ -164,6 +164,20 @@ int tf_file_read_text(const char *path, size_t max_bytes, char **text, size_t *l
         return -1;
     }
     buf[n] = '\0';
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+int tf_file_read_text(const char *path, size_t max_bytes, char **text, size_t *len, char *err,
+                      size_t errlen)
+{
+    char *buf;
+    size_t n, pn;
+    *text = NULL;
+    *len = 0;
+    if (tf_file_read(path, max_bytes, &buf, &n, err, errlen) != 0)
+        return -1;
     const char *nul = memchr(buf, '\0', n);
     if (nul) {
         size_t at = (size_t)(nul - buf);

@@ -14,6 +14,12 @@
  * file". `errno_out` (may be NULL) gets the open's errno, or 0 when the type was refused. */
 int tf_file_open_regular(const char *path, int *errno_out, char *err, size_t errlen);
 
+/* The whole of a regular file (any bytes), malloc'd into *data (length *len, a NUL after the
+ * last byte). Refuses files over max_bytes (also one that grows past it while read) and read
+ * errors, with "PATH: words" ("read error after N bytes: ..."). Returns 0 or -1 (*data NULL). */
+int tf_file_read(const char *path, size_t max_bytes, char **data, size_t *len, char *err,
+                 size_t errlen);
+
 /* The whole of a regular text file, NUL-terminated, malloc'd into *text (length *len).
  * Refuses files over max_bytes, read errors and NUL bytes (naming the line and byte), each
  * with "PATH[:LINE]: words". Returns 0 or -1 (*text NULL). */

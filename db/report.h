@@ -1,7 +1,8 @@
 /* report.h - yield reports: "what was our yield yesterday on product X, which bay is failing, and
  * why", computed once from the database and printed by every renderer with the same numbers.
  *
- * report_build() reads one consistent snapshot (one read transaction) on a handle of its own; the
+ * report_build() reads one consistent snapshot (one read transaction) on a handle of its own, and
+ * computes in SQL (memory grows with the groups, not the attempts; report.c says how); the
  * renderers only format. Definitions of every number are at the top of report.c and in
  * db/README.md. Times print in the local time zone (set TZ for another). */
 #pragma once
@@ -18,6 +19,16 @@ typedef struct report_filter {
     const char *profile;  /* profile name, NULL or "" for all */
     int bay;              /* -1 for all */
 } report_filter;
+
+/* How a report is built, apart from what it counts. */
+typedef struct report_options {
+    /* The failed-modules list: at most this many rows, the earliest last failures first; 0 for all
+     * (report->failed_total always counts them all). */
+    int failed_limit;
+    /* A zone name set on a PostgreSQL session (its TimeZone). Buckets and printed times follow the
+     * process's zone (TZ), whichever the backend: set TZ to the same zone. NULL: the default. */
+    const char *tz;
+} report_options;
 
 /* The counts every grouping shares. A "module" is a MAC; an attempt without a MAC is a module of
  * its own. Yields are fractions 0..1; with no modules they are 0 and mean nothing: renderers say
@@ -73,6 +84,12 @@ typedef struct report_failed_row {   /* a module with at least one failed attemp
     bool duplicate_mac;
 } report_failed_row;
 
+typedef struct report_station_row {
+    int64_t station_id;              /* 0 when the attempts name none */
+    char name[48];
+    report_stats s;
+} report_station_row;
+
 typedef struct report {
     report_filter filter;            /* as given; profile copied into profile_name */
     char profile_name[64];
@@ -94,9 +111,14 @@ typedef struct report {
     report_adapter_row *adapters; int n_adapters;
     report_cause_row *causes; int n_causes;
     report_failed_row *failed; int n_failed;
+    int failed_total;                /* failed modules in the period; n_failed of them listed */
+    report_station_row *by_station; int n_by_station;
 } report;
 
 int report_build(db *d, const report_filter *f, report **out, char *err, size_t errlen);
+/* The same with options (NULL: every failed module, the default zone). */
+int report_build_opts(db *d, const report_filter *f, const report_options *o, report **out, char *err,
+                      size_t errlen);
 void report_free(report *r);
 
 /* Renderers: 0 on success, -1 when writing failed (errno tells). */

@@ -483,7 +483,11 @@ static void failed_table(FILE *o, const report *r)
         html_text(o, f->detail);
         fputs("</td></tr>\n", o);
     }
-    fputs("</table></section>\n", o);
+    if (r->failed_total > r->n_failed)
+        fprintf(o, "</table><p class=\"legend\">the first %d of %d failed modules (trayflash report --limit N "
+                   "for more; --format csv or json for all)</p></section>\n", r->n_failed, r->failed_total);
+    else
+        fputs("</table></section>\n", o);
 }
 
 int report_write_html(const report *r, FILE *o)

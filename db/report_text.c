@@ -176,6 +176,9 @@ int report_write_table(const report *r, FILE *o)
                 f->passed ? "yes" : "no", f->duplicate_mac ? "[DUPLICATE MAC] " : "",
                 clean(f->detail, txt, sizeof txt));
     }
+    if (r->failed_total > r->n_failed)
+        fprintf(o, "  (the first %d of %d failed modules: --limit N for more, --format csv or json for all)\n",
+                r->n_failed, r->failed_total);
     fflush(o);
     return ferror(o) ? -1 : 0;
 }
@@ -420,6 +423,7 @@ static cJSON *json_report(const report *r)
         cJSON_AddNumberToObject(x, "bays_seen", r->adapters[i].bays_seen);
         cJSON_AddItemToArray(a, x);
     }
+    cJSON_AddNumberToObject(j, "failed_total", r->failed_total); /* "failed" may be a first page */
     a = cJSON_AddArrayToObject(j, "failed");
     for (int i = 0; i < r->n_failed; i++) {
         const report_failed_row *fr = &r->failed[i];

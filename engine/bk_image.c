@@ -66,56 +66,21 @@ void bk_image_free(bk_image *img)
     memset(img, 0, sizeof *img);
 }
 
+/* A FIFO or a device named as an image is refused, not waited on for ever (tf_file_read). */
 static int read_whole_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
 {
-    *data = NULL;
-    *len = 0;
-    /* Opened without blocking and checked to be a regular file first: a FIFO or a device
-     * named as an image must be refused, not waited on for ever. */
-    int fd = tf_file_open_regular(path, NULL, err, errlen);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "rb");
-    if (!f) {
-        set_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        close(fd);
+    char *buf;
+    if (tf_file_read(path, IMAGE_FILE_MAX, &buf, len, err, errlen) != 0) {
+        *data = NULL;
         return -1;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
-        fclose(f);
-        return -1;
-    }
-    if (st.st_size == 0) {
+    if (*len == 0) {
         set_err(err, errlen, "%s: file is empty", path);
-        fclose(f);
-        return -1;
-    }
-    if ((uint64_t)st.st_size > IMAGE_FILE_MAX) {
-        set_err(err, errlen, "%s: file is %" PRIu64 " bytes, larger than any BK7231 image", path,
-                (uint64_t)st.st_size);
-        fclose(f);
-        return -1;
-    }
-    size_t n = (size_t)st.st_size;
-    uint8_t *buf = malloc(n);
-    if (!buf) {
-        set_err(err, errlen, "%s: out of memory for %zu bytes", path, n);
-        fclose(f);
-        return -1;
-    }
-    size_t got = fread(buf, 1, n, f);
-    int read_errno = ferror(f) ? errno : 0;
-    fclose(f);
-    if (got != n) {
-        set_err(err, errlen, "%s: read %zu of %zu bytes: %s", path, got, n,
-                read_errno ? strerror(read_errno) : "file shrank while reading");
         free(buf);
+        *data = NULL;
         return -1;
     }
-    *data = buf;
-    *len = n;
+    *data = (uint8_t *)buf;
     return 0;
 }
 

@@ -1125,6 +1125,8 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     j->t0 = bk_now_s();
     j->prot_sector = -1;
     bk_session_init(&j->s, tp, hooks ? hooks->cancel : NULL);
+    if (hooks)
+        j->s.trace = hooks->trace;
     bool ok = run(j);
     j->ev.foreign_frames = j->s.foreign_frames;
     result->passed = ok;

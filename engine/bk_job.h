@@ -5,6 +5,7 @@
  * the station calls it from a pool thread and turns the events into rows and tiles.
  * The callback runs on the job's thread; it must not block for long. */
 #pragma once
+#include "bk_trace.h"
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
@@ -84,6 +85,7 @@ typedef struct bk_job_hooks {
     void *ctx;
     atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
                                (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
+    bk_trace_hook trace;    /* the wire, frame by frame (bk_trace.h); fn NULL: none */
 } bk_job_hooks;
 
 enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };

@@ -121,6 +121,18 @@ void bk_session_drain_idle(bk_session *s)
     s->rx_len = 0;
 }
 
+/* The caller's trace, if any: one frame described (flash contents hidden). */
+static void trace(bk_session *s, bk_trace_dir dir, const uint8_t *payload, size_t len,
+                  const char *missing)
+{
+    if (!s->trace.fn)
+        return;
+    bk_trace_frame f;
+    bk_trace_describe(&f, dir, s->trace_long, s->trace_cmd, payload, len, s->baud);
+    f.missing = missing;
+    s->trace.fn(s->trace.ctx, &f);
+}
+
 typedef struct expect {
     bool is_long;
     uint8_t cmd;
@@ -166,6 +178,7 @@ static bk_status await_reply(bk_session *s, const expect *e, bk_frame *reply)
                     s->idle_garbage_events++;
                 }
                 *reply = f;
+                trace(s, BK_TRACE_IN, f.payload, f.payload_len, NULL);
                 return BK_ST_OK;
             }
             rx_consume(s, used); /* a stale reply to an earlier command */
@@ -173,9 +186,11 @@ static bk_status await_reply(bk_session *s, const expect *e, bk_frame *reply)
     }
     if (junk > 0 || s->rx_len > 0) {
         s->garbled_replies++;
+        trace(s, BK_TRACE_MISSING, NULL, 0, "garbled reply");
         return BK_ST_GARBLED;
     }
     s->timeouts++;
+    trace(s, BK_TRACE_MISSING, NULL, 0, "no reply");
     return BK_ST_TIMEOUT;
 }
 
@@ -198,6 +213,9 @@ static bk_status send_frame(bk_session *s, bool is_long, uint8_t cmd, const uint
     int rc = s->tp->ops->write(s->tp, s->tx, n);
     if (rc < 0)
         return io_status(rc);
+    s->trace_long = is_long;
+    s->trace_cmd = cmd;
+    trace(s, BK_TRACE_OUT, payload, len, NULL);
     *frame_len = n;
     return BK_ST_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "bk_chip.h"
 #include "bk_proto.h"
+#include "bk_trace.h"
 #include "transport.h"
 
 typedef enum bk_status {
@@ -34,6 +35,9 @@ typedef struct bk_session {
     uint32_t garbled_replies;    /* exchanges that got bytes but no valid reply */
     uint32_t timeouts;
     uint32_t crc_since_link;     /* T quirk bookkeeping: CRCs not yet followed by a LinkCheck */
+    bk_trace_hook trace;         /* frames out/in to the caller's trace (fn NULL: none) */
+    bool trace_long;             /* the last request's kind and command: names its reply */
+    uint8_t trace_cmd;
     size_t rx_len;
     uint8_t rx[2 * BK_FRAME_MAX];
     uint8_t tx[BK_FRAME_MAX];

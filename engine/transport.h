@@ -55,6 +55,11 @@ bk_transport *bk_transport_open(const char *path, uint32_t baud, char *err, size
 bk_transport *bk_transport_open_termios(const char *path, uint32_t baud, char *err, size_t errlen);
 bk_transport *bk_transport_open_serialport(const char *path, uint32_t baud, char *err, size_t errlen);
 
+/* libserialport's own debug lines (its calls and returns, never buffer contents) go to `fn`
+ * (NULL: off, libserialport's default). Process-wide, as libserialport's handler is. */
+typedef void (*bk_transport_debug_fn)(const char *format, ...);
+void bk_transport_set_debug(bk_transport_debug_fn fn);
+
 static inline void bk_transport_close(bk_transport *t)
 {
     if (t)

@@ -346,3 +346,8 @@ bk_transport *bk_transport_open_serialport(const char *path, uint32_t baud, char
     }
     return &p->base;
 }
+
+void bk_transport_set_debug(bk_transport_debug_fn fn)
+{
+    sp_set_debug_handler(fn);
+}

@@ -7,32 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "bk_cause.h"
+#include "tf_file.h"
 
 static char *read_all(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text, err[300];
+    size_t len;
+    if (tf_file_read_text(path, 1u << 22, &text, &len, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
-        n += got;
-        if (cap - n - 1 == 0) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
     }
-    fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
+    return text;
 }
 
 /* Drops roff escapes that may split a word, in place. */

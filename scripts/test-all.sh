@@ -25,8 +25,9 @@ if [ "${1:-}" = "--quick" ]; then
     build_and_test build "" ""
     exit 0
 fi
-# Cases labelled "slow" (115200-baud e2e) are left to the plain build.
-build_and_test build-asan "" slow -DTRAYFLASH_SANITIZE=ON
+# Cases labelled "slow" (115200-baud e2e) and "pg" (a PostgreSQL cluster per run) are left to the
+# plain build.
+build_and_test build-asan "" "slow|pg" -DTRAYFLASH_SANITIZE=ON
 # The station's tests (pool, queue, workers, the station in process) carry the label "threads".
 build_and_test build-tsan threads "" -DTRAYFLASH_TSAN=ON
 if [ -x tests/fuzz/run-fuzz.sh ] && command -v clang >/dev/null 2>&1; then

@@ -162,11 +162,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < count; i++) {
         uint8_t mac[6];
-        char fl[256];
+        char fl[256], mac_s[18];
         bksim_get_mac(s, i, mac);
+        bk_mac_format(mac, mac_s, sizeof mac_s);
         bksim_fault_format(&mods[i].faults, fl, sizeof fl);
-        printf("%s %s %s %02x:%02x:%02x:%02x:%02x:%02x faults=%s\n", bksim_link_path(s, i), bksim_pty_path(s, i),
-               bk_chip_name(mods[i].chip), mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], fl);
+        printf("%s %s %s %s faults=%s\n", bksim_link_path(s, i), bksim_pty_path(s, i),
+               bk_chip_name(mods[i].chip), mac_s, fl);
     }
     printf("ready\n");
     fflush(stdout);

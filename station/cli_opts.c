@@ -54,14 +54,24 @@ int cli_next(cli_parser *p, const char **value, char *err, size_t errlen)
                                    p->cmd->opts[i].arg ? required_argument : no_argument, NULL,
                                    1000 + i};
     longs[n] = (struct option){0};
+    char shorts[2 * CLI_MAX_OPTS + 2] = ":";
+    for (const cli_letter *l = p->cmd->letters; l->letter && l->opt < n; l++) {
+        size_t k = strlen(shorts);
+        shorts[k++] = l->letter;
+        if (p->cmd->opts[l->opt].arg)
+            shorts[k++] = ':';
+    }
     opterr = 0; /* our words, through the caller (flash --json puts them in its JSON) */
     int before = optind ? optind : 1;
-    int c = getopt_long(p->argc, p->argv, ":", longs, NULL);
+    int c = getopt_long(p->argc, p->argv, shorts, longs, NULL);
     *value = NULL;
     if (c == -1) {
         p->first_operand = optind;
         return CLI_END;
     }
+    for (const cli_letter *l = p->cmd->letters; l->letter && c > 0 && c < 1000; l++)
+        if (l->letter == c)
+            c = 1000 + l->opt;
     if (c >= 1000 && c < 1000 + n) {
         *value = optarg;
         return c - 1000;
@@ -95,6 +105,17 @@ static void put_indented(FILE *out, const char *text, int indent)
     }
 }
 
+/* "--port PATH", or "-v, --verbose" for one with a one-letter form. */
+static int option_column(const cli_command *cmd, const cli_opt *o, char *col, size_t len)
+{
+    char letter[8] = "";
+    for (const cli_letter *l = cmd->letters; l->letter; l++)
+        if (&cmd->opts[l->opt] == o)
+            snprintf(letter, sizeof letter, "-%c, ", l->letter);
+    return snprintf(col, len, "%s--%s%s%s", letter, o->name, o->arg ? " " : "",
+                    o->arg ? o->arg : "");
+}
+
 void cli_print_help(const cli_command *cmd, FILE *out)
 {
     fputs("usage: trayflash ", out);
@@ -105,14 +126,13 @@ void cli_print_help(const cli_command *cmd, FILE *out)
     int width = (int)strlen("-h, --help");
     char col[128];
     for (const cli_opt *o = cmd->opts; o && o->name; o++) {
-        int w = snprintf(col, sizeof col, "--%s%s%s", o->name, o->arg ? " " : "",
-                         o->arg ? o->arg : "");
+        int w = option_column(cmd, o, col, sizeof col);
         if (w > width)
             width = w;
     }
     fputs("\n", out);
     for (const cli_opt *o = cmd->opts; o && o->name; o++) {
-        snprintf(col, sizeof col, "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        option_column(cmd, o, col, sizeof col);
         fprintf(out, "  %-*s  ", width, col);
         put_indented(out, o->help, width + 4);
         fputs("\n", out);

@@ -17,12 +17,19 @@ typedef struct cli_opt {
     const char *help;  /* what it does; '\n' continues it on the next line, indented */
 } cli_opt;
 
+/* A one-letter form of an option (-v for --verbose). */
+typedef struct cli_letter {
+    char letter;       /* 0 ends the list */
+    int opt;           /* its index in the command's opts */
+} cli_letter;
+
 typedef struct cli_command {
     const char *name;       /* "flash", "profile check": in usage and messages */
     const char *synopsis;   /* after "usage: trayflash "; '\n' starts an indented line */
     const char *about;      /* the paragraph under the usage; may be NULL */
     const cli_opt *opts;    /* ends with a row whose name is NULL */
     const char *footer;     /* "Exit status: ..." and notes, after the options; may be NULL */
+    cli_letter letters[4];  /* the options' one-letter forms, if any */
 } cli_command;
 
 enum { CLI_END = -1, CLI_ERROR = -2 };

@@ -9,6 +9,8 @@
 #include "cli_opts.h"
 #include "exit_codes.h"
 #include "profile.h"
+#include "station_log.h"
+#include "transport.h"
 
 typedef struct flash_ui {
     bool tty;
@@ -35,13 +37,21 @@ static void on_event(void *ctx, const bk_event *ev)
 static void mac_str(const bk_result *r, char out[18])
 {
     if (r->have_mac)
-        snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1], r->mac[2],
-                 r->mac[3], r->mac[4], r->mac[5]);
+        bk_mac_format(r->mac, out, 18);
     else
         snprintf(out, 18, "-");
 }
 
-enum { OPT_PORT, OPT_PROFILE, OPT_JSON };
+/* -v: each frame on stderr as it goes or comes (a write's data by length, address and CRC) */
+static void on_frame(void *ctx, const bk_trace_frame *f)
+{
+    (void)ctx;
+    char line[300];
+    bk_trace_format(f, line, sizeof line);
+    fprintf(stderr, "trayflash: wire: %s\n", line);
+}
+
+enum { OPT_PORT, OPT_PROFILE, OPT_JSON, OPT_VERBOSE };
 static const cli_opt flash_opts[] = {
     [OPT_PORT] = {"port", "PATH",
                   "the serial port (/dev/ttyUSB0, /dev/trayflash/<ID_PATH>, a bksim link)"},
@@ -51,18 +61,22 @@ static const cli_opt flash_opts[] = {
                   "{\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt, or null when\n"
                   "none was made), \"error\" (null, or {\"kind\", \"message\"} for a usage,\n"
                   "profile or setup error)}"},
+    [OPT_VERBOSE] = {"verbose", NULL,
+                     "trace every frame out and in on stderr (as TRAYFLASH_DEBUG=wire): the\n"
+                     "command, length, address; a write's data only by its length and CRC"},
     {NULL, NULL, NULL},
 };
 
 static const cli_command flash_cmd = {
     .name = "flash",
-    .synopsis = "flash --port PATH --profile FILE [--json]",
+    .synopsis = "flash --port PATH --profile FILE [--json] [-v]",
     .about = "Flash one module through one serial port and verify it by CRC.",
     .opts = flash_opts,
     .footer =
         "Exit status: 0 verified pass, 1 the module failed (the cause and its remedy are printed),\n"
         "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened).\n"
         "A pass that needed help (a lower baud, retried writes) prints a warning with its remedy.\n",
+    .letters = {{'v', OPT_VERBOSE}},
 };
 
 /* The attempt's facts: what `result` holds in --json. */
@@ -162,7 +176,7 @@ int cmd_flash(int argc, char **argv)
         return tf_exit_code(TF_OUT_PASS);
     }
     const char *port = NULL, *profile = NULL, *v;
-    bool json = false;
+    bool json = false, verbose = st_debug_wanted("wire");
     char msg[600];
     cli_parser cp;
     /* --json is known before any refusal: it decides the refusal's form */
@@ -177,6 +191,8 @@ int cmd_flash(int argc, char **argv)
             port = v;
         else if (o == OPT_PROFILE)
             profile = v;
+        else if (o == OPT_VERBOSE)
+            verbose = true;
     }
     if (cp.first_operand < argc) {
         snprintf(msg, sizeof msg, "unexpected argument '%s' (see trayflash flash --help)",
@@ -192,8 +208,13 @@ int cmd_flash(int argc, char **argv)
         return refuse(json, TF_OUT_USAGE, "profile", err);
     bk_job_spec spec;
     tf_profile_to_spec(&p, &spec);
-    flash_ui u = {.tty = !json && isatty(STDERR_FILENO)};
+    /* the trace owns stderr's lines: no progress bar redrawn over them */
+    flash_ui u = {.tty = !json && !verbose && isatty(STDERR_FILENO)};
     bk_job_hooks hooks = {.on_event = on_event, .ctx = &u};
+    if (verbose) {
+        hooks.trace = (bk_trace_hook){.fn = on_frame};
+        bk_transport_set_debug(st_serialport_debug_to_stderr);
+    }
     bk_result r;
     bk_flash_job(port, &spec, &hooks, &r);
     if (u.tty)

@@ -21,6 +21,9 @@
 #define EXIT_USAGE tf_exit_code(TF_OUT_USAGE)
 #define EXIT_SETUP tf_exit_code(TF_OUT_SETUP)
 
+/* The failed modules the table and the HTML page list unless --limit says otherwise. */
+enum { REPORT_PAGE_DEFAULT = 100 };
+
 /* 9999-12-31 23:59:59 UTC: the last moment a report prints as a four-digit year. */
 static const double TIME_LAST = 253402300799.0;
 
@@ -173,10 +176,13 @@ typedef struct report_opts {
     const char *dbpath, *format, *html;
     const char *since_text, *until_text;
     bool format_given;
+    int limit;  /* --limit: failed modules listed; 0 when not given */
+    const char *tz;
     report_filter f;
 } report_opts;
 
-enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_COUNT };
+enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_LIMIT, OPT_TZ,
+       OPT_COUNT };
 static const cli_opt report_opts_table[] = {
     [OPT_DB] = {"db", "FILE", "the database (default trayflash.db; the demo writes trayflash-demo.db)"},
     [OPT_SINCE] = {"since", "TIME", "attempts that ended at or after TIME"},
@@ -188,13 +194,17 @@ static const cli_opt report_opts_table[] = {
     [OPT_FORMAT] = {"format", "F", "table (default), csv or json on stdout"},
     [OPT_HTML] = {"html", "FILE", "write an HTML report with charts to FILE (then stdout says only\n"
                                   "'wrote FILE', unless --format is given too)"},
-    {NULL, NULL, NULL},
+    [OPT_LIMIT] = {"limit", "N", "list at most N failed modules (default: 100 in the table and HTML,\n"
+                                 "every one in csv and json); the total is always given"},
+    [OPT_TZ] = {"tz", "ZONE", "hours, days, --since/--until and printed times in ZONE (default: the\n"
+                              "station's zone, TZ): Europe/Berlin, or a POSIX rule such as UTC0"},
+    [OPT_COUNT] = {NULL, NULL, NULL},
 };
 
 static const cli_command report_cmd = {
     .name = "report",
     .synopsis = "report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-                "       [--format table|csv|json] [--html FILE]",
+                "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]",
     .about = "Yield report from a station's database: yields, flash times, the causes of failures\n"
              "(Pareto), failed modules, by profile version, hour or day, bay and adapter.",
     .opts = report_opts_table,
@@ -231,6 +241,12 @@ static int parse_value(report_opts *o, int opt, const char *v)
         if (!parse_bay(v, &o->f.bay))
             return usage_error(a, v, "is not a bay number (1..2147483647)");
         break;
+    case OPT_LIMIT:
+        if (!parse_bay(v, &o->limit))
+            return usage_error(a, v, "is not a number of rows (1..2147483647)");
+        break;
+    case OPT_TZ:
+        break; /* applied by apply_tz() before any time is parsed */
     case OPT_SINCE:
         if (!parse_time(v, &o->f.since, why, sizeof why))
             return usage_error(a, v, why);
@@ -240,6 +256,32 @@ static int parse_value(report_opts *o, int opt, const char *v)
         if (!parse_time(v, &o->f.until, why, sizeof why))
             return usage_error(a, v, why);
         o->until_text = v;
+    }
+    return 0;
+}
+
+/* --tz ZONE (issue 19): the zone of the hours and days, of --since/--until and of printed times,
+ * so it is set (TZ) before any other option is read: a first pass over the options finds it. A
+ * name must be in the zone database; a POSIX rule ("CET-1CEST,M3.5.0,M10.5.0/3", "UTC0") carries
+ * its own offsets. Malformed options are left to the second pass to report. */
+static int apply_tz(int argc, char **argv, const char **tz)
+{
+    const char *v;
+    char msg[512];
+    cli_parser cp;
+    cli_parser_init(&cp, &report_cmd, argc, argv);
+    for (int opt; (opt = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
+        if (opt != OPT_TZ)
+            continue;
+        char file[PATH_MAX];
+        snprintf(file, sizeof file, "/usr/share/zoneinfo/%s", v);
+        bool rule = strpbrk(v, "0123456789") != NULL;
+        if (!*v || strstr(v, "..") || (!rule && strcmp(v, "UTC") && access(file, R_OK) != 0))
+            return usage_error("--tz", v, "is not a time zone: a name such as Europe/Berlin (the zone "
+                               "database, package tzdata) or a POSIX rule such as UTC0");
+        setenv("TZ", v, 1);
+        tzset();
+        *tz = v;
     }
     return 0;
 }
@@ -292,9 +334,14 @@ int cmd_report(int argc, char **argv)
         return tf_exit_code(TF_OUT_PASS);
     }
     report_opts o = {.dbpath = "trayflash.db", .format = "table", .f = {.since = 0, .until = 0, .bay = -1}};
-    int rc = parse_args(argc, argv, &o);
+    int rc = apply_tz(argc, argv, &o.tz);
+    if (rc == 0)
+        rc = parse_args(argc, argv, &o);
     if (rc)
         return rc;
+    /* The table and HTML page list the first 100 failed modules; csv and json (RMA work) all. */
+    bool machine = o.format_given && strcmp(o.format, "table");
+    report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = o.tz};
     char err[PATH_MAX + 512];
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
@@ -305,7 +352,7 @@ int cmd_report(int argc, char **argv)
         return EXIT_SETUP;
     }
     report *r;
-    if (report_build(d, &o.f, &r, err, sizeof err) < 0) {
+    if (report_build_opts(d, &o.f, &ro, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
         return EXIT_SETUP;

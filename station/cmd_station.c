@@ -12,6 +12,8 @@
 #include "station.h"
 #ifdef TRAYFLASH_HAVE_UI
 #include "ui.h"
+#include "station_log.h"
+#include "transport.h"
 #endif
 
 /* Shared with cmd_demo.c through cli_run_station(). */
@@ -98,6 +100,8 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
 #endif
     if (!use_ui)
         o->headless_out = stdout;
+    if (!use_ui && st_debug_wanted("wire")) /* stderr is no dashboard's: libserialport may speak */
+        bk_transport_set_debug(st_serialport_debug_to_stderr);
     /* Signals go to the station loop's signalfd: block them in every thread it starts. */
     sigset_t set;
     sigemptyset(&set);

@@ -1,6 +1,7 @@
 /* evq.c - per-consumer growable rings under one lock; see evq.h. */
 #include "evq.h"
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,4 +159,67 @@ void evq_free(evq *q)
     pthread_cond_destroy(&q->cond);
     pthread_mutex_destroy(&q->lock);
     free(q);
+}
+
+struct evq_consumer {
+    evq *q;
+    int sub;
+    evq_consumer_fns fns;
+    void *ctx;
+    pthread_t thread;
+    bool started;
+};
+
+static void *consumer_main(void *arg)
+{
+    evq_consumer *c = arg;
+    st_event e;
+    for (;;) {
+        int wait_ms = c->fns.next_wait_ms ? c->fns.next_wait_ms(c->ctx) : -1;
+        int rc = evq_next(c->q, c->sub, &e, wait_ms);
+        if (rc < 0)
+            break;
+        /* a batch: what is already there, before the after-work (one commit, one redraw) */
+        if (rc > 0 && c->fns.on_event(c->ctx, &e))
+            while (evq_try_next(c->q, c->sub, &e) > 0 && c->fns.on_event(c->ctx, &e))
+                ;
+        if (c->fns.after)
+            c->fns.after(c->ctx, rc > 0);
+    }
+    if (c->fns.on_close)
+        c->fns.on_close(c->ctx);
+    return NULL;
+}
+
+evq_consumer *evq_consumer_start(evq *q, const evq_consumer_fns *fns, void *ctx, const char *name,
+                                 char *err, size_t errlen)
+{
+    evq_consumer *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    *c = (evq_consumer){.q = q, .fns = *fns, .ctx = ctx};
+    c->sub = evq_subscribe(q);
+    if (c->sub < 0 || pthread_create(&c->thread, NULL, consumer_main, c)) {
+        snprintf(err, errlen, "%s: cannot start", name);
+        free(c);
+        return NULL;
+    }
+    c->started = true;
+    return c;
+}
+
+void evq_consumer_join(evq_consumer *c)
+{
+    if (c && c->started) {
+        pthread_join(c->thread, NULL);
+        c->started = false;
+    }
+}
+
+void evq_consumer_free(evq_consumer *c)
+{
+    evq_consumer_join(c);
+    free(c);
 }

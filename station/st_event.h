@@ -18,12 +18,16 @@ typedef enum st_ev_kind {
 
 struct tf_profile;
 
+/* A notice's weight (station_log.h names them). Debug notices are off unless TRAYFLASH_DEBUG
+ * asks, and never go to the database's event log. */
+typedef enum st_level { ST_LOG_DEBUG, ST_LOG_INFO, ST_LOG_WARN, ST_LOG_ERROR } st_level;
+
 typedef struct st_event {
     st_ev_kind kind;
     double ts;                 /* unix seconds */
     int bay;                   /* 1-based; 0 = station-wide */
     uint64_t serial;           /* attempt number within this run */
-    char level[8];             /* NOTICE: "info" | "warn" | "error" */
+    st_level level;            /* NOTICE */
     char text[200];            /* NOTICE / INFO line / BAY_STATE reason */
     /* JOB_START and ADAPTER_*: */
     char port[128];

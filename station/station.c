@@ -1,11 +1,12 @@
-/* station.c - the device loop, the bay table and the jobs; see station.h.
+/* station.c - the station's life cycle, the device loop, the bay table and the profile
+ * slots; see station.h. Jobs are in station_jobs.c, the dashboard's actions in
+ * station_actions.c.
  *
  * The bay table is guarded by the station's lock and touched by the loop thread (adds,
- * removes, starts) and by a worker when its job ends. Everything observers need travels as
+ * removes, starts), by a worker when its job ends and by the UI thread's actions. Everything observers need travels as
  * events through the queue; nothing here waits on the disk or the terminal. */
 #include "station.h"
 #include <errno.h>
-#include <stdarg.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -15,74 +16,8 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "auth.h"
-#include "bk_image.h"
-#include "db_lock.h"
-#include "devsrc.h"
-#include "pool.h"
-#include "bk_link.h"
-#include "profile.h"
 #include "station_internal.h"
-#include "tf_file.h"
-
-#define ST_MAX_PROFILES 16
-#define ST_PROBE_WINDOW_MS 400
-#define ST_ENGINEER_IDLE_S 600 /* engineer mode ends after this long without a change */
-
-typedef struct st_profile_slot {
-    tf_profile p;
-    bk_job_spec spec;
-} st_profile_slot;
-
-typedef struct st_bay {
-    station *st;
-    int number;
-    char name[32];
-    char id_path[128];
-    int profile_idx;
-    /* under st->lock: */
-    bool present, busy, want_start, force, finished_once;
-    char devnode[128];
-    char adapter[64];
-    int attempts;
-    bool have_last_mac;
-    uint8_t last_mac[6];
-    double next_probe;
-    atomic_int cancel;
-} st_bay;
-
-struct station {
-    station_opts o;
-    char db_path[SC_PATH_MAX];
-    st_profile_slot *profiles;
-    int n_profiles;
-    st_bay bays[SV_MAX_BAYS];
-    int n_bays;
-    pthread_mutex_t lock;
-    bool paused;
-    bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
-    double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
-    int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
-                               come), -1 = the config's assignment */
-    int pass, fail;
-    int fail_by_cause[BK_CAUSE_COUNT]; /* the failed attempts' causes: the CLI's exit status */
-    int stop_signal;        /* SIGINT/SIGTERM that stopped the loop, 0 if none (under lock) */
-    evq *q;
-    pool *pool;
-    db *db;
-    db_lock *db_lock;       /* one station process per database file, for the station's life */
-    db_writer *dbw;
-    sv_builder *view;
-    headless *hl;
-    devsrc *src;
-    bksim_server *sim;
-    int stop_fd, wake_fd, sig_fd;
-    pthread_t loop;
-    bool loop_started, waited;
-    atomic_uint_fast64_t serial;
-    char err[512];
-    int result;
-};
+#include "station_log.h"
 
 double station_now(void)
 {
@@ -91,35 +26,29 @@ double station_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void poke(int fd)
+void station_poke(int fd)
 {
     uint64_t one = 1;
     if (write(fd, &one, sizeof one) < 0 && errno != EAGAIN)
         return; /* an eventfd only fails when saturated: it is readable then anyway */
 }
 
-static void notice(station *st, int bay, const char *level, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void notice(station *st, int bay, const char *level, const char *fmt, ...)
-{
-    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = bay};
-    snprintf(ev.level, sizeof ev.level, "%s", level);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
-    va_end(ap);
-    evq_post(st->q, &ev);
-}
-
 /* ---- profiles ------------------------------------------------------------------------- */
 
+int station_slot_add(station *st, tf_profile *p)
+{
+    if (st->n_profiles == ST_MAX_PROFILES)
+        return -1;
+    st_profile_slot *s = &st->profiles[st->n_profiles];
+    s->p = *p; /* the slot takes over the images and text */
+    memset(p, 0, sizeof *p);
+    tf_profile_to_spec(&s->p, &s->spec);
+    if (st->o.link_timeout_ms > 0)
+        s->spec.link_timeout_ms = st->o.link_timeout_ms;
+    return st->n_profiles++;
+}
+
+/* The slot of the profile at `path`, loaded on first use (at start, before the loop). */
 static int profile_slot(station *st, const char *path, char *err, size_t errlen)
 {
     for (int i = 0; i < st->n_profiles; i++)
@@ -129,15 +58,19 @@ static int profile_slot(station *st, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: more than %d different profiles", path, ST_MAX_PROFILES);
         return -1;
     }
-    st_profile_slot *s = &st->profiles[st->n_profiles];
-    if (tf_profile_load(path, &s->p, err, errlen) < 0)
+    tf_profile *p = calloc(1, sizeof *p); /* large: not on the stack */
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    /* keep the path exactly as asked, so later lookups by the same words match */
-    snprintf(s->p.path, sizeof s->p.path, "%s", path);
-    tf_profile_to_spec(&s->p, &s->spec);
-    if (st->o.link_timeout_ms > 0)
-        s->spec.link_timeout_ms = st->o.link_timeout_ms;
-    return st->n_profiles++;
+    }
+    int idx = -1;
+    if (tf_profile_load(path, p, err, errlen) == 0) {
+        /* keep the path exactly as asked, so later lookups by the same words match */
+        snprintf(p->path, sizeof p->path, "%s", path);
+        idx = station_slot_add(st, p);
+    }
+    free(p);
+    return idx;
 }
 
 /* The slot bay `number` flashes: an engineer's all-bays choice, else the config's assignment
@@ -153,212 +86,9 @@ static int bay_profile_idx(station *st, int number)
     return 0;
 }
 
-/* The image on disk must still be what the profile pinned: a file swapped under a running
- * station must never reach a module. */
-static bool image_pin_holds(const tf_profile *p, char *why, size_t whylen)
-{
-    for (int i = 0; i < p->n_variants; i++) {
-        const tf_profile_variant *v = &p->variants[i];
-        /* a FIFO or /dev/zero swapped in must be refused, not read forever */
-        int fd = tf_file_open_regular(v->image_path, NULL, why, whylen);
-        FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
-        if (!f) {
-            if (fd >= 0) {
-                snprintf(why, whylen, "%s: %s", v->image_path, strerror(errno));
-                close(fd);
-            }
-            return false;
-        }
-        size_t cap = 1 << 20, len = 0;
-        uint8_t *buf = malloc(cap);
-        size_t n;
-        while (buf && (n = fread(buf + len, 1, cap - len, f)) > 0) {
-            len += n;
-            if (len == cap) {
-                uint8_t *nb = realloc(buf, cap * 2);
-                if (!nb) {
-                    free(buf);
-                    buf = NULL;
-                    break;
-                }
-                buf = nb;
-                cap *= 2;
-            }
-        }
-        int read_errno = ferror(f) ? errno : 0;
-        fclose(f);
-        if (buf && read_errno) {
-            snprintf(why, whylen, "%s: read error after %zu bytes: %s", v->image_path, len,
-                     strerror(read_errno));
-            free(buf);
-            return false;
-        }
-        if (!buf) {
-            snprintf(why, whylen, "%s: out of memory reading the image", v->image_path);
-            return false;
-        }
-        char hex[65];
-        bk_sha256_hex(buf, len, hex);
-        free(buf);
-        if (strcmp(hex, v->sha256_pin)) {
-            snprintf(why, whylen, "%s changed on disk: sha256 %.12s..., profile pins %.12s...",
-                     v->image_path, hex, v->sha256_pin);
-            return false;
-        }
-    }
-    return true;
-}
-
-/* ---- jobs ----------------------------------------------------------------------------- */
-
-typedef struct job_ctx {
-    st_bay *b;
-    uint64_t serial;
-} job_ctx;
-
-static void on_job_event(void *ctx, const bk_event *e)
-{
-    job_ctx *j = ctx;
-    st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
-                   .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
-                   .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
-                   .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s};
-    if (e->text)
-        snprintf(ev.text, sizeof ev.text, "%s", e->text);
-    memcpy(ev.mac, e->mac, sizeof ev.mac);
-    evq_post(j->b->st->q, &ev);
-}
-
-static void job_done(st_bay *b, bool attempted, const bk_result *r)
-{
-    station *st = b->st;
-    pthread_mutex_lock(&st->lock);
-    b->busy = false;
-    b->force = false;
-    b->finished_once = true;
-    if (attempted) {
-        b->attempts++;
-        if (r->passed) {
-            st->pass++;
-        } else {
-            st->fail++;
-            if ((unsigned)r->cause < BK_CAUSE_COUNT)
-                st->fail_by_cause[r->cause]++;
-        }
-        b->have_last_mac = r->have_mac;
-        if (r->have_mac)
-            memcpy(b->last_mac, r->mac, 6);
-    }
-    b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
-    pthread_mutex_unlock(&st->lock);
-    poke(st->wake_fd);
-}
-
-/* A job taken from the pool while the database cannot save: it does not start. The bay asks
- * again once the writer has caught up (on_db_state pokes the loop). */
-static bool hold_for_db_locked(st_bay *b)
-{
-    if (!b->st->db_stalled)
-        return false;
-    b->busy = false;
-    b->want_start = true;
-    b->next_probe = 0;
-    return true;
-}
-
-static void run_job(st_bay *b)
-{
-    station *st = b->st;
-    pthread_mutex_lock(&st->lock);
-    if (hold_for_db_locked(b)) {
-        pthread_mutex_unlock(&st->lock);
-        st_event held = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
-                         .state = BAY_IDLE};
-        snprintf(held.text, sizeof held.text, "%s", STATION_DB_WAIT_TEXT);
-        evq_post(st->q, &held);
-        return;
-    }
-    const st_profile_slot *ps = &st->profiles[b->profile_idx];
-    char devnode[128], adapter[64];
-    snprintf(devnode, sizeof devnode, "%s", b->devnode);
-    snprintf(adapter, sizeof adapter, "%s", b->adapter);
-    pthread_mutex_unlock(&st->lock);
-
-    char why[300];
-    if (!image_pin_holds(&ps->p, why, sizeof why)) {
-        notice(st, b->number, "error", "bay %02d not started: %s", b->number, why);
-        st_event ev = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
-                       .state = BAY_FAIL, .cause = BK_CAUSE_IMAGE_ERROR};
-        snprintf(ev.text, sizeof ev.text, "%s", why);
-        evq_post(st->q, &ev);
-        job_done(b, false, NULL);
-        return;
-    }
-    job_ctx j = {.b = b, .serial = atomic_fetch_add(&st->serial, 1) + 1};
-    st_event ev = {.kind = ST_EV_JOB_START, .ts = station_now(), .bay = b->number,
-                   .serial = j.serial, .profile = &ps->p};
-    snprintf(ev.port, sizeof ev.port, "%s", devnode);
-    snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
-    snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
-    snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
-    evq_post(st->q, &ev);
-
-    bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
-    st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
-    bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
-    end.ts = station_now();
-    snprintf(end.port, sizeof end.port, "%s", devnode);
-    evq_post(st->q, &end);
-    job_done(b, true, &end.result);
-}
-
-static void job_task(void *arg)
-{
-    run_job(arg);
-}
-
-/* Poll mode: ask first, flash only a module that answers and is not the one already done. */
-static void probe_task(void *arg)
-{
-    st_bay *b = arg;
-    station *st = b->st;
-    pthread_mutex_lock(&st->lock);
-    char devnode[128];
-    snprintf(devnode, sizeof devnode, "%s", b->devnode);
-    bk_chip chip = st->profiles[b->profile_idx].p.variants[0].chip;
-    bool force = b->force;
-    pthread_mutex_unlock(&st->lock);
-    uint8_t mac[6];
-    bool have_mac;
-    char err[200] = "";
-    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                    err, sizeof err);
-    if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
-        pthread_mutex_lock(&st->lock);
-        bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6);
-        pthread_mutex_unlock(&st->lock);
-        if (same) {
-            job_done(b, false, NULL); /* still the module of the last attempt: leave it be */
-            return;
-        }
-    }
-    if (out == BK_PROBE_MODULE && atomic_load(&b->cancel) == 0) {
-        run_job(b);
-        return;
-    }
-    if (out == BK_PROBE_PORT_ERROR)
-        notice(st, b->number, "warn", "bay %02d probe: %s", b->number, err);
-    pthread_mutex_lock(&st->lock);
-    if (out == BK_PROBE_NO_MODULE)
-        b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
-    b->busy = false;
-    b->next_probe = mono_s() + st->o.cfg.poll_interval_ms / 1000.0;
-    pthread_mutex_unlock(&st->lock);
-}
-
 /* ---- bays ----------------------------------------------------------------------------- */
 
-static st_bay *bay_by_number(station *st, int n)
+st_bay *station_bay_by_number(station *st, int n)
 {
     for (int i = 0; i < st->n_bays; i++)
         if (st->bays[i].number == n)
@@ -396,7 +126,7 @@ static st_bay *bay_add(station *st, int number, const char *name, const char *id
 static void handle_add(station *st, const devsrc_event *d, bool simulated)
 {
     if (!simulated && !station_config_allows(&st->o.cfg, d->vid, d->pid)) {
-        notice(st, 0, "info", "ignored %s: adapter %04x:%04x is not in the allow list",
+        st_notice(st->q, 0, ST_LOG_INFO, "ignored %s: adapter %04x:%04x is not in the allow list",
                d->devnode, d->vid, d->pid);
         return;
     }
@@ -405,7 +135,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     bool fresh = false;
     if (!b) {
         int next = 1;
-        while (bay_by_number(st, next))
+        while (station_bay_by_number(st, next))
             next++;
         const sc_bay *cb = station_config_bay_by_number(&st->o.cfg, next);
         b = bay_add(st, next, cb ? cb->name : NULL, d->id_path, bay_profile_idx(st, next));
@@ -413,7 +143,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     }
     if (!b) {
         pthread_mutex_unlock(&st->lock);
-        notice(st, 0, "error", "no free bay for %s (%s): %d bays in use", d->devnode, d->id_path,
+        st_notice(st->q, 0, ST_LOG_ERROR, "no free bay for %s (%s): %d bays in use", d->devnode, d->id_path,
                SV_MAX_BAYS);
         return;
     }
@@ -434,7 +164,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     pthread_mutex_unlock(&st->lock);
     evq_post(st->q, &ev);
     if (fresh && st->o.cfg.n_bays > 0)
-        notice(st, number, "warn", "unknown port %s (%s) became bay %02d: add it to %s",
+        st_notice(st->q, number, ST_LOG_WARN, "unknown port %s (%s) became bay %02d: add it to %s",
                d->id_path, d->devnode, number, st->o.cfg.path);
 }
 
@@ -459,7 +189,7 @@ static void handle_remove(station *st, const devsrc_event *d)
 /* Starts what may start; returns true when once-mode is satisfied. Called with the lock. */
 static bool schedule_locked(station *st)
 {
-    double now = mono_s();
+    double now = bk_now_s();
     bool all_done = true;
     int present = 0;
     for (int i = 0; i < st->n_bays; i++) {
@@ -473,9 +203,9 @@ static bool schedule_locked(station *st)
             continue;
         pool_fn fn = NULL;
         if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
-            fn = job_task;
+            fn = station_job_task;
         else if (st->o.cfg.start_mode == SC_START_POLL && (b->force || now >= b->next_probe))
-            fn = probe_task;
+            fn = station_probe_task;
         if (!fn)
             continue;
         b->want_start = false;
@@ -483,8 +213,8 @@ static bool schedule_locked(station *st)
         atomic_store(&b->cancel, 0);
         if (pool_submit(st->pool, fn, b) < 0) {
             b->busy = false;
-            b->want_start = fn == job_task; /* try again on the next pass, and say so */
-            notice(st, b->number, "error", "bay %02d: the thread pool refused a job; retrying", b->number);
+            b->want_start = fn == station_job_task; /* try again on the next pass, and say so */
+            st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d: the thread pool refused a job; retrying", b->number);
         }
     }
     return st->o.once && present > 0 && all_done;
@@ -498,7 +228,7 @@ static void *loop_main(void *arg)
     bool simulated = st->o.sim_count > 0;
     int n = st->src->ops->enumerate(st->src, evs, SV_MAX_BAYS, err, sizeof err);
     if (n < 0)
-        notice(st, 0, "error", "%s", err);
+        st_notice(st->q, 0, ST_LOG_ERROR, "%s", err);
     for (int i = 0; i < n; i++)
         handle_add(st, &evs[i], simulated);
     for (;;) {
@@ -517,7 +247,7 @@ static void *loop_main(void *arg)
         if (p[3].revents) {
             struct signalfd_siginfo si;
             if (read(st->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-                notice(st, 0, "info", "signal %d: stopping, running jobs are cancelled",
+                st_notice(st->q, 0, ST_LOG_INFO, "signal %d: stopping, running jobs are cancelled",
                        (int)si.ssi_signo);
                 pthread_mutex_lock(&st->lock);
                 st->stop_signal = (int)si.ssi_signo;
@@ -551,223 +281,6 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-/* ---- actions (called on the UI thread) ------------------------------------------------ */
-
-static int act_retry(void *ctx, int bay, char *msg, size_t msglen)
-{
-    station *st = ctx;
-    pthread_mutex_lock(&st->lock);
-    st_bay *b = bay_by_number(st, bay);
-    int rc = 0;
-    if (!b || !b->present) {
-        snprintf(msg, msglen, "bay %02d has no adapter", bay);
-        rc = -1;
-    } else if (b->busy) {
-        snprintf(msg, msglen, "bay %02d is busy", bay);
-        rc = -1;
-    } else {
-        b->want_start = true;
-        b->force = true;
-        snprintf(msg, msglen, "bay %02d: retrying", bay);
-    }
-    pthread_mutex_unlock(&st->lock);
-    poke(st->wake_fd);
-    return rc;
-}
-
-static int act_pause(void *ctx, bool paused, char *msg, size_t msglen)
-{
-    station *st = ctx;
-    pthread_mutex_lock(&st->lock);
-    st->paused = paused;
-    pthread_mutex_unlock(&st->lock);
-    sv_builder_set_flags(st->view, paused, false);
-    snprintf(msg, msglen, paused ? "paused: no new jobs start" : "running");
-    poke(st->wake_fd);
-    return 0;
-}
-
-/* One changed (or refused) assignment, for the audit. */
-typedef struct st_assign {
-    int bay;
-    const tf_profile *old_p, *new_p;
-} st_assign;
-
-/* The audit goes through a handle of its own: these actions run on the UI thread, and the
- * writer thread owns the station's handle (two handles on one file are SQLite's contract).
- * Both profile texts are kept, so every sha256 in the audit resolves to its text. */
-static int audit_assignments(station *st, bool engineer, bool allowed, const st_assign *a, int n,
-                             char *err, size_t errlen)
-{
-    char user[64];
-    auth_os_user(user, sizeof user);
-    db *d;
-    if (db_open(st->db_path, false, &d, err, errlen) < 0)
-        return -1;
-    double ts = station_now();
-    int rc = db_begin(d);
-    for (int i = 0; rc >= 0 && i < n; i++) {
-        const tf_profile *ps[2] = {a[i].old_p, a[i].new_p};
-        for (int k = 0; k < 2 && rc >= 0; k++)
-            if (ps[k] && db_profile_upsert(d, ps[k]->name, ps[k]->text_sha256, ps[k]->text) < 0)
-                rc = -1;
-        if (rc >= 0 && db_assignment_log(d, ts, user, engineer, a[i].bay, a[i].bay,
-                                         a[i].old_p ? a[i].old_p->text_sha256 : NULL,
-                                         a[i].new_p ? a[i].new_p->text_sha256 : NULL,
-                                         allowed) < 0)
-            rc = -1;
-    }
-    if (rc >= 0)
-        rc = db_commit(d);
-    if (rc < 0) {
-        snprintf(err, errlen, "%s: recording the assignment: %s", st->db_path, db_errmsg(d));
-        db_rollback(d);
-    }
-    db_close(d);
-    return rc < 0 ? -1 : 0;
-}
-
-static int act_login(void *ctx, const char *pin, char *msg, size_t msglen)
-{
-    station *st = ctx;
-    if (!st->o.cfg.engineer_pin_hash[0]) {
-        snprintf(msg, msglen, "engineer mode is not configured on this station "
-                 "([station] engineer_pin_hash)");
-        return -1;
-    }
-    bool match = false;
-    char why[200];
-    if (auth_pin_check(st->o.cfg.engineer_pin_hash, pin, &match, why, sizeof why) < 0) {
-        snprintf(msg, msglen, "engineer login: %s", why);
-        return -1;
-    }
-    char user[64];
-    auth_os_user(user, sizeof user);
-    if (!match) {
-        /* a refused login is an attempted change: it goes to the audit, with no bay */
-        st_assign none = {.bay = -1};
-        if (audit_assignments(st, false, false, &none, 1, why, sizeof why) < 0)
-            notice(st, 0, "error", "%s", why);
-        notice(st, 0, "warn", "engineer login refused (wrong PIN) for OS user %s", user);
-        snprintf(msg, msglen, "wrong PIN: engineer mode stays off (recorded)");
-        return -1;
-    }
-    pthread_mutex_lock(&st->lock);
-    st->engineer_until = mono_s() + ST_ENGINEER_IDLE_S;
-    pthread_mutex_unlock(&st->lock);
-    notice(st, 0, "info", "engineer mode on for OS user %s", user);
-    snprintf(msg, msglen, "engineer mode on");
-    poke(st->wake_fd);
-    return 0;
-}
-
-/* Reassigns one bay (or all, bay 0) to the profile at `path`, in engineer mode only. The
- * profile is loaded and checked outside the lock (it hashes its images); a profile whose
- * text changed on disk since it was last loaded becomes a new slot: a new version. */
-static int act_switch(void *ctx, int bay, const char *path, char *msg, size_t msglen)
-{
-    station *st = ctx;
-    st_assign *changes = calloc(SV_MAX_BAYS, sizeof *changes);
-    tf_profile *np = calloc(1, sizeof *np);
-    int n = 0, rc = -1;
-    if (!changes || !np) {
-        snprintf(msg, msglen, "out of memory");
-        goto out;
-    }
-    pthread_mutex_lock(&st->lock);
-    bool engineer = mono_s() < st->engineer_until;
-    for (int i = 0; i < st->n_bays; i++)
-        if (bay == 0 || st->bays[i].number == bay)
-            changes[n++] = (st_assign){.bay = st->bays[i].number,
-                                       .old_p = &st->profiles[st->bays[i].profile_idx].p};
-    if (bay == 0 && n == 0) /* no adapter yet: the audit still names the change */
-        changes[n++] = (st_assign){.bay = -1, .old_p = &st->profiles[st->all_bays_idx >= 0 ?
-                                                                     st->all_bays_idx : 0].p};
-    pthread_mutex_unlock(&st->lock);
-    if (bay != 0 && n == 0) {
-        snprintf(msg, msglen, "there is no bay %02d", bay);
-        goto out;
-    }
-    char why[600];
-    if (!engineer) {
-        if (audit_assignments(st, false, false, changes, n, why, sizeof why) < 0)
-            notice(st, 0, "error", "%s", why);
-        snprintf(msg, msglen, "switching profile needs engineer mode (refused, recorded)");
-        goto out;
-    }
-    if (tf_profile_load(path, np, msg, msglen) < 0)
-        goto out;
-    pthread_mutex_lock(&st->lock);
-    int idx = -1;
-    for (int i = 0; i < st->n_profiles && idx < 0; i++)
-        if (!strcmp(st->profiles[i].p.path, path) &&
-            !strcmp(st->profiles[i].p.text_sha256, np->text_sha256))
-            idx = i;
-    if (idx < 0 && st->n_profiles < ST_MAX_PROFILES) {
-        st_profile_slot *s = &st->profiles[st->n_profiles];
-        s->p = *np; /* the slot takes over the images and text */
-        memset(np, 0, sizeof *np);
-        tf_profile_to_spec(&s->p, &s->spec);
-        if (st->o.link_timeout_ms > 0)
-            s->spec.link_timeout_ms = st->o.link_timeout_ms;
-        idx = st->n_profiles++;
-    }
-    if (idx >= 0) {
-        for (int i = 0; i < st->n_bays; i++)
-            if (bay == 0 || st->bays[i].number == bay)
-                st->bays[i].profile_idx = idx; /* a running job keeps its own spec */
-        if (bay == 0)
-            st->all_bays_idx = idx;
-        for (int i = 0; i < n; i++)
-            changes[i].new_p = &st->profiles[idx].p;
-        st->engineer_until = mono_s() + ST_ENGINEER_IDLE_S;
-    }
-    pthread_mutex_unlock(&st->lock);
-    if (idx < 0) {
-        snprintf(msg, msglen, "%s: more than %d different profiles", path, ST_MAX_PROFILES);
-        goto out;
-    }
-    const tf_profile *p = &st->profiles[idx].p; /* slots never move or change */
-    if (audit_assignments(st, true, true, changes, n, why, sizeof why) < 0)
-        notice(st, 0, "error", "%s", why);
-    char user[64];
-    auth_os_user(user, sizeof user);
-    if (bay)
-        notice(st, bay, "info", "bay %02d now flashes %s (%s @%.8s), was %s @%.8s; by %s", bay,
-               p->product, p->name, p->text_sha256, changes[0].old_p->name,
-               changes[0].old_p->text_sha256, user);
-    else
-        notice(st, 0, "info", "all bays now flash %s (%s @%.8s); by %s", p->product, p->name,
-               p->text_sha256, user);
-    snprintf(msg, msglen, "%s now on %s", p->name, bay ? "one bay" : "all bays");
-    rc = 0;
-    poke(st->wake_fd);
-out:
-    if (np)
-        tf_profile_free(np);
-    free(np);
-    free(changes);
-    return rc;
-}
-
-static void act_quit(void *ctx)
-{
-    station_request_stop(ctx);
-}
-
-static void act_snapshot(void *ctx, station_view *out)
-{
-    station_snapshot(ctx, out);
-}
-
-station_actions station_get_actions(station *st)
-{
-    return (station_actions){.ctx = st, .retry_bay = act_retry, .set_paused = act_pause,
-                             .engineer_login = act_login, .switch_profile = act_switch,
-                             .request_quit = act_quit, .snapshot = act_snapshot,
-                             .change_fd = sv_builder_fd(st->view)};
-}
-
 /* ---- life cycle ----------------------------------------------------------------------- */
 
 /* The writer's word on whether it can save (its thread): new jobs wait while it cannot. */
@@ -777,7 +290,7 @@ static void on_db_state(void *ctx, bool stalled)
     pthread_mutex_lock(&st->lock);
     st->db_stalled = stalled;
     pthread_mutex_unlock(&st->lock);
-    poke(st->wake_fd);
+    station_poke(st->wake_fd);
 }
 
 static int start_sim(station *st, char *err, size_t errlen)
@@ -818,6 +331,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         return NULL;
     }
     st->o = *o;
+    st->wire_trace = st_debug_wanted("wire");
     *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
     st->stop_fd = st->wake_fd = st->sig_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
@@ -914,7 +428,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
-    notice(st, 0, "info", "station %s started: profile %s, %s source, pool %d", o->cfg.name,
+    st_notice(st->q, 0, ST_LOG_INFO, "station %s started: profile %s, %s source, pool %d", o->cfg.name,
            p0->name, st->src->ops->name, o->cfg.pool_size);
     int rc = pthread_create(&st->loop, NULL, loop_main, st);
     if (rc) {
@@ -930,7 +444,7 @@ fail:
 
 void station_request_stop(station *st)
 {
-    poke(st->stop_fd);
+    station_poke(st->stop_fd);
 }
 
 int station_wait(station *st)
@@ -989,9 +503,9 @@ void station_snapshot(station *st, station_view *out)
     out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
-    out->engineer_mode = mono_s() < st->engineer_until;
+    out->engineer_mode = bk_now_s() < st->engineer_until;
     for (int i = 0; i < out->n_bays; i++) {
-        st_bay *b = bay_by_number(st, out->bays[i].bay);
+        st_bay *b = station_bay_by_number(st, out->bays[i].bay);
         if (b)
             snprintf(out->bays[i].product, sizeof out->bays[i].product, "%s",
                      st->profiles[b->profile_idx].p.product);

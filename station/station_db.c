@@ -12,8 +12,8 @@
  * disk: it is counted, said, and the rest of its batch is kept. At the end, what could still not
  * be saved is listed by db_writer_write_unsaved.
  *
- * With TRAYFLASH_DEBUG containing "db" in the environment it says on stderr, after each
- * commit, which attempts' ends that commit made durable: the crash test kills the station at
+ * With TRAYFLASH_DEBUG containing "db" in the environment it says in a debug notice (the
+ * headless lines, the dashboard's event list), after each commit, which attempts' ends that commit made durable: the crash test kills the station at
  * random moments and then holds the database to exactly those lines. */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include "profile.h"
 #include "station_internal.h"
+#include "station_log.h"
 
 #define DBW_BATCH 64
 #define DBW_RETRY_MS 1000     /* while stalled: one more try a second */
@@ -40,11 +41,9 @@ typedef struct dbw_open {
 
 struct db_writer {
     evq *q;
-    int sub;
+    evq_consumer *consumer;
     db *d;
     int64_t station_id;
-    pthread_t thread;
-    bool started;
     bool log_commits;
     dbw_state_fn on_state;
     void *state_ctx;
@@ -53,6 +52,7 @@ struct db_writer {
     size_t head, n_pending, cap_pending;
     bool stalled;
     double stalled_since, next_try; /* monotonic s */
+    size_t batch_n;           /* events taken in the running batch */
     bool try_transient;       /* the running try hit a storage failure: roll it back */
     int try_refused;          /* records SQLite refused in the running try */
     char try_error[256];
@@ -79,21 +79,23 @@ static double mono_s(void)
 }
 
 /* Returns false once the queue is closed (the station is stopping). */
-static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+static bool post_notice(db_writer *w, st_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static bool post_notice(db_writer *w, const char *level, const char *fmt, ...)
+static bool post_notice(db_writer *w, st_level level, const char *fmt, ...)
 {
-    st_event ev = {.kind = ST_EV_NOTICE, .ts = station_now(), .bay = 0};
-    snprintf(ev.level, sizeof ev.level, "%s", level);
+    char text[sizeof ((st_event *)0)->text];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(ev.text, sizeof ev.text, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    if (evq_post(w->q, &ev))
+    if (st_notice(w->q, 0, level, "%s", text))
         return true;
-    /* stopping: nobody prints any more, but the file still learns how the stall ended */
-    if (!w->stalled)
-        db_event_log(w->d, ev.ts, -1, ev.level, ev.text);
+    /* stopping (the dashboard is gone): a debug line still goes out, to stderr; the file
+     * still learns how a stall ended */
+    if (level == ST_LOG_DEBUG)
+        fprintf(stderr, "trayflash: debug: %s\n", text);
+    else if (!w->stalled)
+        db_event_log(w->d, station_now(), -1, st_level_name(level), text);
     return false;
 }
 
@@ -161,8 +163,7 @@ static void job_end(db_writer *w, const st_event *e)
     }
     char mac[18] = "", fid[8] = "";
     if (r->have_mac)
-        snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
-                 r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+        bk_mac_format(r->mac, mac, sizeof mac);
     if (r->have_flash_id)
         snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
     db_attempt a = {.station_id = w->station_id, .profile_id = o->profile_id,
@@ -201,7 +202,7 @@ static void write_event(db_writer *w, const st_event *e)
         job_end(w, e);
         break;
     case ST_EV_NOTICE:
-        if (db_event_log(w->d, e->ts, e->bay ? e->bay : -1, e->level, e->text) < 0)
+        if (db_event_log(w->d, e->ts, e->bay ? e->bay : -1, st_level_name(e->level), e->text) < 0)
             failed(w, "logging an event");
         break;
     case ST_EV_ADAPTER_ADD:
@@ -234,10 +235,11 @@ static bool is_record(const st_event *e)
     switch (e->kind) {
     case ST_EV_JOB_START:
     case ST_EV_JOB_END:
-    case ST_EV_NOTICE:
     case ST_EV_ADAPTER_ADD:
     case ST_EV_ADAPTER_REMOVE:
         return true;
+    case ST_EV_NOTICE: /* a debug notice is for the screen or the journal, not the record */
+        return e->level != ST_LOG_DEBUG;
     case ST_EV_BAY_STATE:
         return e->state == BAY_FAIL;
     case ST_EV_JOB_EVENT:
@@ -250,8 +252,9 @@ static bool is_record(const st_event *e)
 static void report_committed(db_writer *w)
 {
     for (int i = 0; w->log_commits && i < w->n_ended; i++)
-        fprintf(stderr, "trayflash: debug: db committed end of attempt %lld bay %02d %s\n",
-                (long long)w->ended_ids[i], w->ended_bays[i], w->ended_passed[i] ? "pass" : "fail");
+        post_notice(w, ST_LOG_DEBUG, "db committed end of attempt %lld bay %02d %s",
+                    (long long)w->ended_ids[i], w->ended_bays[i],
+                    w->ended_passed[i] ? "pass" : "fail");
     w->n_ended = 0;
 }
 
@@ -326,7 +329,7 @@ static void enter_stall(db_writer *w)
     snprintf(w->stall_why, sizeof w->stall_why, "%s", w->try_error);
     w->shown_pending = (int)w->n_pending;
     pthread_mutex_unlock(&w->lock);
-    post_notice(w, "error",
+    post_notice(w, ST_LOG_ERROR,
                 "database cannot save records (%s): %zu kept in memory and retried every %d s; "
                 "new jobs wait until they are saved", w->try_error, w->n_pending,
                 DBW_RETRY_MS / 1000);
@@ -338,7 +341,7 @@ static void leave_stall(db_writer *w, size_t saved)
 {
     w->stalled = false;
     publish(w);
-    post_notice(w, "info", "database saves again: %zu records written after %.0f s; jobs resume",
+    post_notice(w, ST_LOG_INFO, "database saves again: %zu records written after %.0f s; jobs resume",
                 saved, mono_s() - w->stalled_since);
     if (w->on_state)
         w->on_state(w->state_ctx, false);
@@ -355,7 +358,7 @@ static void count_refused(db_writer *w)
     snprintf(w->last_error, sizeof w->last_error, "%s", w->try_error);
     pthread_mutex_unlock(&w->lock);
     if (first)
-        post_notice(w, "error", "database: %s (attempts may be missing from the records)",
+        post_notice(w, ST_LOG_ERROR, "database: %s (attempts may be missing from the records)",
                     w->try_error);
 }
 
@@ -385,25 +388,36 @@ static int ms_until(double t)
     return left <= 0 ? 0 : (int)(left * 1000) + 1;
 }
 
-static void *writer_main(void *arg)
+/* The consumer's wait: while stalled, until the next try; else until an event. */
+static int writer_wait_ms(void *ctx)
 {
-    db_writer *w = arg;
-    st_event e;
-    for (;;) {
-        int rc = evq_next(w->q, w->sub, &e, w->stalled ? ms_until(w->next_try) : -1);
-        if (rc < 0)
-            break;
-        if (rc > 0) {
-            keep(w, &e);
-            /* while stalled take everything waiting: the queue's backlog is not the place */
-            for (size_t n = 1; (w->stalled || n < DBW_BATCH) && evq_try_next(w->q, w->sub, &e) > 0; n++)
-                keep(w, &e);
-        }
-        if (!w->stalled || mono_s() >= w->next_try)
-            flush(w);
-        else
-            publish(w);
-    }
+    db_writer *w = ctx;
+    return w->stalled ? ms_until(w->next_try) : -1;
+}
+
+/* A batch is at most DBW_BATCH events; while stalled everything waiting is taken: the
+ * queue's backlog is not the place. */
+static bool writer_event(void *ctx, const st_event *e)
+{
+    db_writer *w = ctx;
+    keep(w, e);
+    return w->stalled || ++w->batch_n < DBW_BATCH;
+}
+
+static void writer_after(void *ctx, bool got_events)
+{
+    db_writer *w = ctx;
+    (void)got_events;
+    w->batch_n = 0;
+    if (!w->stalled || mono_s() >= w->next_try)
+        flush(w);
+    else
+        publish(w);
+}
+
+static void writer_close(void *ctx)
+{
+    db_writer *w = ctx;
     /* The queue is closed and drained: a few last chances for what is still pending. */
     for (int i = 0; w->n_pending > 0 && i < DBW_FINAL_TRIES; i++) {
         if (i) {
@@ -419,7 +433,6 @@ static void *writer_main(void *arg)
                  w->n_pending, w->try_error);
     }
     pthread_mutex_unlock(&w->lock);
-    return NULL;
 }
 
 db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_state, void *ctx,
@@ -436,25 +449,22 @@ db_writer *db_writer_new(evq *q, db *d, int64_t station_id, dbw_state_fn on_stat
     w->on_state = on_state;
     w->state_ctx = ctx;
     pthread_mutex_init(&w->lock, NULL);
-    const char *dbg = getenv("TRAYFLASH_DEBUG");
-    w->log_commits = dbg && strstr(dbg, "db");
-    w->sub = evq_subscribe(q);
-    if (w->sub < 0 || pthread_create(&w->thread, NULL, writer_main, w)) {
-        snprintf(err, errlen, "database writer: cannot start");
+    w->log_commits = st_debug_wanted("db");
+    static const evq_consumer_fns fns = {.next_wait_ms = writer_wait_ms,
+                                         .on_event = writer_event, .after = writer_after,
+                                         .on_close = writer_close};
+    if (!(w->consumer = evq_consumer_start(q, &fns, w, "database writer", err, errlen))) {
         pthread_mutex_destroy(&w->lock);
         free(w);
         return NULL;
     }
-    w->started = true;
     return w;
 }
 
 void db_writer_join(db_writer *w)
 {
-    if (w && w->started) {
-        pthread_join(w->thread, NULL);
-        w->started = false;
-    }
+    if (w)
+        evq_consumer_join(w->consumer);
 }
 
 int db_writer_failures(db_writer *w)
@@ -504,8 +514,7 @@ static void describe(const st_event *e, char *line, size_t len)
         const bk_result *r = &e->result;
         char mac[18] = "no MAC";
         if (r->have_mac)
-            snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
-                     r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+            bk_mac_format(r->mac, mac, sizeof mac);
         snprintf(line, len, "%s bay %02d attempt end: %s%s%s, %s%s%s", when, e->bay,
                  r->passed ? "PASS" : "FAIL", r->passed ? "" : " ",
                  r->passed ? "" : bk_cause_id(r->cause), mac, r->detail[0] ? ": " : "", r->detail);
@@ -519,9 +528,9 @@ static void describe(const st_event *e, char *line, size_t len)
     default:
         if (e->bay > 0)
             snprintf(line, len, "%s bay %02d %s: %s", when, e->bay,
-                     e->kind == ST_EV_NOTICE ? e->level : "event", e->text);
+                     e->kind == ST_EV_NOTICE ? st_level_name(e->level) : "event", e->text);
         else
-            snprintf(line, len, "%s station %s: %s", when, e->level, e->text);
+            snprintf(line, len, "%s station %s: %s", when, st_level_name(e->level), e->text);
         break;
     }
 }
@@ -540,7 +549,7 @@ void db_writer_free(db_writer *w)
 {
     if (!w)
         return;
-    db_writer_join(w);
+    evq_consumer_free(w->consumer);
     free(w->pending);
     pthread_mutex_destroy(&w->lock);
     free(w);

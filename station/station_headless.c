@@ -10,14 +10,15 @@
 #include <syslog.h>
 #include <time.h>
 #include "station_internal.h"
+#include "station_log.h"
+
+static const int notice_prio[] = {[ST_LOG_DEBUG] = LOG_DEBUG, [ST_LOG_INFO] = LOG_INFO,
+                                  [ST_LOG_WARN] = LOG_WARNING, [ST_LOG_ERROR] = LOG_ERR};
 
 struct headless {
-    evq *q;
-    int sub;
+    evq_consumer *consumer;
     FILE *out;
     bool use_syslog;
-    pthread_t thread;
-    bool started;
     headless_bay bays[SV_MAX_BAYS + 1]; /* [0]: station-wide lines */
 };
 
@@ -44,10 +45,8 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
     switch (e->kind) {
     case ST_EV_NOTICE:
         snprintf(line, len, "%s bay %s %s - - - %s", when, bay,
-                 !strcmp(e->level, "info") ? "note" : e->level, e->text);
-        prio = !strcmp(e->level, "error") ? LOG_ERR
-               : !strcmp(e->level, "warn") ? LOG_WARNING
-                                           : LOG_INFO;
+                 e->level == ST_LOG_INFO ? "note" : st_level_name(e->level), e->text);
+        prio = notice_prio[e->level <= ST_LOG_ERROR ? e->level : ST_LOG_ERROR];
         break;
     case ST_EV_ADAPTER_ADD:
         snprintf(line, len, "%s bay %s idle 0%% - - adapter %s on %s (%s)", when, bay, e->adapter,
@@ -130,27 +129,25 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
     return prio;
 }
 
-static void *headless_main(void *arg)
+/* The consumer's one event: its line, if any, to `out` and syslog. */
+static bool print_event(void *ctx, const st_event *e)
 {
-    headless *h = arg;
-    st_event e;
+    headless *h = ctx;
     char line[700];
-    while (evq_next(h->q, h->sub, &e, -1) > 0) {
-        int slot = e.bay > 0 && e.bay <= SV_MAX_BAYS ? e.bay : 0;
-        int prio = headless_format(&e, &h->bays[slot], line, sizeof line);
-        if (!line[0])
-            continue;
-        if (h->out) {
-            /* one call: other writers cannot split the line */
-            if (fprintf(h->out, "%s\n", line) < 0 || fflush(h->out) != 0)
-                h->out = NULL; /* the reader went away: keep draining, stop printing */
-        }
-        if (h->use_syslog) {
-            const char *sp = strchr(line, ' ');
-            syslog(prio, "%s", sp ? sp + 1 : line);
-        }
+    int slot = e->bay > 0 && e->bay <= SV_MAX_BAYS ? e->bay : 0;
+    int prio = headless_format(e, &h->bays[slot], line, sizeof line);
+    if (!line[0])
+        return true;
+    if (h->out) {
+        /* one call: other writers cannot split the line */
+        if (fprintf(h->out, "%s\n", line) < 0 || fflush(h->out) != 0)
+            h->out = NULL; /* the reader went away: keep draining, stop printing */
     }
-    return NULL;
+    if (h->use_syslog) {
+        const char *sp = strchr(line, ' ');
+        syslog(prio, "%s", sp ? sp + 1 : line);
+    }
+    return true;
 }
 
 headless *headless_new(evq *q, FILE *out, bool use_syslog, char *err, size_t errlen)
@@ -160,36 +157,32 @@ headless *headless_new(evq *q, FILE *out, bool use_syslog, char *err, size_t err
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    h->q = q;
     h->out = out;
     h->use_syslog = use_syslog;
     if (use_syslog)
         openlog("trayflash", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-    h->sub = evq_subscribe(q);
-    if (h->sub < 0 || pthread_create(&h->thread, NULL, headless_main, h)) {
-        snprintf(err, errlen, "headless printer: cannot start");
+    h->consumer = evq_consumer_start(q, &(evq_consumer_fns){.on_event = print_event}, h,
+                                     "headless printer", err, errlen);
+    if (!h->consumer) {
         if (use_syslog)
             closelog();
         free(h);
         return NULL;
     }
-    h->started = true;
     return h;
 }
 
 void headless_join(headless *h)
 {
-    if (h && h->started) {
-        pthread_join(h->thread, NULL);
-        h->started = false;
-    }
+    if (h)
+        evq_consumer_join(h->consumer);
 }
 
 void headless_free(headless *h)
 {
     if (!h)
         return;
-    headless_join(h);
+    evq_consumer_free(h->consumer);
     if (h->use_syslog)
         closelog();
     free(h);

@@ -57,3 +57,90 @@ typedef struct headless_bay {
 int headless_format(const st_event *ev, headless_bay *bay, char *line, size_t len);
 
 double station_now(void);   /* unix seconds */
+
+/* ---- the station's own state, shared by station.c (life cycle, loop, bays, profile
+ * slots), station_jobs.c (jobs, the image pin) and station_actions.c (engineer actions, the
+ * audit); the consumers (db writer, view, headless printer) leave it alone. */
+#include <stdatomic.h>
+#include "bksim.h"
+#include "bk_job.h"
+#include "bk_session.h"  /* bk_now_s: monotonic seconds */
+#include "db_lock.h"
+#include "devsrc.h"
+#include "pool.h"
+#include "profile.h"
+#include "station.h"
+
+#define ST_MAX_PROFILES 16
+
+typedef struct st_profile_slot {
+    tf_profile p;
+    bk_job_spec spec;
+} st_profile_slot;
+
+typedef struct st_bay {
+    station *st;
+    int number;
+    char name[32];
+    char id_path[128];
+    int profile_idx;
+    /* under st->lock: */
+    bool present, busy, want_start, force, finished_once;
+    bool flashing;          /* busy with a job (not a poll-mode probe): a retry must wait */
+    char devnode[128];
+    char adapter[64];
+    int attempts;
+    bool have_last_mac;
+    uint8_t last_mac[6];
+    double next_probe;
+    atomic_int cancel;
+} st_bay;
+
+struct station {
+    station_opts o;
+    char db_path[SC_PATH_MAX];
+    st_profile_slot *profiles;
+    int n_profiles;
+    st_bay bays[SV_MAX_BAYS];
+    int n_bays;
+    pthread_mutex_t lock;
+    bool paused;
+    bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
+    double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
+    int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
+                               come), -1 = the config's assignment */
+    int pass, fail;
+    int fail_by_cause[BK_CAUSE_COUNT]; /* the failed attempts' causes: the CLI's exit status */
+    int stop_signal;        /* SIGINT/SIGTERM that stopped the loop, 0 if none (under lock) */
+    evq *q;
+    pool *pool;
+    db *db;
+    db_lock *db_lock;       /* one station process per database file, for the station's life */
+    db_writer *dbw;
+    sv_builder *view;
+    headless *hl;
+    devsrc *src;
+    bksim_server *sim;
+    int stop_fd, wake_fd, sig_fd;
+    pthread_t loop;
+    bool loop_started, waited;
+    atomic_uint_fast64_t serial;
+    bool wire_trace;        /* TRAYFLASH_DEBUG=wire: every job's frames as debug notices */
+    char err[512];
+    int result;
+};
+
+
+/* Wakes the loop (or whoever polls the eventfd). */
+void station_poke(int fd);
+
+/* Profile slots (station.c): a slot never moves or changes once added. Adds one for `p`,
+ * taking it over (*p is zeroed), with the spec jobs use (the --link-timeout-ms override
+ * applied here, once); -1 when all ST_MAX_PROFILES are used (*p untouched). Called with the
+ * lock, or before the loop starts. */
+int station_slot_add(station *st, tf_profile *p);
+st_bay *station_bay_by_number(station *st, int n); /* with the lock; NULL if none */
+
+/* Jobs (station_jobs.c): pool tasks for a bay the loop marked busy. */
+void station_job_task(void *bay);
+void station_probe_task(void *bay);

@@ -29,14 +29,12 @@ const char *bay_state_name(bay_state s)
 }
 
 struct sv_builder {
-    evq *q;
-    int sub;
+    evq_consumer *consumer; /* NULL once joined */
     int fd;
     pthread_mutex_t lock;
     station_view v;
-    pthread_t thread;
-    bool started;
     /* builder thread only (then the joining thread): */
+    bool batch_ended;       /* the batch held a job's end */
     db *ro;
     int yield_stale;        /* refreshes still owed since the last job end */
     double yield_due_mono;  /* not before this */
@@ -112,9 +110,10 @@ static void bay_log(bay_view *b, const char *fmt, ...)
     va_end(ap);
 }
 
-static void station_log(station_view *v, double ts, const char *fmt, ...)
+/* One line of the station's event list, stamped with the event's time. */
+static void view_log(station_view *v, double ts, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void station_log(station_view *v, double ts, const char *fmt, ...)
+static void view_log(station_view *v, double ts, const char *fmt, ...)
 {
     if (v->n_events == SV_EVENT_LINES) {
         memmove(v->events[0], v->events[1], sizeof v->events[0] * (SV_EVENT_LINES - 1));
@@ -171,7 +170,7 @@ static void apply(station_view *v, const st_event *e)
     bay_view *b = e->bay > 0 ? find_bay(v, e->bay) : NULL;
     switch (e->kind) {
     case ST_EV_NOTICE:
-        station_log(v, e->ts, "%.0d%s", 0, e->text);
+        view_log(v, e->ts, "%s", e->text);
         break;
     case ST_EV_ADAPTER_ADD:
         if (!b)
@@ -190,7 +189,7 @@ static void apply(station_view *v, const st_event *e)
             break;
         if (!(b->state >= BAY_LINK && b->state <= BAY_VERIFY))
             b->state = BAY_EMPTY;
-        station_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
+        view_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
         break;
     case ST_EV_JOB_START:
         if (!b)
@@ -246,8 +245,7 @@ static void apply(station_view *v, const st_event *e)
         snprintf(b->detail, sizeof b->detail, "%s", r->detail);
         snprintf(b->chip, sizeof b->chip, "%s", bk_chip_name(r->chip));
         if (r->have_mac)
-            snprintf(b->mac, sizeof b->mac, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0],
-                     r->mac[1], r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
+            bk_mac_format(r->mac, b->mac, sizeof b->mac);
         /* A retry is the same module again, not a new one: after the adapter was pulled (the
            module never left its socket) unless its MAC says otherwise, or whenever it reads
            the MAC the failed attempt before read. Its earlier failure gives way to this result, so it counts once. */
@@ -279,7 +277,7 @@ static void apply(station_view *v, const st_event *e)
             snprintf(words, sizeof words, "PASS %.1fs %s", r->seconds, b->mac);
         else
             snprintf(words, sizeof words, "FAIL %s: %s", bk_cause_name(r->cause), r->detail);
-        station_log(v, e->ts, "bay %02d %s", e->bay, words);
+        view_log(v, e->ts, "bay %02d %s", e->bay, words);
         break;
     }
     case ST_EV_BAY_STATE:
@@ -293,42 +291,41 @@ static void apply(station_view *v, const st_event *e)
     recount(v);
 }
 
-static void *builder_main(void *arg)
+/* The consumer's wait: until today's yield is due for a refresh, else until an event. */
+static int builder_wait_ms(void *ctx)
 {
-    sv_builder *b = arg;
-    st_event e;
-    for (;;) {
-        int timeout_ms = -1;
-        if (b->yield_stale > 0) {
-            double wait_s = b->yield_due_mono - mono_now();
-            timeout_ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
-        }
-        int rc = evq_next(b->q, b->sub, &e, timeout_ms);
-        if (rc < 0)
-            break;
-        if (rc > 0) {
-            bool ended = e.kind == ST_EV_JOB_END;
-            pthread_mutex_lock(&b->lock);
-            apply(&b->v, &e);
-            /* drain what is already there before waking the UI: one redraw per burst */
-            while (evq_try_next(b->q, b->sub, &e) > 0) {
-                ended |= e.kind == ST_EV_JOB_END;
-                apply(&b->v, &e);
-            }
-            pthread_mutex_unlock(&b->lock);
-            if (ended)
-                b->yield_stale = 2; /* this refresh, and one after the writer's commit */
-        }
-        bool refreshed = b->yield_stale > 0 && mono_now() >= b->yield_due_mono;
-        if (refreshed)
-            refresh_yield(b);
-        if (rc == 0 && !refreshed)
-            continue;
-        uint64_t one = 1;
-        if (write(b->fd, &one, sizeof one) < 0 && errno != EAGAIN)
-            break;
-    }
-    return NULL;
+    sv_builder *b = ctx;
+    if (b->yield_stale <= 0)
+        return -1;
+    double wait_s = b->yield_due_mono - mono_now();
+    return wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
+}
+
+static bool builder_event(void *ctx, const st_event *e)
+{
+    sv_builder *b = ctx;
+    b->batch_ended |= e->kind == ST_EV_JOB_END;
+    pthread_mutex_lock(&b->lock);
+    apply(&b->v, e);
+    pthread_mutex_unlock(&b->lock);
+    return true;
+}
+
+/* After a burst (drained before waking the UI: one redraw per burst) or a due refresh. */
+static void builder_after(void *ctx, bool got_events)
+{
+    sv_builder *b = ctx;
+    if (b->batch_ended)
+        b->yield_stale = 2; /* this refresh, and one after the writer's commit */
+    b->batch_ended = false;
+    bool refreshed = b->yield_stale > 0 && mono_now() >= b->yield_due_mono;
+    if (refreshed)
+        refresh_yield(b);
+    if (!got_events && !refreshed)
+        return;
+    uint64_t one = 1;
+    if (write(b->fd, &one, sizeof one) < 0)
+        return; /* saturated eventfd: already readable */
 }
 
 sv_builder *sv_builder_new(evq *q, const station_view *initial, const char *db_path, char *err,
@@ -339,7 +336,6 @@ sv_builder *sv_builder_new(evq *q, const station_view *initial, const char *db_p
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    b->q = q;
     b->v = *initial;
     pthread_mutex_init(&b->lock, NULL);
     b->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -348,13 +344,17 @@ sv_builder *sv_builder_new(evq *q, const station_view *initial, const char *db_p
         return NULL;
     }
     refresh_yield(b); /* the day so far, before the first job of this session */
-    b->sub = evq_subscribe(q);
-    if (b->fd < 0 || b->sub < 0 || pthread_create(&b->thread, NULL, builder_main, b)) {
-        snprintf(err, errlen, "view builder: cannot start");
+    static const evq_consumer_fns fns = {.next_wait_ms = builder_wait_ms,
+                                         .on_event = builder_event, .after = builder_after};
+    if (b->fd < 0) {
+        snprintf(err, errlen, "view builder: eventfd: %s", strerror(errno));
         sv_builder_free(b);
         return NULL;
     }
-    b->started = true;
+    if (!(b->consumer = evq_consumer_start(q, &fns, b, "view builder", err, errlen))) {
+        sv_builder_free(b);
+        return NULL;
+    }
     return b;
 }
 
@@ -387,9 +387,9 @@ void sv_builder_set_flags(sv_builder *b, bool paused, bool shutting_down)
 
 void sv_builder_join(sv_builder *b)
 {
-    if (b && b->started) {
-        pthread_join(b->thread, NULL);
-        b->started = false;
+    if (b && b->consumer) {
+        evq_consumer_free(b->consumer);
+        b->consumer = NULL;
         /* the builder thread is gone: the handle is ours; the writer has committed all */
         refresh_yield(b);
     }

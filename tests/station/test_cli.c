@@ -9,6 +9,8 @@
  *   warning     a pass that needed help says so, with its words and remedy, in text and JSON
  *   options     getopt_long over the option tables: --opt=value, abbreviations, `--`, our
  *               words for its errors; every option a --help lists is in the man page
+ *   trace       flash -v (and TRAYFLASH_DEBUG=wire) traces the frames with their addresses,
+ *               never a write's data; without either there is no trace
  * Usage: test_station_cli --list | CASE PATH_TO_TRAYFLASH [PATH_TO_BKSIM] */
 #include <cjson/cJSON.h>
 #include <signal.h>
@@ -22,8 +24,8 @@
 
 #define PROFILE TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini"
 
-/* Runs argv, returns the exit code and its stdout (malloc'd). */
-static int run(const char *const argv[], char **out)
+/* Runs argv, returns the exit code and its stdout (with_stderr: and stderr) (malloc'd). */
+static int run_with(const char *const argv[], char **out, bool with_stderr)
 {
     int p[2];
     if (pipe(p) < 0)
@@ -31,6 +33,8 @@ static int run(const char *const argv[], char **out)
     pid_t pid = fork();
     if (pid == 0) {
         dup2(p[1], STDOUT_FILENO);
+        if (with_stderr)
+            dup2(p[1], STDERR_FILENO);
         close(p[0]);
         close(p[1]);
         execv(argv[0], (char *const *)argv);
@@ -51,6 +55,11 @@ static int run(const char *const argv[], char **out)
     waitpid(pid, &status, 0);
     *out = buf;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static int run(const char *const argv[], char **out)
+{
+    return run_with(argv, out, false);
 }
 
 static bksim_server *sim_with(const char *fault)
@@ -467,6 +476,66 @@ static int case_options(char *tf)
     return CHECK_DONE();
 }
 
+/* `what` in hex as a trace could spell it: "99ac77...", "99 ac 77 ...", upper case too. */
+static bool hex_in(const char *text, const uint8_t *what, size_t n)
+{
+    for (int form = 0; form < 4; form++) { /* bit 0: a blank between bytes; bit 1: upper case */
+        bool blank = form & 1, upper = form & 2;
+        char hex[64] = "";
+        for (size_t i = 0; i < n; i++) {
+            if (blank && i)
+                strcat(hex, " ");
+            snprintf(hex + strlen(hex), sizeof hex - strlen(hex), upper ? "%02X" : "%02x", what[i]);
+        }
+        if (strstr(text, hex))
+            return true;
+    }
+    return false;
+}
+
+static int case_trace(char *tf)
+{
+    /* the first 16 bytes of the image's second sector (flash 0x12000): what a trace that
+     * showed a write's payload would show first */
+    uint8_t secret[16];
+    FILE *img = fopen(TRAYFLASH_SOURCE_DIR "/profiles/images/demo-small.bin", "rb");
+    REQUIRE(img && fseek(img, 0x1000, SEEK_SET) == 0 && fread(secret, 1, 16, img) == 16);
+    fclose(img);
+    REQUIRE(secret[0] != secret[1] || secret[1] != secret[2]);
+    for (int mode = 0; mode < 3; mode++) { /* -v, TRAYFLASH_DEBUG=wire, neither */
+        bksim_server *s = sim_with(NULL);
+        char port[256], *out;
+        snprintf(port, sizeof port, "%s", bksim_link_path(s, 0));
+        const char *a[] = {tf, "flash", "--port", port, "--profile", PROFILE,
+                           mode == 0 ? "-v" : NULL, NULL};
+        if (mode == 1)
+            setenv("TRAYFLASH_DEBUG", "db,wire", 1);
+        int rc = run_with(a, &out, true);
+        unsetenv("TRAYFLASH_DEBUG");
+        CHECK_EQ_INT(rc, 0);
+        CHECK(strstr(out, "PASS") != NULL);
+        if (mode == 2) {
+            CHECK(strstr(out, "wire:") == NULL); /* off by default */
+        } else {
+            CHECK(strstr(out, "wire: > LinkCheck") != NULL);
+            CHECK(strstr(out, "wire: < LinkCheck") != NULL);
+            CHECK(strstr(out, "wire: > SetBaudRate") != NULL);
+            CHECK(strstr(out, "wire: > Erase long 5 B @0x011000") != NULL);
+            /* the write of the sector holding the bytes: its address, length and CRC only */
+            const char *w = strstr(out, "wire: > Write4K long 4100 B @0x011000 data 4096 B crc 0x");
+            CHECK(w != NULL);
+            CHECK(strstr(out, "wire: < Write4K long 5 B @0x011000") != NULL);
+            CHECK(!hex_in(out, secret, 16));
+            CHECK(!hex_in(out, secret, 8)); /* not even half of them */
+        }
+        if (mode == 0)
+            fprintf(stderr, "trace, first lines:\n%.1500s\n", out);
+        free(out);
+        bksim_stop(s);
+    }
+    return CHECK_DONE();
+}
+
 static char *tf, *bksim_path; /* the programs under test, from the command line */
 
 static void setup(void)
@@ -544,6 +613,7 @@ static int exit_codes(void) { return case_exit_codes(tf); }
 static int json_shape(void) { return case_json_shape(tf); }
 static int warning(void) { return case_warning(tf); }
 static int options(void) { return case_options(tf); }
+static int trace(void) { return case_trace(tf); }
 
 int main(int argc, char **argv)
 {
@@ -551,7 +621,7 @@ int main(int argc, char **argv)
         {"pass", case_pass},     {"brownout", case_brownout},     {"json", case_json},
         {"usage", case_usage},   {"help", help},                  {"exit_codes", exit_codes},
         {"exit_table", case_exit_table}, {"json_shape", json_shape}, {"warning", warning},
-        {"options", options},
+        {"options", options},    {"trace", trace},
     };
     return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, NULL);
 }

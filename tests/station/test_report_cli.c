@@ -202,6 +202,49 @@ static void html(const char *tf, const char *dbpath)
     unlink(page);
 }
 
+/* The json report's failed_total, or -1 when it is missing or not a number. */
+static long long failed_total(const cJSON *report)
+{
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(report, "failed_total");
+    return cJSON_IsNumber(t) ? (long long)t->valuedouble : -1;
+}
+
+/* Issue 19: --limit pages the failed modules in the table (and says how many there are), csv and
+ * json give them all unless --limit is given; --tz moves the hours (and refuses a zone it cannot
+ * know). The known set has 4 failed modules. */
+static void paging(const char *tf, const char *dbpath)
+{
+    static const char *const two[] = {"--limit", "2", NULL};
+    run_out *r = run(tf, dbpath, two);
+    CHECK_EQ_INT(r->rc, 0);
+    CHECK_HAS(r->out, "the first 2 of 4 failed modules");
+    CHECK_HAS(r->out, "d8:1f:12:00:00:0b");
+    CHECK(strstr(r->out, "d8:1f:12:00:00:0e") == NULL);
+    static const char *const json[] = {"--format", "json", NULL};
+    r = run(tf, dbpath, json);
+    cJSON *j = cJSON_Parse(r->out);
+    REQUIRE(r->rc == 0 && j != NULL);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "failed")), 4);
+    CHECK_EQ_INT(failed_total(j), 4);
+    cJSON_Delete(j);
+    static const char *const json1[] = {"--format", "json", "--limit", "1", NULL};
+    r = run(tf, dbpath, json1);
+    j = cJSON_Parse(r->out);
+    REQUIRE(r->rc == 0 && j != NULL);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(j, "failed")), 1);
+    CHECK_EQ_INT(failed_total(j), 4);
+    cJSON_Delete(j);
+    refused(tf, dbpath, "--limit", "0", "is not a number of rows", NULL);
+    refused(tf, dbpath, "--limit", "ten", "is not a number of rows", NULL);
+    /* 08:00 UTC is 13:30 in a zone 5:30 east: the hours print as 13:00 and 14:00 */
+    static const char *const ist[] = {"--tz", "IST-5:30", NULL};
+    r = run(tf, dbpath, ist);
+    CHECK_EQ_INT(r->rc, 0);
+    CHECK_HAS(r->out, "2024-05-01 13:00");
+    CHECK_HAS(r->out, "UTC+05:30");
+    refused(tf, dbpath, "--tz", "Mars/Olympus", "is not a time zone", NULL);
+}
+
 static char known_db[512]; /* the db tests' known set, made afresh for each case */
 
 static void setup(void)
@@ -227,10 +270,13 @@ static int case_dates(void) { dates(check_arg(0), known_db); return 0; }
 static int case_bays(void) { bays(check_arg(0), known_db); return 0; }
 static int case_period(void) { period(check_arg(0), known_db); return 0; }
 static int case_html(void) { html(check_arg(0), known_db); return 0; }
+static int case_paging(void) { paging(check_arg(0), known_db); return 0; }
 
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
-        {"dates", case_dates}, {"bays", case_bays}, {"period", case_period}, {"html", case_html}};
+        {"dates", case_dates}, {"bays", case_bays},     {"period", case_period},
+        {"html", case_html},   {"paging", case_paging},
+    };
     return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], setup, teardown);
 }

@@ -1,0 +1,241 @@
+/* bench_report.c - the yield report at scale (issue 19): builds station databases of N attempts
+ * shaped like a busy station (64 bays, 10,000 attempts an hour, 2 % failures re-seated into a later
+ * tray on another bay, 1 in 200 without a MAC, a profile change halfway) and times, each in a fresh
+ * process so its peak memory (getrusage ru_maxrss) is its own:
+ *   full   - report_build over everything, as `trayflash report --format json` does
+ *   shift  - the last 8 hours
+ *   today  - report_yield_since(start of the last day): the dashboard's question
+ * Usage: bench_report [--keep DIR] N...     (e.g. 10000 100000 1000000)
+ *        bench_report --pg URL N...          (the same on PostgreSQL: copies each file there first)
+ * The database files go to $TMPDIR (or /tmp) and are removed unless --keep. */
+#include "db.h"
+#include "report.h"
+#include "report_pg.h"
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { BAYS = 64, PER_HOUR = 10000 };
+static const double T_START = 1714550400; /* 2024-05-01 08:00 UTC */
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+static uint32_t rnd(uint64_t *s)
+{
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(*s >> 33);
+}
+
+/* Rows as the station writes them, inserted directly (one prepared statement, one transaction):
+ * the store's per-attempt API would time the writer, not the report. */
+static int build_db(const char *path, long n)
+{
+    char err[512];
+    db *d;
+    if (db_open(path, false, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    db_begin(d);
+    int64_t st = db_station_upsert(d, "line-1", "bench");
+    int64_t pv[2] = {db_profile_upsert(d, "plug", NULL, "[product]\nname=plug\n"),
+                     db_profile_upsert(d, "plug", NULL, "[product]\nname=plug\nbaud=921600\n")};
+    db_commit(d);
+    db_close(d);
+    sqlite3 *sq;
+    sqlite3_stmt *ins;
+    if (sqlite3_open(path, &sq) != SQLITE_OK ||
+        sqlite3_prepare_v2(sq, "INSERT INTO attempt (station_id, profile_id, bay, bay_name, adapter, start_ts, "
+                               "end_ts, outcome, cause, detail, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                               "?10, ?11)", -1, &ins, 0) != SQLITE_OK) {
+        fprintf(stderr, "bench: %s\n", sqlite3_errmsg(sq));
+        return -1;
+    }
+    sqlite3_exec(sq, "PRAGMA synchronous = OFF; BEGIN", 0, 0, 0);
+    uint64_t seed = 42;
+    long retry_mac = -1; /* the module of the last failure, re-seated in a later attempt */
+    static const char *const causes[] = {"brownout", "no_download_mode", "verify_failed", "module_lost"};
+    for (long i = 0; i < n; i++) {
+        int bay = (int)(i % BAYS) + 1;
+        double start = T_START + (double)i * 3600.0 / PER_HOUR;
+        double dur = 18 + rnd(&seed) % 600 / 100.0;
+        long unit = i;
+        if (retry_mac >= 0 && rnd(&seed) % 4 == 0) {
+            unit = retry_mac;
+            retry_mac = -1;
+        }
+        bool fail = rnd(&seed) % 100 < 2;
+        bool macless = fail && rnd(&seed) % 4 == 0;
+        char mac[24], name[16], adapter[32];
+        snprintf(mac, sizeof mac, "d8:1f:%02lx:%02lx:%02lx:%02lx", (unit >> 24) & 255, (unit >> 16) & 255,
+                 (unit >> 8) & 255, unit & 255);
+        snprintf(name, sizeof name, "bay %d", bay);
+        snprintf(adapter, sizeof adapter, "0403:6001:A%02d", bay);
+        sqlite3_bind_int64(ins, 1, st);
+        sqlite3_bind_int64(ins, 2, pv[i >= n / 2]);
+        sqlite3_bind_int(ins, 3, bay);
+        sqlite3_bind_text(ins, 4, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(ins, 5, adapter, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(ins, 6, start);
+        sqlite3_bind_double(ins, 7, start + dur);
+        sqlite3_bind_text(ins, 8, fail ? "fail" : "pass", -1, SQLITE_STATIC);
+        if (fail) {
+            sqlite3_bind_text(ins, 9, causes[rnd(&seed) % 4], -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 10, "write 0x11000: no reply", -1, SQLITE_STATIC);
+            if (!macless)
+                retry_mac = unit;
+        } else {
+            sqlite3_bind_null(ins, 9);
+            sqlite3_bind_null(ins, 10);
+        }
+        if (macless)
+            sqlite3_bind_null(ins, 11);
+        else
+            sqlite3_bind_text(ins, 11, mac, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(ins) != SQLITE_DONE) {
+            fprintf(stderr, "bench: %s\n", sqlite3_errmsg(sq));
+            return -1;
+        }
+        sqlite3_reset(ins);
+    }
+    sqlite3_finalize(ins);
+    sqlite3_exec(sq, "COMMIT", 0, 0, 0);
+    sqlite3_close(sq);
+    return 0;
+}
+
+/* One measurement in this (fresh) process: prints seconds and peak MB. */
+static int measure(const char *what, const char *path, const char *pg, long n)
+{
+    double end = T_START + (double)n * 3600.0 / PER_HOUR + 30;
+    report_filter f = {.bay = -1};
+    if (!strcmp(what, "shift"))
+        f.since = end - 8 * 3600;
+    char err[512];
+    double t0 = now_s();
+    int modules = 0;
+    if (!strcmp(what, "today") && !pg) {
+        db *d;
+        int pass, fail;
+        double fpy;
+        if (db_open(path, true, &d, err, sizeof err) < 0 || report_yield_since(d, end - 86400 + 60, &pass, &fail, &fpy) < 0)
+            return 1;
+        modules = pass + fail;
+        db_close(d);
+    } else {
+        if (!strcmp(what, "today"))
+            f.since = end - 86400 + 60;
+        report *r;
+        db *d = NULL;
+        if (pg ? report_build_pg(pg, &f, NULL, &r, err, sizeof err) < 0
+               : db_open(path, true, &d, err, sizeof err) < 0 || report_build(d, &f, &r, err, sizeof err) < 0) {
+            fprintf(stderr, "bench: %s\n", err);
+            return 1;
+        }
+        FILE *null = fopen("/dev/null", "w");
+        report_write_json(r, null); /* the whole command's work: build and print */
+        fclose(null);
+        modules = r->total.modules;
+        report_free(r);
+        if (d)
+            db_close(d);
+    }
+    double dt = now_s() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("| %s | %ld | %s | %.3f | %.1f | %d |\n", pg ? "postgresql" : "sqlite", n, what, dt,
+           ru.ru_maxrss / 1024.0, modules);
+    fflush(stdout);
+    return 0;
+}
+
+static int run_child(const char *self, const char *what, const char *path, const char *pg, long n)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%ld", n);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(self, self, "--measure", what, path, pg ? pg : "", num, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 6 && !strcmp(argv[1], "--measure"))
+        return measure(argv[2], argv[3], argv[4][0] ? argv[4] : NULL, atol(argv[5]));
+    if (argc > 1 && !strcmp(argv[1], "--measure"))
+        return 2; /* never the driver loop again: a wrong argument count must not fork on */
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: bench_report [--keep DIR] [--pg URL] N...\n");
+        return 0;
+    }
+    setenv("TZ", "UTC", 1);
+    const char *keep = NULL, *pg = NULL;
+    int i = 1;
+    for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (!strcmp(argv[i], "--keep"))
+            keep = argv[i + 1];
+        else if (!strcmp(argv[i], "--pg"))
+            pg = argv[i + 1];
+    }
+    char self[512];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len < 0)
+        return 1;
+    self[len] = 0;
+    printf("| backend | attempts | report | seconds | peak MB | modules |\n|---|---|---|---|---|---|\n");
+    fflush(stdout); /* before the children write theirs */
+    for (; i < argc; i++) {
+        long n = atol(argv[i]);
+        if (n <= 0) {
+            fprintf(stderr, "bench_report: %s is not a number of attempts\n", argv[i]);
+            return 2;
+        }
+        char path[512];
+        const char *tmp = getenv("TMPDIR");
+        snprintf(path, sizeof path, "%s/bench-report-%ld.db", keep ? keep : tmp && *tmp ? tmp : "/tmp", n);
+        if (access(path, F_OK) != 0) {
+            double t0 = now_s();
+            if (build_db(path, n) < 0)
+                return 1;
+            fprintf(stderr, "built %ld attempts in %.1f s\n", n, now_s() - t0);
+        }
+        if (pg) {
+            char err[512];
+            db *d;
+            if (report_pg_create_schema(pg, err, sizeof err) < 0 || db_open(path, true, &d, err, sizeof err) < 0 ||
+                report_pg_copy_station(pg, d, err, sizeof err) < 0) {
+                fprintf(stderr, "bench: %s\n", err);
+                return 1;
+            }
+            db_close(d);
+        }
+        const char *what[] = {"full", "shift", "today"};
+        for (int w = 0; w < 3; w++)
+            if (run_child(self, what[w], path, pg, n) < 0)
+                return 1;
+        if (!keep) {
+            char p[600];
+            unlink(path);
+            snprintf(p, sizeof p, "%s-wal", path);
+            unlink(p);
+            snprintf(p, sizeof p, "%s-shm", path);
+            unlink(p);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,20 @@
+/* report_pg.h - the yield report on a PostgreSQL server (the factory's central database), by the
+ * same report code and definitions as the station's SQLite (report.h), through libpq.
+ *
+ * The central copy: tables station, profile and attempt with the columns the report reads, keyed
+ * as in the station's file plus the station each attempt came from. This is the foundation the
+ * factory store (issue 14) grows from; report_pg_copy_station() fills it from a station file for
+ * tests and benchmarks (one COPY per table, inside one transaction). */
+#pragma once
+#include <stddef.h>
+#include "report.h"
+
+/* conninfo: a libpq connection string or URL. The report reads one snapshot (REPEATABLE READ,
+ * READ ONLY); o->tz, when given, is set as the session's TimeZone. */
+int report_build_pg(const char *conninfo, const report_filter *f, const report_options *o, report **out,
+                    char *err, size_t errlen);
+/* Creates the central copy's tables and indexes if they are not there. */
+int report_pg_create_schema(const char *conninfo, char *err, size_t errlen);
+/* Copies every station, profile and finished or running attempt of the station file into the
+ * central copy (ids kept: one file's ids, or files whose ids do not overlap). */
+int report_pg_copy_station(const char *conninfo, db *d, char *err, size_t errlen);

@@ -1,0 +1,202 @@
+/* station_jobs.c - a bay's job on a pool worker: the image pin checked, the engine run, the
+ * end posted once the bay is free; and poll mode's probe. See station_internal.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "bk_image.h"
+#include "bk_link.h"
+#include "station_internal.h"
+#include "station_log.h"
+#include "tf_file.h"
+
+#define ST_PROBE_WINDOW_MS 400
+#define ST_IMAGE_PIN_MAX (64u << 20) /* past any BK7231 image: such a file changed anyway */
+
+/* The image on disk must still be what the profile pinned: a file swapped under a running
+ * station must never reach a module. */
+static bool image_pin_holds(const tf_profile *p, char *why, size_t whylen)
+{
+    for (int i = 0; i < p->n_variants; i++) {
+        const tf_profile_variant *v = &p->variants[i];
+        /* a FIFO or /dev/zero swapped in must be refused, not read forever (tf_file_read) */
+        char *buf;
+        size_t len;
+        if (tf_file_read(v->image_path, ST_IMAGE_PIN_MAX, &buf, &len, why, whylen) != 0)
+            return false;
+        char hex[65];
+        bk_sha256_hex((const uint8_t *)buf, len, hex);
+        free(buf);
+        if (strcmp(hex, v->sha256_pin)) {
+            snprintf(why, whylen, "%s changed on disk: sha256 %.12s..., profile pins %.12s...",
+                     v->image_path, hex, v->sha256_pin);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+
+typedef struct job_ctx {
+    st_bay *b;
+    uint64_t serial;
+} job_ctx;
+
+static void on_job_event(void *ctx, const bk_event *e)
+{
+    job_ctx *j = ctx;
+    st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
+                   .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
+                   .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
+                   .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s};
+    if (e->text)
+        snprintf(ev.text, sizeof ev.text, "%s", e->text);
+    memcpy(ev.mac, e->mac, sizeof ev.mac);
+    evq_post(j->b->st->q, &ev);
+}
+
+/* The bay is free again; `ev` (NULL: none), the event that turns its tile, is posted under the
+ * same lock after it is freed: whoever sees the end (a test, the operator's retry key) finds the
+ * bay free, and no new job of the bay can start before the end is queued. */
+/* TRAYFLASH_DEBUG=wire: one debug notice a frame, for the bay (the engine hides a write's data) */
+static void on_job_frame(void *ctx, const bk_trace_frame *f)
+{
+    job_ctx *j = ctx;
+    char line[200];
+    bk_trace_format(f, line, sizeof line);
+    st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
+}
+
+static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
+{
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    b->busy = false;
+    b->flashing = false;
+    b->force = false;
+    b->finished_once = true;
+    if (r) {
+        b->attempts++;
+        if (r->passed) {
+            st->pass++;
+        } else {
+            st->fail++;
+            if ((unsigned)r->cause < BK_CAUSE_COUNT)
+                st->fail_by_cause[r->cause]++;
+        }
+        b->have_last_mac = r->have_mac;
+        if (r->have_mac)
+            memcpy(b->last_mac, r->mac, 6);
+    }
+    b->next_probe = bk_now_s() + st->o.cfg.poll_interval_ms / 1000.0;
+    if (ev)
+        evq_post(st->q, ev);
+    pthread_mutex_unlock(&st->lock);
+    station_poke(st->wake_fd);
+}
+
+/* A job taken from the pool while the database cannot save: it does not start. The bay asks
+ * again once the writer has caught up (on_db_state pokes the loop). */
+static bool hold_for_db_locked(st_bay *b)
+{
+    if (!b->st->db_stalled)
+        return false;
+    b->busy = false;
+    b->want_start = true;
+    b->next_probe = 0;
+    return true;
+}
+
+static void run_job(st_bay *b)
+{
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    if (hold_for_db_locked(b)) {
+        pthread_mutex_unlock(&st->lock);
+        st_event held = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
+                         .state = BAY_IDLE};
+        snprintf(held.text, sizeof held.text, "%s", STATION_DB_WAIT_TEXT);
+        evq_post(st->q, &held);
+        return;
+    }
+    b->flashing = true;
+    const st_profile_slot *ps = &st->profiles[b->profile_idx];
+    char devnode[128], adapter[64];
+    snprintf(devnode, sizeof devnode, "%s", b->devnode);
+    snprintf(adapter, sizeof adapter, "%s", b->adapter);
+    pthread_mutex_unlock(&st->lock);
+
+    char why[300];
+    if (!image_pin_holds(&ps->p, why, sizeof why)) {
+        st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d not started: %s", b->number, why);
+        st_event ev = {.kind = ST_EV_BAY_STATE, .ts = station_now(), .bay = b->number,
+                       .state = BAY_FAIL, .cause = BK_CAUSE_IMAGE_ERROR};
+        snprintf(ev.text, sizeof ev.text, "%s", why);
+        job_done(b, NULL, &ev);
+        return;
+    }
+    job_ctx j = {.b = b, .serial = atomic_fetch_add(&st->serial, 1) + 1};
+    st_event ev = {.kind = ST_EV_JOB_START, .ts = station_now(), .bay = b->number,
+                   .serial = j.serial, .profile = &ps->p};
+    snprintf(ev.port, sizeof ev.port, "%s", devnode);
+    snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
+    snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
+    snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
+    evq_post(st->q, &ev);
+
+    bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    if (st->wire_trace)
+        hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
+    st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
+    bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    end.ts = station_now();
+    snprintf(end.port, sizeof end.port, "%s", devnode);
+    job_done(b, &end.result, &end);
+}
+
+void station_job_task(void *arg)
+{
+    run_job(arg);
+}
+
+/* Poll mode: ask first, flash only a module that answers and is not the one already done. */
+void station_probe_task(void *arg)
+{
+    st_bay *b = arg;
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    char devnode[128];
+    snprintf(devnode, sizeof devnode, "%s", b->devnode);
+    bk_chip chip = st->profiles[b->profile_idx].p.variants[0].chip;
+    bool force = b->force;
+    pthread_mutex_unlock(&st->lock);
+    uint8_t mac[6];
+    bool have_mac;
+    char err[200] = "";
+    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
+                                    err, sizeof err);
+    if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
+        pthread_mutex_lock(&st->lock);
+        /* a retry pressed during the probe (force now set) flashes it all the same */
+        bool same = have_mac && b->have_last_mac && !memcmp(mac, b->last_mac, 6) && !b->force;
+        pthread_mutex_unlock(&st->lock);
+        if (same) {
+            job_done(b, NULL, NULL); /* still the module of the last attempt: leave it be */
+            return;
+        }
+    }
+    if (out == BK_PROBE_MODULE && atomic_load(&b->cancel) == 0) {
+        run_job(b);
+        return;
+    }
+    if (out == BK_PROBE_PORT_ERROR)
+        st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d probe: %s", b->number, err);
+    pthread_mutex_lock(&st->lock);
+    if (out == BK_PROBE_NO_MODULE)
+        b->have_last_mac = false; /* the socket was empty: whatever sits there next is new */
+    b->busy = false;
+    b->next_probe = bk_now_s() + st->o.cfg.poll_interval_ms / 1000.0;
+    pthread_mutex_unlock(&st->lock);
+}
+

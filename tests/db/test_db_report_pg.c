@@ -1,0 +1,294 @@
+/* test_db_report_pg.c - the report on the same data in SQLite and in PostgreSQL gives the same
+ * numbers, every one of them (issue 19). Runs against the throwaway cluster of the pg_cluster
+ * fixture, whose URL is in the file named by TRAYFLASH_PG_URL_FILE.
+ *
+ * The data: the known set of db_fixture.c (station line-3), then a second station (line-4) with a
+ * pseudo-random week across the zone's summer-time change: retries of one module across bays,
+ * modules without a MAC, interrupted and cancelled attempts, MACs seen on both stations and
+ * overlapping on two bays (flagged duplicate), two profile versions, unknown and missing causes.
+ * Several filters (all, a period, a bay, a profile, hours instead of days, a paged failed list). */
+#include "db_fixture.h"
+#include "report.h"
+#include "report_pg.h"
+#include <libpq-fe.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <time.h>
+
+enum { WEEK_ATTEMPTS = 4000 };
+static const double T_WEEK = 1711670400; /* 2024-03-29 00:00 UTC: the change to summer time is on the 31st */
+static const char ZONE[] = "CET-1CEST,M3.5.0,M10.5.0/3"; /* a POSIX zone: no tzdata needed */
+
+static uint32_t rnd(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return *s >> 8;
+}
+
+static void fill_second_station(db *d)
+{
+    static const char *const causes[] = {"brownout", "verify_failed", "no_download_mode", "module_lost",
+                                         "future_cause", "cancelled"};
+    REQUIRE_MSG((db_begin(d)) >= 0, "%s", db_errmsg(d));
+    int64_t st = db_station_upsert(d, "line-4", "host-b");
+    int64_t pv[2] = {db_profile_upsert(d, "plug", NULL, "[product]\nname=plug\nline=4\n"),
+                     db_profile_upsert(d, "lamp", NULL, "[product]\nname=lamp\n")};
+    REQUIRE(st > 0 && pv[0] > 0 && pv[1] > 0);
+    uint32_t seed = 19;
+    double t = T_WEEK;
+    for (int i = 0; i < WEEK_ATTEMPTS; i++) {
+        char mac[32], adapter[32], bay_name[16];
+        int unit = (int)(rnd(&seed) % 3000); /* about a quarter of the modules come back */
+        int bay = 1 + (int)(rnd(&seed) % 16);
+        snprintf(mac, sizeof mac, "d8:1f:12:01:%02x:%02x", unit >> 8, unit & 255);
+        snprintf(adapter, sizeof adapter, "0403:6001:S%02d", bay % 12); /* some adapters on two bays */
+        snprintf(bay_name, sizeof bay_name, "bay %d", bay);
+        t += 30 + rnd(&seed) % 200;
+        double dur = 15 + (rnd(&seed) % 1500) / 100.0;
+        db_attempt a = {.station_id = st, .profile_id = pv[i > WEEK_ATTEMPTS / 3], .bay = bay,
+                        .bay_name = bay_name, .adapter = adapter, .start_ts = t};
+        int64_t id = db_attempt_begin(d, &a);
+        REQUIRE(id > 0);
+        uint32_t roll = rnd(&seed) % 100;
+        if (roll < 2)
+            continue; /* still running when the station stopped: interrupted below */
+        a.end_ts = t + dur;
+        a.mac = roll < 7 ? NULL : mac;                 /* failed before the MAC was read */
+        a.passed = roll >= 25;
+        a.cause_id = a.passed ? NULL : causes[roll % 6];
+        if (a.cause_id && !strcmp(a.cause_id, "future_cause"))
+            a.cause_id = "brownout"; /* the store refuses unknown words; the edit below plants them */
+        a.detail = a.passed ? NULL : "no reply\tat 0x11000";
+        REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
+        if (i % 500 == 7) { /* the same module in a second socket at the same moment */
+            a.bay = bay % 16 + 1;
+            int64_t dup = db_attempt_begin(d, &a);
+            REQUIRE(dup > 0);
+            REQUIRE_MSG((db_attempt_end(d, dup, &a)) >= 0, "%s", db_errmsg(d));
+        }
+    }
+    /* a MAC of the known set passes again on this station */
+    db_attempt a = {.station_id = st, .profile_id = pv[0], .bay = 3, .adapter = "0403:6001:S03",
+                    .start_ts = FIXTURE_T0 + 5000, .end_ts = FIXTURE_T0 + 5020, .mac = "d8:1f:12:00:00:0c",
+                    .passed = true};
+    int64_t id = db_attempt_begin(d, &a);
+    REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
+    REQUIRE(db_mark_interrupted(d, st, T_WEEK + 9 * 86400) > 0);
+    REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
+}
+
+/* Words the store would refuse, as a hand edit or another tool leaves them. */
+static void hand_edit(const char *path)
+{
+    sqlite3 *sq;
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, "UPDATE attempt SET cause = 'future_cause' WHERE id % 97 = 0 AND outcome = 'fail';"
+                             "UPDATE attempt SET cause = NULL WHERE id % 89 = 0 AND outcome = 'fail';",
+                         0, 0, 0) == SQLITE_OK);
+    sqlite3_close(sq);
+}
+
+static char *read_url(void)
+{
+    const char *file = getenv("TRAYFLASH_PG_URL_FILE");
+    REQUIRE(file != NULL);
+    FILE *f = fopen(file, "r");
+    REQUIRE(f != NULL);
+    static char url[256];
+    REQUIRE(fgets(url, sizeof url, f) != NULL);
+    fclose(f);
+    url[strcspn(url, "\n")] = 0;
+    return url;
+}
+
+/* A database of the test's own on the cluster, created afresh (the cluster may have served
+ * others): the URL with its database name replaced. */
+static const char *own_database(const char *url)
+{
+    PGconn *c = PQconnectdb(url);
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PQclear(PQexec(c, "DROP DATABASE IF EXISTS trayflash_report_pg"));
+    PGresult *res = PQexec(c, "CREATE DATABASE trayflash_report_pg");
+    REQUIRE(PQresultStatus(res) == PGRES_COMMAND_OK);
+    PQclear(res);
+    PQfinish(c);
+    static char own[300];
+    const char *slash = strrchr(url, '/');
+    REQUIRE(slash != NULL && slash > url + 13);
+    snprintf(own, sizeof own, "%.*s/trayflash_report_pg", (int)(slash - url), url);
+    return own;
+}
+
+/* ---- every number equal ---- */
+/* A difference stops the test at the first one, naming what differs and both values. */
+#define SAME_INT(a, b, what) SAME_NEAR_((double)(a), (double)(b), 0, what)
+#define SAME_DBL(a, b, what) SAME_NEAR_(a, b, 1e-9 * fmax(1, fabs(a)), what)
+#define SAME_NEAR_(a, b, eps, what)                                                          \
+    do {                                                                                     \
+        double a_ = (a), b_ = (b);                                                           \
+        if (!(a_ == b_ || fabs(a_ - b_) <= (eps)))                                           \
+            check_report_msg(true, __FILE__, __LINE__, what, "sqlite %.9g, postgresql %.9g", \
+                             a_, b_);                                                        \
+    } while (0)
+#define SAME_STR(a, b, what)                                                                 \
+    do {                                                                                     \
+        if (strcmp(a, b) != 0)                                                               \
+            check_report_msg(true, __FILE__, __LINE__, what, "sqlite '%s', postgresql '%s'", \
+                             a, b);                                                          \
+    } while (0)
+
+static void same_stats(const report_stats *a, const report_stats *b, const char *what)
+{
+    SAME_INT(a->modules, b->modules, what);
+    SAME_INT(a->modules_passed, b->modules_passed, what);
+    SAME_INT(a->modules_first_pass, b->modules_first_pass, what);
+    SAME_INT(a->attempts, b->attempts, what);
+    SAME_INT(a->pass, b->pass, what);
+    SAME_INT(a->fail, b->fail, what);
+    SAME_DBL(a->final_yield, b->final_yield, what);
+    SAME_DBL(a->first_pass_yield, b->first_pass_yield, what);
+    SAME_STR(a->top_cause, b->top_cause, what);
+    SAME_INT(a->top_cause_count, b->top_cause_count, what);
+}
+
+static void same_report(const report *a, const report *b)
+{
+    same_stats(&a->total, &b->total, "totals");
+    SAME_INT(a->interrupted, b->interrupted, "interrupted");
+    SAME_INT(a->duplicate_macs, b->duplicate_macs, "duplicate MACs");
+    SAME_INT(a->timed_passes, b->timed_passes, "timed passes");
+    SAME_DBL(a->mean_pass_s, b->mean_pass_s, "mean flash time");
+    SAME_DBL(a->p95_pass_s, b->p95_pass_s, "p95 flash time");
+    SAME_DBL(a->modules_per_hour, b->modules_per_hour, "modules per hour");
+    SAME_DBL(a->first_ts, b->first_ts, "first");
+    SAME_DBL(a->last_ts, b->last_ts, "last");
+    SAME_INT(a->by_day, b->by_day, "days or hours");
+    SAME_STR(a->stations, b->stations, "stations");
+    SAME_INT(a->n_profiles, b->n_profiles, "profile versions");
+    for (int i = 0; i < a->n_profiles; i++) {
+        SAME_STR(a->profiles[i].sha256, b->profiles[i].sha256, "profile version");
+        SAME_STR(a->profiles[i].name, b->profiles[i].name, "profile name");
+        SAME_DBL(a->profiles[i].first_ts, b->profiles[i].first_ts, "profile first");
+        SAME_DBL(a->profiles[i].last_ts, b->profiles[i].last_ts, "profile last");
+        same_stats(&a->profiles[i].s, &b->profiles[i].s, "profile");
+    }
+    SAME_INT(a->n_times, b->n_times, "time buckets");
+    for (int i = 0; i < a->n_times; i++) {
+        SAME_DBL(a->times[i].start_ts, b->times[i].start_ts, "bucket start");
+        same_stats(&a->times[i].s, &b->times[i].s, "time bucket");
+    }
+    SAME_INT(a->n_bays, b->n_bays, "bays");
+    for (int i = 0; i < a->n_bays; i++) {
+        SAME_INT(a->bays[i].bay, b->bays[i].bay, "bay");
+        SAME_STR(a->bays[i].bay_name, b->bays[i].bay_name, "bay name");
+        same_stats(&a->bays[i].s, &b->bays[i].s, "bay");
+    }
+    SAME_INT(a->n_adapters, b->n_adapters, "adapters");
+    for (int i = 0; i < a->n_adapters; i++) {
+        SAME_STR(a->adapters[i].adapter, b->adapters[i].adapter, "adapter");
+        SAME_INT(a->adapters[i].bays_seen, b->adapters[i].bays_seen, "adapter's bays");
+        same_stats(&a->adapters[i].s, &b->adapters[i].s, "adapter");
+    }
+    SAME_INT(a->n_by_station, b->n_by_station, "stations");
+    for (int i = 0; i < a->n_by_station; i++) {
+        SAME_STR(a->by_station[i].name, b->by_station[i].name, "station");
+        same_stats(&a->by_station[i].s, &b->by_station[i].s, "station");
+    }
+    SAME_INT(a->n_causes, b->n_causes, "Pareto lines");
+    for (int i = 0; i < a->n_causes; i++) {
+        SAME_STR(a->causes[i].cause, b->causes[i].cause, "cause");
+        SAME_INT(a->causes[i].count, b->causes[i].count, "cause count");
+        SAME_DBL(a->causes[i].cum_pct, b->causes[i].cum_pct, "cumulative %");
+    }
+    SAME_INT(a->failed_total, b->failed_total, "failed modules");
+    SAME_INT(a->n_failed, b->n_failed, "failed modules listed");
+    for (int i = 0; i < a->n_failed; i++) {
+        const report_failed_row *x = &a->failed[i], *y = &b->failed[i];
+        SAME_STR(x->mac, y->mac, "failed MAC");
+        SAME_INT(x->attempt_id, y->attempt_id, "last failure");
+        SAME_INT(x->bay, y->bay, "failed bay");
+        SAME_STR(x->cause, y->cause, "failed cause");
+        SAME_DBL(x->ts, y->ts, "failed time");
+        SAME_STR(x->detail, y->detail, "failed detail");
+        SAME_INT(x->attempts, y->attempts, "failed attempts");
+        SAME_INT(x->passed, y->passed, "passed later");
+        SAME_INT(x->duplicate_mac, y->duplicate_mac, "duplicate");
+    }
+}
+
+static void compare(db *d, const char *url, const report_filter *f, int limit, report **keep)
+{
+    char err[512];
+    report *a, *b;
+    report_options o = {.failed_limit = limit, .tz = ZONE};
+    REQUIRE_MSG(report_build_opts(d, f, &o, &a, err, sizeof err) == 0, "sqlite: %s", err);
+    REQUIRE_MSG(report_build_pg(url, f, &o, &b, err, sizeof err) >= 0, "postgresql: %s", err);
+    same_report(a, b);
+    report_free(b);
+    if (keep)
+        *keep = a;
+    else
+        report_free(a);
+}
+
+int main(void)
+{
+    setenv("TZ", ZONE, 1);
+    tzset();
+    char path[512], err[512];
+    fixture_path(path, sizeof path, "two-stations.db");
+    db *d = fixture_open(path, false);
+    fixture_fill_known(d);
+    fill_second_station(d);
+    db_close(d);
+    hand_edit(path);
+    const char *url = own_database(read_url());
+    REQUIRE_MSG(report_pg_create_schema(url, err, sizeof err) >= 0, "%s", err);
+    d = fixture_open(path, true);
+    REQUIRE_MSG(report_pg_copy_station(url, d, err, sizeof err) >= 0, "%s", err);
+
+    report *all;
+    compare(d, url, NULL, 0, &all);
+    /* the data holds what the test is about (else an equal report of nothing would pass) */
+    REQUIRE(all->n_by_station == 2);
+    REQUIRE(all->by_day && all->n_times >= 6);
+    REQUIRE(all->duplicate_macs >= 2 && all->interrupted > 10);
+    REQUIRE(all->failed_total == all->n_failed && all->n_failed > 100);
+    int macless = 0, moved = 0;
+    for (int i = 0; i < all->n_failed; i++) {
+        macless += !all->failed[i].mac[0];
+        moved += all->failed[i].attempts > 1 && all->failed[i].passed;
+    }
+    REQUIRE(macless > 20 && moved > 20);
+    bool unknown = false;
+    for (int i = 0; i < all->n_causes; i++)
+        unknown |= !strcmp(all->causes[i].cause, "future_cause");
+    REQUIRE(unknown);
+    /* the bucket of the day the clocks went forward is 23 h long in this zone */
+    bool short_day = false;
+    for (int i = 0; i + 1 < all->n_times; i++)
+        short_day |= all->times[i + 1].start_ts - all->times[i].start_ts == 23 * 3600;
+    REQUIRE(short_day);
+    report_free(all);
+
+    report_filter day = {T_WEEK + 2 * 86400, T_WEEK + 3 * 86400, 0, -1}; /* hours, across the change */
+    compare(d, url, &day, 0, NULL);
+    report_filter known = {FIXTURE_T0, FIXTURE_T0 + 86400, 0, -1};
+    compare(d, url, &known, 0, NULL);
+    report_filter bay = {0, 0, 0, 3};
+    compare(d, url, &bay, 0, NULL);
+    report_filter plug = {0, 0, "plug", -1};
+    compare(d, url, &plug, 25, NULL);
+    report_filter none = {T_WEEK + 400 * 86400, 0, 0, -1};
+    compare(d, url, &none, 0, NULL);
+
+    /* a bad zone name is refused by the server, with words */
+    report *r;
+    report_options bad = {.tz = "Mars/Olympus_Mons"};
+    REQUIRE(report_build_pg(url, NULL, &bad, &r, err, sizeof err) < 0 && strstr(err, "time zone") != NULL);
+    db_close(d);
+    fixture_cleanup(path);
+    if (check_failures() == 0)
+        printf("db_report_pg: ok\n");
+    return CHECK_DONE();
+}
