@@ -3,14 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
 
 static bk_status io_status(int rc)
 {
@@ -32,10 +24,10 @@ bk_status bk_reset_into_window(bk_session *s, bool *no_lines)
     }
     if (rc < 0)
         return io_status(rc);
-    sleep_ms(BK_RESET_PULSE_MS);
+    bk_sleep_ms(BK_RESET_PULSE_MS);
     rc = tp->ops->set_lines(tp, false, true);
     if (rc >= 0) {
-        sleep_ms(BK_RESET_PULSE_MS);
+        bk_sleep_ms(BK_RESET_PULSE_MS);
         rc = tp->ops->set_lines(tp, false, false); /* CEN high: the chip boots */
     }
     return rc < 0 ? io_status(rc) : BK_ST_OK;

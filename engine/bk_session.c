@@ -252,7 +252,7 @@ bk_status bk_link_check(bk_session *s, int timeout_ms)
     return st;
 }
 
-static void sleep_ms(int ms)
+void bk_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
@@ -272,7 +272,7 @@ bk_status bk_set_baud(bk_session *s, uint32_t baud, uint8_t delay_ms)
     /* The chip switches delay_ms after the request ends; the host switches halfway, once the
      * request has surely crossed the wire, so the echo finds both ends at the new rate. */
     double wire_ms = (double)sent * bk_byte_time_s(s->baud) * 1000.0;
-    sleep_ms((int)wire_ms + delay_ms / 2);
+    bk_sleep_ms((int)wire_ms + delay_ms / 2);
     int rc = s->tp->ops->set_baud(s->tp, baud);
     if (rc < 0)
         return io_status(rc);

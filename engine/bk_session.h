@@ -48,6 +48,9 @@ void bk_session_init(bk_session *s, bk_transport *tp, atomic_int *cancel);
 
 /* Monotonic seconds. */
 double bk_now_s(void);
+/* Sleeps ms milliseconds, resuming after signals: the chip's own timings (reset pulses, the
+ * baud switch's delay), never synchronisation. */
+void bk_sleep_ms(int ms);
 /* Seconds one byte takes on the wire (10 bit-times) at `baud`. */
 static inline double bk_byte_time_s(uint32_t baud) { return 10.0 / (double)baud; }
 

@@ -33,6 +33,32 @@ static bool transport_path_is_serialport(const char *path, char *resolved, size_
     return true;
 }
 
+bk_transport *bk_transport_alloc(const char *kind, const bk_transport_ops *ops, size_t size,
+                                 const char *path, char *err, size_t errlen)
+{
+    if (!path || !*path) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: empty port path", kind);
+        return NULL;
+    }
+    bk_transport *t = calloc(1, size);
+    if (!t) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s %s: out of memory", kind, path);
+        return NULL;
+    }
+    if (strlen(path) >= sizeof t->path) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: port path longer than %zu bytes: %.40s...", kind,
+                     sizeof t->path - 1, path);
+        free(t);
+        return NULL;
+    }
+    t->ops = ops;
+    snprintf(t->path, sizeof t->path, "%s", path);
+    return t;
+}
+
 bk_transport *bk_transport_open(const char *path, uint32_t baud, char *err, size_t errlen)
 {
     if (!path || !*path) {

@@ -53,6 +53,11 @@ bk_transport *bk_transport_open(const char *path, uint32_t baud, char *err, size
 
 /* The two back-ends, for tests that want one explicitly. */
 bk_transport *bk_transport_open_termios(const char *path, uint32_t baud, char *err, size_t errlen);
+/* For the back-ends: the part of opening every one shares - a path that fits, a zeroed struct of
+ * `size` bytes with the bk_transport base first, its ops and path set. NULL with words in err
+ * ("KIND: empty port path", ...). The back-end frees it with free(). */
+bk_transport *bk_transport_alloc(const char *kind, const bk_transport_ops *ops, size_t size,
+                                 const char *path, char *err, size_t errlen);
 bk_transport *bk_transport_open_serialport(const char *path, uint32_t baud, char *err, size_t errlen);
 
 /* libserialport's own debug lines (its calls and returns, never buffer contents) go to `fn`

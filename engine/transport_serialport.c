@@ -312,32 +312,17 @@ static const bk_transport_ops serialport_ops = {
 
 bk_transport *bk_transport_open_serialport(const char *path, uint32_t baud, char *err, size_t errlen)
 {
-    if (!path || !*path) {
-        if (err && errlen)
-            snprintf(err, errlen, "libserialport: empty port path");
-        return NULL;
-    }
     if (baud == 0 || baud > INT32_MAX) {
         if (err && errlen)
-            snprintf(err, errlen, "libserialport %s: baud %u is out of range", path, (unsigned)baud);
+            snprintf(err, errlen, "libserialport %s: baud %u is out of range", path ? path : "",
+                     (unsigned)baud);
         return NULL;
     }
-    serialport_transport *p = calloc(1, sizeof *p);
-    if (!p) {
-        if (err && errlen)
-            snprintf(err, errlen, "libserialport %s: out of memory", path);
+    serialport_transport *p = (serialport_transport *)bk_transport_alloc(
+        "libserialport", &serialport_ops, sizeof *p, path, err, errlen);
+    if (!p)
         return NULL;
-    }
-    p->base.ops = &serialport_ops;
     p->fd = -1;
-    if (strlen(path) >= sizeof p->base.path) {
-        if (err && errlen)
-            snprintf(err, errlen, "libserialport: port path longer than %zu bytes: %.40s...",
-                     sizeof p->base.path - 1, path);
-        free(p);
-        return NULL;
-    }
-    snprintf(p->base.path, sizeof p->base.path, "%s", path);
     if (serialport_open_port(p, baud) != BK_IO_OK) {
         if (err && errlen)
             snprintf(err, errlen, "%s", p->base.last_error);

@@ -327,27 +327,11 @@ static const bk_transport_ops termios_ops = {
 
 bk_transport *bk_transport_open_termios(const char *path, uint32_t baud, char *err, size_t errlen)
 {
-    if (!path || !*path) {
-        if (err && errlen)
-            snprintf(err, errlen, "termios: empty port path");
+    termios_transport *p = (termios_transport *)bk_transport_alloc("termios", &termios_ops,
+                                                                   sizeof *p, path, err, errlen);
+    if (!p)
         return NULL;
-    }
-    termios_transport *p = calloc(1, sizeof *p);
-    if (!p) {
-        if (err && errlen)
-            snprintf(err, errlen, "termios %s: out of memory", path);
-        return NULL;
-    }
-    p->base.ops = &termios_ops;
     p->fd = -1;
-    if (strlen(path) >= sizeof p->base.path) {
-        if (err && errlen)
-            snprintf(err, errlen, "termios: port path longer than %zu bytes: %.40s...",
-                     sizeof p->base.path - 1, path);
-        free(p);
-        return NULL;
-    }
-    snprintf(p->base.path, sizeof p->base.path, "%s", path);
     if (termios_open_fd(p, baud) != BK_IO_OK) {
         if (err && errlen)
             snprintf(err, errlen, "%s", p->base.last_error);

@@ -1,6 +1,7 @@
 /* bksim_main.c - the bksim program: parse flags, start the server, print one line per
  * module and "ready", serve until SIGINT/SIGTERM, then remove the links. */
 #include "bksim.h"
+#include "tf_signals.h"
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -144,13 +145,8 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    /* SIGINT/SIGTERM go to the server's signalfd: block them in every thread first */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* SIGINT/SIGTERM go to the server's signalfd: blocked in every thread first */
+    tf_signals_to_fd();
 
     bksim_config cfg = {.count = count, .link_dir = link_dir, .seed = seed, .time_scale = scale,
                         .modules = mods, .stop_on_signals = true};

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "cli.h"
+#include "tf_signals.h"
 #include "cli_opts.h"
 #include "exit_codes.h"
 #include "station.h"
@@ -102,15 +103,10 @@ int cli_run_station(station_opts *o, bool headless, const char *label)
         o->headless_out = stdout;
     if (!use_ui && st_debug_wanted("wire")) /* stderr is no dashboard's: libserialport may speak */
         bk_transport_set_debug(st_serialport_debug_to_stderr);
-    /* Signals go to the station loop's signalfd: block them in every thread it starts. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    /* A closed pipe on stdout (`| head`) must not kill the station mid-flash: the headless
-     * printer sees EPIPE and stops printing; the jobs and the database go on. */
-    signal(SIGPIPE, SIG_IGN);
+    /* Signals go to the station loop's signalfd: blocked in every thread it starts. A closed
+     * pipe on stdout (`| head`) must not kill the station mid-flash: the headless printer sees
+     * EPIPE and stops printing; the jobs and the database go on. */
+    tf_signals_to_fd();
     o->watch_signals = true;
     char err[512];
     station_failure why;
