@@ -99,7 +99,10 @@ static bk_event job_event(const job *j, bk_event_kind kind, bk_phase phase)
 {
     double now = bk_now_s();
     bk_event ev = {
-        .kind = kind, .phase = phase, .bytes_done = j->done_bytes, .bytes_total = j->plan.covered_len,
+        .kind = kind, .phase = phase, .bytes_total = j->plan.covered_len,
+        /* a verify round's rewrite is work past the plan: progress stays at the whole, never
+         * above it (nor back to 0) */
+        .bytes_done = j->done_bytes < j->plan.covered_len ? j->done_bytes : j->plan.covered_len,
         .baud = j->s.baud, .t_s = now - j->t0,
     };
     if (j->write_t0 > 0 && now > j->write_t0)
