@@ -16,3 +16,12 @@ int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);
+
+/* station and demo (cmd_station.c): runs a configured station to its end and gives the exit
+ * code; `label` names the command in messages and the summary line. */
+struct station_opts;
+int cli_run_station(struct station_opts *o, bool headless, const char *label);
+/* Calls fn with zeroed station options on the heap (they are large: a whole station config),
+ * owned by this call. */
+int cli_with_station_opts(int (*fn)(struct station_opts *o, int argc, char **argv), int argc,
+                          char **argv);

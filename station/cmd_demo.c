@@ -10,7 +10,6 @@
 #include "exit_codes.h"
 #include "station.h"
 
-int cli_run_station(station_opts *o, bool headless, const char *label);
 
 /* Mostly passes; the faults a line really sees, spread over the tray. */
 static void demo_faults(bksim_module_config *mods, int n)
@@ -141,15 +140,7 @@ static int cmd_demo_with(station_opts *o, int argc, char **argv)
     return rc;
 }
 
-/* The options are large (a whole station config): on the heap, owned by this call. */
 int cmd_demo(int argc, char **argv)
 {
-    station_opts *o = calloc(1, sizeof *o);
-    if (!o) {
-        fprintf(stderr, "trayflash: out of memory\n");
-        return tf_exit_code(TF_OUT_SETUP);
-    }
-    int rc = cmd_demo_with(o, argc, argv);
-    free(o);
-    return rc;
+    return cli_with_station_opts(cmd_demo_with, argc, argv);
 }

@@ -18,7 +18,6 @@
 #endif
 
 /* Shared with cmd_demo.c through cli_run_station(). */
-int cli_run_station(station_opts *o, bool headless, const char *label);
 
 enum {
     OPT_PROFILE, OPT_CONFIG, OPT_DB, OPT_HEADLESS, OPT_SYSLOG, OPT_SIM, OPT_SIM_SCENARIO,
@@ -244,15 +243,19 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
     free(mods);
     return rc;
 }
-/* The options are large (a whole station config): on the heap, owned by this call. */
-int cmd_station(int argc, char **argv)
+int cli_with_station_opts(int (*fn)(station_opts *o, int argc, char **argv), int argc, char **argv)
 {
     station_opts *o = calloc(1, sizeof *o);
     if (!o) {
         fprintf(stderr, "trayflash: out of memory\n");
         return tf_exit_code(TF_OUT_SETUP);
     }
-    int rc = cmd_station_with(o, argc, argv);
+    int rc = fn(o, argc, argv);
     free(o);
     return rc;
+}
+
+int cmd_station(int argc, char **argv)
+{
+    return cli_with_station_opts(cmd_station_with, argc, argv);
 }
