@@ -27,34 +27,7 @@
 /* Runs argv, returns the exit code and its stdout (with_stderr: and stderr) (malloc'd). */
 static int run_with(const char *const argv[], char **out, bool with_stderr)
 {
-    int p[2];
-    if (pipe(p) < 0)
-        exit(2);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        if (with_stderr)
-            dup2(p[1], STDERR_FILENO);
-        close(p[0]);
-        close(p[1]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    ssize_t n;
-    while ((n = read(p[0], buf + len, cap - len - 1)) > 0) { /* blocks until the child ends */
-        len += (size_t)n;
-        if (cap - len < 2)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = 0;
-    close(p[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    *out = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return check_capture(argv, with_stderr, 0, out);
 }
 
 static int run(const char *const argv[], char **out)

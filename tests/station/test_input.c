@@ -37,41 +37,7 @@ static int run_tf(char **out, const char *const *args)
     for (; args[n - 1] && n < 31; n++)
         argv[n] = (char *)args[n - 1];
     argv[n] = NULL;
-    int p[2];
-    if (pipe(p) < 0)
-        exit(2);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        exit(2);
-    if (pid == 0) {
-        dup2(p[1], STDOUT_FILENO);
-        dup2(p[1], STDERR_FILENO);
-        close(p[0]);
-        close(p[1]);
-        alarm(CHILD_ALARM_S); /* kept across exec: a hang becomes SIGALRM */
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    ssize_t r;
-    while ((r = read(p[0], buf + len, cap - len - 1)) != 0) {
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            break;
-        len += (size_t)r;
-        if (cap - len < 2)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[len] = 0;
-    close(p[0]);
-    int status;
-    waitpid(pid, &status, 0);
-    *out = buf;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return check_capture((const char *const *)argv, true, CHILD_ALARM_S, out);
 }
 
 /* The whole file, NUL-terminated (malloc'd), its length in *len; NULL if unreadable. */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <sys/wait.h>
 
 static atomic_int failures;
 static char **case_args; /* argv after the case name; set once by check_run */
@@ -201,4 +202,46 @@ char *check_db_text_args(const char *path, const char *sql, int n, const check_s
     }
     sqlite3_close(d);
     return v;
+}
+
+int check_capture(const char *const argv[], bool with_stderr, unsigned alarm_s, char **out)
+{
+    int p[2];
+    if (pipe(p) < 0)
+        exit(2);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        exit(2);
+    if (pid == 0) {
+        dup2(p[1], STDOUT_FILENO);
+        if (with_stderr)
+            dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        close(p[1]);
+        if (alarm_s)
+            alarm(alarm_s);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) { /* blocks until the child (and whoever holds its stdout) ends */
+        ssize_t r = read(p[0], buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (cap - len < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = 0;
+    close(p[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    *out = buf;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

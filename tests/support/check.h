@@ -115,6 +115,11 @@ char *check_read_file(FILE *f);
 
 /* Monotonic milliseconds. */
 long long check_now_ms(void);
+
+/* Runs argv[0] with argv (NULL-terminated) and collects its stdout (with_stderr: and stderr)
+ * into *out (malloc'd, NUL-terminated). alarm_s > 0 arms alarm() in the child, kept across
+ * exec, so a hang ends as SIGALRM. Returns the exit code, 128 + the signal when killed. */
+int check_capture(const char *const argv[], bool with_stderr, unsigned alarm_s, char **out);
 /* Polls cond(ctx) every few milliseconds until it holds (true) or timeout_ms pass (false). */
 bool check_wait_until(bool (*cond)(void *ctx), void *ctx, int timeout_ms);
 /* The same, woken by the eventfd `fd` (its count is read) instead of every few milliseconds:
