@@ -35,6 +35,11 @@ void cli_usage(FILE *out)
         "      Write a commented profile template (never over an existing file).\n"
         "  db snapshot FILE [--db DB] [--force]\n"
         "      A consistent one-file copy of the database, safe while a station writes to it.\n"
+        "  sync [--once] [--status] [--db FILE] [--central URL] [--config FILE]\n"
+        "      Forward the database's queued records to the central PostgreSQL (a running\n"
+        "      station does it itself); --status: queued, parked (and why), sent.\n"
+        "  central init | add-station NAME | add-reader NAME [--central URL]\n"
+        "      Create or migrate the central schema; a login role per station, or read-only.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -78,6 +83,10 @@ int main(int argc, char **argv)
         return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(c, "central"))
+        return cmd_central(argc - 1, argv + 1);
+    if (!strcmp(c, "sync"))
+        return cmd_sync(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -16,8 +16,10 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "central_conf.h"
 #include "station_internal.h"
 #include "station_log.h"
+#include "station_upstream.h"
 
 double station_now(void)
 {
@@ -313,6 +315,13 @@ static int start_sim(station *st, char *err, size_t errlen)
     return st->src ? 0 : -1;
 }
 
+/* The forwarder's changes of state as the station's notices (headless lines, event list). */
+static void on_upstream_note(void *ctx, bool warn, const char *text)
+{
+    station *st = ctx;
+    st_notice(st->q, 0, warn ? ST_LOG_WARN : ST_LOG_INFO, "%s", text);
+}
+
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
     return station_start_why(o, NULL, err, errlen);
@@ -357,6 +366,9 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
+    central_conf central; /* the forwarder's target: a URL with a password is the config's fault */
+    if (central_conf_resolve(o->central_url, &o->cfg, &central, err, errlen) < 0)
+        goto fail;
     *why = STATION_FAIL_SETUP; /* from here on: the database, the devices, the threads */
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
@@ -428,6 +440,11 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
+    if (central.configured) {
+        central_target t = central_conf_target(&central, "trayflash station");
+        if (!(st->up = upstream_start(st->db_path, &t, NULL, on_upstream_note, st, err, errlen)))
+            goto fail;
+    }
     st_notice(st->q, 0, ST_LOG_INFO, "station %s started: profile %s, %s source, pool %d", o->cfg.name,
            p0->name, st->src->ops->name, o->cfg.pool_size);
     int rc = pthread_create(&st->loop, NULL, loop_main, st);
@@ -455,6 +472,10 @@ int station_wait(station *st)
     if (st->loop_started)
         pthread_join(st->loop, NULL);
     st->loop_started = false;
+    /* The forwarder first: its notices go through the queue, and its handle must be closed
+     * before the checkpoint. What it did not send stays queued for the next run (or sync). */
+    upstream_stop(st->up);
+    st->up = NULL;
     pool_free(st->pool); /* every job has ended and posted its end */
     st->pool = NULL;
     if (st->q)
@@ -501,6 +522,16 @@ void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
     out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
+    out->upstream_configured = st->up != NULL;
+    if (st->up) {
+        upstream_state u;
+        upstream_get(st->up, &u);
+        out->upstream_away = u.tried && !u.connected;
+        out->upstream_queued = u.queued;
+        out->upstream_parked = u.parked;
+        out->upstream_last_ok_ts = u.last_ok_ts;
+        snprintf(out->upstream_error, sizeof out->upstream_error, "%s", u.error);
+    }
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = bk_now_s() < st->engineer_until;

@@ -27,6 +27,7 @@ typedef struct station_opts {
     bool watch_signals;              /* SIGINT/SIGTERM via signalfd; the caller has blocked them
                                         in every thread (pthread_sigmask before station_start) */
     int link_timeout_ms;             /* 0: the profile's */
+    const char *central_url;         /* --central: overrides cfg.central (central_conf.h) */
 } station_opts;
 
 typedef struct station station;

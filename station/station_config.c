@@ -23,7 +23,8 @@ enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
 
 enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
-    SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_COUNT
+    SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_CENTRAL,
+    SK_CENTRAL_PASSFILE, SK_COUNT
 };
 
 /* The station file's schema: one row per key and section kind. on_key looks keys up here
@@ -60,6 +61,13 @@ static const tf_key keys[SK_COUNT] = {
     [SK_RANGE_PROFILE] = { "profile", SEC_BAYS, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
                            "The profile of the bays A to B (unless a [bay N] names its own).",
                            TF_KEY_REQUIRED, NULL },
+    [SK_CENTRAL] = { "central", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL, "libpq's environment",
+                     "The central PostgreSQL the records are forwarded to (a URL without a "
+                     "password; --central overrides it).", 0, NULL },
+    [SK_CENTRAL_PASSFILE] = { "central_passfile", SEC_STATION, TF_KEY_PATH, 0, 0, NULL, NULL,
+                              "the credential pgpass, else libpq's",
+                              "The central database's password file (mode 0600), when no "
+                              "systemd credential pgpass is given.", 0, NULL },
 };
 
 static const char *const section_names[] = { "station", "adapters", "bay N", "bays A-B" };
@@ -408,6 +416,12 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         return true;
     case SK_BAY_PROFILE:
         resolve(p, value, bay->profile, sizeof bay->profile);
+        return true;
+    case SK_CENTRAL:
+        snprintf(c->central, sizeof c->central, "%s", value);
+        return true;
+    case SK_CENTRAL_PASSFILE:
+        resolve(p, value, c->central_passfile, sizeof c->central_passfile);
         return true;
     case SK_COUNT:
         break;

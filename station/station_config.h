@@ -53,6 +53,8 @@ typedef struct station_config {
     int poll_interval_ms;      /* poll mode: how often an idle bay is probed (default 2000) */
     char profile[SC_PATH_MAX];
     char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
+    char central[SC_PATH_MAX];  /* the central database's URL (no password); "" = none given */
+    char central_passfile[SC_PATH_MAX]; /* "" = the credential pgpass or libpq's own */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];

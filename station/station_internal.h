@@ -117,6 +117,7 @@ struct station {
     db *db;
     db_lock *db_lock;       /* one station process per database file, for the station's life */
     db_writer *dbw;
+    struct upstream *up;    /* the forwarder to the central database; NULL: none configured */
     sv_builder *view;
     headless *hl;
     devsrc *src;
