@@ -56,16 +56,18 @@ static const char *const migrations[] = {
     ");\n"
     /* One finished attempt (a running one is not sent). The station's own columns, with its
      * original times; station_id, profile_id and image_id are filled from the keys by
-     * attempt_resolve(); received_ts is when the row reached the server (the forwarding lag). */
+     * attempt_resolve() (the keys carry the foreign keys: a second check on each id would cost
+     * a third of the insert and prove nothing more); received_ts is when the row reached the
+     * server (the forwarding lag). */
     "CREATE TABLE attempt (\n"
     "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
     "  uuid uuid NOT NULL UNIQUE,\n"
     "  station_uuid uuid NOT NULL REFERENCES station (uuid),\n"
-    "  station_id bigint REFERENCES station (id),\n"
+    "  station_id bigint,\n"
     "  profile_sha256 text REFERENCES profile (sha256),\n"
-    "  profile_id bigint REFERENCES profile (id),\n"
+    "  profile_id bigint,\n"
     "  image_sha256 text REFERENCES image (sha256),\n"
-    "  image_id bigint REFERENCES image (id),\n"
+    "  image_id bigint,\n"
     "  kind text NOT NULL DEFAULT 'flash' CHECK (kind IN ('flash', 'restore', 'skipped')),\n"
     "  bay bigint NOT NULL,\n"
     "  bay_name text,\n"
@@ -130,9 +132,10 @@ static const char *const migrations[] = {
     "CREATE FUNCTION attempt_resolve() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
     "SET search_path = public, pg_temp AS $$\n"
     "BEGIN\n"
-    "  NEW.station_id := (SELECT id FROM station WHERE uuid = NEW.station_uuid);\n"
-    "  NEW.profile_id := (SELECT id FROM profile WHERE sha256 = NEW.profile_sha256);\n"
-    "  NEW.image_id := (SELECT id FROM image WHERE sha256 = NEW.image_sha256);\n"
+    "  SELECT (SELECT id FROM station WHERE uuid = NEW.station_uuid),\n"
+    "         (SELECT id FROM profile WHERE sha256 = NEW.profile_sha256),\n"
+    "         (SELECT id FROM image WHERE sha256 = NEW.image_sha256)\n"
+    "    INTO NEW.station_id, NEW.profile_id, NEW.image_id;\n"
     "  RETURN NEW;\n"
     "END $$;\n"
     "CREATE TRIGGER attempt_resolve BEFORE INSERT ON attempt FOR EACH ROW EXECUTE FUNCTION attempt_resolve();\n"
@@ -192,18 +195,29 @@ static const char version_table_sql[] =
     "  applied_at timestamptz NOT NULL DEFAULT now()\n"
     ")";
 
-/* The highest version applied, 0 for none, -1 on error. Without the table: 0. */
-static int read_version(PGconn *c, char *err, size_t errlen)
+/* One integer from a query without parameters; -1 on error. */
+static int query_int(PGconn *c, const char *sql, const char *what, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(c, "SELECT CASE WHEN to_regclass('central_schema_version') IS NULL THEN 0 "
-                            "ELSE (SELECT coalesce(max(version), 0) FROM central_schema_version) END");
+    PGresult *r = PQexec(c, sql);
     int v = -1;
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         v = atoi(PQgetvalue(r, 0, 0));
     else
-        central_result_error(err, errlen, "reading the central schema's version", r);
+        central_result_error(err, errlen, what, r);
     PQclear(r);
     return v;
+}
+
+/* The highest version applied, 0 for none (no table yet), -1 on error. */
+static int read_version(PGconn *c, char *err, size_t errlen)
+{
+    const char *what = "reading the central schema's version";
+    int have = query_int(c, "SELECT (to_regclass('central_schema_version') IS NOT NULL)::int", what,
+                         err, errlen);
+    if (have <= 0)
+        return have;
+    return query_int(c, "SELECT coalesce(max(version), 0) FROM central_schema_version", what, err,
+                     errlen);
 }
 
 int central_schema_version(const central_target *t, char *err, size_t errlen)
