@@ -196,7 +196,7 @@ static void lag(const char *url, int bays, double seconds, double per_bay_s)
             break;
         usleep(100000);
     }
-    upstream_stop(u);
+    upstream_free(u);
     PGconn *pc = pg(url);
     PGresult *r = PQexec(pc, "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY received_ts - end_ts), "
                              "percentile_cont(0.99) WITHIN GROUP (ORDER BY received_ts - end_ts), "

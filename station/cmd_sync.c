@@ -167,7 +167,7 @@ static int forward(const char *dbpath, const central_target *t)
     }
     upstream_state s;
     upstream_get(u, &s);
-    upstream_stop(u);
+    upstream_free(u);
     close(sfd);
     printf("%s: sent %lld, queued %lld\n", dbpath, (long long)s.sent, (long long)s.queued);
     return tf_exit_code(si.ssi_signo == SIGTERM ? TF_OUT_SIGTERM : TF_OUT_SIGINT);

@@ -21,6 +21,8 @@
 #include "station_log.h"
 #include "station_upstream.h"
 
+enum { STATION_UPSTREAM_FLUSH_MS = 3000 };
+
 double station_now(void)
 {
     struct timespec ts;
@@ -472,10 +474,6 @@ int station_wait(station *st)
     if (st->loop_started)
         pthread_join(st->loop, NULL);
     st->loop_started = false;
-    /* The forwarder first: its notices go through the queue, and its handle must be closed
-     * before the checkpoint. What it did not send stays queued for the next run (or sync). */
-    upstream_stop(st->up);
-    st->up = NULL;
     pool_free(st->pool); /* every job has ended and posted its end */
     st->pool = NULL;
     if (st->q)
@@ -490,6 +488,10 @@ int station_wait(station *st)
             st->result = -1;
         }
     }
+    /* Every record is written: the forwarder sends what it can in a few seconds (at once
+     * nothing while the server is away; the rest waits for the next run or `trayflash sync`),
+     * and its handle is closed before the checkpoint. Its notices from here on are dropped. */
+    upstream_finish(st->up, STATION_UPSTREAM_FLUSH_MS);
     if (st->view)
         sv_builder_join(st->view);
     if (st->hl)
@@ -584,6 +586,7 @@ void station_free(station *st)
     if (st->loop_started)
         station_request_stop(st);
     station_wait(st);
+    upstream_free(st->up);
     db_writer_free(st->dbw);
     sv_builder_free(st->view);
     headless_free(st->hl);

@@ -26,6 +26,8 @@ struct upstream {
     int stop_fd, poke_fd;
     pthread_mutex_t lock;
     upstream_state st;         /* under lock */
+    long long flush_until_ms;  /* under lock: a last drain was asked for, until then (monotonic) */
+    bool running;              /* the thread is to be joined (the owner's thread only) */
 };
 
 static double now_s(void)
@@ -49,18 +51,32 @@ static void drain(int fd)
     }
 }
 
-/* Waits ms (or until stopped; a poke too when `pokeable`). false when stopped. */
+static long long flush_until(upstream *u)
+{
+    pthread_mutex_lock(&u->lock);
+    long long t = u->flush_until_ms;
+    pthread_mutex_unlock(&u->lock);
+    return t;
+}
+
+/* Waits ms, or until stopped (false), or until a last drain is asked for; a poke (new records)
+ * ends the wait only when `pokeable` (an idle wait: a back-off runs its course). */
 static bool wait_for(upstream *u, int ms, bool pokeable)
 {
-    struct pollfd p[2] = {{u->stop_fd, POLLIN, 0}, {u->poke_fd, POLLIN, 0}};
-    int rc;
-    while ((rc = poll(p, pokeable ? 2 : 1, ms)) < 0 && errno == EINTR) {
+    long long end = mono_ms() + ms;
+    for (;;) {
+        struct pollfd p[2] = {{u->stop_fd, POLLIN, 0}, {u->poke_fd, POLLIN, 0}};
+        long long left = end - mono_ms();
+        int rc = poll(p, 2, left > 0 ? (int)left : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (p[0].revents)
+            return false;
+        if (p[1].revents)
+            drain(u->poke_fd);
+        if (rc <= 0 || pokeable || flush_until(u))
+            return true;
     }
-    if (p[0].revents)
-        return false;
-    if (pokeable && p[1].revents)
-        drain(u->poke_fd);
-    return true;
 }
 
 static void note(upstream *u, bool warn, const char *text)
@@ -142,9 +158,10 @@ static void *upstream_main(void *arg)
             note(u, failed, text);
         }
         away = failed;
-        if (wait_ms && !wait_for(u, wait_ms, pokeable))
-            break;
-        if (!wait_ms && !wait_for(u, 0, false))
+        long long flush = flush_until(u);
+        if (flush && (failed || r.empty || mono_ms() >= flush))
+            break; /* the last drain: done, or the server is away, or its time is up */
+        if (!wait_for(u, flush ? 0 : wait_ms, pokeable))
             break;
     }
     return NULL;
@@ -186,6 +203,7 @@ upstream *upstream_start(const char *db_path, const central_target *t, const ups
         snprintf(err, errlen, "starting the forwarder: %s", strerror(rc));
         goto fail;
     }
+    u->running = true;
     return u;
 fail:
     central_fwd_free(u->fwd);
@@ -213,14 +231,46 @@ void upstream_poke(upstream *u)
         return;
 }
 
+/* Joins the thread once; its state stays readable until upstream_free. */
+static void join_once(upstream *u)
+{
+    if (!u->running)
+        return;
+    pthread_join(u->thread, NULL);
+    u->running = false;
+}
+
 void upstream_stop(upstream *u)
 {
-    if (!u)
+    if (!u || !u->running)
         return;
     uint64_t one = 1;
     if (write(u->stop_fd, &one, sizeof one) < 0 && errno != EAGAIN)
-        return; /* cannot happen on a fresh eventfd; the join below would hang otherwise */
-    pthread_join(u->thread, NULL);
+        return; /* cannot happen on a fresh eventfd; the join would hang otherwise */
+    join_once(u);
+}
+
+void upstream_finish(upstream *u, int max_ms)
+{
+    if (!u || !u->running)
+        return;
+    pthread_mutex_lock(&u->lock);
+    bool away = u->st.tried && !u->st.connected;
+    u->flush_until_ms = mono_ms() + (max_ms > 0 ? max_ms : 1);
+    pthread_mutex_unlock(&u->lock);
+    if (away) {
+        upstream_stop(u); /* not worth a try: the next run or `trayflash sync` sends them */
+        return;
+    }
+    upstream_poke(u);
+    join_once(u);
+}
+
+void upstream_free(upstream *u)
+{
+    if (!u)
+        return;
+    upstream_stop(u);
     central_fwd_free(u->fwd);
     db_close(u->d);
     close(u->stop_fd);

@@ -39,5 +39,12 @@ upstream *upstream_start(const char *db_path, const central_target *t, const ups
 void upstream_get(upstream *u, upstream_state *out);
 /* New records: look at the queue now (does not cut a back-off short). */
 void upstream_poke(upstream *u);
-/* Stops the thread (a batch under way finishes or fails first) and frees it. NULL is fine. */
+/* Stops the thread (a batch under way finishes or fails first). Its last state stays readable
+ * (upstream_get) until upstream_free. NULL or an already stopped one is fine. */
 void upstream_stop(upstream *u);
+/* A clean stop: sends what is queued now (batches until the queue is empty, a batch fails, or
+ * max_ms have passed), then stops. While the server is away it stops at once: what is queued
+ * waits for the next run or `trayflash sync`. NULL is fine. */
+void upstream_finish(upstream *u, int max_ms);
+/* Stops if needed and frees. NULL is fine. */
+void upstream_free(upstream *u);
