@@ -90,6 +90,30 @@ static int print_role(const central_role *r, central_role_kind kind, const char 
     return tf_exit_code(TF_OUT_PASS);
 }
 
+static int run_action(const central_conf *conf, bool init, central_role_kind kind, const char *name,
+                      bool reset, const char *passfile)
+{
+    central_target t = central_conf_target(conf, "trayflash central");
+    const char *action = init ? "init" : kind == CENTRAL_ROLE_READER ? "add-reader" : "add-station";
+    char msg[1024];
+    if (init) {
+        int from = 0, to = 0;
+        if (central_init(&t, &from, &to, msg, sizeof msg) < 0)
+            return fail(action, msg, TF_OUT_SETUP);
+        if (from == to)
+            printf("central schema at version %d: nothing to do\n", to);
+        else
+            printf("central schema migrated from version %d to %d\n", from, to);
+        return tf_exit_code(TF_OUT_PASS);
+    }
+    central_role r;
+    if (central_add_role(&t, kind, name, reset, &r, msg, sizeof msg) < 0)
+        return fail(action, msg, strstr(msg, "use 1 to") ? TF_OUT_USAGE : TF_OUT_SETUP);
+    int rc = print_role(&r, kind, passfile);
+    memset(r.password, 0, sizeof r.password);
+    return rc;
+}
+
 int cmd_central(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
@@ -127,24 +151,10 @@ int cmd_central(int argc, char **argv)
     central_conf conf;
     if (central_conf_resolve(url, NULL, &conf, msg, sizeof msg) < 0)
         return fail(action, msg, TF_OUT_USAGE);
-    if (!conf.configured)
+    if (!conf.configured) /* nothing opened */
         return fail(action, "no central database: give --central URL (or PGSERVICE / PGHOST)",
                     TF_OUT_USAGE);
-    central_target t = central_conf_target(&conf, "trayflash central");
-    if (init) {
-        int from = 0, to = 0;
-        if (central_init(&t, &from, &to, msg, sizeof msg) < 0)
-            return fail(action, msg, TF_OUT_SETUP);
-        if (from == to)
-            printf("central schema at version %d: nothing to do\n", to);
-        else
-            printf("central schema migrated from version %d to %d\n", from, to);
-        return tf_exit_code(TF_OUT_PASS);
-    }
-    central_role r;
-    if (central_add_role(&t, kind, argv[cp.first_operand + 1], reset, &r, msg, sizeof msg) < 0)
-        return fail(action, msg, strstr(msg, "use 1 to") ? TF_OUT_USAGE : TF_OUT_SETUP);
-    int rc = print_role(&r, kind, passfile);
-    memset(r.password, 0, sizeof r.password);
+    int rc = run_action(&conf, init, kind, init ? NULL : argv[cp.first_operand + 1], reset, passfile);
+    central_conf_close(&conf);
     return rc;
 }

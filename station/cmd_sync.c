@@ -212,6 +212,7 @@ static int sync_with(station_config *cfg, int argc, char **argv)
         return tf_exit_code(TF_OUT_USAGE);
     }
     if (!conf.configured) {
+        central_conf_close(&conf);
         fprintf(stderr, "trayflash sync: no central database: give --central URL, the station "
                 "file's central, or PGSERVICE / PGHOST\n");
         return tf_exit_code(TF_OUT_USAGE);
@@ -219,6 +220,7 @@ static int sync_with(station_config *cfg, int argc, char **argv)
     /* A running station forwards its own outbox: two forwarders would send each batch twice. */
     db_lock *lock;
     if (db_lock_station(dbpath, "trayflash sync", &lock, msg, sizeof msg) < 0) {
+        central_conf_close(&conf);
         fprintf(stderr, "trayflash sync: %s\ntrayflash sync: a running station forwards this "
                 "database's records itself; `trayflash sync --status` shows how far it got\n", msg);
         return tf_exit_code(TF_OUT_SETUP);
@@ -226,6 +228,7 @@ static int sync_with(station_config *cfg, int argc, char **argv)
     central_target t = central_conf_target(&conf, "trayflash sync");
     int rc = once ? drain(dbpath, &t) : forward(dbpath, &t);
     db_unlock(lock);
+    central_conf_close(&conf);
     return rc;
 }
 

@@ -344,7 +344,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     st->o = *o;
     st->wire_trace = st_debug_wanted("wire");
     *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
-    st->stop_fd = st->wake_fd = st->sig_fd = -1;
+    st->stop_fd = st->wake_fd = st->sig_fd = st->central_passfile_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->serial, 0);
     *why = STATION_FAIL_CONFIG; /* until the profiles are loaded */
@@ -371,6 +371,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     central_conf central; /* the forwarder's target: a URL with a password is the config's fault */
     if (central_conf_resolve(o->central_url, &o->cfg, &central, err, errlen) < 0)
         goto fail;
+    st->central_passfile_fd = central.passfile_fd; /* the station's, for its life */
     *why = STATION_FAIL_SETUP; /* from here on: the database, the devices, the threads */
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
@@ -607,6 +608,8 @@ void station_free(station *st)
         close(st->wake_fd);
     if (st->sig_fd >= 0)
         close(st->sig_fd);
+    if (st->central_passfile_fd >= 0)
+        close(st->central_passfile_fd);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
