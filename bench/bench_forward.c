@@ -130,15 +130,18 @@ static void throughput(const char *url, int n)
             die("forwarding", r.failed ? err : db_errmsg(d));
         sent += r.sent;
     }
-    double dt = mono() - t0;
+    double dt = mono() - t0, tr, tp, tm;
+    central_fwd_times(f, &tr, &tp, &tm);
     central_fwd_free(f);
     db_close(d);
-    printf("throughput: %lld records (%d attempts) in %.2f s = %.0f attempts/s (%d batches of %d)\n",
-           sent, n, dt, n / dt, batches - 1, CENTRAL_FWD_BATCH);
+    printf("throughput: %lld records (%d attempts) in %.2f s = %.0f attempts/s (%d batches of %d); "
+           "reading the outbox %.2f s, the server %.2f s, marking sent %.2f s\n",
+           sent, n, dt, n / dt, batches - 1, CENTRAL_FWD_BATCH, tr, tp, tm);
 }
 
 typedef struct lag_run {
     const char *path;
+    int64_t station, profile, image;
     int bays;
     double seconds, per_bay_s;
     atomic_int stop;
@@ -150,8 +153,11 @@ typedef struct lag_run {
 static void *bays_main(void *arg)
 {
     lag_run *L = arg;
-    int64_t st, pr, im;
-    db *d = fresh_station(L->path, &st, &pr, &im);
+    int64_t st = L->station, pr = L->profile, im = L->image;
+    db *d;
+    char err[600];
+    if (db_open(L->path, false, &d, err, sizeof err) < 0)
+        die(L->path, err);
     double step = L->per_bay_s / L->bays, next = mono(), end = mono() + L->seconds;
     for (long long i = 0; mono() < end; i++) {
         double now = mono();
@@ -176,10 +182,9 @@ static void *bays_main(void *arg)
 
 static void lag(const char *url, int bays, double seconds, double per_bay_s)
 {
-    lag_run L = {"bench_lag.db", bays, seconds, per_bay_s, 0, 0};
+    lag_run L = {.path = "bench_lag.db", .bays = bays, .seconds = seconds, .per_bay_s = per_bay_s};
     /* the file exists before the forwarder opens it */
-    int64_t a, b, c;
-    db_close(fresh_station(L.path, &a, &b, &c));
+    db_close(fresh_station(L.path, &L.station, &L.profile, &L.image));
     central_target t = {url, NULL, "bench", 10};
     char err[600];
     upstream *u = upstream_start(L.path, &t, NULL, NULL, NULL, err, sizeof err);
@@ -188,14 +193,7 @@ static void lag(const char *url, int bays, double seconds, double per_bay_s)
     pthread_t th;
     pthread_create(&th, NULL, bays_main, &L);
     pthread_join(th, NULL);
-    /* let the last ones arrive */
-    for (double until = mono() + 10; mono() < until;) {
-        upstream_state s;
-        upstream_get(u, &s);
-        if (s.tried && s.queued == 0 && s.connected)
-            break;
-        usleep(100000);
-    }
+    upstream_finish(u, 10000); /* the last ones, as a station's clean stop sends them */
     upstream_free(u);
     PGconn *pc = pg(url);
     PGresult *r = PQexec(pc, "SELECT count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY received_ts - end_ts), "

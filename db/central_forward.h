@@ -34,5 +34,7 @@ int central_fwd_run_step(central_fwd *f, int max, central_fwd_step *out, char *e
 /* Drops the connection (the next step connects again). */
 void central_fwd_disconnect(central_fwd *f);
 void central_fwd_free(central_fwd *f);
+/* Seconds spent so far reading the outbox, in the server's round trips, marking rows sent. */
+void central_fwd_times(const central_fwd *f, double *read_s, double *push_s, double *mark_s);
 
 enum { CENTRAL_FWD_BATCH = 1000 };

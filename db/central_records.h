@@ -10,6 +10,10 @@ typedef struct central_record_kind {
     const char *local_sql;   /* SQLite: ?1 the row id (outbox.ref_id), ?2 the outbox row's time;
                                 the columns in the order of central_sql's parameters */
     const char *central_sql; /* PostgreSQL: $1..$ncols; idempotent (ON CONFLICT DO NOTHING) */
+    /* The same for many records at once: $1..$ncols are arrays of the columns (one statement
+     * for a run of records: a batch of attempts costs one statement, not a thousand); NULL:
+     * one statement per record. */
+    const char *central_many_sql;
     int ncols;
 } central_record_kind;
 

@@ -56,17 +56,19 @@ static const char *const migrations[] = {
     ");\n"
     /* One finished attempt (a running one is not sent). The station's own columns, with its
      * original times; station_id, profile_id and image_id are filled from the keys by
-     * attempt_resolve() (the keys carry the foreign keys: a second check on each id would cost
-     * a third of the insert and prove nothing more); received_ts is when the row reached the
-     * server (the forwarding lag). */
+     * attempt_resolve(), which refuses a key the store does not hold as a foreign key would
+     * (SQLSTATE 23503). No FOREIGN KEY constraints: their checks lock the referenced row FOR KEY
+     * SHARE, one profile row shared by every station's every insert (multixacts), and would
+     * repeat the lookup the trigger makes anyway. Nobody but the owner may delete a station,
+     * profile or image. received_ts is when the row reached the server (the forwarding lag). */
     "CREATE TABLE attempt (\n"
     "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
     "  uuid uuid NOT NULL UNIQUE,\n"
-    "  station_uuid uuid NOT NULL REFERENCES station (uuid),\n"
-    "  station_id bigint,\n"
-    "  profile_sha256 text REFERENCES profile (sha256),\n"
+    "  station_uuid uuid NOT NULL,\n"
+    "  station_id bigint NOT NULL,\n"
+    "  profile_sha256 text,\n"
     "  profile_id bigint,\n"
-    "  image_sha256 text REFERENCES image (sha256),\n"
+    "  image_sha256 text,\n"
     "  image_id bigint,\n"
     "  kind text NOT NULL DEFAULT 'flash' CHECK (kind IN ('flash', 'restore', 'skipped')),\n"
     "  bay bigint NOT NULL,\n"
@@ -106,7 +108,7 @@ static const char *const migrations[] = {
     "CREATE TABLE assignment (\n"
     "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n"
     "  uuid uuid NOT NULL UNIQUE,\n"
-    "  station_uuid uuid NOT NULL REFERENCES station (uuid),\n"
+    "  station_uuid uuid NOT NULL,\n"
     "  ts double precision NOT NULL,\n"
     "  os_user text,\n"
     "  engineer integer NOT NULL,\n"
@@ -128,7 +130,8 @@ static const char *const migrations[] = {
     "  RETURN NEW;\n"
     "END $$;\n"
     "CREATE TRIGGER station_seen BEFORE INSERT ON station FOR EACH ROW EXECUTE FUNCTION station_seen();\n"
-    /* The server's ids from the record's keys (the station sends keys, never ids). */
+    /* The server's ids from the record's keys (the station sends keys, never ids); a key the
+     * store does not hold is refused as a foreign key would refuse it. */
     "CREATE FUNCTION attempt_resolve() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
     "SET search_path = public, pg_temp AS $$\n"
     "BEGIN\n"
@@ -136,9 +139,26 @@ static const char *const migrations[] = {
     "         (SELECT id FROM profile WHERE sha256 = NEW.profile_sha256),\n"
     "         (SELECT id FROM image WHERE sha256 = NEW.image_sha256)\n"
     "    INTO NEW.station_id, NEW.profile_id, NEW.image_id;\n"
+    "  IF NEW.station_id IS NULL THEN\n"
+    "    RAISE foreign_key_violation USING MESSAGE = format('station %s is not in the central store', NEW.station_uuid);\n"
+    "  ELSIF NEW.profile_id IS NULL AND NEW.profile_sha256 IS NOT NULL THEN\n"
+    "    RAISE foreign_key_violation USING MESSAGE = format('profile %s is not in the central store', NEW.profile_sha256);\n"
+    "  ELSIF NEW.image_id IS NULL AND NEW.image_sha256 IS NOT NULL THEN\n"
+    "    RAISE foreign_key_violation USING MESSAGE = format('image %s is not in the central store', NEW.image_sha256);\n"
+    "  END IF;\n"
     "  RETURN NEW;\n"
     "END $$;\n"
     "CREATE TRIGGER attempt_resolve BEFORE INSERT ON attempt FOR EACH ROW EXECUTE FUNCTION attempt_resolve();\n"
+    /* the audit rows' station, the same way */
+    "CREATE FUNCTION assignment_resolve() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER\n"
+    "SET search_path = public, pg_temp AS $$\n"
+    "BEGIN\n"
+    "  IF NOT EXISTS (SELECT 1 FROM station WHERE uuid = NEW.station_uuid) THEN\n"
+    "    RAISE foreign_key_violation USING MESSAGE = format('station %s is not in the central store', NEW.station_uuid);\n"
+    "  END IF;\n"
+    "  RETURN NEW;\n"
+    "END $$;\n"
+    "CREATE TRIGGER assignment_resolve BEFORE INSERT ON assignment FOR EACH ROW EXECUTE FUNCTION assignment_resolve();\n"
     /* The cross-station guard: the one way a station reads what other stations did. */
     "CREATE FUNCTION tf_guard(p_mac text, p_product text)\n"
     "RETURNS TABLE (station_name text, station_uuid uuid, line text, end_ts double precision, passes bigint)\n"
@@ -152,6 +172,7 @@ static const char *const migrations[] = {
     "REVOKE ALL ON FUNCTION tf_guard(text, text) FROM PUBLIC;\n"
     "REVOKE ALL ON FUNCTION station_seen() FROM PUBLIC;\n"
     "REVOKE ALL ON FUNCTION attempt_resolve() FROM PUBLIC;\n"
+    "REVOKE ALL ON FUNCTION assignment_resolve() FROM PUBLIC;\n"
     "GRANT EXECUTE ON FUNCTION tf_guard(text, text) TO trayflash_station, trayflash_reader;\n"
     /* Least privilege. A station: INSERT only, rows of its own identity only (WITH CHECK), its
      * own station rows visible (the check reads them), no UPDATE or DELETE anywhere. A reader:

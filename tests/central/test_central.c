@@ -284,7 +284,10 @@ static int case_parked(void)
     /* hand-edited rows: a MAC that is no MAC (a CHECK, class 23), a uuid that is no UUID
      * (class 22; the station only checks its length) */
     sqlite_exec(path, "UPDATE attempt SET mac = 'zz:1f:12:00:05:1d' WHERE id = 30;"
-                      "UPDATE attempt SET uuid = 'not-a-uuid-but-thirty-six-chars-xxx' WHERE id = 60;");
+                      "UPDATE attempt SET uuid = 'not-a-uuid-but-thirty-six-chars-xxx' WHERE id = 60;"
+                      /* and text that array literals must carry as it is */
+                      "UPDATE attempt SET detail = 'a \"quoted\" \\ {brace}, comma' || char(10) || 'é', "
+                      "operator = 'NULL', lot = '' WHERE id = 10;");
     char last_uuid[40];
     sqlite_text(path, "SELECT uuid FROM attempt WHERE id = 100", last_uuid, sizeof last_uuid);
     central_target t = target(url);
@@ -297,6 +300,12 @@ static int case_parked(void)
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM attempt WHERE uuid = '%s'", last_uuid);
     CHECK_EQ_INT(cf_int(c, sql), 1); /* the rows behind the parked ones flowed */
+    PGresult *res = PQexec(c, "SELECT detail, operator, lot IS NULL, lot FROM attempt WHERE operator = 'NULL'");
+    REQUIRE(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1);
+    CHECK_STR(PQgetvalue(res, 0, 0), "a \"quoted\" \\ {brace}, comma\n\xc3\xa9");
+    CHECK_STR(PQgetvalue(res, 0, 3), ""); /* an empty string stays one, not NULL */
+    CHECK_STR(PQgetvalue(res, 0, 2), "f");
+    PQclear(res);
     PQfinish(c);
     db *d;
     char err[600];
