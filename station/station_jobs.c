@@ -120,7 +120,24 @@ static void run_job(st_bay *b)
         evq_post(st->q, &held);
         return;
     }
+    if (station_lot_missing_locked(st)) { /* cleared since the loop scheduled it */
+        b->busy = false;
+        b->want_start = true;
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    /* A job starting while no other bay flashes opens a tray: the operator loaded a new one. */
+    bool tray_idle = true;
+    for (int i = 0; i < st->n_bays; i++)
+        if (&st->bays[i] != b && st->bays[i].flashing)
+            tray_idle = false;
+    if (tray_idle || st->tray_seq == 0)
+        st->tray_seq++;
     b->flashing = true;
+    char lot[64], operator_id[64];
+    snprintf(lot, sizeof lot, "%s", st->lot);
+    snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
+    uint64_t tray_seq = st->tray_seq;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
@@ -143,6 +160,9 @@ static void run_job(st_bay *b)
     snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
     snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
+    snprintf(ev.lot, sizeof ev.lot, "%s", lot);
+    snprintf(ev.operator_id, sizeof ev.operator_id, "%s", operator_id);
+    ev.tray_seq = tray_seq;
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
