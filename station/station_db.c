@@ -206,7 +206,8 @@ static void job_end(db_writer *w, const st_event *e)
                     .sectors_written = (int)r->sectors_written,
                     .sectors_skipped = (int)r->sectors_skipped, .retries = (int)r->retries,
                     .baud_start = (int)r->baud_start, .baud_end = (int)r->baud_end,
-                    .passed = r->passed, .cause_id = r->passed ? NULL : bk_cause_id(r->cause),
+                    .passed = r->passed, .skipped = r->skipped,
+                    .cause_id = r->passed || r->skipped ? NULL : bk_cause_id(r->cause),
                     .detail = r->detail[0] ? r->detail : NULL};
     if (db_attempt_end(w->d, o->attempt_id, &a) < 0)
         failed(w, "ending an attempt");

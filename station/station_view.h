@@ -24,6 +24,7 @@ typedef enum bay_state {
     BAY_VERIFY,
     BAY_PASS,
     BAY_FAIL,
+    BAY_SKIP,        /* left as it is on purpose: it already passed this product */
     BAY_STATE_COUNT
 } bay_state;
 

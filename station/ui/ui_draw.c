@@ -38,6 +38,7 @@ ui_tone ui_bay_tone(const bay_view *b)
         [BAY_EMPTY] = UI_TONE_IDLE, [BAY_IDLE] = UI_TONE_IDLE, [BAY_LINK] = UI_TONE_WORK,
         [BAY_IDENTIFY] = UI_TONE_WORK, [BAY_ERASE] = UI_TONE_WORK, [BAY_WRITE] = UI_TONE_WORK,
         [BAY_VERIFY] = UI_TONE_WORK, [BAY_PASS] = UI_TONE_PASS, [BAY_FAIL] = UI_TONE_FAIL,
+        [BAY_SKIP] = UI_TONE_WARN,
     };
     return (unsigned)b->state < BAY_STATE_COUNT ? by_state[b->state] : UI_TONE_PLAIN;
 }
@@ -50,6 +51,7 @@ const char *ui_state_word(bay_state st)
         [BAY_EMPTY] = "empty", [BAY_IDLE] = "idle", [BAY_LINK] = "LINK",
         [BAY_IDENTIFY] = "IDENT", [BAY_ERASE] = "ERASE", [BAY_WRITE] = "WRITE",
         [BAY_VERIFY] = "VERIFY", [BAY_PASS] = "PASS", [BAY_FAIL] = "FAIL",
+        [BAY_SKIP] = "SKIP",
     };
     return (unsigned)st < BAY_STATE_COUNT ? words[st] : "?";
 }

@@ -6,6 +6,10 @@
  *   trays   - the tray number of a lot counts up across runs of the station (kept in the
  *             file); another lot starts at 1; a run without a lot records none.
  *   cli     - ctl without a running station: exit 3 naming the socket; nothing to do: exit 2.
+ *   skip    - on_already_passed = skip: modules whose MACs passed this product in the file are
+ *             left as they are (nothing erased or written, says bksim), recorded
+ *             as skipped (outcome and kind), counted neither pass nor fail, SKIP on the bay;
+ *             with reflash (the default) the same modules are flashed again.
  * Waiting is on the view's eventfd (no sleeps). */
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -35,6 +39,8 @@ static void cleanup(run *r)
         fprintf(stderr, "could not remove %s\n", r->dir);
 }
 
+static int already_passed = SC_AP_REFLASH;
+
 static station *start(run *r, int n, const char *lot, const char *op, bool require)
 {
     static station_opts o;
@@ -42,6 +48,7 @@ static station *start(run *r, int n, const char *lot, const char *op, bool requi
     station_config_defaults(&o.cfg);
     o.cfg.pool_size = 4;
     o.cfg.require_lot = require ? SC_REQUIRE_LOT_YES : SC_REQUIRE_LOT_NO;
+    o.cfg.on_already_passed = already_passed;
     o.profile_path = PROFILE;
     o.db_path = r->db_path;
     o.sim_count = n;
@@ -167,7 +174,57 @@ static int case_cli(void)
     return CHECK_DONE();
 }
 
+static int case_skip(void)
+{
+    run r;
+    setup(&r);
+    station *st = start(&r, 3, NULL, NULL, false);
+    CHECK_EQ_INT(station_wait(st), 0);
+    station_free(st);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), 3);
+
+    already_passed = SC_AP_SKIP;
+    st = start(&r, 4, NULL, NULL, false); /* the same seed: the same three MACs, and one new */
+    CHECK_EQ_INT(station_wait(st), 0);
+    int pass, fail;
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass, 1);
+    CHECK_EQ_INT(fail, 0);
+    station_view *v = calloc(1, sizeof *v);
+    station_snapshot(st, v);
+    int skips = 0;
+    for (int i = 0; i < v->n_bays; i++)
+        if (v->bays[i].state == BAY_SKIP) {
+            skips++;
+            CHECK_HAS(v->bays[i].detail, "already passed");
+            CHECK_HAS(v->bays[i].detail, "this station's records");
+        }
+    CHECK_EQ_INT(skips, 3);
+    /* nothing was erased or written on a skipped module; the new one was flashed */
+    for (int i = 0; i < 4; i++) {
+        bksim_stats ss;
+        bksim_get_stats(station_sim(st), i, &ss);
+        CHECK_MSG((ss.erases == 0 && ss.writes_4k == 0) == (i < 3), "module %d: %llu erases, "
+                  "%llu writes", i, (unsigned long long)ss.erases, (unsigned long long)ss.writes_4k);
+    }
+    station_free(st);
+    free(v);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'skipped' "
+                                         "and kind = 'skipped' and cause is null and mac is not null"), 3);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where outcome = 'pass'"), 4);
+
+    already_passed = SC_AP_REFLASH;
+    st = start(&r, 3, NULL, NULL, false);
+    CHECK_EQ_INT(station_wait(st), 0);
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass, 3);
+    station_free(st);
+    cleanup(&r);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
+    {"skip", case_skip},
     {"held", case_held},
     {"trays", case_trays},
     {"cli", case_cli},
