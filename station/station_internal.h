@@ -87,6 +87,7 @@ typedef struct st_bay {
     /* under st->lock: */
     bool present, busy, want_start, force, finished_once;
     bool flashing;          /* busy with a job (not a poll-mode probe): a retry must wait */
+    uint64_t tray_seq;      /* the station's tray of this bay's last job (0: none yet) */
     char devnode[128];
     char adapter[64];
     int attempts;
@@ -108,7 +109,7 @@ struct station {
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     char lot[64];           /* the lot and operator new attempts record ("" = none given) */
     char operator_id[64];
-    uint64_t tray_seq;      /* trays started this run: a job starting on an idle tray opens one */
+    uint64_t tray_seq;      /* trays started this run (station_jobs.c: tray_for_job_locked) */
     bool lot_wait_said;     /* the "waiting for a lot" notice was posted (until one is given) */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to

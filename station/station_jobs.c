@@ -154,6 +154,23 @@ static bool hold_for_db_locked(st_bay *b)
     return true;
 }
 
+/* The tray a job belongs to. A bay's first job of the current tray joins it, however late its
+ * module was seated; a bay that already had a job in it starts the next tray once no other bay
+ * flashes (the operator swapped the modules), unless the operator asked for a retry. */
+static uint64_t tray_for_job_locked(st_bay *b)
+{
+    station *st = b->st;
+    bool others_flashing = false;
+    for (int i = 0; i < st->n_bays; i++)
+        if (&st->bays[i] != b && st->bays[i].flashing)
+            others_flashing = true;
+    bool done_here = st->tray_seq > 0 && b->tray_seq == st->tray_seq;
+    if (st->tray_seq == 0 || (done_here && !others_flashing && !b->force))
+        st->tray_seq++;
+    b->tray_seq = st->tray_seq;
+    return st->tray_seq;
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -172,18 +189,11 @@ static void run_job(st_bay *b)
         pthread_mutex_unlock(&st->lock);
         return;
     }
-    /* A job starting while no other bay flashes opens a tray: the operator loaded a new one. */
-    bool tray_idle = true;
-    for (int i = 0; i < st->n_bays; i++)
-        if (&st->bays[i] != b && st->bays[i].flashing)
-            tray_idle = false;
-    if (tray_idle || st->tray_seq == 0)
-        st->tray_seq++;
+    uint64_t tray_seq = tray_for_job_locked(b);
     b->flashing = true;
     char lot[64], operator_id[64];
     snprintf(lot, sizeof lot, "%s", st->lot);
     snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
-    uint64_t tray_seq = st->tray_seq;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
