@@ -12,7 +12,7 @@ void cli_usage(FILE *out)
         "      Flash one module and verify it (exit status below).\n"
         "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-        "          [--link-timeout-ms MS]\n"
+        "          [--link-timeout-ms MS] [--lot ID] [--operator ID]\n"
         "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
         "      --sim N uses N simulated modules in-process instead of udev. --syslog also\n"
         "      sends the headless lines to syslog. TRAYFLASH_DEBUG=db,wire: debug notices of\n"
@@ -40,6 +40,8 @@ void cli_usage(FILE *out)
         "      station does it itself); --status: queued, parked (and why), sent.\n"
         "  central init | add-station NAME | add-reader NAME [--central URL]\n"
         "      Create or migrate the central schema; a login role per station, or read-only.\n"
+        "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
+        "      Give a running station the lot and operator its next attempts record.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
         return cmd_central(argc - 1, argv + 1);
     if (!strcmp(c, "sync"))
         return cmd_sync(argc - 1, argv + 1);
+    if (!strcmp(c, "ctl"))
+        return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;
