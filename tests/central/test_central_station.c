@@ -3,7 +3,9 @@
  *   away_then_back - a station whose central server is unreachable flashes every bay all the
  *     same, its view says AWAY with the records queued and why, and a headless line says so
  *     once; started again with the server reachable, its forwarder drains the queue (the view's
- *     queued count falls to 0, last success set) and every finished attempt is in PostgreSQL. */
+ *     queued count falls to 0, last success set) and every finished attempt is in PostgreSQL.
+ *     While a station runs, `trayflash sync --once` on its database refuses, saying why, and
+ *     `sync --status` shows its queue. Argument: the trayflash binary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,23 @@ static bool settled(void *ctx)
     return !w->v->upstream_away && w->v->upstream_queued == 0 && w->v->upstream_last_ok_ts > 0;
 }
 
+/* While the first station runs: sync --once refuses (the station's forwarder owns the outbox). */
+static void sync_refused(const char *db_path, const char *central)
+{
+    const char *tf = check_arg(0);
+    REQUIRE(tf != NULL);
+    const char *once[] = {tf, "sync", "--once", "--db", db_path, "--central", central, NULL};
+    char *out = NULL;
+    CHECK_EQ_INT(check_capture(once, true, 60, &out), 3);
+    CHECK_HAS(out, "a running station forwards this database's records itself");
+    free(out);
+    const char *status[] = {tf, "sync", "--status", "--db", db_path, NULL};
+    CHECK_EQ_INT(check_capture(status, true, 60, &out), 0);
+    CHECK_HAS(out, "queued ");
+    CHECK_HAS(out, "parked 0");
+    free(out);
+}
+
 static char *run_station(const char *db_path, const char *central, bool want_away, station_view *v)
 {
     static station_opts o;
@@ -53,6 +72,8 @@ static char *run_station(const char *db_path, const char *central, bool want_awa
     CHECK_MSG(check_wait_until(settled, &w, 60000),
               "view: pass %d fail %d, central configured %d away %d queued %lld error \"%s\"", v->pass,
               v->fail, v->upstream_configured, v->upstream_away, v->upstream_queued, v->upstream_error);
+    if (want_away)
+        sync_refused(db_path, central);
     station_request_stop(st);
     CHECK(station_wait(st) == 0);
     station_free(st);
