@@ -67,7 +67,7 @@ static void fresh_central(const char *server, char *url, size_t urllen)
     PQfinish(c);
     const char *slash = strrchr(server, '/');
     snprintf(url, urllen, "%.*s/tf_bench_forward", (int)(slash - server), server);
-    central_target t = {url, NULL, "bench", 10};
+    central_target t = {.conninfo = url, .application_name = "bench", .connect_timeout_s = 10};
     char err[600];
     if (central_init(&t, NULL, NULL, err, sizeof err) < 0)
         die("central init", err);
@@ -119,7 +119,7 @@ static void throughput(const char *url, int n)
     if (sqlite3_exec(s, sql, NULL, NULL, &e) != SQLITE_OK)
         die("seeding", e);
     sqlite3_close(s);
-    central_target t = {url, NULL, "bench", 10};
+    central_target t = {.conninfo = url, .application_name = "bench", .connect_timeout_s = 10};
     central_fwd *f = central_fwd_new(d, &t);
     char err[600];
     double t0 = mono();
@@ -185,7 +185,7 @@ static void lag(const char *url, int bays, double seconds, double per_bay_s)
     lag_run L = {.path = "bench_lag.db", .bays = bays, .seconds = seconds, .per_bay_s = per_bay_s};
     /* the file exists before the forwarder opens it */
     db_close(fresh_station(L.path, &L.station, &L.profile, &L.image));
-    central_target t = {url, NULL, "bench", 10};
+    central_target t = {.conninfo = url, .application_name = "bench", .connect_timeout_s = 10};
     char err[600];
     upstream *u = upstream_start(L.path, &t, NULL, NULL, NULL, err, sizeof err);
     if (!u)

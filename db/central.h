@@ -17,6 +17,8 @@ typedef struct central_target {
                                       ~/.pgpass) */
     const char *application_name;  /* shown in pg_stat_activity; NULL: "trayflash" */
     int connect_timeout_s;         /* 0: libpq's default (none) */
+    int statement_timeout_ms;      /* 0: the server's (none): a server that takes a batch and
+                                      hangs (a lock) must not hold the forwarder for ever */
 } central_target;
 
 /* ---- schema (central_schema.c) ---- */

@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { CONN_KEYS = 10 };
+enum { CONN_KEYS = 11 };
 
 /* The target as libpq keywords. Our defaults come before the conninfo, which is expanded in
  * place (expand_dbname), so its own words override them; the passfile comes after it. TCP
  * keepalives and a user timeout: a server gone without a word (a cable pulled) fails the
  * forwarder's batch in tens of seconds, not after the kernel's two hours. */
 static void target_params(const central_target *t, const char **k, const char **v, char *timeout,
-                          size_t timeout_len)
+                          size_t timeout_len, char *options, size_t options_len)
 {
     int n = 0;
     k[n] = "application_name";
@@ -28,6 +28,11 @@ static void target_params(const central_target *t, const char **k, const char **
         k[n] = "connect_timeout";
         v[n++] = timeout;
     }
+    if (t->statement_timeout_ms > 0) {
+        snprintf(options, options_len, "-c statement_timeout=%d", t->statement_timeout_ms);
+        k[n] = "options";
+        v[n++] = options;
+    }
     k[n] = "dbname";
     v[n++] = t->conninfo ? t->conninfo : "";
     if (t->passfile && *t->passfile) {
@@ -40,8 +45,8 @@ static void target_params(const central_target *t, const char **k, const char **
 PGconn *central_connect(const central_target *t, const char *what, char *err, size_t errlen)
 {
     const char *k[CONN_KEYS], *v[CONN_KEYS];
-    char timeout[16];
-    target_params(t, k, v, timeout, sizeof timeout);
+    char timeout[16], options[48];
+    target_params(t, k, v, timeout, sizeof timeout, options, sizeof options);
     PGconn *c = PQconnectdbParams(k, v, 1);
     if (PQstatus(c) != CONNECTION_OK) {
         central_pg_error(err, errlen, what, c);
@@ -54,8 +59,8 @@ PGconn *central_connect(const central_target *t, const char *what, char *err, si
 PGconn *central_connect_start(const central_target *t)
 {
     const char *k[CONN_KEYS], *v[CONN_KEYS];
-    char timeout[16];
-    target_params(t, k, v, timeout, sizeof timeout);
+    char timeout[16], options[48];
+    target_params(t, k, v, timeout, sizeof timeout, options, sizeof options);
     return PQconnectStartParams(k, v, 1);
 }
 

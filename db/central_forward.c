@@ -62,7 +62,8 @@ central_fwd *central_fwd_new(db *d, const central_target *t)
     f->passfile = dup_or_null(t->passfile);
     f->appname = dup_or_null(t->application_name ? t->application_name : "trayflash forwarder");
     f->t = (central_target){f->conninfo, f->passfile, f->appname,
-                            t->connect_timeout_s > 0 ? t->connect_timeout_s : 10};
+                            t->connect_timeout_s > 0 ? t->connect_timeout_s : 10,
+                            t->statement_timeout_ms > 0 ? t->statement_timeout_ms : 60000};
     return f;
 }
 

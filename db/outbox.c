@@ -73,6 +73,10 @@ static int read_record(db *d, sqlite3_stmt *sel, outbox_record *r, int ncols)
         got = -1;
     }
     sqlite3_reset(sel);
+    for (int c = 0; got < 0 && c < ncols; c++) { /* not counted in the batch: freed here */
+        free(r->val[c]);
+        r->val[c] = NULL;
+    }
     return got;
 }
 

@@ -149,6 +149,7 @@ void central_conf_close(central_conf *conf)
 
 central_target central_conf_target(const central_conf *conf, const char *application_name)
 {
-    return (central_target){conf->conninfo, conf->passfile[0] ? conf->passfile : NULL,
-                            application_name, 0};
+    return (central_target){.conninfo = conf->conninfo,
+                            .passfile = conf->passfile[0] ? conf->passfile : NULL,
+                            .application_name = application_name};
 }

@@ -12,6 +12,8 @@
  *                   another station (each refusal asserted); a forwarder given another station's
  *                   file is refused and keeps its rows queued; the guard function answers it
  *                   with the other station's pass; a reader reads and cannot write
+ *   server_hangs  - a server that takes a batch and then waits on a lock: the statement timeout
+ *                   ends the batch, nothing is parked or marked, and it goes once the lock is gone
  *   guard_timeout - a server that accepts and never answers: the guard gives up within its
  *                   deadline with words (the station then asks its own records) */
 #include <arpa/inet.h>
@@ -32,7 +34,7 @@
 
 static central_target target(const char *url)
 {
-    return (central_target){url, NULL, "trayflash test", 5};
+    return (central_target){.conninfo = url, .application_name = "trayflash test", .connect_timeout_s = 5};
 }
 
 static void init_schema(const char *url)
@@ -459,12 +461,53 @@ static int case_guard_timeout(void)
     return CHECK_DONE();
 }
 
+static int case_server_hangs(void)
+{
+    const char *url = cf_own_database(cf_server_url(), "tf_central_hangs");
+    init_schema(url);
+    char path[300], err[600];
+    snprintf(path, sizeof path, "%s/hangs.db", cf_tmpdir());
+    cf_station_spec spec = {"st-hangs", "L4", "LOT-H", "op-h", 30, 0x900, 0, 1.78e9};
+    cf_make_station(path, &spec);
+    PGconn *locker = cf_connect(url);
+    PQclear(PQexec(locker, "BEGIN"));
+    PGresult *r = PQexec(locker, "LOCK TABLE attempt IN ACCESS EXCLUSIVE MODE");
+    REQUIRE(PQresultStatus(r) == PGRES_COMMAND_OK);
+    PQclear(r);
+    central_target t = {.conninfo = url, .application_name = "test", .connect_timeout_s = 5,
+                        .statement_timeout_ms = 300};
+    db *d;
+    REQUIRE(db_open(path, false, &d, err, sizeof err) == 0);
+    central_fwd *f = central_fwd_new(d, &t);
+    central_fwd_step st;
+    REQUIRE(central_fwd_run_step(f, 0, &st, err, sizeof err) == 0);
+    CHECK(st.failed);
+    CHECK_EQ_INT(st.sent + st.parked, 0);
+    CHECK_HAS(err, "[57014]"); /* query_canceled: the moment's, not the record's */
+    CHECK_EQ_INT(outbox_queued(d), 30 + 4);
+    PQclear(PQexec(locker, "ROLLBACK"));
+    PQfinish(locker);
+    long long sent = 0;
+    for (st.empty = false; !st.empty;) {
+        REQUIRE_MSG(central_fwd_run_step(f, 0, &st, err, sizeof err) == 0 && !st.failed, "%s", err);
+        sent += st.sent;
+    }
+    CHECK_EQ_INT(sent, 30 + 4);
+    central_fwd_free(f);
+    db_close(d);
+    PGconn *c = cf_connect(url);
+    CHECK_EQ_INT(cf_int(c, "SELECT count(*) FROM attempt"), 30);
+    PQfinish(c);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
     {"schema", case_schema},
     {"four_stations", case_four_stations},
     {"offline_50k", case_offline_50k},
     {"parked", case_parked},
     {"roles", case_roles},
+    {"server_hangs", case_server_hangs},
     {"guard_timeout", case_guard_timeout},
 };
 

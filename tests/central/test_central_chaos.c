@@ -162,7 +162,7 @@ static int case_restarts_and_kills(void)
     url[strcspn(url, "\n")] = 0;
     const char *central = cf_own_database(url, "tf_chaos");
     char err[600];
-    central_target t = {central, NULL, "chaos test", 5};
+    central_target t = {.conninfo = central, .application_name = "chaos test", .connect_timeout_s = 5};
     REQUIRE_MSG(central_init(&t, NULL, NULL, err, sizeof err) == 0, "%s", err);
 
     char bays[8];

@@ -86,7 +86,7 @@ static int case_away_then_back(void)
 {
     const char *url = cf_own_database(cf_server_url(), "tf_central_station");
     char err[600];
-    central_target t = {url, NULL, "test", 5};
+    central_target t = {.conninfo = url, .application_name = "test", .connect_timeout_s = 5};
     REQUIRE_MSG(central_init(&t, NULL, NULL, err, sizeof err) == 0, "%s", err);
     char away[300], db_path[300];
     cf_url_as(cf_server_url(), "postgres", "x", away, sizeof away);
