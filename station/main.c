@@ -18,7 +18,7 @@ void cli_usage(FILE *out)
         "      sends the headless lines to syslog. TRAYFLASH_DEBUG=db,wire: debug notices of\n"
         "      every commit (db) and every frame on the wire, per bay (wire).\n"
         "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-        "         [--format table|csv|json] [--html FILE]\n"
+        "         [--format table|csv|json] [--html FILE] [--central URL]\n"
         "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
         "      'YYYY-MM-DD HH:MM'.\n"
         "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X] [--profile FILE]\n"

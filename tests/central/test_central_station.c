@@ -5,7 +5,8 @@
  *     once; started again with the server reachable, its forwarder drains the queue (the view's
  *     queued count falls to 0, last success set) and every finished attempt is in PostgreSQL.
  *     While a station runs, `trayflash sync --once` on its database refuses, saying why, and
- *     `sync --status` shows its queue. Argument: the trayflash binary. */
+ *     `sync --status` shows its queue. `trayflash report --central URL` prints the same CSV as
+ *     `trayflash report --db FILE` of the one station. Argument: the trayflash binary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,22 @@ static int case_away_then_back(void)
     CHECK_EQ_INT(cf_int(c, "SELECT count(*) FROM attempt a JOIN station s ON s.id = a.station_id "
                            "WHERE s.name = 'st-inproc' AND a.outcome = 'pass'"), 8);
     PQfinish(c);
+    /* the factory report of one station is that station's report */
+    const char *tf = check_arg(0);
+    const char *local[] = {tf, "report", "--db", db_path, "--format", "csv", "--tz", "UTC0", NULL};
+    const char *central[] = {tf, "report", "--central", url, "--format", "csv", "--tz", "UTC0", NULL};
+    char *a = NULL, *b = NULL;
+    CHECK_EQ_INT(check_capture(local, false, 60, &a), 0);
+    CHECK_EQ_INT(check_capture(central, false, 60, &b), 0);
+    CHECK_HAS(a, "# totals");
+    CHECK_MSG(a && b && !strcmp(a, b), "report --db and --central differ:\n%s\n----\n%s", a ? a : "",
+              b ? b : "");
+    free(a);
+    free(b);
+    const char *both[] = {tf, "report", "--central", url, "--db", db_path, NULL};
+    CHECK_EQ_INT(check_capture(both, true, 60, &a), 2);
+    CHECK_HAS(a, "give one");
+    free(a);
     return CHECK_DONE();
 }
 
