@@ -76,6 +76,17 @@ static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
     b->flashing = false;
     b->force = false;
     b->finished_once = true;
+    b->ledger_wait = r && r->held;
+    if (r && r->held) {
+        /* not a module result: the bay waits for ledger rows, asking again now and then */
+        b->next_probe = bk_now_s() + ST_LEDGER_RECHECK_S;
+        b->have_last_mac = false;
+        if (ev)
+            evq_post(st->q, ev);
+        pthread_mutex_unlock(&st->lock);
+        station_poke(st->wake_fd);
+        return;
+    }
     if (r) {
         b->attempts++;
         if (r->passed) {
@@ -120,8 +131,16 @@ static void run_job(st_bay *b)
         evq_post(st->q, &held);
         return;
     }
-    b->flashing = true;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
+    if (b->ledger_wait && ps->p.personal.ledger_line && st->ledger &&
+        !st_ledger_has_free(st->ledger, ps->p.name)) {
+        /* still nothing to give: wait on, without an attempt (the module was held, not failed) */
+        b->busy = false;
+        b->next_probe = bk_now_s() + ST_LEDGER_RECHECK_S;
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    b->flashing = true;
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     snprintf(adapter, sizeof adapter, "%s", b->adapter);
@@ -148,8 +167,17 @@ static void run_job(st_bay *b)
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
+    st_personal_job pj = {.st = st, .b = b, .ps = ps};
+    if (ps->p.personal.enabled) {
+        hooks.personal = st_personal_make;
+        hooks.personal_ctx = &pj;
+    }
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    st_personal_finish(&pj, &end.result);
+    end.ledger_row_id = pj.row_id;
+    if (ps->secrets && ps->p.personal.enabled)
+        snprintf(end.secrets_id, sizeof end.secrets_id, "%s", tf_secrets_id(ps->secrets));
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
     job_done(b, &end.result, &end);

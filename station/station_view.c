@@ -235,6 +235,14 @@ static void apply(station_view *v, const st_event *e)
         if (!b)
             break;
         const bk_result *r = &e->result;
+        if (r->held) { /* waiting for ledger rows: no result, the bay says why */
+            b->state = BAY_IDLE;
+            b->cause = BK_CAUSE_NONE;
+            b->power_cycle_needed = false;
+            snprintf(b->detail, sizeof b->detail, "%s", r->detail);
+            view_log(v, e->ts, "bay %02d %s", e->bay, r->detail);
+            break;
+        }
         b->state = r->passed ? BAY_PASS : BAY_FAIL;
         b->progress = r->passed ? 1 : b->progress;
         b->elapsed_s = r->seconds;
