@@ -1232,7 +1232,13 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     }
     result->baud_end = j->s.baud;
     result->seconds = bk_now_s() - j->t0;
+    /* The per-device sector holds passwords, and so did the session's frame buffers: wiped
+     * before the memory goes back to the allocator (a database page cache would write its
+     * stale bytes to disk). */
+    if (j->config)
+        explicit_bzero(j->config, BK_SECTOR_SIZE);
     free(j->config);
+    explicit_bzero(j, sizeof *j);
     free(j);
 }
 

@@ -416,6 +416,7 @@ bool tf_personal_build(const tf_personal *p, const tf_personal_vars *v, uint8_t 
         if (!obk_config_set(out, pf->f, value, why, sizeof why))
             return fail_at(p, pf->line, err, errlen, "%s", why);
     }
+    explicit_bzero(value, sizeof value); /* a password may have passed through */
     obk_config_set_mac(out, v->mac);
     obk_config_seal(out, p->crc);
     return true;
