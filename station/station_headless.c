@@ -102,6 +102,8 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
             bk_mac_format(r->mac, hb->mac, sizeof hb->mac);
         if (r->held) {
             snprintf(line, len, "%s bay %s WAIT 0%% - - %s", when, bay, r->detail);
+        } else if (r->skipped) {
+            snprintf(line, len, "%s bay %s SKIP 0%% SKIP - %s", when, bay, r->detail);
         } else if (r->passed) {
             snprintf(line, len, "%s bay %s PASS 100%% PASS - %.1fs chip %s retries %u baud %u",
                      when, bay, r->seconds, bk_chip_name(r->chip), r->retries, r->baud_end);

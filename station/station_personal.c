@@ -122,7 +122,7 @@ bk_personal_answer st_personal_make(void *ctx, bk_chip chip, const uint8_t mac[6
         if (a != BK_PERSONAL_WRITE)
             return a;
     }
-    tf_personal_vars v = {.bay = pj->b->number, .lot = "", .product = p->product,
+    tf_personal_vars v = {.bay = pj->b->number, .lot = pj->lot, .product = p->product,
                           .columns = p->personal.ledger_line ? (const char *const *)pj->cells : NULL,
                           .secret = ps->secrets ? tf_secrets_lookup : NULL,
                           .secret_ctx = ps->secrets};
