@@ -443,6 +443,11 @@ static int case_profile_check(void)
     CHECK_HAS(out, "\"secrets_read\":\ttrue");
     CHECK(!strstr(out, WIFI_SECRET) && !strstr(out, MQTT_SECRET));
     free(out);
+    /* one module by `flash` would pass without its sector: refused, naming the section */
+    const char *fargv[] = {tf, "flash", "--port", "/dev/null", "--profile", f.profile, NULL};
+    CHECK_EQ_INT(check_capture(fargv, true, 60, &out), 2);
+    CHECK_HAS(out, "plug.ini:11: [personalize]: a personalised product is flashed by");
+    free(out);
     /* readable by the group: refused when the station starts, and by the loader's words here */
     REQUIRE(chmod(path, 0640) == 0);
     char err[600];
