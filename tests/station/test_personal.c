@@ -446,7 +446,7 @@ static int case_profile_check(void)
     /* one module by `flash` would pass without its sector: refused, naming the section */
     const char *fargv[] = {tf, "flash", "--port", "/dev/null", "--profile", f.profile, NULL};
     CHECK_EQ_INT(check_capture(fargv, true, 60, &out), 2);
-    CHECK_HAS(out, "plug.ini:11: [personalize]: a personalised product is flashed by");
+    CHECK_HAS(out, "plug.ini:10: [personalize]: a personalised product is flashed by");
     free(out);
     /* readable by the group: refused when the station starts, and by the loader's words here */
     REQUIRE(chmod(path, 0640) == 0);
