@@ -395,6 +395,24 @@ static int case_crash_restart(void)
              "ledger_row_id = %lld AND personalized = 1", row);
     CHECK_EQ_INT(check_db_int(f.db, sql), 1);
     no_secret_in_file(f.db, "SN-0002");
+    /* what the customer and the engineer see of it */
+    char *out;
+    const char *st_argv[] = {trayflash_bin, "ledger", "status", "--profile", "plug-p1", "--db",
+                             f.db, NULL};
+    CHECK_EQ_INT(check_capture(st_argv, true, 60, &out), 0);
+    CHECK_HAS(out, "total 2, used 1, reserved 0, free 1");
+    free(out);
+    const char *ex_argv[] = {trayflash_bin, "ledger", "export", "--profile", f.profile, "--db",
+                             f.db, NULL};
+    CHECK_EQ_INT(check_capture(ex_argv, false, 60, &out), 0);
+    CHECK_HAS(out, "\"mac\",\"state\",\"used_at\",\"serial\"\r\n\"d8:1f:12:c0:00:07\",\"used\",\"20");
+    CHECK(strstr(out, "SN-0002") == NULL); /* a free row has no module */
+    free(out);
+    const char *rel_argv[] = {trayflash_bin, "ledger", "release", "--profile", "plug-p1",
+                              "--mac", "D8:1F:12:C0:00:07", "--db", f.db, NULL};
+    CHECK_EQ_INT(check_capture(rel_argv, true, 60, &out), 2); /* used: it shipped */
+    CHECK_HAS(out, "is used");
+    free(out);
     ru_rmrf(f.dir);
     return CHECK_DONE();
 }
