@@ -157,6 +157,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     }
     b->present = true;
     b->want_start = true;
+    b->ledger_wait = false; /* a new adapter: whatever waited there is gone */
     b->next_probe = 0;
     snprintf(b->devnode, sizeof b->devnode, "%s", d->devnode);
     if (simulated)
@@ -216,8 +217,9 @@ static bool schedule_locked(station *st)
             continue;
         }
         pool_fn fn = NULL;
-        if (b->ledger_wait)
-            fn = now >= b->next_probe ? station_job_task : NULL;
+        if (b->ledger_wait) /* held for ledger rows: asked again now and then (poll: probed) */
+            fn = now < b->next_probe ? NULL
+                 : st->o.cfg.start_mode == SC_START_POLL ? station_probe_task : station_job_task;
         else if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
             fn = station_job_task;
         else if (st->o.cfg.start_mode == SC_START_POLL && (b->force || now >= b->next_probe))
