@@ -222,7 +222,7 @@ static int case_tray16(void)
     station_counts(st, &pass, &fail);
     CHECK_EQ_INT(pass, 16);
     CHECK_EQ_INT(fail, 0); /* the held module is no failure */
-    char serials[17][64];
+    char serials[17][128];
     int parsed = 0, blank = 0;
     for (int i = 0; i < 17; i++) {
         bool is_blank;
