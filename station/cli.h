@@ -16,6 +16,7 @@ int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
 int cmd_central(int argc, char **argv);  /* central init | add-station | add-reader */
 int cmd_sync(int argc, char **argv);     /* sync: the outbox to the central database */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */
+int cmd_ledger(int argc, char **argv);   /* ledger import | status | export | release */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);
