@@ -143,11 +143,23 @@ void cf_drain(const char *db_path, const central_target *t, long long *sent, lon
         *parked = p;
 }
 
+static char scratch[256];
+
+void cf_teardown(int status)
+{
+    if (status != 0 || !scratch[0])
+        return;
+    const char *rm[] = {"/bin/rm", "-rf", scratch, NULL};
+    char *out = NULL;
+    check_capture(rm, true, 60, &out);
+    free(out);
+}
+
 const char *cf_tmpdir(void)
 {
-    static char dir[256];
+    char *dir = scratch;
     if (!dir[0]) {
-        snprintf(dir, sizeof dir, "%s/trayflash-central.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        snprintf(dir, sizeof scratch, "%s/trayflash-central.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
         REQUIRE(mkdtemp(dir) != NULL);
     }
     return dir;

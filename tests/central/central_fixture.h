@@ -34,5 +34,8 @@ typedef struct cf_station_spec {
 void cf_make_station(const char *path, const cf_station_spec *spec);
 /* Forwards until the queue is empty (REQUIRE: no failure); *sent / *parked may be NULL. */
 void cf_drain(const char *db_path, const central_target *t, long long *sent, long long *parked);
-/* A scratch directory for the case (removed by the caller's rm -rf only when it passed). */
+/* A scratch directory for the case, made on first use. */
 const char *cf_tmpdir(void);
+/* check_run's teardown: removes the scratch directory when the case passed (kept to look at
+ * when it failed). */
+void cf_teardown(int status);

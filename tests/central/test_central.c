@@ -514,5 +514,5 @@ static const check_case cases[] = {
 int main(int argc, char **argv)
 {
     setenv("TZ", "UTC", 1);
-    return CHECK_RUN(argc, argv, cases);
+    return check_run(argc, argv, cases, sizeof cases / sizeof cases[0], NULL, cf_teardown);
 }
