@@ -100,6 +100,12 @@ static const char *const migrations[] = {
     "CREATE INDEX attempt_by_mac_end ON attempt (mac, end_ts);\n"
     "DROP INDEX attempt_by_mac;\n"
     "CREATE INDEX attempt_failed_by_end ON attempt (end_ts) WHERE outcome <> 'pass';\n",
+
+    /* 4: the adapter behind an attempt (issue 17): its model in the station's adapter table,
+     * and the working baud the profile asked for; baud_start is the rate really used, lower
+     * when the adapter cannot make what the profile asks (a setup notice, not a failure). */
+    "ALTER TABLE attempt ADD COLUMN adapter_model TEXT;\n"
+    "ALTER TABLE attempt ADD COLUMN baud_asked INTEGER;\n",
 };
 
 int db_schema_latest(void)

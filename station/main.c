@@ -35,6 +35,9 @@ void cli_usage(FILE *out)
         "      Write a commented profile template (never over an existing file).\n"
         "  db snapshot FILE [--db DB] [--force]\n"
         "      A consistent one-file copy of the database, safe while a station writes to it.\n"
+        "  adapters [--config FILE] [-v]\n"
+        "      The USB-serial adapters connected now: bay, port, model, serial, driver and\n"
+        "      the rates each truly produces (the station runs a bay no faster).\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -78,6 +81,8 @@ int main(int argc, char **argv)
         return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(c, "adapters"))
+        return cmd_adapters(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

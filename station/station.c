@@ -119,6 +119,7 @@ static st_bay *bay_add(station *st, int number, const char *name, const char *id
         snprintf(b->name, sizeof b->name, "%02d", number);
     snprintf(b->id_path, sizeof b->id_path, "%s", id_path);
     b->profile_idx = profile_idx;
+    b->rate_told_profile = -1;
     atomic_init(&b->cancel, 0);
     return b;
 }
@@ -151,10 +152,15 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     b->want_start = true;
     b->next_probe = 0;
     snprintf(b->devnode, sizeof b->devnode, "%s", d->devnode);
-    if (simulated)
+    if (simulated) {
         snprintf(b->adapter, sizeof b->adapter, "sim");
-    else
+        b->model = NULL;
+    } else {
         snprintf(b->adapter, sizeof b->adapter, "%04x:%04x:%s", d->vid, d->pid, d->serial);
+        adapter_ident id = {.vid = d->vid, .pid = d->pid, .driver = d->driver,
+                            .product = d->product, .bcd_device = d->bcd_device};
+        b->model = adapter_lookup(&id);
+    }
     st_event ev = {.kind = ST_EV_ADAPTER_ADD, .ts = station_now(), .bay = b->number};
     snprintf(ev.port, sizeof ev.port, "%s", b->devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", b->adapter);

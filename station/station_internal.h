@@ -70,6 +70,7 @@ double station_now(void);   /* unix seconds */
 #include "pool.h"
 #include "profile.h"
 #include "station.h"
+#include "adapter_table.h"
 
 #define ST_MAX_PROFILES 16
 
@@ -89,6 +90,11 @@ typedef struct st_bay {
     bool flashing;          /* busy with a job (not a poll-mode probe): a retry must wait */
     char devnode[128];
     char adapter[64];
+    const adapter_model *model; /* the adapter table's row; NULL: simulated (no adapter) */
+    /* the setup notice "profile asks more than the adapter makes" is told once per bay and
+     * (model, profile): */
+    const adapter_model *rate_told_model;
+    int rate_told_profile;
     int attempts;
     bool have_last_mac;
     uint8_t last_mac[6];

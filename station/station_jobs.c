@@ -108,6 +108,29 @@ static bool hold_for_db_locked(st_bay *b)
     return true;
 }
 
+/* The profile's spec with its baud ladder made fit for the bay's adapter (adapter_table.h):
+ * the bay starts at the highest rate both allow. A profile asking more than the adapter makes
+ * is a setup notice, told once per bay and (adapter model, profile), never a failed module.
+ * Called with the lock (the bay's model and notice memory). */
+static void fit_spec_locked(st_bay *b, const st_profile_slot *ps, bk_job_spec *spec)
+{
+    *spec = ps->spec;
+    if (!b->model)
+        return;
+    bool changed = false;
+    uint32_t fit[BK_MAX_BAUDS];
+    int n = adapter_fit_bauds(b->model, ps->spec.bauds, ps->spec.n_bauds, fit, &changed);
+    memcpy(spec->bauds, fit, sizeof fit);
+    spec->n_bauds = n;
+    if (!changed || (b->rate_told_model == b->model && b->rate_told_profile == b->profile_idx))
+        return;
+    b->rate_told_model = b->model;
+    b->rate_told_profile = b->profile_idx;
+    char why[600];
+    adapter_mismatch_text(b->model, ps->spec.bauds[0], fit[0], why, sizeof why);
+    st_notice(b->st->q, b->number, ST_LOG_WARN, "bay %02d setup: %s", b->number, why);
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -122,9 +145,12 @@ static void run_job(st_bay *b)
     }
     b->flashing = true;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
-    char devnode[128], adapter[64];
+    char devnode[128], adapter[64], model[32];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     snprintf(adapter, sizeof adapter, "%s", b->adapter);
+    snprintf(model, sizeof model, "%s", b->model ? b->model->model : "");
+    bk_job_spec spec;
+    fit_spec_locked(b, ps, &spec);
     pthread_mutex_unlock(&st->lock);
 
     char why[300];
@@ -141,6 +167,7 @@ static void run_job(st_bay *b)
                    .serial = j.serial, .profile = &ps->p};
     snprintf(ev.port, sizeof ev.port, "%s", devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
+    snprintf(ev.adapter_model, sizeof ev.adapter_model, "%s", model);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
     snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
     evq_post(st->q, &ev);
@@ -149,7 +176,7 @@ static void run_job(st_bay *b)
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
-    bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    bk_flash_job(devnode, &spec, &hooks, &end.result);
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
     job_done(b, &end.result, &end);
