@@ -1,0 +1,306 @@
+/* test_adapters.c - adapters of several models under umockdev, each with the rates it really
+ * carries (ctest hotplug_adapters_*; issue 17).
+ *
+ * rates: a profile asking 2000000 baud on three bays: a CP2102 (whose driver silently runs
+ *   anything above 921600 at 921600: its simulated module garbles every byte above 921600,
+ *   as the real wire would), a CH340 (2 M) and a CP2102N (3 M). The CP2102 bay runs at
+ *   921600 from the start - no failed baud switch, no retry, no warning on the pass - with
+ *   one setup notice naming the adapter, and no failed module; the others run at 2 M with no
+ *   notice. The CP2102 is re-plugged on its port: a second pass, still one notice. The
+ *   database keeps the model, the rate asked and the rate used.
+ * cli: `trayflash adapters --config FILE -v` (the real program, under the same testbed) lists
+ *   the bay, port, model, serial, driver and usable rates of each adapter. */
+#include <stdlib.h>
+#include <string.h>
+#include "check.h"
+#include "hp_harness.h"
+#include "station.h"
+
+#define FLASH_TIMEOUT_MS 40000
+
+typedef struct model_spec {
+    fakeport_kind kind;
+    const char *product; /* NULL: the kind's */
+    const char *usb_path, *tty;
+    int minor;
+    uint32_t wire_max;   /* what the simulated wire carries (bksim adapter-max-baud) */
+    const char *model;   /* the adapter table's name for it */
+    uint32_t runs_at;
+} model_spec;
+
+static const model_spec models[] = {
+    {FAKEPORT_CP2102, NULL, "1-1", "ttyUSB0", 0, 921600, "CP2102", 921600},
+    {FAKEPORT_CH340, NULL, "1-2", "ttyUSB1", 1, 2000000, "CH340/CH341", 2000000},
+    {FAKEPORT_CP2102, "CP2102N USB to UART Bridge Controller", "1-3", "ttyUSB2", 2, 3000000,
+     "CP2102N", 2000000},
+};
+enum { N_MODELS = 3 };
+
+typedef struct bench {
+    UMockdevTestbed *tb;
+    bksim_server *sim;
+    station *st;
+    hp_lines lines;
+    char dir[64], db_path[128], cfg_path[128], profile[600];
+} bench;
+
+static void adapter_of(const model_spec *m, fakeport_adapter *a)
+{
+    char err[300] = "";
+    REQUIRE_MSG(fakeport_adapter_init(a, m->kind, m->usb_path, m->tty, m->minor, NULL, err,
+                                     sizeof err) == 0, "%s", err);
+    if (m->product)
+        snprintf(a->product, sizeof a->product, "%s", m->product);
+}
+
+/* Bay i+1 is models[i]'s USB port. */
+static void write_files(bench *b)
+{
+    char err[300];
+    REQUIRE_MSG(hp_make_profile(b->dir, 64, 7, b->profile, sizeof b->profile, err, sizeof err) == 0,
+                "%s", err);
+    /* the same profile, asking 2 Mbaud */
+    FILE *f = fopen(b->profile, "r");
+    REQUIRE_MSG(f, "%s", b->profile);
+    static char text[4096];
+    text[fread(text, 1, sizeof text - 1, f)] = 0;
+    fclose(f);
+    char *at = strstr(text, "baud = 921600");
+    REQUIRE_MSG(at, "profile text has no baud line");
+    f = fopen(b->profile, "w");
+    REQUIRE_MSG(f, "%s", b->profile);
+    fprintf(f, "%.*sbaud = 2000000%s", (int)(at - text), text, at + strlen("baud = 921600"));
+    REQUIRE_MSG(fclose(f) == 0, "%s", b->profile);
+
+    snprintf(b->cfg_path, sizeof b->cfg_path, "%s/station.ini", b->dir);
+    f = fopen(b->cfg_path, "w");
+    REQUIRE_MSG(f, "%s", b->cfg_path);
+    fprintf(f, "[station]\nname = adapters-test\npool_size = 4\n");
+    for (int i = 0; i < N_MODELS; i++) {
+        fakeport_adapter a;
+        char idp[128];
+        adapter_of(&models[i], &a);
+        REQUIRE_MSG(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
+        fprintf(f, "\n[bay %d]\npath = %s\n", i + 1, idp);
+    }
+    REQUIRE_MSG(fclose(f) == 0, "%s", b->cfg_path);
+}
+
+static void plug(bench *b, hp_adapter *h, const model_spec *m)
+{
+    fakeport_adapter a;
+    char err[300] = "";
+    adapter_of(m, &a);
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    mc.faults.adapter_max_baud = m->wire_max;
+    REQUIRE_MSG(hp_adapter_plug(h, b->tb, b->sim, &a, &mc, err, sizeof err) == 0, "%s", err);
+}
+
+static void start_station(bench *b)
+{
+    static station_opts o; /* the station keeps a copy; static only to keep the stack small */
+    memset(&o, 0, sizeof o);
+    char err[512];
+    station_config_defaults(&o.cfg);
+    REQUIRE_MSG(station_config_load(b->cfg_path, &o.cfg, err, sizeof err) == 0, "%s", err);
+    o.profile_path = b->profile;
+    o.db_path = b->db_path;
+    o.headless_out = b->lines.out;
+    o.link_timeout_ms = 5000;
+    b->st = station_start(&o, err, sizeof err);
+    REQUIRE_MSG(b->st, "station_start: %s", err);
+}
+
+/* The end line (PASS or FAIL) of bay's first attempt started at or after line `from`. */
+static int wait_end(bench *b, int bay, int from, char *line, size_t len)
+{
+    char pre[16];
+    snprintf(pre, sizeof pre, " bay %02d ", bay);
+    int start = hp_lines_wait(&b->lines, from, FLASH_TIMEOUT_MS, pre, " LINK 0% ", "start #");
+    for (int i = start; i >= 0; i++) {
+        i = hp_lines_wait(&b->lines, i, FLASH_TIMEOUT_MS, pre, NULL, NULL);
+        if (i < 0)
+            return -1;
+        hp_lines_get(&b->lines, i, line, len);
+        if (strstr(line, " PASS 100% PASS ") || (strstr(line, " FAIL ") && strstr(line, "% FAIL ")))
+            return i;
+    }
+    return -1;
+}
+
+static int setup_notices(bench *b, int bay)
+{
+    char pre[32];
+    snprintf(pre, sizeof pre, " bay %02d warn ", bay);
+    return hp_lines_count(&b->lines, pre, " setup: profile asks 2000000 baud", NULL);
+}
+
+static void check_db(bench *b)
+{
+    const char *db = b->db_path;
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt"), N_MODELS + 1);
+    CHECK_EQ_INT(check_db_int(db, "select count(*) from attempt where outcome <> 'pass'"), 0);
+    for (int i = 0; i < N_MODELS; i++) {
+        const check_sql_arg args[] = {SQL_INT(i + 1), SQL_TEXT(models[i].model),
+                                      SQL_INT(models[i].runs_at)};
+        long long want = i == 0 ? 2 : 1;
+        long long got = check_db_int_args(db, "select count(*) from attempt where bay = ?1 and "
+                                              "adapter_model = ?2 and baud_asked = 2000000 and "
+                                              "baud_start = ?3 and baud_end = ?3 and retries = 0",
+                                          3, args);
+        CHECK_MSG(got == want, "bay %02d: %lld rows of %s at %u, expected %lld", i + 1, got,
+                  models[i].model, models[i].runs_at, want);
+    }
+}
+
+static int case_rates(void)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    char err[512];
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "adapters") == 0, "mkdtemp");
+    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
+    write_files(&b);
+    b.tb = umockdev_testbed_new(); /* before the station's monitor exists */
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    bksim_config sc = {.count = 0, .seed = 17, .time_scale = 0.5};
+    b.sim = bksim_start(&sc, err, sizeof err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    start_station(&b);
+
+    hp_adapter ad[N_MODELS];
+    memset(ad, 0, sizeof ad);
+    for (int i = 0; i < N_MODELS; i++)
+        plug(&b, &ad[i], &models[i]);
+    char line[700];
+    for (int i = 0; i < N_MODELS; i++) {
+        int end = wait_end(&b, i + 1, 0, line, sizeof line);
+        char want[64];
+        snprintf(want, sizeof want, " retries 0 baud %u", models[i].runs_at);
+        CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS ") && strstr(line, want),
+                  "bay %02d (%s) should pass at %u with no retry: %s", i + 1, models[i].model,
+                  models[i].runs_at, end >= 0 ? line : "no end line");
+    }
+    CHECK_EQ_INT(setup_notices(&b, 1), 1);
+    CHECK_MSG(hp_lines_count(&b.lines, " bay 01 warn ", "CP2102 (cp210x) makes at most 921600",
+                             "runs at 921600") == 1, "the notice names the adapter and the rate");
+    CHECK_EQ_INT(setup_notices(&b, 2), 0);
+    CHECK_EQ_INT(setup_notices(&b, 3), 0);
+    /* the pass needed no help: no warning line (a stepped-down baud would say so) */
+    CHECK_EQ_INT(hp_lines_count(&b.lines, " bay 01 ", "no echo after SetBaudRate", NULL), 0);
+
+    /* the same CP2102 again on its port: a second attempt, and no second notice */
+    int from = hp_lines_total(&b.lines);
+    hp_adapter_free(&ad[0]);
+    plug(&b, &ad[0], &models[0]);
+    int end = wait_end(&b, 1, from, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS ") && strstr(line, " baud 921600"),
+              "bay 01 re-plugged should pass at 921600: %s", end >= 0 ? line : "no end line");
+    CHECK_EQ_INT(setup_notices(&b, 1), 1);
+
+    station_request_stop(b.st);
+    CHECK_EQ_INT(station_wait(b.st), 0);
+    station_free(b.st);
+    hp_lines_finish(&b.lines);
+    check_db(&b);
+    if (check_failures())
+        hp_lines_dump(&b.lines, "test failed");
+    for (int i = 0; i < N_MODELS; i++)
+        hp_adapter_free(&ad[i]);
+    bksim_stop(b.sim);
+    g_object_unref(b.tb);
+    hp_lines_free(&b.lines);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
+/* The listing, from the real program under the same testbed (it inherits the preload). */
+static int case_cli(void)
+{
+    const char *tf = check_arg(0);
+    REQUIRE_MSG(tf, "usage: test_adapters cli TRAYFLASH");
+    bench b;
+    memset(&b, 0, sizeof b);
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "adapters-cli") == 0, "mkdtemp");
+    write_files(&b);
+    b.tb = umockdev_testbed_new();
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    fakeport *ports[N_MODELS + 1];
+    char err[300];
+    for (int i = 0; i < N_MODELS; i++) {
+        fakeport_adapter a;
+        adapter_of(&models[i], &a);
+        ports[i] = fakeport_plug(b.tb, &a, NULL, NULL, err, sizeof err);
+        REQUIRE_MSG(ports[i], "%s", err);
+    }
+    /* an FT232R on a port the bay map does not name */
+    fakeport_adapter ft;
+    REQUIRE_MSG(fakeport_adapter_init(&ft, FAKEPORT_FT232R, "1-4", "ttyUSB3", 3, NULL, err,
+                                      sizeof err) == 0, "%s", err);
+    ports[N_MODELS] = fakeport_plug(b.tb, &ft, NULL, NULL, err, sizeof err);
+    REQUIRE_MSG(ports[N_MODELS], "%s", err);
+
+    char *out = NULL;
+    const char *argv[] = {tf, "adapters", "--config", b.cfg_path, "-v", NULL};
+    int rc = check_capture(argv, true, 20, &out);
+    CHECK_EQ_INT(rc, 0);
+    REQUIRE(out);
+    CHECK_HAS(out, "BAY  PORT");
+    static const char *const want[][4] = {
+        {"01 ", "/dev/ttyUSB0", "CP2102 ", ",921600\n"},
+        {"02 ", "/dev/ttyUSB1", "CH340/CH341", "1500000,2000000\n"},
+        {"03 ", "/dev/ttyUSB2", "CP2102N", "2000000,3000000\n"},
+        {"-  ", "/dev/ttyUSB3", "FT232R", "A50285BI"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const char *l = strstr(out, want[i][1]);
+        CHECK_MSG(l && l - out >= 5 && !strncmp(l - 5, want[i][0], strlen(want[i][0])),
+                  "no line for %s on bay %s:\n%s", want[i][1], want[i][0], out);
+        const char *eol = l ? strchr(l, '\n') : NULL;
+        char one[400] = "";
+        if (l && eol)
+            snprintf(one, sizeof one, "%.*s\n", (int)(eol - l), l);
+        CHECK_MSG(strstr(one, want[i][2]) && strstr(one, want[i][3]), "line for %s: '%s'",
+                  want[i][1], one);
+    }
+    /* the CP2102's line stops at 921600; the CH340 has no serial number */
+    const char *cp = strstr(out, "/dev/ttyUSB0");
+    CHECK(cp && strstr(cp, "230400,460800,500000,921600\n"));
+    const char *ch = strstr(out, "/dev/ttyUSB1");
+    CHECK(ch && strstr(ch, "(none)") && strstr(ch, "(none)") < strchr(ch, '\n'));
+    /* -v: where the numbers come from */
+    CHECK_HAS(out, "rates from: Linux drivers/usb/serial/cp210x.c");
+    CHECK_HAS(out, "bcdDevice 0600");
+    free(out);
+
+    /* a bad station file is a usage error naming file:line */
+    char bad[200];
+    snprintf(bad, sizeof bad, "%s/bad.ini", b.dir);
+    FILE *f = fopen(bad, "w");
+    REQUIRE(f);
+    fprintf(f, "[station]\nnmae = x\n");
+    fclose(f);
+    const char *argv2[] = {tf, "adapters", "--config", bad, NULL};
+    rc = check_capture(argv2, true, 20, &out);
+    CHECK_EQ_INT(rc, 2);
+    CHECK_MSG(out && strstr(out, "bad.ini:2:"), "%s", out ? out : "");
+    free(out);
+
+    for (int i = 0; i <= N_MODELS; i++)
+        fakeport_free(ports[i]);
+    g_object_unref(b.tb);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
+int main(int argc, char **argv)
+{
+    support_ensure_umockdev_preload(argv);
+    static const check_case cases[] = {
+        {"rates", case_rates},
+        {"cli", case_cli},
+    };
+    return CHECK_RUN(argc, argv, cases);
+}
