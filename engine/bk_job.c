@@ -194,7 +194,7 @@ static bool is_hard(bk_status st)
 static bk_status reset_module(job *j)
 {
     bool no_lines = false;
-    bk_status st = bk_reset_into_window(&j->s, &no_lines);
+    bk_status st = bk_reset_into_window(&j->s, j->spec->reset, &no_lines);
     if (no_lines && !j->power_cycle_told) {
         j->power_cycle_told = true;
         char msg[320];

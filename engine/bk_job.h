@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include "bk_cause.h"
 #include "bk_chip.h"
+#include "bk_reset.h"
 #include "transport.h"
 
 #define BK_MAX_BAUDS 8
@@ -44,6 +45,8 @@ typedef struct bk_job_spec {
     bool skip_unchanged;          /* re-flash: skip sectors whose CRC already matches */
     int link_timeout_ms;          /* how long to send LinkCheck after a reset (default 10000) */
     int write_retries;            /* per sector, each after a re-erase (default 2) */
+    const bk_reset_seq *reset;    /* how the fixture's lines reset the module; NULL: the default
+                                     (owned by the caller, alive for the job) */
 } bk_job_spec;
 
 typedef enum bk_phase {

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bk_reset.h"
 #include "tf_keys.h"
 
 #define SC_MAX_BAYS 128
@@ -31,6 +32,8 @@ typedef struct sc_bay {
                                   "" = by number only */
     char name[32];             /* "A01"; default "%02d" of the number */
     char profile[SC_PATH_MAX]; /* per-bay override, "" = the station's */
+    bk_reset_seq reset;        /* with has_reset: this bay's fixture resets its own way */
+    bool has_reset;
     int line;
 } sc_bay;
 
@@ -53,6 +56,8 @@ typedef struct station_config {
     int poll_interval_ms;      /* poll mode: how often an idle bay is probed (default 2000) */
     char profile[SC_PATH_MAX];
     char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
+    bk_reset_seq reset;        /* how the fixtures' DTR/RTS reset a module (default: preset
+                                  "default", the engine's own pulse) */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];
@@ -71,6 +76,8 @@ int station_config_load(const char *path, station_config *c, char *err, size_t e
 bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid);
 const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path);
 const sc_bay *station_config_bay_by_number(const station_config *c, int bay);
+/* The reset sequence of bay `bay`: its own, else the station's. */
+const bk_reset_seq *station_config_bay_reset(const station_config *c, int bay);
 /* The profile path bay `bay` flashes: its own, its range's, else `default_profile`. */
 const char *station_config_bay_profile(const station_config *c, int bay,
                                        const char *default_profile);

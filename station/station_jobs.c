@@ -115,6 +115,7 @@ static bool hold_for_db_locked(st_bay *b)
 static void fit_spec_locked(st_bay *b, const st_profile_slot *ps, bk_job_spec *spec)
 {
     *spec = ps->spec;
+    spec->reset = station_config_bay_reset(&b->st->o.cfg, b->number);
     if (!b->model)
         return;
     bool changed = false;
@@ -196,13 +197,14 @@ void station_probe_task(void *arg)
     char devnode[128];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     bk_chip chip = st->profiles[b->profile_idx].p.variants[0].chip;
+    const bk_reset_seq *reset = station_config_bay_reset(&st->o.cfg, b->number);
     bool force = b->force;
     pthread_mutex_unlock(&st->lock);
     uint8_t mac[6];
     bool have_mac;
     char err[200] = "";
-    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                    err, sizeof err);
+    bk_probe_outcome out = bk_probe(devnode, chip, reset, ST_PROBE_WINDOW_MS, &b->cancel, mac,
+                                    &have_mac, err, sizeof err);
     if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
         /* a retry pressed during the probe (force now set) flashes it all the same */

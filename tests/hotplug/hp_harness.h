@@ -60,8 +60,11 @@ typedef struct hp_adapter {
     int sim_idx;      /* -1 until attached and after unplug */
     int last_sim_idx; /* the module this adapter had, after unplug */
     bool last_rts;
-    bool held;        /* attached while RTS was released: in reset until the program's next RTS */
+    bool held;        /* attached while CEN was released: in reset until the program's next CEN */
     int rts_rises;    /* RTS asserted edges the program made (kernel open + reset pulses) */
+    int dtr_rises;    /* the same for DTR */
+    bool last_dtr;
+    bool cen_on_dtr;  /* the fixture wires CEN to DTR (default: RTS, as bksim's own model) */
 } hp_adapter;
 
 /* Plugs `a` into tb (the "add" uevents go out) and attaches a fresh module (mc NULL:
@@ -69,6 +72,11 @@ typedef struct hp_adapter {
 int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen);
+/* The same on a fixture whose CEN hangs on DTR (cen_on_dtr) instead of RTS. */
+int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
+                          const fakeport_adapter *a, const bksim_module_config *mc,
+                          bool cen_on_dtr, char *err, size_t errlen);
+int hp_adapter_dtr_rises(hp_adapter *h);
 /* Unplugs like a USB yank: the module is held in reset first (it is unpowered once the
  * adapter is gone, and must never write to the master's fd number again: bksim has no
  * detach), then hang-up + "remove" uevent + sysfs removal. No-op if not plugged. */

@@ -8,6 +8,10 @@
  *   one setup notice naming the adapter, and no failed module; the others run at 2 M with no
  *   notice. The CP2102 is re-plugged on its port: a second pass, still one notice. The
  *   database keeps the model, the rate asked and the rate used.
+ * reset_presets: a reset sequence per fixture kind: two fixtures with CEN on RTS (presets
+ *   rts-cen from [station], tuya on its bay) and one with CEN on DTR (dtr-cen on its bay).
+ *   Each module links through its own wiring, without a power-cycle request, and the line
+ *   the fixture does not use is never pulsed (only the kernel's raise at open).
  * cli: `trayflash adapters --config FILE -v` (the real program, under the same testbed) lists
  *   the bay, port, model, serial, driver and usable rates of each adapter. */
 #include <stdlib.h>
@@ -216,6 +220,84 @@ static int case_rates(void)
     return CHECK_DONE();
 }
 
+static int case_reset_presets(void)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    char err[512];
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "presets") == 0, "mkdtemp");
+    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
+    write_files(&b);
+    /* the station's sequence, and two bays of their own */
+    static char cfg[8192];
+    FILE *f = fopen(b.cfg_path, "r");
+    REQUIRE(f);
+    cfg[fread(cfg, 1, sizeof cfg - 1, f)] = 0;
+    fclose(f);
+    f = fopen(b.cfg_path, "w");
+    REQUIRE(f);
+    for (const char *l = cfg; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l + 1) : strlen(l);
+        fprintf(f, "%.*s", (int)n, l);
+        if (!strncmp(l, "pool_size", 9))
+            fprintf(f, "reset = rts-cen\n");
+        if (!strncmp(l, "[bay 2]", 7))
+            fprintf(f, "reset = dtr-cen\n");
+        if (!strncmp(l, "[bay 3]", 7))
+            fprintf(f, "reset = tuya\n");
+        l += n;
+    }
+    REQUIRE(fclose(f) == 0);
+    b.tb = umockdev_testbed_new();
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    bksim_config sc = {.count = 0, .seed = 23, .time_scale = 0.5};
+    b.sim = bksim_start(&sc, err, sizeof err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    start_station(&b);
+
+    static const model_spec ch[3] = {
+        {FAKEPORT_CH340, NULL, "1-1", "ttyUSB0", 0, 2000000, "CH340/CH341", 2000000},
+        {FAKEPORT_CH340, NULL, "1-2", "ttyUSB1", 1, 2000000, "CH340/CH341", 2000000},
+        {FAKEPORT_CH340, NULL, "1-3", "ttyUSB2", 2, 2000000, "CH340/CH341", 2000000},
+    };
+    const bool cen_on_dtr[3] = {false, true, false};
+    hp_adapter ad[3];
+    memset(ad, 0, sizeof ad);
+    for (int i = 0; i < 3; i++) {
+        fakeport_adapter a;
+        adapter_of(&ch[i], &a);
+        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, NULL, cen_on_dtr[i], err,
+                                          sizeof err) == 0, "%s", err);
+    }
+    char line[700];
+    for (int i = 0; i < 3; i++) {
+        int end = wait_end(&b, i + 1, 0, line, sizeof line);
+        CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d (CEN on %s) should "
+                  "pass: %s", i + 1, cen_on_dtr[i] ? "DTR" : "RTS", end >= 0 ? line : "no end");
+        /* the unused line: raised by the kernel at open, never pulsed by the sequence */
+        int unused = cen_on_dtr[i] ? hp_adapter_rts_rises(&ad[i]) : hp_adapter_dtr_rises(&ad[i]);
+        int used = cen_on_dtr[i] ? hp_adapter_dtr_rises(&ad[i]) : hp_adapter_rts_rises(&ad[i]);
+        CHECK_MSG(unused == 1, "bay %02d: the line not wired to CEN rose %d times", i + 1, unused);
+        CHECK_MSG(used >= 2, "bay %02d: CEN was pulsed %d times (open included)", i + 1, used);
+    }
+    station_request_stop(b.st);
+    CHECK_EQ_INT(station_wait(b.st), 0);
+    station_free(b.st);
+    hp_lines_finish(&b.lines);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle", NULL, NULL), 0);
+    if (check_failures())
+        hp_lines_dump(&b.lines, "test failed");
+    for (int i = 0; i < 3; i++)
+        hp_adapter_free(&ad[i]);
+    bksim_stop(b.sim);
+    g_object_unref(b.tb);
+    hp_lines_free(&b.lines);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
 /* The listing, from the real program under the same testbed (it inherits the preload). */
 static int case_cli(void)
 {
@@ -300,6 +382,7 @@ int main(int argc, char **argv)
     support_ensure_umockdev_preload(argv);
     static const check_case cases[] = {
         {"rates", case_rates},
+        {"reset_presets", case_reset_presets},
         {"cli", case_cli},
     };
     return CHECK_RUN(argc, argv, cases);
