@@ -194,6 +194,11 @@ static bool is_hard(bk_status st)
 static bk_status reset_module(job *j)
 {
     bool no_lines = false;
+    if (j->spec->app_reboot) {
+        bk_status st = bk_app_reboot(&j->s, j->spec->app_reboot, j->spec->app_baud);
+        if (st != BK_ST_OK)
+            return st;
+    }
     bk_status st = bk_reset_into_window(&j->s, j->spec->reset, &no_lines);
     if (no_lines && !j->power_cycle_told) {
         j->power_cycle_told = true;

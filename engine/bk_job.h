@@ -47,6 +47,9 @@ typedef struct bk_job_spec {
     int write_retries;            /* per sector, each after a re-erase (default 2) */
     const bk_reset_seq *reset;    /* how the fixture's lines reset the module; NULL: the default
                                      (owned by the caller, alive for the job) */
+    unsigned app_reboot;          /* BK_APP_REBOOT_TEXT|_FRAME: before each reset, ask firmware
+                                     already running to restart into its loader (0: never) */
+    uint32_t app_baud;            /* the running firmware's console rate (0: 115200) */
 } bk_job_spec;
 
 typedef enum bk_phase {

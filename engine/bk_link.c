@@ -41,6 +41,29 @@ bk_status bk_reset_into_window(bk_session *s, const bk_reset_seq *seq, bool *no_
     return BK_ST_OK;
 }
 
+static bk_status at_baud(bk_session *s, uint32_t baud)
+{
+    if (s->tp->baud != baud && s->tp->ops->set_baud(s->tp, baud) < 0)
+        return BK_ST_IO;
+    s->baud = baud;
+    return BK_ST_OK;
+}
+
+bk_status bk_app_reboot(bk_session *s, unsigned what, uint32_t app_baud)
+{
+    if (!app_baud)
+        app_baud = BK_LINK_BAUD;
+    bk_status st = at_baud(s, app_baud);
+    if (st == BK_ST_OK)
+        st = bk_app_reboot_request(s, what);
+    if (st == BK_ST_OK && (what & BK_APP_REBOOT_FRAME) && app_baud != BK_LINK_BAUD &&
+        (st = at_baud(s, BK_LINK_BAUD)) == BK_ST_OK)
+        st = bk_app_reboot_request(s, BK_APP_REBOOT_FRAME);
+    if (st == BK_ST_OK)
+        st = at_baud(s, BK_LINK_BAUD);
+    return st;
+}
+
 bk_probe_outcome bk_probe(const char *port, bk_chip chip, const bk_reset_seq *reset, int window_ms,
                           atomic_int *cancel, uint8_t mac[6], bool *have_mac, char *err,
                           size_t errlen)

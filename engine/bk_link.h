@@ -15,6 +15,13 @@
  * chip's reset timing (reference §5.2), not synchronisation. */
 bk_status bk_reset_into_window(bk_session *s, const bk_reset_seq *seq, bool *no_lines);
 
+/* Asks firmware already running on the module to restart into its loader window
+ * (bk_app_reboot_request: `what` is BK_APP_REBOOT_TEXT and/or _FRAME) at the application's
+ * console rate `app_baud`; the frame is sent at 115200 as well when that differs (the
+ * loader's own rate, where the Beken uploaders send it). Leaves the host at 115200. A module
+ * already in its loader takes the text as line noise. */
+bk_status bk_app_reboot(bk_session *s, unsigned what, uint32_t app_baud);
+
 /* The poll-mode question to a fixed adapter: is a module there, and which? Opens `port`,
  * resets, sends LinkCheck for `window_ms`, and reads the MAC (bk_read_mac) of family `chip`.
  * PROBE_PORT_ERROR with words in err when the port cannot be used. */

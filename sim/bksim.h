@@ -67,8 +67,17 @@ typedef struct bksim_module_config {
                                adapter has no modem lines and nobody power-cycles): only the
                                first open powers the module up */
     bool no_mac;            /* the RF calibration sector carries no MAC TLV */
+    /* "Running firmware" (rework, re-flash): the module's first power-up finds its application
+     * running (the loader window passed long ago), opens of the port never reset it, and the
+     * application's console (at app_baud, 0: 115200) restarts the chip into its loader window
+     * on the public tools' reboot requests: the line "reboot" (CR LF or LF) and the
+     * register-write reboot frame 01 E0 FC 05 FE 95 27 95 27 (reference §3.10, §5.2). */
+    bool running_app;
+    uint32_t app_baud;
 } bksim_module_config;
 void bksim_module_config_default(bksim_module_config *mc); /* BK7231T, no faults, derived MAC */
+/* The console rate of a running_app module: app_baud, or 115200. */
+uint32_t bksim_app_baud(const bksim_module_config *mc);
 
 typedef struct bksim_timing {            /* seconds; defaults = typical, slow_flash = worst */
     double erase_4k_s, erase_64k_s, page_program_s, crc_bytes_per_s, sr_write_s, read_4k_s;
@@ -123,7 +132,7 @@ double bksim_lower_bound_s(const bksim_timing *t, bk_chip chip, const uint8_t *i
                            uint32_t offset, uint32_t baud, bool identical);
 
 /* ------------------------------------------------------------------ stats */
-typedef struct bksim_stats { uint64_t frames, writes_4k, erases, reads_4k, crcs, resets, links,
+typedef struct bksim_stats { uint64_t app_reboots, frames, writes_4k, erases, reads_4k, crcs, resets, links,
     garbage_bytes, bytes_in, bytes_out; double busy_s;
     uint64_t writes_dropped;  /* writes ACKed with status 0 that changed nothing (protected/locked) */
     uint64_t erases_dropped;  /* erases ACKed with status 0 that changed nothing */

@@ -167,7 +167,8 @@ static void port_unhang(bksim_server *s, sim_port *p, int idx)
         return;
     p->hung = false;
     int64_t now = model_now(s);
-    bool keeps = bksim_module_cfg(p->m)->open_keeps_state;
+    const bksim_module_config *mc = bksim_module_cfg(p->m);
+    bool keeps = mc->open_keeps_state || mc->running_app;
     if (!p->rts && (!keeps || !p->ever_opened))
         bksim_module_power_up(p->m, now);
     p->ever_opened = true;

@@ -220,8 +220,8 @@ static void hp_on_lines(fakeport *port, bool dtr, bool rts, void *user)
         h->dtr_rises++;
     h->last_rts = rts;
     h->last_dtr = dtr;
-    bool cen = h->cen_on_dtr ? dtr : rts; /* asserted: the module held in reset */
-    if (h->sim_idx >= 0) {
+    bool cen = h->cen == HP_CEN_DTR ? dtr : rts; /* asserted: the module held in reset */
+    if (h->sim_idx >= 0 && h->cen != HP_CEN_NONE) {
         if (h->held && cen)
             h->held = false; /* the program's reset: from its release on, the chip follows */
         if (!h->held)
@@ -234,18 +234,18 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen)
 {
-    return hp_adapter_plug_wired(h, tb, sim, a, mc, false, err, errlen);
+    return hp_adapter_plug_wired(h, tb, sim, a, mc, HP_CEN_RTS, err, errlen);
 }
 
 int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                           const fakeport_adapter *a, const bksim_module_config *mc,
-                          bool cen_on_dtr, char *err, size_t errlen)
+                          hp_cen cen, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
     h->sim = sim;
     h->sim_idx = -1;
-    h->cen_on_dtr = cen_on_dtr;
+    h->cen = cen;
     /* "add" goes out here: the station may open the port (and move its lines) before the
      * module is attached; hp_on_lines keeps the last state and attach applies it. */
     h->port = fakeport_plug(tb, a, hp_on_lines, h, err, errlen);
@@ -268,10 +268,12 @@ int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
      * link attempt), never the attach. */
     pthread_mutex_lock(&h->lock);
     h->sim_idx = idx;
-    bool dtr, rts;
-    fakeport_get_lines(h->port, &dtr, &rts);
-    bksim_set_lines(sim, idx, dtr, true);
-    h->held = !(cen_on_dtr ? dtr : rts);
+    if (cen != HP_CEN_NONE) { /* no wire to CEN: the module runs as it was powered */
+        bool dtr, rts;
+        fakeport_get_lines(h->port, &dtr, &rts);
+        bksim_set_lines(sim, idx, dtr, true);
+        h->held = !(cen == HP_CEN_DTR ? dtr : rts);
+    }
     pthread_mutex_unlock(&h->lock);
     return 0;
 }

@@ -49,6 +49,10 @@ void hp_lines_dump(hp_lines *l, const char *why);
 
 /* ---- adapters wired to simulated modules ----------------------------------------------- */
 
+/* The fixture's wiring of the module's CEN: to RTS (bksim's own model, the default), to DTR,
+ * or to nothing (the lines move no module: it restarts only by application reboot or power). */
+typedef enum hp_cen { HP_CEN_RTS = 0, HP_CEN_DTR, HP_CEN_NONE } hp_cen;
+
 /* One plugged fake adapter and the bksim module behind it. The fakeport's DTR/RTS callback
  * forwards to bksim_set_lines once the module is attached, so the engine's reset pulse
  * through libserialport is what resets the simulated chip. The module starts held in reset
@@ -64,7 +68,7 @@ typedef struct hp_adapter {
     int rts_rises;    /* RTS asserted edges the program made (kernel open + reset pulses) */
     int dtr_rises;    /* the same for DTR */
     bool last_dtr;
-    bool cen_on_dtr;  /* the fixture wires CEN to DTR (default: RTS, as bksim's own model) */
+    int cen;          /* hp_cen: which adapter line the fixture wires to the module's CEN */
 } hp_adapter;
 
 /* Plugs `a` into tb (the "add" uevents go out) and attaches a fresh module (mc NULL:
@@ -72,10 +76,10 @@ typedef struct hp_adapter {
 int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen);
-/* The same on a fixture whose CEN hangs on DTR (cen_on_dtr) instead of RTS. */
+/* The same on a fixture wired as `cen` says. */
 int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                           const fakeport_adapter *a, const bksim_module_config *mc,
-                          bool cen_on_dtr, char *err, size_t errlen);
+                          hp_cen cen, char *err, size_t errlen);
 int hp_adapter_dtr_rises(hp_adapter *h);
 /* Unplugs like a USB yank: the module is held in reset first (it is unpowered once the
  * adapter is gone, and must never write to the master's fd number again: bksim has no

@@ -12,6 +12,11 @@
  *   rts-cen from [station], tuya on its bay) and one with CEN on DTR (dtr-cen on its bay).
  *   Each module links through its own wiring, without a power-cycle request, and the line
  *   the fixture does not use is never pulsed (only the kernel's raise at open).
+ * app_reboot: modules "running firmware" (bksim running_app, console at 921600) on fixtures
+ *   with no reset line (reset = none, CEN wired to nothing) and no power control. The profile
+ *   with app_reboot = both gets bay 01's module into its loader and flashed; bay 02's profile
+ *   without it leaves its module running its application: no_download_mode. No job asks for a
+ *   power-cycle.
  * cli: `trayflash adapters --config FILE -v` (the real program, under the same testbed) lists
  *   the bay, port, model, serial, driver and usable rates of each adapter. */
 #include <stdlib.h>
@@ -220,6 +225,8 @@ static int case_rates(void)
     return CHECK_DONE();
 }
 
+static void edit_config(bench *b, const char *extra, const char *bay2);
+
 static int case_reset_presets(void)
 {
     bench b;
@@ -229,25 +236,10 @@ static int case_reset_presets(void)
     snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
     write_files(&b);
     /* the station's sequence, and two bays of their own */
-    static char cfg[8192];
-    FILE *f = fopen(b.cfg_path, "r");
+    edit_config(&b, "reset = rts-cen\n", "reset = dtr-cen\n");
+    FILE *f = fopen(b.cfg_path, "a");
     REQUIRE(f);
-    cfg[fread(cfg, 1, sizeof cfg - 1, f)] = 0;
-    fclose(f);
-    f = fopen(b.cfg_path, "w");
-    REQUIRE(f);
-    for (const char *l = cfg; *l;) {
-        const char *nl = strchr(l, '\n');
-        size_t n = nl ? (size_t)(nl - l + 1) : strlen(l);
-        fprintf(f, "%.*s", (int)n, l);
-        if (!strncmp(l, "pool_size", 9))
-            fprintf(f, "reset = rts-cen\n");
-        if (!strncmp(l, "[bay 2]", 7))
-            fprintf(f, "reset = dtr-cen\n");
-        if (!strncmp(l, "[bay 3]", 7))
-            fprintf(f, "reset = tuya\n");
-        l += n;
-    }
+    fprintf(f, "reset = tuya\n"); /* the last section is [bay 3] */
     REQUIRE(fclose(f) == 0);
     b.tb = umockdev_testbed_new();
     REQUIRE_MSG(b.tb, "umockdev_testbed_new");
@@ -262,23 +254,24 @@ static int case_reset_presets(void)
         {FAKEPORT_CH340, NULL, "1-2", "ttyUSB1", 1, 2000000, "CH340/CH341", 2000000},
         {FAKEPORT_CH340, NULL, "1-3", "ttyUSB2", 2, 2000000, "CH340/CH341", 2000000},
     };
-    const bool cen_on_dtr[3] = {false, true, false};
+    const hp_cen cen[3] = {HP_CEN_RTS, HP_CEN_DTR, HP_CEN_RTS};
     hp_adapter ad[3];
     memset(ad, 0, sizeof ad);
     for (int i = 0; i < 3; i++) {
         fakeport_adapter a;
         adapter_of(&ch[i], &a);
-        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, NULL, cen_on_dtr[i], err,
+        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, NULL, cen[i], err,
                                           sizeof err) == 0, "%s", err);
     }
     char line[700];
     for (int i = 0; i < 3; i++) {
         int end = wait_end(&b, i + 1, 0, line, sizeof line);
         CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay %02d (CEN on %s) should "
-                  "pass: %s", i + 1, cen_on_dtr[i] ? "DTR" : "RTS", end >= 0 ? line : "no end");
+                  "pass: %s", i + 1, cen[i] == HP_CEN_DTR ? "DTR" : "RTS", end >= 0 ? line : "no end");
         /* the unused line: raised by the kernel at open, never pulsed by the sequence */
-        int unused = cen_on_dtr[i] ? hp_adapter_rts_rises(&ad[i]) : hp_adapter_dtr_rises(&ad[i]);
-        int used = cen_on_dtr[i] ? hp_adapter_dtr_rises(&ad[i]) : hp_adapter_rts_rises(&ad[i]);
+        bool on_dtr = cen[i] == HP_CEN_DTR;
+        int unused = on_dtr ? hp_adapter_rts_rises(&ad[i]) : hp_adapter_dtr_rises(&ad[i]);
+        int used = on_dtr ? hp_adapter_dtr_rises(&ad[i]) : hp_adapter_rts_rises(&ad[i]);
         CHECK_MSG(unused == 1, "bay %02d: the line not wired to CEN rose %d times", i + 1, unused);
         CHECK_MSG(used >= 2, "bay %02d: CEN was pulsed %d times (open included)", i + 1, used);
     }
@@ -286,10 +279,106 @@ static int case_reset_presets(void)
     CHECK_EQ_INT(station_wait(b.st), 0);
     station_free(b.st);
     hp_lines_finish(&b.lines);
-    CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle", NULL, NULL), 0);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
     if (check_failures())
         hp_lines_dump(&b.lines, "test failed");
     for (int i = 0; i < 3; i++)
+        hp_adapter_free(&ad[i]);
+    bksim_stop(b.sim);
+    g_object_unref(b.tb);
+    hp_lines_free(&b.lines);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
+/* Rewrites the station file with `extra` after the [station] header's pool_size line and
+ * `bay2` after [bay 2]. */
+static void edit_config(bench *b, const char *extra, const char *bay2)
+{
+    static char cfg[8192];
+    FILE *f = fopen(b->cfg_path, "r");
+    REQUIRE(f);
+    cfg[fread(cfg, 1, sizeof cfg - 1, f)] = 0;
+    fclose(f);
+    f = fopen(b->cfg_path, "w");
+    REQUIRE(f);
+    for (const char *l = cfg; *l;) {
+        const char *nl = strchr(l, '\n');
+        size_t n = nl ? (size_t)(nl - l + 1) : strlen(l);
+        fprintf(f, "%.*s", (int)n, l);
+        if (!strncmp(l, "pool_size", 9))
+            fprintf(f, "%s", extra);
+        if (!strncmp(l, "[bay 2]", 7))
+            fprintf(f, "%s", bay2);
+        l += n;
+    }
+    REQUIRE(fclose(f) == 0);
+}
+
+static int case_app_reboot(void)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    char err[512];
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "appreboot") == 0, "mkdtemp");
+    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
+    write_files(&b);
+    /* bay 02's profile: the same without app_reboot */
+    char plain[700], cmd[1600];
+    snprintf(plain, sizeof plain, "%s/plain.ini", b.dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", b.profile, plain);
+    REQUIRE(system(cmd) == 0);
+    FILE *f = fopen(b.profile, "a");
+    REQUIRE(f);
+    fprintf(f, "app_reboot = both\napp_baud = 921600\n");
+    REQUIRE(fclose(f) == 0);
+    char bay2[800];
+    snprintf(bay2, sizeof bay2, "profile = %s\n", plain);
+    edit_config(&b, "reset = none\n", bay2);
+
+    b.tb = umockdev_testbed_new();
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    bksim_config sc = {.count = 0, .seed = 29, .time_scale = 0.5};
+    b.sim = bksim_start(&sc, err, sizeof err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    start_station(&b);
+
+    hp_adapter ad[2];
+    memset(ad, 0, sizeof ad);
+    for (int i = 0; i < 2; i++) {
+        fakeport_adapter a;
+        adapter_of(&models[1], &a); /* CH340s */
+        snprintf(a.usb_path, sizeof a.usb_path, "1-%d", i + 1);
+        snprintf(a.tty, sizeof a.tty, "ttyUSB%d", i);
+        a.minor = i;
+        bksim_module_config mc;
+        bksim_module_config_default(&mc);
+        mc.running_app = true;
+        mc.app_baud = 921600;
+        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, &mc, HP_CEN_NONE, err,
+                                          sizeof err) == 0, "%s", err);
+    }
+    char line[700];
+    int end = wait_end(&b, 1, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 01 (app_reboot = both) should "
+              "pass: %s", end >= 0 ? line : "no end line");
+    end = wait_end(&b, 2, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, "% FAIL no_download_mode "), "bay 02 (no app_reboot) "
+              "should find no loader: %s", end >= 0 ? line : "no end line");
+    bksim_stats s1, s2;
+    bksim_get_stats(b.sim, hp_adapter_sim_idx(&ad[0]), &s1);
+    bksim_get_stats(b.sim, hp_adapter_sim_idx(&ad[1]), &s2);
+    CHECK_MSG(s1.app_reboots >= 1, "bay 01's module was never asked to reboot");
+    CHECK_EQ_INT(s2.app_reboots, 0);
+    station_request_stop(b.st);
+    CHECK_EQ_INT(station_wait(b.st), 0);
+    station_free(b.st);
+    hp_lines_finish(&b.lines);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
+    if (check_failures())
+        hp_lines_dump(&b.lines, "test failed");
+    for (int i = 0; i < 2; i++)
         hp_adapter_free(&ad[i]);
     bksim_stop(b.sim);
     g_object_unref(b.tb);
@@ -383,6 +472,7 @@ int main(int argc, char **argv)
     static const check_case cases[] = {
         {"rates", case_rates},
         {"reset_presets", case_reset_presets},
+        {"app_reboot", case_app_reboot},
         {"cli", case_cli},
     };
     return CHECK_RUN(argc, argv, cases);
