@@ -70,6 +70,8 @@ typedef enum bk_event_kind {
     BK_EV_INFO,     /* a timeline line: chip identified, baud changed, retry, ... */
     BK_EV_POWER_CYCLE_NEEDED, /* no modem lines: ask the operator to power-cycle the module */
     BK_EV_MAC,      /* the module's MAC was read: ev->mac (text is the timeline line) */
+    BK_EV_SETUP,    /* the fixture is not what it should be (text says what): a setup notice,
+                       not the module's fault; once per job and kind of trouble */
 } bk_event_kind;
 
 typedef struct bk_event {
@@ -92,6 +94,12 @@ typedef struct bk_job_hooks {
     atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
                                (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
     bk_trace_hook trace;    /* the wire, frame by frame (bk_trace.h); fn NULL: none */
+    /* Switched supply of the module (a hub port the station controls); NULL: none. With it,
+     * every reset starts with a power-cycle: off, power_off_ms, on. Returns 0, or -1 with words
+     * in err. On a fixture whose adapter hangs on the switched port the callee returns 1
+     * from "on" once the port is back: the job then reopens it. */
+    int (*power)(void *ctx, bool on, char *err, size_t errlen);
+    int power_off_ms;
 } bk_job_hooks;
 
 enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };

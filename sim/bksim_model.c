@@ -137,6 +137,9 @@ struct bksim_module {
     bool app_booted;             /* the first power-up has happened (it found the app running) */
     uint8_t app_rx[64];          /* the console's last bytes, for a reboot request */
     size_t app_rx_len;
+    /* brownout_latch: latched until the supply goes away; latch_spent once it has happened
+     * (the fault strikes the first write after a cold start only) */
+    bool latched, latch_spent;
 
     out_item *q;
     size_t q_head, q_len, q_cap;
@@ -374,7 +377,7 @@ static void chip_reset(bksim_module *m, int64_t now)
 {
     m->st.resets++;
     bool removed = m->state == BKSIM_REMOVED || m->cfg.faults.removed_after_writes == 0;
-    m->state = removed ? BKSIM_REMOVED : BKSIM_WINDOW;
+    m->state = removed ? BKSIM_REMOVED : m->latched ? BKSIM_OFF : BKSIM_WINDOW;
     m->baud = BKSIM_BAUD_BOOT;
     m->window_end = now + host_ms_to_model_ns(m, m->tm.download_window_ms);
     /* Assumption (sim/README.md): a fresh loader has no CRC lock; only a CheckCRC makes one. */
@@ -398,6 +401,12 @@ void bksim_module_power_up(bksim_module *m, int64_t now_ns)
     if (m->cfg.running_app && !m->app_booted && m->state == BKSIM_WINDOW)
         m->state = BKSIM_APP; /* found running: its loader window passed long ago */
     m->app_booted = true;
+}
+
+void bksim_module_power_off(bksim_module *m, int64_t now_ns)
+{
+    bksim_module_hold_reset(m, now_ns);
+    m->latched = false;
 }
 
 void bksim_module_hold_reset(bksim_module *m, int64_t now_ns)
@@ -668,6 +677,10 @@ static void cmd_flash_write(bksim_module *m, const uint8_t *p, size_t n, uint8_t
 static bool brownout_now(bksim_module *m, uint32_t addr)
 {
     const bksim_faults *f = &m->cfg.faults;
+    if (f->brownout_latch && !m->latch_spent && (addr & FLASH_MASK) == APP_START) {
+        m->latched = m->latch_spent = true;
+        return true;
+    }
     if (f->brownout_first_write && (addr & FLASH_MASK) == APP_START)
         return true;
     return f->brownout_p > 0 && rng_unit(&m->rng_fault) < f->brownout_p;

@@ -18,6 +18,7 @@ typedef struct devsrc_event {
     char driver[32];     /* kernel driver of the USB interface: "cp210x", "ch341", ... */
     char product[96];    /* USB product string: "CP2102N USB to UART Bridge Controller" */
     uint16_t bcd_device; /* USB bcdDevice (ftdi_sio tells its chips apart by it) */
+    char usb_name[32];   /* the USB device's sysfs name ("1-1.3": hub 1-1, port 3) */
 } devsrc_event;
 
 typedef struct devsrc devsrc;

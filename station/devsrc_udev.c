@@ -67,6 +67,8 @@ static bool describe(struct udev_device *d, devsrc_event *ev, char *usb_id, size
     snprintf(ev->product, sizeof ev->product, "%s", prod ? prod : "");
     ev->bcd_device = hex16(udev_device_get_sysattr_value(usb, "bcdDevice"));
     describe_driver(d, ev);
+    const char *usb_name = udev_device_get_sysname(usb);
+    snprintf(ev->usb_name, sizeof ev->usb_name, "%s", usb_name ? usb_name : "");
     const char *devnum = udev_device_get_sysattr_value(usb, "devnum");
     snprintf(usb_id, usb_id_len, "%s#%s", udev_device_get_syspath(usb), devnum ? devnum : "?");
     return true;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "bk_reset.h"
+#include "hub_power.h"
 #include "tf_keys.h"
 
 #define SC_MAX_BAYS 128
@@ -34,6 +35,8 @@ typedef struct sc_bay {
     char profile[SC_PATH_MAX]; /* per-bay override, "" = the station's */
     bk_reset_seq reset;        /* with has_reset: this bay's fixture resets its own way */
     bool has_reset;
+    hub_port power;            /* with has_power: the hub port feeding the module's 3.3 V */
+    bool has_power;
     int line;
 } sc_bay;
 
@@ -58,6 +61,7 @@ typedef struct station_config {
     char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
     bk_reset_seq reset;        /* how the fixtures' DTR/RTS reset a module (default: preset
                                   "default", the engine's own pulse) */
+    int power_off_ms;          /* a power-cycle's off time (bays with `power`), default 300 */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];

@@ -95,6 +95,12 @@ typedef struct st_bay {
      * (model, profile): */
     const adapter_model *rate_told_model;
     int rate_told_profile;
+    /* switched power (the station file's [bay N] power); NULL: none */
+    const hub_port *power;
+    bool power_feeds_adapter;   /* the adapter hangs on that port too: its tty goes with it */
+    bool own_cycle;             /* a power-cycle of the adapter's own port is under way: its
+                                   remove and add are the station's doing */
+    bool own_back;              /* ... and its tty is back */
     int attempts;
     bool have_last_mac;
     uint8_t last_mac[6];
@@ -110,6 +116,7 @@ struct station {
     st_bay bays[SV_MAX_BAYS];
     int n_bays;
     pthread_mutex_t lock;
+    pthread_cond_t power_cv;  /* (with lock) an own-port power-cycle's adapter is back */
     bool paused;
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */

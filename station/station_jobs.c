@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "bk_image.h"
 #include "bk_link.h"
@@ -43,9 +44,16 @@ typedef struct job_ctx {
     uint64_t serial;
 } job_ctx;
 
+#define ST_OWN_PORT_BACK_S 10.0 /* an adapter re-enumerates in well under this after power-on */
+
 static void on_job_event(void *ctx, const bk_event *e)
 {
     job_ctx *j = ctx;
+    if (e->kind == BK_EV_SETUP) { /* the fixture, not the module: a setup notice */
+        st_notice(j->b->st->q, j->b->number, ST_LOG_WARN, "bay %02d setup: %s", j->b->number,
+                  e->text ? e->text : "");
+        return;
+    }
     st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
                    .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
                    .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
@@ -66,6 +74,50 @@ static void on_job_frame(void *ctx, const bk_trace_frame *f)
     char line[200];
     bk_trace_format(f, line, sizeof line);
     st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
+}
+
+/* The engine's power hook (bk_job_hooks.power) for a bay with a switched hub port. When the
+ * adapter hangs on that port too, its tty goes with the power: the bay is marked so the loop
+ * takes that remove and the add that follows as the station's own doing, and "on" returns
+ * once the tty is back (1: the engine reopens the port). */
+static int job_power(void *ctx, bool on, char *err, size_t errlen)
+{
+    job_ctx *j = ctx;
+    st_bay *b = j->b;
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    bool own = b->power_feeds_adapter;
+    if (own && !on) {
+        b->own_cycle = true;
+        b->own_back = false;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (hub_port_set(b->power, on, err, errlen) < 0) {
+        if (own && !on) {
+            pthread_mutex_lock(&st->lock);
+            b->own_cycle = false;
+            pthread_mutex_unlock(&st->lock);
+        }
+        return -1;
+    }
+    if (!own || !on)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)ST_OWN_PORT_BACK_S;
+    pthread_mutex_lock(&st->lock);
+    int rc = 0;
+    while (!b->own_back && rc == 0 && atomic_load(&b->cancel) == 0)
+        rc = pthread_cond_timedwait(&st->power_cv, &st->lock, &until);
+    bool back = b->own_back;
+    b->own_cycle = false;
+    pthread_mutex_unlock(&st->lock);
+    if (!back) {
+        snprintf(err, errlen, "the adapter did not come back within %.0f s of its port %s-port%d "
+                 "being switched on", ST_OWN_PORT_BACK_S, b->power->hub, b->power->port);
+        return -1;
+    }
+    return 1;
 }
 
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
@@ -174,6 +226,10 @@ static void run_job(st_bay *b)
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    if (b->power) {
+        hooks.power = job_power;
+        hooks.power_off_ms = st->o.cfg.power_off_ms;
+    }
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};

@@ -234,12 +234,12 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen)
 {
-    return hp_adapter_plug_wired(h, tb, sim, a, mc, HP_CEN_RTS, err, errlen);
+    return hp_adapter_plug_wired(h, tb, sim, a, mc, HP_CEN_RTS, false, err, errlen);
 }
 
 int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                           const fakeport_adapter *a, const bksim_module_config *mc,
-                          hp_cen cen, char *err, size_t errlen)
+                          hp_cen cen, bool unpowered, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
@@ -266,6 +266,8 @@ int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
      * pulsed CEN) already: hold the chip in reset until the program's next CEN, so it is
      * the program's reset pulse that starts it (the engine pulses again after each failed
      * link attempt), never the attach. */
+    if (unpowered)
+        bksim_set_power(sim, idx, false);
     pthread_mutex_lock(&h->lock);
     h->sim_idx = idx;
     if (cen != HP_CEN_NONE) { /* no wire to CEN: the module runs as it was powered */

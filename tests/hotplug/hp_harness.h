@@ -76,10 +76,11 @@ typedef struct hp_adapter {
 int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen);
-/* The same on a fixture wired as `cen` says. */
+/* The same on a fixture wired as `cen` says; `unpowered`: the module's supply is off until
+ * the test switches it on (bksim_set_power), as behind a hub port that is off. */
 int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                           const fakeport_adapter *a, const bksim_module_config *mc,
-                          hp_cen cen, char *err, size_t errlen);
+                          hp_cen cen, bool unpowered, char *err, size_t errlen);
 int hp_adapter_dtr_rises(hp_adapter *h);
 /* Unplugs like a USB yank: the module is held in reset first (it is unpowered once the
  * adapter is gone, and must never write to the master's fd number again: bksim has no

@@ -17,10 +17,27 @@
  *   with app_reboot = both gets bay 01's module into its loader and flashed; bay 02's profile
  *   without it leaves its module running its application: no_download_mode. No job asks for a
  *   power-cycle.
+ * hub_power: a USB hub (1-5) whose ports feed the modules' 3.3 V, emulated in sysfs: the test
+ *   watches each port's `disable` attribute (inotify) and switches the simulated module's
+ *   supply as a switching hub would. Bay 01's module runs firmware and has no reset line:
+ *   the station power-cycles it into its loader and flashes it. Bay 02's module browns out
+ *   into a latch only a power-cycle clears: it passes after a power-cycled retry, while the
+ *   same module on bay 04 (no switched port, CEN reset only) fails. Bay 03 has no adapter:
+ *   its port is switched off; bay 01's port goes off when its adapter is unplugged.
+ * hub_trap: a port whose hub says it switched and does not (the test leaves the module
+ *   powered): the module still answers with its port "off" - one setup notice, and the module
+ *   is not blamed (it passes).
  * cli: `trayflash adapters --config FILE -v` (the real program, under the same testbed) lists
  *   the bay, port, model, serial, driver and usable rates of each adapter. */
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 #include "check.h"
 #include "hp_harness.h"
 #include "station.h"
@@ -260,7 +277,7 @@ static int case_reset_presets(void)
     for (int i = 0; i < 3; i++) {
         fakeport_adapter a;
         adapter_of(&ch[i], &a);
-        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, NULL, cen[i], err,
+        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, NULL, cen[i], false, err,
                                           sizeof err) == 0, "%s", err);
     }
     char line[700];
@@ -356,7 +373,7 @@ static int case_app_reboot(void)
         bksim_module_config_default(&mc);
         mc.running_app = true;
         mc.app_baud = 921600;
-        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, &mc, HP_CEN_NONE, err,
+        REQUIRE_MSG(hp_adapter_plug_wired(&ad[i], b.tb, b.sim, &a, &mc, HP_CEN_NONE, false, err,
                                           sizeof err) == 0, "%s", err);
     }
     char line[700];
@@ -379,6 +396,284 @@ static int case_app_reboot(void)
     if (check_failures())
         hp_lines_dump(&b.lines, "test failed");
     for (int i = 0; i < 2; i++)
+        hp_adapter_free(&ad[i]);
+    bksim_stop(b.sim);
+    g_object_unref(b.tb);
+    hp_lines_free(&b.lines);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
+/* ---- an emulated hub whose ports switch the modules' supply ---------------------------- */
+
+#define HUB_SYS "/devices/pci0000:00/0000:00:14.0/usb1/1-5"
+enum { HUB_PORTS = 4 };
+
+typedef struct hub_emu {
+    UMockdevTestbed *tb;
+    bksim_server *sim;
+    char attr[HUB_PORTS + 1][700];  /* the testbed's files, 1-based */
+    int wd[HUB_PORTS + 1];
+    int ino, stop;
+    pthread_t th;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    int sim_idx[HUB_PORTS + 1];     /* the module a port feeds; -1 none */
+    bool switches[HUB_PORTS + 1];   /* false: the hub only says it switched */
+    bool on[HUB_PORTS + 1];
+    int offs[HUB_PORTS + 1];        /* writes of 1 (off) */
+    int writes[HUB_PORTS + 1];
+} hub_emu;
+
+static int hub_read(hub_emu *h, int port)
+{
+    FILE *f = fopen(h->attr[port], "r");
+    int c = f ? fgetc(f) : EOF;
+    if (f)
+        fclose(f);
+    return c;
+}
+
+static void *hub_main(void *arg)
+{
+    hub_emu *h = arg;
+    char buf[4096] __attribute__((aligned(8)));
+    for (;;) {
+        struct pollfd p[2] = {{h->ino, POLLIN, 0}, {h->stop, POLLIN, 0}};
+        if (poll(p, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (p[1].revents)
+            break;
+        if (!(p[0].revents & POLLIN))
+            continue;
+        ssize_t n = read(h->ino, buf, sizeof buf);
+        for (ssize_t off = 0; off < n;) {
+            const struct inotify_event *e = (const void *)(buf + off);
+            off += (ssize_t)sizeof *e + e->len;
+            for (int port = 1; port <= HUB_PORTS; port++) {
+                if (e->wd != h->wd[port])
+                    continue;
+                bool on = hub_read(h, port) == '0';
+                pthread_mutex_lock(&h->lock);
+                h->writes[port]++;
+                if (!on)
+                    h->offs[port]++; /* every "off" the station asked for */
+                h->on[port] = on;
+                if (h->switches[port] && h->sim_idx[port] >= 0)
+                    bksim_set_power(h->sim, h->sim_idx[port], on);
+                pthread_cond_broadcast(&h->changed);
+                pthread_mutex_unlock(&h->lock);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void hub_start(hub_emu *h, UMockdevTestbed *tb, bksim_server *sim)
+{
+    memset(h, 0, sizeof *h);
+    h->tb = tb;
+    h->sim = sim;
+    char desc[4096];
+    int k = snprintf(desc, sizeof desc,
+                     "P: " HUB_SYS "\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_device\nE: DRIVER=usb\n"
+                     "A: idVendor=05e3\nA: idProduct=0608\nA: product=USB2.0 Hub\n"
+                     "A: busnum=1\nA: devnum=40\n\n"
+                     "P: " HUB_SYS "/1-5:1.0\nE: SUBSYSTEM=usb\nE: DEVTYPE=usb_interface\n"
+                     "E: DRIVER=hub\nA: bInterfaceClass=09\n\n");
+    (void)k;
+    GError *ge = NULL;
+    REQUIRE_MSG(umockdev_testbed_add_from_string(tb, desc, &ge), "hub: %s",
+                ge ? ge->message : "?");
+    char *sys = umockdev_testbed_get_sys_dir(tb);
+    /* the ports are plain folders under the hub's interface, as in the kernel (usb_port
+     * devices have no subsystem, which umockdev's device API wants): made by hand */
+    for (int port = 1; port <= HUB_PORTS; port++) {
+        char dir[700];
+        snprintf(dir, sizeof dir, "%s" HUB_SYS "/1-5:1.0/1-5-port%d", sys, port);
+        REQUIRE_MSG(mkdir(dir, 0755) == 0, "%s: %s", dir, strerror(errno));
+        snprintf(h->attr[port], sizeof h->attr[port], "%s/disable", dir);
+        FILE *f = fopen(h->attr[port], "w");
+        REQUIRE(f && fputs("0\n", f) >= 0 && fclose(f) == 0);
+    }
+    h->ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    h->stop = eventfd(0, EFD_CLOEXEC);
+    REQUIRE(h->ino >= 0 && h->stop >= 0);
+    for (int port = 1; port <= HUB_PORTS; port++) {
+        h->wd[port] = inotify_add_watch(h->ino, h->attr[port], IN_CLOSE_WRITE);
+        REQUIRE_MSG(h->wd[port] >= 0, "inotify %s: %s", h->attr[port], strerror(errno));
+        h->sim_idx[port] = -1;
+        h->switches[port] = true;
+        h->on[port] = true;
+    }
+    g_free(sys);
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&h->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    REQUIRE(pthread_create(&h->th, NULL, hub_main, h) == 0);
+}
+
+static void hub_feed(hub_emu *h, int port, int sim_idx)
+{
+    pthread_mutex_lock(&h->lock);
+    h->sim_idx[port] = sim_idx;
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Waits until port is `on` (and was switched off at least `offs` times). */
+static bool hub_wait(hub_emu *h, int port, bool on, int offs, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    pthread_mutex_lock(&h->lock);
+    int rc = 0;
+    while ((h->on[port] != on || h->offs[port] < offs) && rc == 0)
+        rc = pthread_cond_timedwait(&h->changed, &h->lock, &until);
+    bool ok = h->on[port] == on && h->offs[port] >= offs;
+    pthread_mutex_unlock(&h->lock);
+    return ok;
+}
+
+static int hub_offs(hub_emu *h, int port)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->offs[port];
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+static void hub_stop(hub_emu *h)
+{
+    uint64_t one = 1;
+    if (write(h->stop, &one, sizeof one) != sizeof one)
+        return;
+    pthread_join(h->th, NULL);
+    close(h->ino);
+    close(h->stop);
+    pthread_cond_destroy(&h->changed);
+    pthread_mutex_destroy(&h->lock);
+}
+
+/* A CH340 on USB port 1-usb_port; with hub port `feed` (0: none) its module's supply, off
+ * until the hub switches it on. The module's index is known before the plug (bksim numbers
+ * them in order), so a switch the station makes at once reaches it. */
+static void plug_ch340(bench *b, hp_adapter *h, int usb_port, const bksim_module_config *mc,
+                       hp_cen cen, hub_emu *hub, int feed, int expect_idx)
+{
+    fakeport_adapter a;
+    char err[300];
+    adapter_of(&models[1], &a);
+    snprintf(a.usb_path, sizeof a.usb_path, "1-%d", usb_port);
+    snprintf(a.tty, sizeof a.tty, "ttyUSB%d", usb_port - 1);
+    a.minor = usb_port - 1;
+    if (feed)
+        hub_feed(hub, feed, expect_idx);
+    pthread_mutex_lock(&hub->lock);
+    bool off = feed && !hub->on[feed];
+    pthread_mutex_unlock(&hub->lock);
+    REQUIRE_MSG(hp_adapter_plug_wired(h, b->tb, b->sim, &a, mc, cen, off, err, sizeof err) == 0,
+                "%s", err);
+    REQUIRE_EQ_INT(hp_adapter_sim_idx(h), expect_idx);
+}
+
+/* Station file: bays 1..4 on 1-1..1-4; ports of hub 1-5 feed bays 1-3 (bay 1 by its sysfs
+ * path, the others by name); no reset line but on bay 4. */
+static void write_power_config(bench *b)
+{
+    FILE *f = fopen(b->cfg_path, "w");
+    REQUIRE(f);
+    fprintf(f, "[station]\nname = hub-test\npool_size = 4\nreset = none\npower_off_ms = 100\n");
+    for (int bay = 1; bay <= 4; bay++) {
+        fakeport_adapter a;
+        char usb[16], idp[128], err[200];
+        snprintf(usb, sizeof usb, "1-%d", bay);
+        REQUIRE_MSG(fakeport_adapter_init(&a, FAKEPORT_CH340, usb, "ttyUSB9", 9, NULL, err,
+                                          sizeof err) == 0, "%s", err);
+        REQUIRE(fakeport_id_path(&a, idp, sizeof idp) > 0);
+        fprintf(f, "\n[bay %d]\npath = %s\n", bay, idp);
+        if (bay == 1)
+            fprintf(f, "power = /sys" HUB_SYS "/1-5:1.0/1-5-port1\n");
+        else if (bay <= 3)
+            fprintf(f, "power = 1-5-port%d\n", bay);
+        else
+            fprintf(f, "reset = default\n");
+    }
+    REQUIRE(fclose(f) == 0);
+}
+
+static int case_hub_power(void)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    char err[512];
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "hub") == 0, "mkdtemp");
+    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
+    write_files(&b);
+    write_power_config(&b);
+    b.tb = umockdev_testbed_new();
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    bksim_config sc = {.count = 0, .seed = 31, .time_scale = 0.5};
+    b.sim = bksim_start(&sc, err, sizeof err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    hub_emu hub;
+    hub_start(&hub, b.tb, b.sim);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    start_station(&b);
+    /* no adapter yet: every fed bay's port goes off (bay 03's stays so: it never gets one) */
+    for (int port = 1; port <= 3; port++)
+        CHECK_MSG(hub_wait(&hub, port, false, 1, 10000), "the empty bay %02d's port was not "
+                  "switched off", port);
+
+    hp_adapter ad[4];
+    memset(ad, 0, sizeof ad);
+    bksim_module_config app, latch, latch4;
+    bksim_module_config_default(&app);
+    app.running_app = true; /* only a power-cycle brings it to its loader */
+    bksim_module_config_default(&latch);
+    latch.faults.brownout_latch = true;
+    latch4 = latch;
+    plug_ch340(&b, &ad[0], 1, &app, HP_CEN_NONE, &hub, 1, 0);
+    plug_ch340(&b, &ad[1], 2, &latch, HP_CEN_NONE, &hub, 2, 1);
+    plug_ch340(&b, &ad[3], 4, &latch4, HP_CEN_RTS, &hub, 0, 2);
+
+    char line[700];
+    int end = wait_end(&b, 1, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 01 (power-cycled into its "
+              "loader) should pass: %s", end >= 0 ? line : "no end line");
+    CHECK_MSG(hub_offs(&hub, 1) >= 2, "bay 01's port was never power-cycled (switched off "
+              "%d times: empty, then the reset)", hub_offs(&hub, 1));
+    end = wait_end(&b, 2, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS ") && !strstr(line, " retries 0 "),
+              "bay 02 (brown-out latch) should pass after a power-cycled retry: %s",
+              end >= 0 ? line : "no end line");
+    CHECK_MSG(hub_offs(&hub, 2) >= 3, "bay 02's port was switched off %d times, want empty, a "
+              "power-cycle to link and one to recover", hub_offs(&hub, 2));
+    end = wait_end(&b, 4, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, "% FAIL "), "bay 04 (same latch, CEN reset only) should "
+              "fail: %s", end >= 0 ? line : "no end line");
+    CHECK(hub_wait(&hub, 1, true, 1, 1000) && hub_wait(&hub, 2, true, 2, 1000));
+    CHECK_MSG(hub_wait(&hub, 3, false, 1, 10) && hub_offs(&hub, 3) == 1, "bay 03 stays off");
+
+    /* bay 01's adapter goes: its port goes off */
+    int offs1 = hub_offs(&hub, 1);
+    hp_adapter_unplug(&ad[0]);
+    CHECK_MSG(hub_wait(&hub, 1, false, offs1 + 1, 10000), "bay 01's port stayed on after its "
+              "adapter was removed");
+
+    station_request_stop(b.st);
+    CHECK_EQ_INT(station_wait(b.st), 0);
+    station_free(b.st);
+    hp_lines_finish(&b.lines);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, " setup: ", NULL, NULL), 0);
+    if (check_failures())
+        hp_lines_dump(&b.lines, "test failed");
+    hub_stop(&hub);
+    for (int i = 0; i < 4; i++)
         hp_adapter_free(&ad[i]);
     bksim_stop(b.sim);
     g_object_unref(b.tb);
@@ -473,6 +768,7 @@ int main(int argc, char **argv)
         {"rates", case_rates},
         {"reset_presets", case_reset_presets},
         {"app_reboot", case_app_reboot},
+        {"hub_power", case_hub_power},
         {"cli", case_cli},
     };
     return CHECK_RUN(argc, argv, cases);
