@@ -30,7 +30,9 @@
  * cli: `trayflash adapters --config FILE -v` (the real program, under the same testbed) lists
  *   the bay, port, model, serial, driver and usable rates of each adapter. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -38,6 +40,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "bk_proto.h"
 #include "check.h"
 #include "hp_harness.h"
 #include "station.h"
@@ -682,6 +685,102 @@ static int case_hub_power(void)
     return CHECK_DONE();
 }
 
+/* LinkCheck by hand through the adapter's node (the test is under the preload too): the
+ * module is left in download mode, where it stays ~2 s without another frame. */
+static bool link_by_hand(const char *devnode)
+{
+    int fd = open(devnode, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct termios t;
+    bool ok = tcgetattr(fd, &t) == 0;
+    cfmakeraw(&t);
+    cfsetspeed(&t, B115200);
+    ok = ok && tcsetattr(fd, TCSANOW, &t) == 0;
+    uint8_t req[16], rx[64];
+    size_t n = bk_encode_request_short(req, sizeof req, BK_CMD_LINK_CHECK, NULL, 0);
+    size_t got = 0;
+    long long until = check_now_ms() + 3000;
+    bool linked = false;
+    while (ok && !linked && check_now_ms() < until) {
+        if (write(fd, req, n) != (ssize_t)n)
+            break;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 20) <= 0)
+            continue;
+        ssize_t r = read(fd, rx + got, sizeof rx - got);
+        if (r > 0)
+            got += (size_t)r;
+        bk_frame fr;
+        size_t used, garbage;
+        linked = bk_decode_reply(rx, got, &fr, &used, &garbage) == BK_DECODE_FRAME;
+        if (got > sizeof rx / 2)
+            got = 0;
+    }
+    close(fd);
+    return linked;
+}
+
+static int case_hub_trap(void)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    char err[512];
+    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "hubtrap") == 0, "mkdtemp");
+    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
+    write_files(&b);
+    FILE *f = fopen(b.cfg_path, "w");
+    REQUIRE(f);
+    fakeport_adapter a;
+    adapter_of(&models[1], &a); /* a CH340 on 1-2 */
+    char idp[128];
+    REQUIRE(fakeport_id_path(&a, idp, sizeof idp) > 0);
+    fprintf(f, "[station]\nname = trap\nreset = none\npower_off_ms = 100\n\n[bay 1]\npath = %s\n"
+               "power = 1-5-port4\n", idp);
+    REQUIRE(fclose(f) == 0);
+    b.tb = umockdev_testbed_new();
+    REQUIRE_MSG(b.tb, "umockdev_testbed_new");
+    bksim_config sc = {.count = 0, .seed = 37, .time_scale = 0.5};
+    b.sim = bksim_start(&sc, err, sizeof err);
+    REQUIRE_MSG(b.sim, "bksim_start: %s", err);
+    hub_emu hub;
+    hub_start(&hub, b.tb, b.sim);
+    pthread_mutex_lock(&hub.lock);
+    hub.switches[4] = false; /* it says it switched; the module never loses power */
+    pthread_mutex_unlock(&hub.lock);
+    hp_adapter ad;
+    memset(&ad, 0, sizeof ad);
+    REQUIRE_MSG(hp_adapter_plug_wired(&ad, b.tb, b.sim, &a, NULL, HP_CEN_NONE, false, err,
+                                      sizeof err) == 0, "%s", err);
+    char node[32];
+    snprintf(node, sizeof node, "/dev/%s", a.tty);
+    REQUIRE_MSG(link_by_hand(node), "the module never linked by hand through %s", node);
+    REQUIRE_MSG(hp_lines_start(&b.lines, err, sizeof err) == 0, "%s", err);
+    start_station(&b);
+    char line[700];
+    int end = wait_end(&b, 1, 0, line, sizeof line);
+    CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 01 is not the module's fault: "
+              "%s", end >= 0 ? line : "no end line");
+    CHECK_MSG(hub_offs(&hub, 4) >= 1, "the station never switched the port off");
+    station_request_stop(b.st);
+    CHECK_EQ_INT(station_wait(b.st), 0);
+    station_free(b.st);
+    hp_lines_finish(&b.lines);
+    CHECK_EQ_INT(hp_lines_count(&b.lines, " bay 01 warn ", " setup: the module still answers "
+                                "with its hub port off", NULL), 1);
+    CHECK_EQ_INT(check_db_int(b.db_path, "select count(*) from attempt where outcome = 'pass'"),
+                 1);
+    if (check_failures())
+        hp_lines_dump(&b.lines, "test failed");
+    hub_stop(&hub);
+    hp_adapter_free(&ad);
+    bksim_stop(b.sim);
+    g_object_unref(b.tb);
+    hp_lines_free(&b.lines);
+    hp_rmtree(b.dir);
+    return CHECK_DONE();
+}
+
 /* The listing, from the real program under the same testbed (it inherits the preload). */
 static int case_cli(void)
 {
@@ -769,6 +868,7 @@ int main(int argc, char **argv)
         {"reset_presets", case_reset_presets},
         {"app_reboot", case_app_reboot},
         {"hub_power", case_hub_power},
+        {"hub_trap", case_hub_trap},
         {"cli", case_cli},
     };
     return CHECK_RUN(argc, argv, cases);
