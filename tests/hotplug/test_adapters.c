@@ -370,7 +370,7 @@ static int case_app_reboot(void)
         fakeport_adapter a;
         adapter_of(&models[1], &a); /* CH340s */
         snprintf(a.usb_path, sizeof a.usb_path, "1-%d", i + 1);
-        snprintf(a.tty, sizeof a.tty, "ttyUSB%d", i);
+        snprintf(a.tty, sizeof a.tty, "ttyUSB%u", (unsigned)i % 10u);
         a.minor = i;
         bksim_module_config mc;
         bksim_module_config_default(&mc);
@@ -492,7 +492,7 @@ static void hub_start(hub_emu *h, UMockdevTestbed *tb, bksim_server *sim)
     /* the ports are plain folders under the hub's interface, as in the kernel (usb_port
      * devices have no subsystem, which umockdev's device API wants): made by hand */
     for (int port = 1; port <= HUB_PORTS; port++) {
-        char dir[700];
+        char dir[600];
         snprintf(dir, sizeof dir, "%s" HUB_SYS "/1-5:1.0/1-5-port%d", sys, port);
         REQUIRE_MSG(mkdir(dir, 0755) == 0, "%s: %s", dir, strerror(errno));
         snprintf(h->attr[port], sizeof h->attr[port], "%s/disable", dir);
@@ -571,7 +571,7 @@ static void plug_ch340(bench *b, hp_adapter *h, int usb_port, const bksim_module
     char err[300];
     adapter_of(&models[1], &a);
     snprintf(a.usb_path, sizeof a.usb_path, "1-%d", usb_port);
-    snprintf(a.tty, sizeof a.tty, "ttyUSB%d", usb_port - 1);
+    snprintf(a.tty, sizeof a.tty, "ttyUSB%u", (unsigned)(usb_port - 1) % 10u);
     a.minor = usb_port - 1;
     if (feed)
         hub_feed(hub, feed, expect_idx);

@@ -421,6 +421,7 @@ static int case_options(char *tf)
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
                                           {"profile", "new"},   {"pin-hash", NULL},
+                                          {"ctl", NULL},
                                           {"adapters", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
