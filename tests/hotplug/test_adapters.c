@@ -144,7 +144,7 @@ static void start_station(bench *b)
 /* The end line (PASS or FAIL) of bay's first attempt started at or after line `from`. */
 static int wait_end(bench *b, int bay, int from, char *line, size_t len)
 {
-    char pre[16];
+    char pre[24];
     snprintf(pre, sizeof pre, " bay %02d ", bay);
     int start = hp_lines_wait(&b->lines, from, FLASH_TIMEOUT_MS, pre, " LINK 0% ", "start #");
     for (int i = start; i >= 0; i++) {
@@ -160,7 +160,7 @@ static int wait_end(bench *b, int bay, int from, char *line, size_t len)
 
 static int setup_notices(bench *b, int bay)
 {
-    char pre[32];
+    char pre[40];
     snprintf(pre, sizeof pre, " bay %02d warn ", bay);
     return hp_lines_count(&b->lines, pre, " setup: profile asks 2000000 baud", NULL);
 }
