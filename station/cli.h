@@ -17,6 +17,7 @@ int cmd_central(int argc, char **argv);  /* central init | add-station | add-rea
 int cmd_sync(int argc, char **argv);     /* sync: the outbox to the central database */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */
 int cmd_ledger(int argc, char **argv);   /* ledger import | status | export | release */
+int cmd_adapters(int argc, char **argv); /* adapters (cmd_adapters.c) */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);
