@@ -20,7 +20,7 @@ void cli_usage(FILE *out)
         "      holds a job after its config sector verified, before its ledger row is marked\n"
         "      used (crash tests).\n"
         "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-        "         [--format table|csv|json] [--html FILE]\n"
+        "         [--format table|csv|json] [--html FILE] [--central URL]\n"
         "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
         "      'YYYY-MM-DD HH:MM'.\n"
         "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X] [--profile FILE]\n"
@@ -37,6 +37,11 @@ void cli_usage(FILE *out)
         "      Write a commented profile template (never over an existing file).\n"
         "  db snapshot FILE [--db DB] [--force]\n"
         "      A consistent one-file copy of the database, safe while a station writes to it.\n"
+        "  sync [--once] [--status] [--db FILE] [--central URL] [--config FILE]\n"
+        "      Forward the database's queued records to the central PostgreSQL (a running\n"
+        "      station does it itself); --status: queued, parked (and why), sent.\n"
+        "  central init | add-station NAME | add-reader NAME [--central URL]\n"
+        "      Create or migrate the central schema; a login role per station, or read-only.\n"
         "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
         "      Give a running station the lot and operator its next attempts record.\n"
         "  ledger import FILE.csv --profile P | status | export | release [--db FILE]\n"
@@ -89,6 +94,10 @@ int main(int argc, char **argv)
         return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(c, "central"))
+        return cmd_central(argc - 1, argv + 1);
+    if (!strcmp(c, "sync"))
+        return cmd_sync(argc - 1, argv + 1);
     if (!strcmp(c, "ctl"))
         return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "ledger"))

@@ -17,8 +17,12 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "central_conf.h"
 #include "station_internal.h"
 #include "station_log.h"
+#include "station_upstream.h"
+
+enum { STATION_UPSTREAM_FLUSH_MS = 3000 };
 
 double station_now(void)
 {
@@ -383,6 +387,13 @@ static int start_sim(station *st, char *err, size_t errlen)
     return st->src ? 0 : -1;
 }
 
+/* The forwarder's changes of state as the station's notices (headless lines, event list). */
+static void on_upstream_note(void *ctx, bool warn, const char *text)
+{
+    station *st = ctx;
+    st_notice(st->q, 0, warn ? ST_LOG_WARN : ST_LOG_INFO, "%s", text);
+}
+
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
     return station_start_why(o, NULL, err, errlen);
@@ -403,7 +414,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     st->o = *o;
     st->wire_trace = st_debug_wanted("wire");
     *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
-    st->stop_fd = st->wake_fd = st->sig_fd = -1;
+    st->stop_fd = st->wake_fd = st->sig_fd = st->central_passfile_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -434,6 +445,10 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
+    central_conf central; /* the forwarder's target: a URL with a password is the config's fault */
+    if (central_conf_resolve(o->central_url, &o->cfg, &central, err, errlen) < 0)
+        goto fail;
+    st->central_passfile_fd = central.passfile_fd; /* the station's, for its life */
     *why = STATION_FAIL_SETUP; /* from here on: the secrets, the database, the devices, threads */
     for (int i = 0; i < st->n_profiles; i++)
         if (st->profiles[i].secrets_err[0]) {
@@ -514,6 +529,11 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
+    if (central.configured) {
+        central_target t = central_conf_target(&central, "trayflash station");
+        if (!(st->up = upstream_start(st->db_path, &t, NULL, on_upstream_note, st, err, errlen)))
+            goto fail;
+    }
     st_notice(st->q, 0, ST_LOG_INFO, "station %s started: profile %s, %s source, pool %d", o->cfg.name,
            p0->name, st->src->ops->name, o->cfg.pool_size);
     int rc = pthread_create(&st->loop, NULL, loop_main, st);
@@ -565,6 +585,10 @@ int station_wait(station *st)
             st->result = -1;
         }
     }
+    /* Every record is written: the forwarder sends what it can in a few seconds (at once
+     * nothing while the server is away; the rest waits for the next run or `trayflash sync`),
+     * and its handle is closed before the checkpoint. Its notices from here on are dropped. */
+    upstream_finish(st->up, STATION_UPSTREAM_FLUSH_MS);
     if (st->view)
         sv_builder_join(st->view);
     if (st->hl)
@@ -597,6 +621,16 @@ void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
     out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
+    out->upstream_configured = st->up != NULL;
+    if (st->up) {
+        upstream_state u;
+        upstream_get(st->up, &u);
+        out->upstream_away = u.tried && !u.connected;
+        out->upstream_queued = u.queued;
+        out->upstream_parked = u.parked;
+        out->upstream_last_ok_ts = u.last_ok_ts;
+        snprintf(out->upstream_error, sizeof out->upstream_error, "%s", u.error);
+    }
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = bk_now_s() < st->engineer_until;
@@ -652,6 +686,7 @@ void station_free(station *st)
     if (st->loop_started)
         station_request_stop(st);
     station_wait(st);
+    upstream_free(st->up);
     db_writer_free(st->dbw);
     sv_builder_free(st->view);
     headless_free(st->hl);
@@ -675,6 +710,8 @@ void station_free(station *st)
         close(st->wake_fd);
     if (st->sig_fd >= 0)
         close(st->sig_fd);
+    if (st->central_passfile_fd >= 0)
+        close(st->central_passfile_fd);
     pthread_cond_destroy(&st->power_cv);
     pthread_mutex_destroy(&st->lock);
     free(st);

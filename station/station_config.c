@@ -25,7 +25,7 @@ enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
     SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED,
     SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_RESET, SK_BAY_RESET,
-    SK_POWER_OFF_MS, SK_BAY_POWER, SK_COUNT
+    SK_POWER_OFF_MS, SK_BAY_POWER, SK_CENTRAL, SK_CENTRAL_PASSFILE, SK_COUNT
 };
 
 /* The station file's schema: one row per key and section kind. on_key looks keys up here
@@ -84,6 +84,13 @@ static const tf_key keys[SK_COUNT] = {
     [SK_BAY_POWER] = { "power", SEC_BAY, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
                        "The USB hub port feeding this bay's module (1-1-port3, or its sysfs "
                        "path): power-cycled to reset, off while the bay is empty.", 0, NULL },
+    [SK_CENTRAL] = { "central", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL, "libpq's environment",
+                     "The central PostgreSQL the records are forwarded to (a URL without a "
+                     "password; --central overrides it).", 0, NULL },
+    [SK_CENTRAL_PASSFILE] = { "central_passfile", SEC_STATION, TF_KEY_PATH, 0, 0, NULL, NULL,
+                              "the credential pgpass, else libpq's",
+                              "The central database's password file (mode 0600), when no "
+                              "systemd credential pgpass is given.", 0, NULL },
 };
 
 static const char *const section_names[] = { "station", "adapters", "bay N", "bays A-B" };
@@ -497,6 +504,12 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         bay->has_power = true;
         return true;
     }
+    case SK_CENTRAL:
+        snprintf(c->central, sizeof c->central, "%s", value);
+        return true;
+    case SK_CENTRAL_PASSFILE:
+        resolve(p, value, c->central_passfile, sizeof c->central_passfile);
+        return true;
     case SK_COUNT:
         break;
     }

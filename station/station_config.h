@@ -69,6 +69,8 @@ typedef struct station_config {
     bk_reset_seq reset;        /* how the fixtures' DTR/RTS reset a module (default: preset
                                   "default", the engine's own pulse) */
     int power_off_ms;          /* a power-cycle's off time (bays with `power`), default 300 */
+    char central[SC_PATH_MAX];  /* the central database's URL (no password); "" = none given */
+    char central_passfile[SC_PATH_MAX]; /* "" = the credential pgpass or libpq's own */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];

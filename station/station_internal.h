@@ -139,6 +139,8 @@ struct station {
     db *db;
     db_lock *db_lock;       /* one station process per database file, for the station's life */
     db_writer *dbw;
+    struct upstream *up;    /* the forwarder to the central database; NULL: none configured */
+    int central_passfile_fd; /* a private copy of an ACL'd passfile the forwarder reads, or -1 */
     sv_builder *view;
     headless *hl;
     devsrc *src;
