@@ -449,6 +449,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     if (central_conf_resolve(o->central_url, &o->cfg, &central, err, errlen) < 0)
         goto fail;
     st->central_passfile_fd = central.passfile_fd; /* the station's, for its life */
+    st->central = central;
     *why = STATION_FAIL_SETUP; /* from here on: the secrets, the database, the devices, threads */
     for (int i = 0; i < st->n_profiles; i++)
         if (st->profiles[i].secrets_err[0]) {

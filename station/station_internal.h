@@ -70,6 +70,7 @@ double station_now(void);   /* unix seconds */
 #include "pool.h"
 #include "profile.h"
 #include "station.h"
+#include "central_conf.h"
 #include "adapter_table.h"
 
 #define ST_MAX_PROFILES 16
@@ -141,6 +142,8 @@ struct station {
     db_writer *dbw;
     struct upstream *up;    /* the forwarder to the central database; NULL: none configured */
     int central_passfile_fd; /* a private copy of an ACL'd passfile the forwarder reads, or -1 */
+    central_conf central;    /* where the central store is (read-only after start): the
+                                forwarder's target and the already-passed guard's first source */
     sv_builder *view;
     headless *hl;
     devsrc *src;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "bk_image.h"
+#include "central.h"
 #include "bk_link.h"
 #include "station_internal.h"
 #include "station_log.h"
@@ -120,11 +121,48 @@ static int job_power(void *ctx, bool on, char *err, size_t errlen)
     return 1;
 }
 
+/* The words of a skip: which module, where and when it passed, which source said so. */
+static bk_gate skip_words(station *st, const char *mac, const char *product, const db_pass_seen *seen,
+                          const char *source, char *why, size_t whylen)
+{
+    time_t t = (time_t)seen->end_ts;
+    struct tm tm;
+    char when[32] = "?", bay[16] = "";
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    if (seen->bay > 0)
+        snprintf(bay, sizeof bay, " bay %02d", seen->bay);
+    snprintf(why, whylen, "%s already passed %s on station %s%s at %s (%s); on_already_passed = %s",
+             mac, product, seen->station[0] ? seen->station : "?", bay, when, source,
+             st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)" : "skip");
+    return BK_GATE_SKIP;
+}
+
+#define ST_GUARD_CENTRAL_MS 300 /* the central store's answer, or the station's own records */
+
+/* The central store's word (every station's forwarded records): 1 passed (*seen filled), 0
+ * not, -1 it did not answer in time (err says why). */
+static int central_passed(station *st, const char *mac, const char *product, db_pass_seen *seen,
+                          char *err, size_t errlen)
+{
+    central_target t = central_conf_target(&st->central, "trayflash guard");
+    central_guard_answer a;
+    if (central_guard_lookup(&t, mac, product, ST_GUARD_CENTRAL_MS, &a, err, errlen) < 0)
+        return -1;
+    if (!a.passed)
+        return 0;
+    seen->end_ts = a.end_ts;
+    snprintf(seen->station, sizeof seen->station, "%s", a.station);
+    seen->bay = 0;
+    return 1;
+}
+
 /* on_already_passed = skip|ask: a module whose MAC already passed this product is left as it
- * is. The station's own records answer (a read-only handle of this job's own: the writer's is
- * its thread's); `ask` asks no one on a headless station, and the dashboard has no question
- * for it yet: it skips too. An unreadable database flashes (and says so): refusing modules
- * because of a lookup would stop the line. */
+ * is. The central store answers first when there is one (within ST_GUARD_CENTRAL_MS); then
+ * the station's own records (a read-only handle of this job's own: the writer's is its
+ * thread's), which also hold passes not yet forwarded. `ask` asks no one on a headless
+ * station, and the dashboard has no question for it yet: it skips too. An unreadable database
+ * flashes (and says so): refusing modules because of a lookup would stop the line. */
 static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why, size_t whylen)
 {
     job_ctx *j = ctx;
@@ -134,6 +172,19 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
     char mac[18];
     bk_mac_format(so_far->mac, mac, sizeof mac);
     const char *product = st->profiles[j->b->profile_idx].p.product;
+    db_pass_seen seen;
+    const char *source = "this station's records";
+    if (st->central.configured) {
+        char cerr[300];
+        int c = central_passed(st, mac, product, &seen, cerr, sizeof cerr);
+        if (c > 0)
+            return skip_words(st, mac, product, &seen, "the central store", why, whylen);
+        if (c < 0) {
+            st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check: %s; "
+                      "asking this station's records", j->b->number, cerr);
+            source = "this station's records; the central store did not answer";
+        }
+    }
     db *d;
     char err[300];
     if (db_open(st->db_path, true, &d, err, sizeof err) < 0) {
@@ -141,7 +192,6 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
                   j->b->number, err);
         return BK_GATE_GO;
     }
-    db_pass_seen seen;
     int found = db_mac_passed(d, mac, product, &seen);
     if (found < 0)
         st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check skipped: %s",
@@ -149,16 +199,7 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
     db_close(d);
     if (found <= 0)
         return BK_GATE_GO;
-    time_t t = (time_t)seen.end_ts;
-    struct tm tm;
-    char when[32] = "?";
-    if (localtime_r(&t, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    snprintf(why, whylen, "%s already passed %s on station %s bay %02d at %s (this station's "
-             "records); on_already_passed = %s", mac, product, seen.station[0] ? seen.station : "?",
-             seen.bay, when, st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)"
-                                                                       : "skip");
-    return BK_GATE_SKIP;
+    return skip_words(st, mac, product, &seen, source, why, whylen);
 }
 
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
