@@ -52,57 +52,95 @@
 #include <time.h>
 
 enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX = 64 };
+/* The summary's cells are UTC quarter-hours (db_schema.c, migration 5): whole buckets of every zone. */
+#define REPORT_QUARTER_S 900.0
+/* report_time_ok's range, in which the bucket expression converts a time; both ends are whole
+ * quarter-hours, so a summary cell is wholly inside or wholly outside it. */
+#define TIME_LO (-62135596800.0 + 86400)
+#define TIME_HI (253402300799.0 - 86400)
 
-/* ---- the SQL: ?1 since, ?2 until, ?3 profile name or NULL, ?4 bay or -1 ---- */
-#define PERIOD                                                                                    \
-    "a.outcome <> 'running' AND a.kind = 'flash' AND a.end_ts >= ?1 AND a.end_ts < ?2 "          \
-    "AND (?3 IS NULL OR a.profile_id IN (SELECT id FROM profile WHERE name = ?3)) "             \
-    "AND (?4 < 0 OR a.bay = ?4) "
+/* ---- the SQL ----
+ * ?1 since, ?2 until, ?3 profile name, ?4 bay or -1, ?5 station name, ?6 line, ?7 lot, ?8 operator
+ * (text filters: NULL for all), ?9 and ?10 the whole quarter-hours [S0, S1) read from the summary
+ * (attempt_cell) instead of the attempts; ?11 the bucket width, or a row limit or offset. */
+#define FILTERS                                                                                   \
+    "(?3 IS NULL OR a.profile_id IN (SELECT id FROM profile WHERE name = ?3)) "                 \
+    "AND (?4 < 0 OR a.bay = ?4) "                                                               \
+    "AND (?5 IS NULL OR a.station_id IN (SELECT id FROM station WHERE name = ?5)) "             \
+    "AND (?6 IS NULL OR a.station_id IN (SELECT id FROM station WHERE line = ?6)) "             \
+    "AND (?7 IS NULL OR a.lot = ?7) AND (?8 IS NULL OR a.operator = ?8) "
+#define PERIOD "a.outcome <> 'running' AND a.kind = 'flash' AND a.end_ts >= ?1 AND a.end_ts < ?2 AND " FILTERS
+/* the period's attempts that the summary does not hold: its partial quarter-hours at either end */
+#define EDGES                                                                                     \
+    "a.outcome <> 'running' AND a.kind = 'flash' "                                              \
+    "AND ((a.end_ts >= ?1 AND a.end_ts < ?9) OR (a.end_ts >= ?10 AND a.end_ts < ?2)) AND " FILTERS
+#define SUMMED "a.qs >= ?9 AND a.qs < ?10 AND " FILTERS
 #define INTERRUPTED "(a.outcome = 'interrupted' OR coalesce(a.cause, '') = 'cancelled')"
-#define COUNTED PERIOD "AND NOT " INTERRUPTED " AND a.outcome <> 'skipped' "
+#define COUNTED_ONLY "a.outcome NOT IN ('interrupted', 'skipped') AND coalesce(a.cause, '') <> 'cancelled' "
+#define COUNTED PERIOD "AND " COUNTED_ONLY
 #define PASSED "CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END"
-#define CELL_KEYS "a.profile_id, %s, a.bay, coalesce(a.adapter, ''), a.station_id"
-#define CELL_KEYS_AS "a.profile_id AS k0, %s AS k1, a.bay AS k2, coalesce(a.adapter, '') AS k3, a.station_id AS k4"
-#define TOTAL_KEYS "0, 0.0, 0, '', 0"
-#define TOTAL_KEYS_AS "0 AS k0, 0.0 AS k1, 0 AS k2, '' AS k3, 0 AS k4"
+#define TIMED_IF(v) "CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN " v " ELSE 0 END"
+/* The period as units: an attempt of the edges is a unit of one, a summary cell a unit of n; both
+ * with the columns of a cell (t: the end, or the cell's quarter-hour). */
+#define UNITS                                                                                     \
+    "WITH u AS (SELECT a.profile_id, a.station_id, a.bay, a.bay_name, coalesce(a.adapter, '') AS adapter, " \
+    "a.lot, a.operator, a.outcome, a.cause, a.end_ts AS t, 1 AS n, a.duplicate_mac AS dup, "     \
+    TIMED_IF("1") " AS timed, " TIMED_IF("a.end_ts - a.start_ts") " AS timed_s, a.start_ts AS min_start, " \
+    "a.end_ts AS max_end, a.end_ts AS min_end FROM attempt a WHERE " EDGES                      \
+    "UNION ALL SELECT a.profile_id, a.station_id, a.bay, a.bay_name, a.adapter, a.lot, a.operator, " \
+    "a.outcome, a.cause, a.qs, a.n, a.dup, a.timed, a.timed_s, a.min_start, a.max_end, a.min_end " \
+    "FROM attempt_cell a WHERE " SUMMED ") "
+/* The same without a summary (a central store that has none): every attempt a unit of one. */
+#define UNITS_RAW                                                                                 \
+    "WITH u AS (SELECT a.profile_id, a.station_id, a.bay, a.bay_name, coalesce(a.adapter, '') AS adapter, " \
+    "a.lot, a.operator, a.outcome, a.cause, a.end_ts AS t, 1 AS n, a.duplicate_mac AS dup, "     \
+    TIMED_IF("1") " AS timed, " TIMED_IF("a.end_ts - a.start_ts") " AS timed_s, a.start_ts AS min_start, " \
+    "a.end_ts AS max_end, a.end_ts AS min_end FROM attempt a WHERE " PERIOD ") "
+#define CELL_KEYS "a.profile_id, %s, a.bay, a.adapter, a.station_id, a.lot, a.operator"
+#define RAW_KEYS "a.profile_id, %s, a.bay, coalesce(a.adapter, ''), a.station_id, a.lot, a.operator"
+#define RAW_KEYS_AS "a.profile_id AS k0, %s AS k1, a.bay AS k2, coalesce(a.adapter, '') AS k3, " \
+    "a.station_id AS k4, a.lot AS k5, a.operator AS k6"
+#define TOTAL_KEYS "0, 0.0, 0, '', 0, '', ''"
+#define TOTAL_KEYS_AS "0 AS k0, 0.0 AS k1, 0 AS k2, '' AS k3, 0 AS k4, '' AS k5, '' AS k6"
+#define GROUP_KEYS "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 
-/* The period's span and interrupted count. */
+/* The period's span and interrupted count (%s: UNITS or UNITS_RAW). */
 static const char span_sql[] =
-    "SELECT sum(CASE WHEN " INTERRUPTED " THEN 1 ELSE 0 END), "
-    "min(CASE WHEN NOT " INTERRUPTED " THEN a.start_ts END), "
-    "max(CASE WHEN NOT " INTERRUPTED " THEN a.end_ts END), "
-    "min(CASE WHEN NOT " INTERRUPTED " THEN a.end_ts END) "
-    "FROM attempt a WHERE " PERIOD;
+    "%sSELECT sum(CASE WHEN " INTERRUPTED " THEN a.n ELSE 0 END), "
+    "min(CASE WHEN NOT " INTERRUPTED " THEN a.min_start END), "
+    "max(CASE WHEN NOT " INTERRUPTED " THEN a.max_end END), "
+    "min(CASE WHEN NOT " INTERRUPTED " THEN a.min_end END) FROM u a";
 
-/* Cells: the first %s is the keys (CELL_KEYS with the bucket expression in, or constants for the
- * totals alone), the second the GROUP BY (none for the totals: no sort at all). */
+/* Cells: the units, then the keys (CELL_KEYS with the bucket expression in, or constants for the
+ * totals alone), then the GROUP BY (none for the totals: no sort at all). */
 static const char cells_sql[] =
-    "SELECT %s, count(*), sum(" PASSED "), min(a.start_ts), max(a.end_ts), min(a.end_ts), "
-    "sum(a.duplicate_mac), "
-    "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN 1 ELSE 0 END), "
-    "sum(CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN a.end_ts - a.start_ts ELSE 0 END), "
-    "min(nullif(a.bay_name, '')) "
-    "FROM attempt a WHERE " COUNTED "%s";
+    "%sSELECT %s, sum(a.n), sum(CASE WHEN a.outcome = 'pass' THEN a.n ELSE 0 END), min(a.min_start), "
+    "max(a.max_end), min(a.min_end), sum(a.dup), sum(a.timed), sum(a.timed_s), min(nullif(a.bay_name, '')) "
+    "FROM u a WHERE " COUNTED_ONLY "%s";
 
-/* Modules with several attempts: first attempt and any pass per grouping, summed per cell. */
+/* Modules with several attempts: first attempt and any pass per grouping, summed per cell. The MACs
+ * come from module_span (kept by the writer's triggers), or with no summary from the attempts. */
 #define FIRST(part) "CASE WHEN row_number() OVER (PARTITION BY mac" part " ORDER BY start_ts, id) = 1 THEN 1 ELSE 0 END"
 #define ANY(part) "max(ok) OVER (PARTITION BY mac" part ")"
 #define FLAGS(n, part) FIRST(part) " AS f" n ", " ANY(part) " AS y" n
 #define SUMS(n) ", sum(f" n "), sum(f" n " * ok), sum(f" n " * y" n ")"
+#define MULTI_FROM_SPAN "SELECT mac FROM module_span WHERE n > 1 AND last_end >= ?1 AND first_end < ?2"
+#define MULTI_FROM_ATTEMPTS                                                                       \
+    "SELECT mac FROM attempt WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1"
 static const char multi_sql[] =
     "WITH m AS (SELECT a.mac AS mac, a.id AS id, a.start_ts AS start_ts, %s, " PASSED " AS ok "
-    "FROM attempt a WHERE " COUNTED "AND a.mac IN (SELECT mac FROM attempt "
-    "WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1)), "
-    "w AS (SELECT k0, k1, k2, k3, k4, ok, " FLAGS("0", ", k0") ", " FLAGS("1", ", k1") ", "
-    FLAGS("2", ", k2") ", " FLAGS("3", ", k3") ", " FLAGS("4", ", k4") ", " FLAGS("5", "") " FROM m) "
-    "SELECT k0, k1, k2, k3, k4, count(*), sum(ok)" SUMS("0") SUMS("1") SUMS("2") SUMS("3") SUMS("4")
-    SUMS("5") " FROM w GROUP BY 1, 2, 3, 4, 5";
+    "FROM attempt a WHERE " COUNTED "AND a.mac IN (%s)), "
+    "w AS (SELECT k0, k1, k2, k3, k4, k5, k6, ok, " FLAGS("0", ", k0") ", " FLAGS("1", ", k1") ", "
+    FLAGS("2", ", k2") ", " FLAGS("3", ", k3") ", " FLAGS("4", ", k4") ", " FLAGS("5", ", k5") ", "
+    FLAGS("6", ", k6") ", " FLAGS("7", "") " FROM m) "
+    "SELECT k0, k1, k2, k3, k4, k5, k6, count(*), sum(ok)" SUMS("0") SUMS("1") SUMS("2") SUMS("3")
+    SUMS("4") SUMS("5") SUMS("6") SUMS("7") " FROM w " GROUP_KEYS;
 
 static const char causes_sql[] =
-    "SELECT " CELL_KEYS ", coalesce(a.cause, ''), count(*) FROM attempt a WHERE " COUNTED
-    "AND a.outcome <> 'pass' GROUP BY 1, 2, 3, 4, 5, 6";
+    "%sSELECT %s, coalesce(a.cause, ''), sum(a.n) FROM u a WHERE " COUNTED_ONLY
+    "AND a.outcome <> 'pass' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
 
-/* Failed modules, ordered by their last failure, ?5 rows at most (negative: all). A module without a
+/* Failed modules, ordered by their last failure, ?11 rows at most (negative: all). A module without a
  * MAC is its attempt alone. */
 static const char failed_sql[] =
     "WITH f AS (SELECT a.id, coalesce(a.mac, '') AS mac, a.bay, coalesce(a.cause, '') AS cause, a.end_ts, "
@@ -114,12 +152,12 @@ static const char failed_sql[] =
     "FROM attempt a WHERE " COUNTED "AND a.mac IN (SELECT mac FROM l WHERE mac <> '') GROUP BY a.mac) "
     "SELECT l.mac, l.id, l.bay, l.cause, l.end_ts, l.detail, coalesce(u.n, 1), coalesce(u.p, 0), "
     "coalesce(u.d, l.dup), count(*) OVER () FROM l LEFT JOIN u ON u.mac = l.mac AND l.mac <> '' "
-    "ORDER BY l.end_ts, l.id LIMIT ?5";
+    "ORDER BY l.end_ts, l.id LIMIT ?11";
 
-/* The ?5-th longest timed pass (0 = the longest). */
+/* The ?11-th longest timed pass (0 = the longest). */
 static const char rank_sql[] =
     "SELECT a.end_ts - a.start_ts FROM attempt a WHERE " COUNTED "AND a.outcome = 'pass' "
-    "AND a.end_ts - a.start_ts >= 0 ORDER BY 1 DESC LIMIT 1 OFFSET ?5";
+    "AND a.end_ts - a.start_ts >= 0 ORDER BY 1 DESC LIMIT 1 OFFSET ?11";
 
 static const char names_sql[] = "SELECT id, coalesce(name, ''), coalesce(sha256, '') FROM profile";
 static const char stations_sql[] = "SELECT id, coalesce(name, ''), '' FROM station ORDER BY id";
@@ -174,16 +212,28 @@ static void zone_changes(double lo, double hi, zone_span *z)
     z->off[z->n] = (double)cur;
 }
 
-/* The bucket expression over a.end_ts with its parameters from ?5: width, lo, hi, last offset, then
- * (change, offset before it) pairs. */
-static int bucket_expr(const zone_span *z, char *buf, size_t n)
+/* The bucket expression over the time column col (a.end_ts, or a unit's t) with its parameters from
+ * ?11: width, lo, hi, last offset, then (change, offset before it) pairs. */
+static int bucket_expr(const zone_span *z, const char *col, char *buf, size_t n)
 {
-    int len = snprintf(buf, n, "CASE WHEN a.end_ts >= ?6 AND a.end_ts <= ?7 THEN floor((a.end_ts + %s",
-                       z->n ? "CASE" : "?8");
-    for (int i = 0; i < z->n; i++)
-        len += snprintf(buf + len, n - (size_t)len, " WHEN a.end_ts < ?%d THEN ?%d", 9 + 2 * i, 10 + 2 * i);
-    len += snprintf(buf + len, n - (size_t)len, "%s) / ?5) END", z->n ? " ELSE ?8 END" : "");
+    int len = snprintf(buf, n, "CASE WHEN %s >= ?12 AND %s <= ?13 THEN floor((%s + %s", col, col, col,
+                       z->n ? "CASE" : "?14");
+    for (int i = 0; i < z->n && len < (int)n; i++)
+        len += snprintf(buf + len, n - (size_t)len, " WHEN %s < ?%d THEN ?%d", col, 15 + 2 * i, 16 + 2 * i);
+    if (len < (int)n)
+        len += snprintf(buf + len, n - (size_t)len, "%s) / ?11) END", z->n ? " ELSE ?14 END" : "");
     return len < (int)n ? 0 : -1;
+}
+
+/* Whether a summary cell (one UTC quarter-hour) falls in one bucket whole: the zone's offsets and
+ * the moments they change are whole quarter-hours (true of every zone in use; a hand-made POSIX
+ * zone may be otherwise, and then the report reads the attempts alone). */
+static bool zone_fits_quarters(const zone_span *z)
+{
+    for (int i = 0; i <= z->n; i++)
+        if (fmod(z->off[i], REPORT_QUARTER_S) != 0 || (i < z->n && fmod(z->at[i], REPORT_QUARTER_S) != 0))
+            return false;
+    return true;
 }
 
 /* A hand-edited time the C library cannot convert goes to one bucket of its own, last. */
@@ -204,13 +254,14 @@ static double bucket_start(double ts, bool by_day)
 
 /* ---- rolling cells up into groups ---- */
 
-enum { DIM_PROFILE, DIM_TIME, DIM_BAY, DIM_ADAPTER, DIM_STATION, DIM_COUNT, DIM_TOTAL = DIM_COUNT };
+enum { DIM_PROFILE, DIM_TIME, DIM_BAY, DIM_ADAPTER, DIM_STATION, DIM_LOT, DIM_OPERATOR, DIM_COUNT,
+       DIM_TOTAL = DIM_COUNT };
 
 typedef struct gkey {
     bool null;
     int64_t i;   /* profile id, bay, station id */
     double d;    /* time bucket */
-    char s[96];  /* adapter */
+    char s[96];  /* adapter, lot, operator */
 } gkey;
 
 typedef struct acc {   /* additive parts of report_stats; m_ = rows of MACs with several attempts */
@@ -245,6 +296,7 @@ typedef struct build {
     int n_failed, cap_failed;
     int64_t failed_total;
     bool by_day;
+    bool summary;   /* the backend keeps attempt_cell and module_span */
 } build;
 
 static bool key_eq(int d, const gkey *a, const gkey *b)
@@ -255,7 +307,7 @@ static bool key_eq(int d, const gkey *a, const gkey *b)
         return true;
     switch (d) {
     case DIM_TIME: return a->d == b->d;
-    case DIM_ADAPTER: return strcmp(a->s, b->s) == 0;
+    case DIM_ADAPTER: case DIM_LOT: case DIM_OPERATOR: return strcmp(a->s, b->s) == 0;
     default: return a->i == b->i;
     }
 }
@@ -283,7 +335,7 @@ static group *find_group(dim *g, int d, const gkey *k)
     return &g->v[g->last = g->n++];
 }
 
-/* The five keys of a cell row (columns 0..4). */
+/* The seven keys of a cell row (columns 0..6). */
 static void cell_keys(const rb_row *row, gkey k[DIM_COUNT])
 {
     const report_backend_ops *o = row->ops;
@@ -296,6 +348,8 @@ static void cell_keys(const rb_row *row, gkey k[DIM_COUNT])
     snprintf(k[DIM_ADAPTER].s, sizeof k[DIM_ADAPTER].s, "%s", o->text(row, 3));
     k[DIM_ADAPTER].null = false; /* coalesced: "" is the unknown adapter */
     k[DIM_STATION].i = o->i64(row, 4);
+    snprintf(k[DIM_LOT].s, sizeof k[DIM_LOT].s, "%s", o->text(row, 5));
+    snprintf(k[DIM_OPERATOR].s, sizeof k[DIM_OPERATOR].s, "%s", o->text(row, 6));
 }
 
 static void note_bay(group *g, int64_t bay)
@@ -313,14 +367,14 @@ static int on_cell(void *ctx, const rb_row *row)
     const report_backend_ops *o = row->ops;
     gkey k[DIM_COUNT];
     cell_keys(row, k);
-    int64_t n = o->i64(row, 5), pass = o->i64(row, 6);
-    double min_start = o->dbl(row, 7), max_end = o->dbl(row, 8), min_end = o->dbl(row, 9);
+    int64_t n = o->i64(row, 7), pass = o->i64(row, 8);
+    double min_start = o->dbl(row, 9), max_end = o->dbl(row, 10), min_end = o->dbl(row, 11);
     report *r = bd->r;
     r->first_ts = fmin(r->first_ts, min_start);
     r->last_ts = fmax(r->last_ts, max_end);
-    r->duplicate_macs += (int)o->i64(row, 10);
-    bd->timed += o->i64(row, 11);
-    bd->sum_pass_s += o->dbl(row, 12);
+    r->duplicate_macs += (int)o->i64(row, 12);
+    bd->timed += o->i64(row, 13);
+    bd->sum_pass_s += o->dbl(row, 14);
     bd->total.attempts += n;
     bd->total.pass += pass;
     for (int d = 0; d < DIM_COUNT; d++) {
@@ -332,8 +386,8 @@ static int on_cell(void *ctx, const rb_row *row)
         g->min_end = fmin(g->min_end, min_end);
         g->max_end = fmax(g->max_end, max_end);
         /* a bay's name: the least of the names its attempts carry (any order of cells gives it) */
-        if (d == DIM_BAY && !o->is_null(row, 13) && (!g->bay_name[0] || strcmp(o->text(row, 13), g->bay_name) < 0))
-            snprintf(g->bay_name, sizeof g->bay_name, "%s", o->text(row, 13));
+        if (d == DIM_BAY && !o->is_null(row, 15) && (!g->bay_name[0] || strcmp(o->text(row, 15), g->bay_name) < 0))
+            snprintf(g->bay_name, sizeof g->bay_name, "%s", o->text(row, 15));
         if (d == DIM_ADAPTER)
             note_bay(g, k[DIM_BAY].i);
     }
@@ -355,14 +409,14 @@ static int on_multi(void *ctx, const rb_row *row)
     build *bd = ctx;
     gkey k[DIM_COUNT];
     cell_keys(row, k);
-    int64_t rows = row->ops->i64(row, 5), pass = row->ops->i64(row, 6);
+    int64_t rows = row->ops->i64(row, 7), pass = row->ops->i64(row, 8);
     for (int d = 0; d < DIM_COUNT; d++) {
         group *g = find_group(&bd->dims[d], d, &k[d]);
         if (!g)
             return -1;
-        add_multi(&g->a, row, 7 + 3 * d, rows, pass);
+        add_multi(&g->a, row, 9 + 3 * d, rows, pass);
     }
-    add_multi(&bd->total, row, 7 + 3 * DIM_TOTAL, rows, pass);
+    add_multi(&bd->total, row, 9 + 3 * DIM_TOTAL, rows, pass);
     return 0;
 }
 
@@ -412,8 +466,8 @@ static int on_cause(void *ctx, const rb_row *row)
     build *bd = ctx;
     gkey k[DIM_COUNT];
     cell_keys(row, k);
-    const char *stored = row->ops->text(row, 5), *word;
-    int64_t count = row->ops->i64(row, 6);
+    const char *stored = row->ops->text(row, 7), *word;
+    int64_t count = row->ops->i64(row, 8);
     bool none;
     int c = cause_index(stored, &word, &none);
     for (int d = 0; d < DIM_COUNT; d++) {
@@ -584,6 +638,29 @@ static int emit_profiles(build *bd, const names *nm)
     return 0;
 }
 
+static int cmp_named(const void *pa, const void *pb)
+{
+    const report_named_row *a = pa, *b = pb;
+    if (a->none != b->none)
+        return a->none ? 1 : -1; /* "none" last */
+    return strcmp(a->name, b->name);
+}
+
+/* A grouping by a text key (lot, operator): NULL is "none", listed last. */
+static int emit_named(const dim *g, report_named_row **out, int *n)
+{
+    if (!(*out = calloc((size_t)g->n + 1, sizeof **out)))
+        return -1;
+    for (int i = 0; i < g->n; i++) {
+        (*out)[i].none = g->v[i].key.null;
+        snprintf((*out)[i].name, sizeof (*out)[i].name, "%s", g->v[i].key.s);
+        (*out)[i].s = stats_of(&g->v[i].a);
+    }
+    *n = g->n;
+    qsort(*out, (size_t)g->n, sizeof **out, cmp_named);
+    return 0;
+}
+
 static int emit_groups(build *bd, const names *stations)
 {
     report *r = bd->r;
@@ -616,6 +693,9 @@ static int emit_groups(build *bd, const names *stations)
         snprintf(row->name, sizeof row->name, "%s", k >= 0 ? stations->name[k] : "");
         row->s = stats_of(&s->v[i].a);
     }
+    if (emit_named(&bd->dims[DIM_LOT], &r->lots, &r->n_lots) < 0 ||
+        emit_named(&bd->dims[DIM_OPERATOR], &r->operators, &r->n_operators) < 0)
+        return -1;
     r->n_times = t->n;
     r->n_bays = b->n;
     r->n_adapters = a->n;
@@ -667,7 +747,7 @@ static void emit_pareto(build *bd)
 
 /* ---- running the queries ---- */
 
-enum { P_FILTER = 4, P_BUCKET_FIXED = 4, P_MAX = P_FILTER + P_BUCKET_FIXED + 2 * MAX_ZONE_CHANGES + 1 };
+enum { P_FILTER = 10, P_BUCKET_FIXED = 4, P_MAX = P_FILTER + P_BUCKET_FIXED + 2 * MAX_ZONE_CHANGES + 1 };
 
 typedef struct span {
     int64_t interrupted;
@@ -697,8 +777,8 @@ static int bucket_params(rb_param *p, const zone_span *z, bool by_day)
 {
     int n = P_FILTER;
     p[n++] = (rb_param){.type = RB_DOUBLE, .d = by_day ? 86400.0 : 3600.0};
-    p[n++] = (rb_param){.type = RB_DOUBLE, .d = -62135596800.0 + 86400};  /* report_time_ok's range */
-    p[n++] = (rb_param){.type = RB_DOUBLE, .d = 253402300799.0 - 86400};
+    p[n++] = (rb_param){.type = RB_DOUBLE, .d = TIME_LO};
+    p[n++] = (rb_param){.type = RB_DOUBLE, .d = TIME_HI};
     p[n++] = (rb_param){.type = RB_DOUBLE, .d = z->off[z->n]};
     for (int i = 0; i < z->n; i++) {
         p[n++] = (rb_param){.type = RB_DOUBLE, .d = z->at[i]};
@@ -714,16 +794,18 @@ static int run(build *bd, const char *sql, const rb_param *p, int np, int (*cb)(
     return b->ops->query(b->be, sql, p, np, cb, ctx, err, errlen);
 }
 
-/* cells_sql, multi_sql and causes_sql with the bucket expression in. */
+/* cells_sql, multi_sql and causes_sql with the units and the bucket expression in. */
 static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, bool totals_only, char *err,
                      size_t errlen)
 {
-    char bucket[64 + 48 * MAX_ZONE_CHANGES];
-    if (bucket_expr(z, bucket, sizeof bucket) < 0) {
+    char bucket_t[64 + 48 * MAX_ZONE_CHANGES], bucket_end[64 + 48 * MAX_ZONE_CHANGES];
+    if (bucket_expr(z, "a.t", bucket_t, sizeof bucket_t) < 0 ||
+        bucket_expr(z, "a.end_ts", bucket_end, sizeof bucket_end) < 0) {
         snprintf(err, errlen, "report: too many zone changes in the period");
         return -1;
     }
-    size_t cap = sizeof multi_sql + 2 * sizeof bucket + 256;
+    const char *units = bd->summary ? UNITS : UNITS_RAW;
+    size_t cap = sizeof multi_sql + sizeof UNITS + sizeof bucket_t + 512;
     char *sql = malloc(cap), *keys = malloc(cap);
     if (!sql || !keys) {
         free(sql);
@@ -732,17 +814,36 @@ static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, b
         return -1;
     }
     int rc = 0;
-    snprintf(keys, cap, totals_only ? TOTAL_KEYS : CELL_KEYS, bucket);
-    snprintf(sql, cap, cells_sql, keys, totals_only ? "" : "GROUP BY 1, 2, 3, 4, 5");
+    snprintf(keys, cap, totals_only ? TOTAL_KEYS : CELL_KEYS, bucket_t);
+    snprintf(sql, cap, cells_sql, units, keys, totals_only ? "" : GROUP_KEYS);
     rc = rc ? rc : run(bd, sql, p, np, on_cell, bd, err, errlen);
-    snprintf(keys, cap, totals_only ? TOTAL_KEYS_AS : CELL_KEYS_AS, bucket);
-    snprintf(sql, cap, multi_sql, keys);
+    snprintf(keys, cap, totals_only ? TOTAL_KEYS_AS : RAW_KEYS_AS, bucket_end);
+    snprintf(sql, cap, multi_sql, keys, bd->summary ? MULTI_FROM_SPAN : MULTI_FROM_ATTEMPTS);
     rc = rc ? rc : run(bd, sql, p, np, on_multi, bd, err, errlen);
-    free(keys);
-    snprintf(sql, cap, causes_sql, bucket);
+    snprintf(keys, cap, CELL_KEYS, bucket_t);
+    snprintf(sql, cap, causes_sql, units, keys);
     rc = rc || totals_only ? rc : run(bd, sql, p, np, on_cause, bd, err, errlen);
+    free(keys);
     free(sql);
     return rc;
+}
+
+static rb_param text_param(const char *s)
+{
+    return s && *s ? (rb_param){.type = RB_TEXT, .s = s} : (rb_param){.type = RB_NULL_TEXT};
+}
+
+/* The whole quarter-hours of the period, [S0, S1), inside the range the buckets convert (an empty
+ * range at `since` when the summary is not to be read). */
+static void summed_range(rb_param *p, const report_filter *f, bool use)
+{
+    double until = f->until > 0 ? f->until : HUGE_VAL;
+    double s0 = fmax(ceil(f->since / REPORT_QUARTER_S) * REPORT_QUARTER_S, TIME_LO);
+    double s1 = fmin(floor(until / REPORT_QUARTER_S) * REPORT_QUARTER_S, TIME_HI + 1);
+    if (!use || !(s1 > s0))
+        s0 = s1 = f->since;
+    p[8] = (rb_param){.type = RB_DOUBLE, .d = s0};
+    p[9] = (rb_param){.type = RB_DOUBLE, .d = s1};
 }
 
 static int run_queries(build *bd, const report_filter *f, const report_options *o, bool totals_only, char *err,
@@ -759,28 +860,42 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
     }
     p[0] = (rb_param){.type = RB_DOUBLE, .d = f->since};
     p[1] = (rb_param){.type = RB_DOUBLE, .d = f->until > 0 ? f->until : HUGE_VAL};
-    p[2] = f->profile && *f->profile ? (rb_param){.type = RB_TEXT, .s = f->profile} : (rb_param){.type = RB_NULL_TEXT};
+    p[2] = text_param(f->profile);
     p[3] = (rb_param){.type = RB_INT64, .i = f->bay};
+    p[4] = text_param(f->station);
+    p[5] = text_param(f->line);
+    p[6] = text_param(f->lot);
+    p[7] = text_param(f->operator_id);
+    summed_range(p, f, bd->summary);
     span sp = {0};
-    if (!totals_only && run(bd, span_sql, p, P_FILTER, on_span, &sp, err, errlen) < 0)
+    char *sql = malloc(sizeof span_sql + sizeof UNITS);
+    if (!sql) {
+        snprintf(err, errlen, "report: out of memory");
+        goto done;
+    }
+    snprintf(sql, sizeof span_sql + sizeof UNITS, span_sql, bd->summary ? UNITS : UNITS_RAW);
+    int src = totals_only ? 0 : run(bd, sql, p, P_FILTER, on_span, &sp, err, errlen);
+    free(sql);
+    if (src < 0)
         goto done;
     r->interrupted = (int)sp.interrupted;
     bd->by_day = sp.any && sp.last_end - sp.first_start > REPORT_DAY_SPLIT_S;
     r->by_day = bd->by_day;
     double now = r->generated_ts;
-    zone_changes(sp.any ? fmax(sp.first_end, -62135596800.0 + 86400) : now,
-                 sp.any ? fmin(sp.last_end, 253402300799.0 - 86400) : now, z);
+    zone_changes(sp.any ? fmax(sp.first_end, TIME_LO) : now, sp.any ? fmin(sp.last_end, TIME_HI) : now, z);
+    /* the totals have no buckets: the summary serves them in any zone */
+    summed_range(p, f, bd->summary && (totals_only || zone_fits_quarters(z)));
     int np = bucket_params(p, z, bd->by_day);
     if (run_cells(bd, p, np, z, totals_only, err, errlen) < 0)
         goto done;
     if (!totals_only) {
-        p[4] = (rb_param){.type = RB_LIMIT, .i = o->failed_limit > 0 ? o->failed_limit : -1};
-        if (run(bd, failed_sql, p, 5, on_failed, bd, err, errlen) < 0)
+        p[P_FILTER] = (rb_param){.type = RB_LIMIT, .i = o->failed_limit > 0 ? o->failed_limit : -1};
+        if (run(bd, failed_sql, p, P_FILTER + 1, on_failed, bd, err, errlen) < 0)
             goto done;
         if (bd->timed > 0) {
             int64_t rank = (int64_t)ceil(0.95 * (double)bd->timed);
-            p[4] = (rb_param){.type = RB_INT64, .i = bd->timed - rank};
-            if (run(bd, rank_sql, p, 5, on_double, &r->p95_pass_s, err, errlen) < 0)
+            p[P_FILTER] = (rb_param){.type = RB_INT64, .i = bd->timed - rank};
+            if (run(bd, rank_sql, p, P_FILTER + 1, on_double, &r->p95_pass_s, err, errlen) < 0)
                 goto done;
         }
         if (run(bd, names_sql, 0, 0, on_name, &profiles, err, errlen) < 0 ||
@@ -824,6 +939,8 @@ void report_free(report *r)
     free(r->bays);
     free(r->adapters);
     free(r->by_station);
+    free(r->lots);
+    free(r->operators);
     free(r->causes);
     free(r->failed);
     free(r);
@@ -871,6 +988,7 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
     build bd = {.b = b, .r = r};
     int rc = b->ops->begin(b->be, o->tz, err, errlen);
     if (rc == 0) {
+        bd.summary = b->ops->has_summary(b->be);
         rc = run_queries(&bd, f, o, totals_only, err, errlen);
         b->ops->end(b->be);
     }

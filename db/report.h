@@ -18,6 +18,9 @@ typedef struct report_filter {
     double since, until;
     const char *profile;  /* profile name, NULL or "" for all */
     int bay;              /* -1 for all */
+    /* The factory's filters (NULL or "" for all): a station's name, a line (station.ini's), a lot
+     * (work order or reel), an operator id. */
+    const char *station, *line, *lot, *operator_id;
 } report_filter;
 
 /* How a report is built, apart from what it counts. */
@@ -90,6 +93,12 @@ typedef struct report_station_row {
     report_stats s;
 } report_station_row;
 
+typedef struct report_named_row {    /* one lot or one operator */
+    char name[96];
+    bool none;                       /* attempts that carry none (listed last) */
+    report_stats s;
+} report_named_row;
+
 typedef struct report {
     report_filter filter;            /* as given; profile copied into profile_name */
     char profile_name[64];
@@ -113,6 +122,8 @@ typedef struct report {
     report_failed_row *failed; int n_failed;
     int failed_total;                /* failed modules in the period; n_failed of them listed */
     report_station_row *by_station; int n_by_station;
+    report_named_row *lots; int n_lots;
+    report_named_row *operators; int n_operators;
 } report;
 
 int report_build(db *d, const report_filter *f, report **out, char *err, size_t errlen);

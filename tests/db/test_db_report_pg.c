@@ -271,15 +271,15 @@ int main(void)
     REQUIRE(short_day);
     report_free(all);
 
-    report_filter day = {T_WEEK + 2 * 86400, T_WEEK + 3 * 86400, 0, -1}; /* hours, across the change */
+    report_filter day = {.since = T_WEEK + 2 * 86400, .until = T_WEEK + 3 * 86400, .profile = 0, .bay = -1}; /* hours, across the change */
     compare(d, url, &day, 0, NULL);
-    report_filter known = {FIXTURE_T0, FIXTURE_T0 + 86400, 0, -1};
+    report_filter known = {.since = FIXTURE_T0, .until = FIXTURE_T0 + 86400, .profile = 0, .bay = -1};
     compare(d, url, &known, 0, NULL);
-    report_filter bay = {0, 0, 0, 3};
+    report_filter bay = {.since = 0, .until = 0, .profile = 0, .bay = 3};
     compare(d, url, &bay, 0, NULL);
-    report_filter plug = {0, 0, "plug", -1};
+    report_filter plug = {.since = 0, .until = 0, .profile = "plug", .bay = -1};
     compare(d, url, &plug, 25, NULL);
-    report_filter none = {T_WEEK + 400 * 86400, 0, 0, -1};
+    report_filter none = {.since = T_WEEK + 400 * 86400, .until = 0, .profile = 0, .bay = -1};
     compare(d, url, &none, 0, NULL);
 
     /* a bad zone name is refused by the server, with words */
