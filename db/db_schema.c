@@ -45,6 +45,18 @@
     "(min_start, max_end, min_end) = (SELECT min(a.start_ts), max(a.end_ts), min(a.end_ts) " CELL_OF(r) ") " \
     "WHERE " CELL_MATCH(r) ";\n"                                                                 \
     "DELETE FROM attempt_cell WHERE " CELL_MATCH(r) " AND n <= 0;\n"
+#define HIST_COLUMNS "station_id, profile_id, bay, lot, operator, outcome, cause, start_ts, end_ts, kind"
+#define HIST_MATCH(r)                                                                             \
+    "day = " HIST_DAY(r) " AND station_id IS " r ".station_id AND profile_id IS " r ".profile_id " \
+    "AND bay = " r ".bay AND lot IS " r ".lot AND operator IS " r ".operator AND bin = " HIST_BIN(r)
+#define HIST_ADD(r)                                                                               \
+    "INSERT INTO pass_hist SELECT " HIST_DAY(r) ", " r ".station_id, " r ".profile_id, " r ".bay, " \
+    r ".lot, " r ".operator, " HIST_BIN(r) ", 0 WHERE NOT EXISTS (SELECT 1 FROM pass_hist WHERE "   \
+    HIST_MATCH(r) ");\n"                                                                         \
+    "UPDATE pass_hist SET n = n + 1 WHERE " HIST_MATCH(r) ";\n"
+#define HIST_SUB(r)                                                                               \
+    "UPDATE pass_hist SET n = n - 1 WHERE " HIST_MATCH(r) ";\n"                                  \
+    "DELETE FROM pass_hist WHERE " HIST_MATCH(r) " AND n <= 0;\n"
 /* A MAC's counted attempts (the report's definition: not interrupted, cancelled or skipped): how
  * many and the first and last end. Recomputed from attempt_by_mac_end at every change of the MAC's
  * rows (a few rows). The report takes the MACs with several attempts from here. */
@@ -303,7 +315,27 @@ static const char *const migrations[] = {
     "CREATE TRIGGER module_span_upd AFTER UPDATE OF mac, end_ts, outcome, cause, kind ON attempt "
     "  WHEN coalesce(OLD.mac, '') <> '' OR coalesce(NEW.mac, '') <> '' BEGIN\n"
     SPAN_REDO("OLD") SPAN_REDO("NEW") "END;\n"
+    "CREATE TABLE pass_hist (\n"
+    "  day REAL NOT NULL,\n"
+    "  station_id INTEGER,\n"
+    "  profile_id INTEGER,\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  lot TEXT,\n"
+    "  operator TEXT,\n"
+    "  bin INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX pass_hist_key ON pass_hist (day, station_id, profile_id, bay, lot, operator, bin);\n"
+    "CREATE TRIGGER pass_hist_ins AFTER INSERT ON attempt WHEN " HIST_ROW("NEW") " BEGIN\n"
+    HIST_ADD("NEW") "END;\n"
+    "CREATE TRIGGER pass_hist_del AFTER DELETE ON attempt WHEN " HIST_ROW("OLD") " BEGIN\n"
+    HIST_SUB("OLD") "END;\n"
+    "CREATE TRIGGER pass_hist_upd_old AFTER UPDATE OF " HIST_COLUMNS " ON attempt WHEN " HIST_ROW("OLD")
+    " BEGIN\n" HIST_SUB("OLD") "END;\n"
+    "CREATE TRIGGER pass_hist_upd_new AFTER UPDATE OF " HIST_COLUMNS " ON attempt WHEN " HIST_ROW("NEW")
+    " BEGIN\n" HIST_ADD("NEW") "END;\n"
     "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
+    "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
     "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n",
 };
 

@@ -45,6 +45,7 @@
 #include "report_backend.h"
 #include "db_internal.h"
 #include "report_fmt.h"
+#include "report_summary.h"
 #include "bk_cause.h"
 #include <math.h>
 #include <stdlib.h>
@@ -52,6 +53,9 @@
 #include <time.h>
 
 enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX = 64 };
+/* Up to this many timed passes the p95 is exact (the database keeps the top 5 % of them while it
+ * scans: about 0.1 s); beyond, it comes from pass_hist to a quarter-second and the report says so. */
+enum { P95_EXACT_MAX = 200000 };
 /* The summary's cells are UTC quarter-hours (db_schema.c, migration 5): whole buckets of every zone. */
 #define REPORT_QUARTER_S 900.0
 /* report_time_ok's range, in which the bucket expression converts a time; both ends are whole
@@ -79,6 +83,11 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX 
 #define COUNTED_ONLY "a.outcome NOT IN ('interrupted', 'skipped') AND coalesce(a.cause, '') <> 'cancelled' "
 #define COUNTED PERIOD "AND " COUNTED_ONLY
 #define PASSED "CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END"
+/* A counted pass with a flash time. "a.outcome || ''": the passes are most rows, and without it a
+ * planner with no statistics (a station file is never ANALYZEd) reads them through attempt_by_outcome
+ * instead of the period's range of attempt_by_end. */
+#define TIMED_PASS                                                                                \
+    "a.outcome || '' = 'pass' AND a.end_ts - a.start_ts >= 0 AND coalesce(a.cause, '') <> 'cancelled' "
 #define TIMED_IF(v) "CASE WHEN a.outcome = 'pass' AND a.end_ts - a.start_ts >= 0 THEN " v " ELSE 0 END"
 /* The period as units: an attempt of the edges is a unit of one, a summary cell a unit of n; both
  * with the columns of a cell (t: the end, or the cell's quarter-hour). */
@@ -98,10 +107,7 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX 
     "a.end_ts AS max_end, a.end_ts AS min_end FROM attempt a WHERE " PERIOD ") "
 #define CELL_KEYS "a.profile_id, %s, a.bay, a.adapter, a.station_id, a.lot, a.operator"
 #define RAW_KEYS "a.profile_id, %s, a.bay, coalesce(a.adapter, ''), a.station_id, a.lot, a.operator"
-#define RAW_KEYS_AS "a.profile_id AS k0, %s AS k1, a.bay AS k2, coalesce(a.adapter, '') AS k3, " \
-    "a.station_id AS k4, a.lot AS k5, a.operator AS k6"
 #define TOTAL_KEYS "0, 0.0, 0, '', 0, '', ''"
-#define TOTAL_KEYS_AS "0 AS k0, 0.0 AS k1, 0 AS k2, '' AS k3, 0 AS k4, '' AS k5, '' AS k6"
 #define GROUP_KEYS "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 
 /* The period's span and interrupted count (%s: UNITS or UNITS_RAW). */
@@ -118,23 +124,15 @@ static const char cells_sql[] =
     "max(a.max_end), min(a.min_end), sum(a.dup), sum(a.timed), sum(a.timed_s), min(nullif(a.bay_name, '')) "
     "FROM u a WHERE " COUNTED_ONLY "%s";
 
-/* Modules with several attempts: first attempt and any pass per grouping, summed per cell. The MACs
- * come from module_span (kept by the writer's triggers), or with no summary from the attempts. */
-#define FIRST(part) "CASE WHEN row_number() OVER (PARTITION BY mac" part " ORDER BY start_ts, id) = 1 THEN 1 ELSE 0 END"
-#define ANY(part) "max(ok) OVER (PARTITION BY mac" part ")"
-#define FLAGS(n, part) FIRST(part) " AS f" n ", " ANY(part) " AS y" n
-#define SUMS(n) ", sum(f" n "), sum(f" n " * ok), sum(f" n " * y" n ")"
+/* Modules with several attempts: the rows of the MACs with several counted attempts, by MAC (C
+ * marks each module's first attempt and any pass per grouping: on_multi). The MACs come from
+ * module_span (kept by the writer's triggers), or with no summary from the attempts. */
 #define MULTI_FROM_SPAN "SELECT mac FROM module_span WHERE n > 1 AND last_end >= ?1 AND first_end < ?2"
 #define MULTI_FROM_ATTEMPTS                                                                       \
     "SELECT mac FROM attempt WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1"
 static const char multi_sql[] =
-    "WITH m AS (SELECT a.mac AS mac, a.id AS id, a.start_ts AS start_ts, %s, " PASSED " AS ok "
-    "FROM attempt a WHERE " COUNTED "AND a.mac IN (%s)), "
-    "w AS (SELECT k0, k1, k2, k3, k4, k5, k6, ok, " FLAGS("0", ", k0") ", " FLAGS("1", ", k1") ", "
-    FLAGS("2", ", k2") ", " FLAGS("3", ", k3") ", " FLAGS("4", ", k4") ", " FLAGS("5", ", k5") ", "
-    FLAGS("6", ", k6") ", " FLAGS("7", "") " FROM m) "
-    "SELECT k0, k1, k2, k3, k4, k5, k6, count(*), sum(ok)" SUMS("0") SUMS("1") SUMS("2") SUMS("3")
-    SUMS("4") SUMS("5") SUMS("6") SUMS("7") " FROM w " GROUP_KEYS;
+    "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s FROM attempt a WHERE " COUNTED "AND a.mac IN (%s) "
+    "ORDER BY a.mac";
 
 static const char causes_sql[] =
     "%sSELECT %s, coalesce(a.cause, ''), sum(a.n) FROM u a WHERE " COUNTED_ONLY
@@ -156,8 +154,15 @@ static const char failed_sql[] =
 
 /* The ?11-th longest timed pass (0 = the longest). */
 static const char rank_sql[] =
-    "SELECT a.end_ts - a.start_ts FROM attempt a WHERE " COUNTED "AND a.outcome = 'pass' "
-    "AND a.end_ts - a.start_ts >= 0 ORDER BY 1 DESC LIMIT 1 OFFSET ?11";
+    "SELECT a.end_ts - a.start_ts FROM attempt a WHERE " COUNTED "AND " TIMED_PASS
+    "ORDER BY 1 DESC LIMIT 1 OFFSET ?11";
+
+/* The p95 of a long period, from pass_hist: passes per quarter-second of flash time, whole UTC days
+ * [?9, ?10) from the summary and the attempts of the partial days at either end. */
+static const char hist_sql[] =
+    "WITH h AS (SELECT a.bin AS bin, a.n AS n FROM pass_hist a WHERE a.day >= ?9 AND a.day < ?10 AND " FILTERS
+    "UNION ALL SELECT " HIST_BIN("a") ", 1 FROM attempt a WHERE " EDGES "AND " TIMED_PASS ") "
+    "SELECT bin, sum(n) FROM h GROUP BY bin ORDER BY bin";
 
 static const char names_sql[] = "SELECT id, coalesce(name, ''), coalesce(sha256, '') FROM profile";
 static const char stations_sql[] = "SELECT id, coalesce(name, ''), '' FROM station ORDER BY id";
@@ -281,6 +286,8 @@ typedef struct group {
 typedef struct dim {
     group *v;
     int n, cap, last;
+    int *slot;      /* open addressing over v: index + 1, 0 empty; nslot a power of two > 2 n */
+    int nslot;
 } dim;
 
 typedef struct build {
@@ -312,13 +319,60 @@ static bool key_eq(int d, const gkey *a, const gkey *b)
     }
 }
 
+static uint64_t key_hash(int d, const gkey *k)
+{
+    uint64_t h = 1469598103934665603ull;
+    if (k->null)
+        return h;
+    switch (d) {
+    case DIM_TIME: {
+        double v = k->d == 0 ? 0 : k->d; /* -0 and 0 are one bucket */
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        h ^= bits;
+        break;
+    }
+    case DIM_ADAPTER: case DIM_LOT: case DIM_OPERATOR:
+        for (const char *c = k->s; *c; c++)
+            h = (h ^ (unsigned char)*c) * 1099511628211ull;
+        break;
+    default: h ^= (uint64_t)k->i; break;
+    }
+    return (h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull;
+}
+
+/* The slot of key k: its group's, or the empty one where it goes. */
+static int *group_slot(dim *g, int d, const gkey *k)
+{
+    size_t mask = (size_t)g->nslot - 1, i = (size_t)key_hash(d, k) & mask;
+    while (g->slot[i] && !key_eq(d, &g->v[g->slot[i] - 1].key, k))
+        i = (i + 1) & mask;
+    return &g->slot[i];
+}
+
+static int grow_slots(dim *g, int d)
+{
+    int n = g->nslot ? 2 * g->nslot : 256;
+    int *slot = calloc((size_t)n, sizeof *slot);
+    if (!slot)
+        return -1;
+    free(g->slot);
+    g->slot = slot;
+    g->nslot = n;
+    for (int i = 0; i < g->n; i++)
+        *group_slot(g, d, &g->v[i].key) = i + 1;
+    return 0;
+}
+
 static group *find_group(dim *g, int d, const gkey *k)
 {
     if (g->last < g->n && key_eq(d, &g->v[g->last].key, k))
         return &g->v[g->last];
-    for (int i = 0; i < g->n; i++)
-        if (key_eq(d, &g->v[i].key, k))
-            return &g->v[g->last = i];
+    if (2 * (g->n + 1) > g->nslot && grow_slots(g, d) < 0)
+        return NULL;
+    int *slot = group_slot(g, d, k);
+    if (*slot)
+        return &g->v[g->last = *slot - 1];
     if (g->n == g->cap) {
         int cap = g->cap ? 2 * g->cap : 64;
         group *v = realloc(g->v, (size_t)cap * sizeof *v);
@@ -332,24 +386,31 @@ static group *find_group(dim *g, int d, const gkey *k)
     n->key = *k;
     n->min_end = HUGE_VAL;
     n->max_end = -HUGE_VAL;
+    *slot = g->n + 1;
     return &g->v[g->last = g->n++];
+}
+
+/* The seven keys of a row from column c on. */
+static void row_keys(const rb_row *row, int c, gkey k[DIM_COUNT])
+{
+    const report_backend_ops *o = row->ops;
+    memset(k, 0, DIM_COUNT * sizeof *k);
+    for (int d = 0; d < DIM_COUNT; d++)
+        k[d].null = o->is_null(row, c + d);
+    k[DIM_PROFILE].i = o->i64(row, c);
+    k[DIM_TIME].d = o->dbl(row, c + 1);
+    k[DIM_BAY].i = o->i64(row, c + 2);
+    snprintf(k[DIM_ADAPTER].s, sizeof k[DIM_ADAPTER].s, "%s", o->text(row, c + 3));
+    k[DIM_ADAPTER].null = false; /* coalesced: "" is the unknown adapter */
+    k[DIM_STATION].i = o->i64(row, c + 4);
+    snprintf(k[DIM_LOT].s, sizeof k[DIM_LOT].s, "%s", o->text(row, c + 5));
+    snprintf(k[DIM_OPERATOR].s, sizeof k[DIM_OPERATOR].s, "%s", o->text(row, c + 6));
 }
 
 /* The seven keys of a cell row (columns 0..6). */
 static void cell_keys(const rb_row *row, gkey k[DIM_COUNT])
 {
-    const report_backend_ops *o = row->ops;
-    memset(k, 0, DIM_COUNT * sizeof *k);
-    for (int d = 0; d < DIM_COUNT; d++)
-        k[d].null = o->is_null(row, d);
-    k[DIM_PROFILE].i = o->i64(row, 0);
-    k[DIM_TIME].d = o->dbl(row, 1);
-    k[DIM_BAY].i = o->i64(row, 2);
-    snprintf(k[DIM_ADAPTER].s, sizeof k[DIM_ADAPTER].s, "%s", o->text(row, 3));
-    k[DIM_ADAPTER].null = false; /* coalesced: "" is the unknown adapter */
-    k[DIM_STATION].i = o->i64(row, 4);
-    snprintf(k[DIM_LOT].s, sizeof k[DIM_LOT].s, "%s", o->text(row, 5));
-    snprintf(k[DIM_OPERATOR].s, sizeof k[DIM_OPERATOR].s, "%s", o->text(row, 6));
+    row_keys(row, 0, k);
 }
 
 static void note_bay(group *g, int64_t bay)
@@ -394,29 +455,124 @@ static int on_cell(void *ctx, const rb_row *row)
     return 0;
 }
 
-static void add_multi(acc *a, const rb_row *row, int col, int64_t rows, int64_t pass)
+/* ---- modules with several attempts, one MAC at a time ----
+ * Rows of the MACs that have several counted attempts arrive ordered by MAC. For each grouping, the
+ * MAC's rows with one key form one module there: its first attempt (by start, then id) and whether
+ * any of them passed correct the group's counts (stats_of). */
+
+typedef struct mrow {
+    int64_t id;
+    double start;
+    int ok;
+    gkey k[DIM_COUNT];
+} mrow;
+
+typedef struct mac_rows {
+    char mac[64];
+    mrow *v;
+    int n, cap;
+    int *order;
+} mac_rows;
+
+typedef struct mrow_sort {
+    const mrow *v;
+    int dim;          /* DIM_TOTAL: no key */
+} mrow_sort;
+
+static int cmp_mrow(const void *pa, const void *pb, void *ctx)
 {
-    const report_backend_ops *o = row->ops;
-    a->m_rows += rows;
-    a->m_pass += pass;
-    a->m_first += o->i64(row, col);
-    a->m_first_ok += o->i64(row, col + 1);
-    a->m_any_ok += o->i64(row, col + 2);
+    const mrow_sort *c = ctx;
+    const mrow *a = &c->v[*(const int *)pa], *b = &c->v[*(const int *)pb];
+    if (c->dim < DIM_COUNT) {
+        const gkey *ka = &a->k[c->dim], *kb = &b->k[c->dim];
+        if (ka->null != kb->null)
+            return ka->null ? -1 : 1;
+        if (!ka->null) {
+            int r = 0;
+            switch (c->dim) {
+            case DIM_TIME: r = (ka->d > kb->d) - (ka->d < kb->d); break;
+            case DIM_ADAPTER: case DIM_LOT: case DIM_OPERATOR: r = strcmp(ka->s, kb->s); break;
+            default: r = (ka->i > kb->i) - (ka->i < kb->i); break;
+            }
+            if (r)
+                return r;
+        }
+    }
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
 }
 
+/* One module in one group: its rows, passes, whether its first attempt passed and whether any did. */
+static void add_module(acc *a, int rows, int passes, int first_ok, int any_ok)
+{
+    a->m_rows += rows;
+    a->m_pass += passes;
+    a->m_first += 1;
+    a->m_first_ok += first_ok;
+    a->m_any_ok += any_ok;
+}
+
+static int flush_mac(build *bd, mac_rows *m)
+{
+    for (int d = 0; d <= DIM_TOTAL && m->n; d++) {
+        mrow_sort c = {m->v, d};
+        for (int i = 0; i < m->n; i++)
+            m->order[i] = i;
+        qsort_r(m->order, (size_t)m->n, sizeof *m->order, cmp_mrow, &c);
+        for (int i = 0; i < m->n;) {
+            int j = i, passes = 0;
+            while (j < m->n && (d == DIM_TOTAL || key_eq(d, &m->v[m->order[j]].k[d], &m->v[m->order[i]].k[d])))
+                passes += m->v[m->order[j++]].ok;
+            const mrow *first = &m->v[m->order[i]];
+            acc *a = &bd->total;
+            if (d < DIM_COUNT) {
+                group *g = find_group(&bd->dims[d], d, &first->k[d]);
+                if (!g)
+                    return -1;
+                a = &g->a;
+            }
+            add_module(a, j - i, passes, first->ok, passes > 0);
+            i = j;
+        }
+    }
+    m->n = 0;
+    return 0;
+}
+
+typedef struct multi_ctx {
+    build *bd;
+    mac_rows m;
+} multi_ctx;
+
+/* A row: MAC, id, start, passed, then the seven keys. */
 static int on_multi(void *ctx, const rb_row *row)
 {
-    build *bd = ctx;
-    gkey k[DIM_COUNT];
-    cell_keys(row, k);
-    int64_t rows = row->ops->i64(row, 7), pass = row->ops->i64(row, 8);
-    for (int d = 0; d < DIM_COUNT; d++) {
-        group *g = find_group(&bd->dims[d], d, &k[d]);
-        if (!g)
+    multi_ctx *mc = ctx;
+    mac_rows *m = &mc->m;
+    const char *mac = row->ops->text(row, 0);
+    if (m->n && strcmp(mac, m->mac) != 0 && flush_mac(mc->bd, m) < 0)
+        return -1;
+    if (m->n == m->cap) {
+        int cap = m->cap ? 2 * m->cap : 16;
+        mrow *v = realloc(m->v, (size_t)cap * sizeof *v);
+        if (v)
+            m->v = v;
+        int *order = realloc(m->order, (size_t)cap * sizeof *order);
+        if (order)
+            m->order = order;
+        if (!v || !order)
             return -1;
-        add_multi(&g->a, row, 9 + 3 * d, rows, pass);
+        m->cap = cap;
     }
-    add_multi(&bd->total, row, 9 + 3 * DIM_TOTAL, rows, pass);
+    snprintf(m->mac, sizeof m->mac, "%s", mac);
+    mrow *r = &m->v[m->n++];
+    r->id = row->ops->i64(row, 1);
+    r->start = row->ops->dbl(row, 2);
+    r->ok = row->ops->i64(row, 3) != 0;
+    gkey k[DIM_COUNT];
+    row_keys(row, 4, k);
+    memcpy(r->k, k, sizeof k);
     return 0;
 }
 
@@ -772,6 +928,46 @@ static int on_double(void *ctx, const rb_row *row)
     return 0;
 }
 
+static int run(build *bd, const char *sql, const rb_param *p, int np, int (*cb)(void *, const rb_row *),
+               void *ctx, char *err, size_t errlen);
+
+typedef struct hist_walk {
+    int64_t rank, seen;   /* the nearest rank sought; passes counted so far */
+    int64_t total;
+    double bin;           /* the bin where the rank fell; NAN until then */
+} hist_walk;
+
+static int on_bin(void *ctx, const rb_row *row)
+{
+    hist_walk *h = ctx;
+    h->seen += row->ops->i64(row, 1);
+    if (isnan(h->bin) && h->seen >= h->rank)
+        h->bin = row->ops->dbl(row, 0);
+    return 0;
+}
+
+/* p95 of many passes from the histogram: the middle of the quarter-second that holds the nearest
+ * rank, within REPORT_P95_STEP_S / 2 of the exact value. */
+static int p95_from_hist(build *bd, rb_param *p, const report_filter *f, char *err, size_t errlen)
+{
+    double until = f->until > 0 ? f->until : HUGE_VAL;
+    double d0 = fmax(ceil(f->since / 86400) * 86400, TIME_LO), d1 = fmin(floor(until / 86400) * 86400, TIME_HI + 1);
+    if (!(d1 > d0))
+        d0 = d1 = f->since;
+    rb_param saved[2] = {p[8], p[9]};
+    p[8] = (rb_param){.type = RB_DOUBLE, .d = d0};
+    p[9] = (rb_param){.type = RB_DOUBLE, .d = d1};
+    hist_walk h = {.rank = (int64_t)ceil(0.95 * (double)bd->timed), .bin = NAN};
+    int rc = run(bd, hist_sql, p, P_FILTER, on_bin, &h, err, errlen);
+    p[8] = saved[0];
+    p[9] = saved[1];
+    if (rc == 0 && !isnan(h.bin)) {
+        bd->r->p95_pass_s = (h.bin + 0.5) * REPORT_P95_STEP_S;
+        bd->r->p95_approx = true;
+    }
+    return rc;
+}
+
 /* The parameters after the filter's: bucket width, the convertible range, the zone's offsets. */
 static int bucket_params(rb_param *p, const zone_span *z, bool by_day)
 {
@@ -817,9 +1013,13 @@ static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, b
     snprintf(keys, cap, totals_only ? TOTAL_KEYS : CELL_KEYS, bucket_t);
     snprintf(sql, cap, cells_sql, units, keys, totals_only ? "" : GROUP_KEYS);
     rc = rc ? rc : run(bd, sql, p, np, on_cell, bd, err, errlen);
-    snprintf(keys, cap, totals_only ? TOTAL_KEYS_AS : RAW_KEYS_AS, bucket_end);
+    snprintf(keys, cap, totals_only ? TOTAL_KEYS : RAW_KEYS, bucket_end);
     snprintf(sql, cap, multi_sql, keys, bd->summary ? MULTI_FROM_SPAN : MULTI_FROM_ATTEMPTS);
-    rc = rc ? rc : run(bd, sql, p, np, on_multi, bd, err, errlen);
+    multi_ctx mc = {.bd = bd};
+    rc = rc ? rc : run(bd, sql, p, np, on_multi, &mc, err, errlen);
+    rc = rc ? rc : flush_mac(bd, &mc.m);
+    free(mc.m.v);
+    free(mc.m.order);
     snprintf(keys, cap, CELL_KEYS, bucket_t);
     snprintf(sql, cap, causes_sql, units, keys);
     rc = rc || totals_only ? rc : run(bd, sql, p, np, on_cause, bd, err, errlen);
@@ -892,7 +1092,10 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
         p[P_FILTER] = (rb_param){.type = RB_LIMIT, .i = o->failed_limit > 0 ? o->failed_limit : -1};
         if (run(bd, failed_sql, p, P_FILTER + 1, on_failed, bd, err, errlen) < 0)
             goto done;
-        if (bd->timed > 0) {
+        if (bd->timed > P95_EXACT_MAX && bd->summary) {
+            if (p95_from_hist(bd, p, f, err, errlen) < 0)
+                goto done;
+        } else if (bd->timed > 0) {
             int64_t rank = (int64_t)ceil(0.95 * (double)bd->timed);
             p[P_FILTER] = (rb_param){.type = RB_INT64, .i = bd->timed - rank};
             if (run(bd, rank_sql, p, P_FILTER + 1, on_double, &r->p95_pass_s, err, errlen) < 0)
@@ -998,7 +1201,7 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
         emit_pareto(&bd);
     }
     for (int d = 0; d < DIM_COUNT; d++)
-        free(bd.dims[d].v);
+        free(bd.dims[d].v), free(bd.dims[d].slot);
     free(bd.causes);
     free(bd.failed);
     if (rc < 0 || !r->causes) {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include "db.h"
 
+#define REPORT_P95_STEP_S 0.25  /* the histogram's step when the p95 is approximate */
+
 typedef struct report_filter {
     /* unix seconds, attempts that ENDED in [since, until); until <= 0: no end. report_build refuses
      * a period that ends before it starts, and times that are not finite. */
@@ -112,6 +114,9 @@ typedef struct report {
      * hand-edited end before its start is left out): timed_passes of them; 0 and 0 s when none. */
     int timed_passes;
     double mean_pass_s, p95_pass_s;
+    /* p95 exact (nearest rank) up to 200,000 timed passes; beyond, from a histogram of flash times
+     * in quarter-seconds: the middle of the step that holds the rank, within REPORT_P95_STEP_S / 2. */
+    bool p95_approx;
     double modules_per_hour;         /* modules / (last_ts - first_ts); 0 when that span is not > 0 */
     bool by_day;                     /* time rows are days (period over 48 h), else hours */
     report_profile_row *profiles; int n_profiles;

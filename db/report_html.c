@@ -126,7 +126,9 @@ static void header(FILE *o, const report *r)
     fmt_yield(v[2], sizeof v[2], t->first_pass_yield, t->modules);
     snprintf(l[2], sizeof l[2], "first-pass yield (%d)", t->modules_first_pass);
     snprintf(v[3], sizeof v[3], "%s", r->timed_passes ? mean : "-");
-    snprintf(l[3], sizeof l[3], r->timed_passes ? "mean flash time, p95 %s" : "flash time (no passes)", p95);
+    snprintf(l[3], sizeof l[3], !r->timed_passes ? "flash time (no passes)"
+                                : r->p95_approx ? "mean flash time, p95 ~%s (histogram)" : "mean flash time, p95 %s",
+             p95);
     if (t->modules > 0 && r->modules_per_hour > 0)
         snprintf(v[4], sizeof v[4], "%.1f", r->modules_per_hour);
     else

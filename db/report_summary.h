@@ -8,6 +8,9 @@
  * additive figures of the attempts of kind 'flash' that have ended: how many (n), flagged duplicate
  * (dup), timed passes and their flash time (timed, timed_s), and the first start and the first and
  * last end. A quarter-hour is whole in every zone's hours and days (offsets are whole quarters).
+ * pass_hist: per UTC day of the end (day), station, profile version, bay, lot and operator, how many
+ * counted passes took each quarter-second of flash time (bin = floor(4 (end - start))): the p95 of
+ * a long period, to a quarter-second, without reading every pass.
  * module_span: per MAC, its counted attempts (not interrupted, cancelled or skipped): how many and
  * the first and last end; the report takes the MACs with several attempts in a period from it. */
 #pragma once
@@ -29,3 +32,11 @@
 #define SPAN_REBUILD_SELECT                                                                       \
     "SELECT a.mac, count(*), min(a.end_ts), max(a.end_ts) FROM attempt a WHERE coalesce(a.mac, '') <> '' " \
     "AND " SPAN_COUNTED("a") " GROUP BY a.mac"
+#define HIST_ROW(r)                                                                               \
+    r ".end_ts IS NOT NULL AND " r ".kind = 'flash' AND " r ".outcome = 'pass' AND " r ".end_ts - " r ".start_ts >= 0 " \
+    "AND coalesce(" r ".cause, '') <> 'cancelled'"
+#define HIST_DAY(r) "floor(" r ".end_ts / 86400) * 86400"
+#define HIST_BIN(r) "CAST(floor((" r ".end_ts - " r ".start_ts) * 4) AS BIGINT)"
+#define HIST_REBUILD_SELECT                                                                       \
+    "SELECT " HIST_DAY("a") ", a.station_id, a.profile_id, a.bay, a.lot, a.operator, " HIST_BIN("a") ", count(*) " \
+    "FROM attempt a WHERE " HIST_ROW("a") " GROUP BY 1, 2, 3, 4, 5, 6, 7"

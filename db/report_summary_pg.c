@@ -12,6 +12,7 @@
 #include "report_pg.h"
 #include "report_summary.h"
 
+#define HIST_KEY "day, station_id, profile_id, bay, lot, operator, bin"
 #define CELL_KEY "qs, station_id, profile_id, bay, adapter, lot, operator, outcome, cause, bay_name"
 
 const char report_summary_pg_sql[] =
@@ -24,6 +25,9 @@ const char report_summary_pg_sql[] =
     "CREATE TABLE IF NOT EXISTS module_span (mac text PRIMARY KEY, n bigint NOT NULL, "
     "  first_end double precision NOT NULL, last_end double precision NOT NULL);\n"
     "CREATE INDEX IF NOT EXISTS module_span_multi ON module_span (last_end, first_end) WHERE n > 1;\n"
+    "CREATE TABLE IF NOT EXISTS pass_hist (day double precision NOT NULL, station_id bigint, "
+    "  profile_id bigint, bay bigint NOT NULL, lot text, operator text, bin bigint NOT NULL, n bigint NOT NULL);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pass_hist_key ON pass_hist (" HIST_KEY ") NULLS NOT DISTINCT;\n"
     "CREATE OR REPLACE FUNCTION attempt_summary_add() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
     "BEGIN\n"
     "  IF " CELL_ROW("NEW") " THEN\n"
@@ -35,6 +39,11 @@ const char report_summary_pg_sql[] =
     "      timed = c.timed + excluded.timed, timed_s = c.timed_s + excluded.timed_s, "
     "      min_start = least(c.min_start, excluded.min_start), max_end = greatest(c.max_end, excluded.max_end), "
     "      min_end = least(c.min_end, excluded.min_end);\n"
+    "  END IF;\n"
+    "  IF " HIST_ROW("NEW") " THEN\n"
+    "    INSERT INTO pass_hist AS h VALUES (" HIST_DAY("NEW") ", NEW.station_id, NEW.profile_id, NEW.bay, "
+    "      NEW.lot, NEW.operator, " HIST_BIN("NEW") ", 1)\n"
+    "    ON CONFLICT (" HIST_KEY ") DO UPDATE SET n = h.n + 1;\n"
     "  END IF;\n"
     "  IF coalesce(NEW.mac, '') <> '' AND " SPAN_COUNTED("NEW") " THEN\n"
     "    INSERT INTO module_span AS s VALUES (NEW.mac, 1, NEW.end_ts, NEW.end_ts)\n"
@@ -49,7 +58,8 @@ const char report_summary_pg_sql[] =
 
 const char report_summary_pg_rebuild_sql[] =
     "LOCK TABLE attempt IN SHARE MODE;\n"
-    "TRUNCATE attempt_cell, module_span;\n"
+    "TRUNCATE attempt_cell, module_span, pass_hist;\n"
     "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
+    "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
     "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n"
-    "ANALYZE attempt_cell, module_span;\n";
+    "ANALYZE attempt_cell, module_span, pass_hist;\n";
