@@ -513,8 +513,32 @@ static void add_module(acc *a, int rows, int passes, int first_ok, int any_ok)
     a->m_any_ok += any_ok;
 }
 
+/* The factory's questions of one MAC: on several stations; failed on one and passed on another
+ * (some failure's station differs from some pass's: not when the fails and passes are all on one). */
+static void cross_station(report *r, const mac_rows *m)
+{
+    const gkey *first = NULL, *fail = NULL, *pass = NULL;
+    bool several = false, fails_several = false, passes_several = false;
+    for (int i = 0; i < m->n; i++) {
+        const gkey *k = &m->v[i].k[DIM_STATION];
+        const gkey **seen = m->v[i].ok ? &pass : &fail;
+        bool *spread = m->v[i].ok ? &passes_several : &fails_several;
+        if (!first)
+            first = k;
+        several |= !key_eq(DIM_STATION, first, k);
+        if (!*seen)
+            *seen = k;
+        *spread |= !key_eq(DIM_STATION, *seen, k);
+    }
+    r->modules_multi_station += several;
+    r->modules_failed_passed_elsewhere +=
+        fail && pass && (fails_several || passes_several || !key_eq(DIM_STATION, fail, pass));
+}
+
 static int flush_mac(build *bd, mac_rows *m)
 {
+    if (m->n)
+        cross_station(bd->r, m);
     for (int d = 0; d <= DIM_TOTAL && m->n; d++) {
         mrow_sort c = {m->v, d};
         for (int i = 0; i < m->n; i++)

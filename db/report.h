@@ -126,6 +126,10 @@ typedef struct report {
     report_cause_row *causes; int n_causes;
     report_failed_row *failed; int n_failed;
     int failed_total;                /* failed modules in the period; n_failed of them listed */
+    /* Across stations (the factory report; 0 on one station): modules (MACs) with counted attempts
+     * on two or more stations, and those among them that failed on one station and passed on
+     * another - each counted once in every figure above, as any module. */
+    int modules_multi_station, modules_failed_passed_elsewhere;
     report_station_row *by_station; int n_by_station;
     report_named_row *lots; int n_lots;
     report_named_row *operators; int n_operators;

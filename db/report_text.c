@@ -53,6 +53,31 @@ static void table_stats(FILE *o, const report_stats *s)
             clean(report_cause_name(s->top_cause), cause, sizeof cause));
 }
 
+/* The factory's groupings are printed when they say something: stations when there are several,
+ * lots and operators when some attempt carries one (a station without them prints as before). */
+static bool named_present(const report_named_row *v, int n)
+{
+    return n > 1 || (n == 1 && !v[0].none);
+}
+
+static const char *named_label(const report_named_row *x)
+{
+    return x->none ? "(none)" : x->name;
+}
+
+static void table_named(FILE *o, const char *title, const char *col, const report_named_row *v, int n)
+{
+    char txt[128];
+    if (!named_present(v, n))
+        return;
+    fprintf(o, "\nby %s\n", title);
+    table_stats_head(o, col, 32);
+    for (int i = 0; i < n; i++) {
+        fprintf(o, "  %-32.32s", clean(named_label(&v[i]), txt, sizeof txt));
+        table_stats(o, &v[i].s);
+    }
+}
+
 /* "75.0% (6 of 8 modules)", or "no attempts" for an empty period: 0 % would read as a bad line. */
 static void table_yield(FILE *o, const char *label, int num, int modules)
 {
@@ -168,6 +193,20 @@ int report_write_table(const report *r, FILE *o)
         table_stats(o, &r->adapters[i].s);
     }
 
+    if (r->n_by_station > 1) {
+        fprintf(o, "\nby station\n");
+        table_stats_head(o, "station", 32);
+        for (int i = 0; i < r->n_by_station; i++) {
+            char name[sizeof r->by_station[i].name];
+            fprintf(o, "  %-32.32s", clean(r->by_station[i].name[0] ? r->by_station[i].name : "-", name, sizeof name));
+            table_stats(o, &r->by_station[i].s);
+        }
+        fprintf(o, "  modules on several stations %d, of which failed on one and passed on another %d "
+                "(each counted once above)\n", r->modules_multi_station, r->modules_failed_passed_elsewhere);
+    }
+    table_named(o, "lot", "lot", r->lots, r->n_lots);
+    table_named(o, "operator", "operator", r->operators, r->n_operators);
+
     fprintf(o, "\nfailed modules\n  %-17s %3s %-18s %-16s %8s %7s %-6s %s\n", "mac", "bay", "cause",
             "time", "attempts", "reseats", "passed", "detail");
     for (int i = 0; i < r->n_failed; i++) {
@@ -226,6 +265,20 @@ static void csv_stats(FILE *o, const report_stats *s)
     csv_text(o, s->top_cause);
     fputc(',', o);
     csv_text(o, s->top_cause[0] ? report_cause_name(s->top_cause) : "");
+}
+
+/* A lot or operator section (an empty name field: attempts that carry none). */
+static void csv_named(FILE *o, const char *section, const char *col, const report_named_row *v, int n)
+{
+    if (!named_present(v, n))
+        return;
+    fprintf(o, "\n# %s\n%s,%s\n", section, col, csv_stats_cols);
+    for (int i = 0; i < n; i++) {
+        csv_text(o, v[i].none ? "" : v[i].name);
+        fputc(',', o);
+        csv_stats(o, &v[i].s);
+        fputc('\n', o);
+    }
 }
 
 /* ISO 8601 local time with the offset's colon: 2024-05-02T06:00:00+00:00; empty when unknown. */
@@ -308,6 +361,20 @@ int report_write_csv(const report *r, FILE *o)
         fputc('\n', o);
     }
 
+    if (r->n_by_station > 1) {
+        fprintf(o, "\n# stations\nstation,%s\n", csv_stats_cols);
+        for (int i = 0; i < r->n_by_station; i++) {
+            csv_text(o, r->by_station[i].name);
+            fputc(',', o);
+            csv_stats(o, &r->by_station[i].s);
+            fputc('\n', o);
+        }
+        fprintf(o, "\n# across_stations\nmodules_multi_station,modules_failed_passed_elsewhere\n%d,%d\n",
+                r->modules_multi_station, r->modules_failed_passed_elsewhere);
+    }
+    csv_named(o, "lots", "lot", r->lots, r->n_lots);
+    csv_named(o, "operators", "operator", r->operators, r->n_operators);
+
     fprintf(o, "\n# failed\nmac,attempt_id,bay,cause,cause_name,time,attempts,reseats,passed,duplicate_mac,"
                "detail\n");
     for (int i = 0; i < r->n_failed; i++) {
@@ -357,6 +424,22 @@ static cJSON *json_stats(const report_stats *s)
         cJSON_AddNullToObject(j, "top_cause_name");
     }
     return j;
+}
+
+/* A lot or operator array; null for the attempts that carry none. */
+static void json_named(cJSON *j, const char *key, const char *col, const report_named_row *v, int n)
+{
+    if (!named_present(v, n))
+        return;
+    cJSON *a = cJSON_AddArrayToObject(j, key);
+    for (int i = 0; i < n; i++) {
+        cJSON *x = json_stats(&v[i].s);
+        if (v[i].none)
+            cJSON_AddNullToObject(x, col);
+        else
+            cJSON_AddStringToObject(x, col, v[i].name);
+        cJSON_AddItemToArray(a, x);
+    }
 }
 
 static cJSON *json_report(const report *r)
@@ -430,6 +513,19 @@ static cJSON *json_report(const report *r)
         cJSON_AddNumberToObject(x, "bays_seen", r->adapters[i].bays_seen);
         cJSON_AddItemToArray(a, x);
     }
+    if (r->n_by_station > 1) {
+        a = cJSON_AddArrayToObject(j, "stations");
+        for (int i = 0; i < r->n_by_station; i++) {
+            cJSON *x = json_stats(&r->by_station[i].s);
+            cJSON_AddStringToObject(x, "station", r->by_station[i].name);
+            cJSON_AddItemToArray(a, x);
+        }
+        cJSON *x = cJSON_AddObjectToObject(j, "across_stations");
+        cJSON_AddNumberToObject(x, "modules_multi_station", r->modules_multi_station);
+        cJSON_AddNumberToObject(x, "modules_failed_passed_elsewhere", r->modules_failed_passed_elsewhere);
+    }
+    json_named(j, "lots", "lot", r->lots, r->n_lots);
+    json_named(j, "operators", "operator", r->operators, r->n_operators);
     cJSON_AddNumberToObject(j, "failed_total", r->failed_total); /* "failed" may be a first page */
     a = cJSON_AddArrayToObject(j, "failed");
     for (int i = 0; i < r->n_failed; i++) {

@@ -16,6 +16,8 @@
 #include "cli_opts.h"
 #include "exit_codes.h"
 #include "report.h"
+#include "report_pg.h"
+#include <libpq-fe.h>
 
 /* The outcome -> exit code table is station/exit_codes.h's. */
 #define EXIT_USAGE tf_exit_code(TF_OUT_USAGE)
@@ -178,11 +180,12 @@ typedef struct report_opts {
     bool format_given;
     int limit;  /* --limit: failed modules listed; 0 when not given */
     const char *tz;
+    const char *central;  /* --central URL: the factory's PostgreSQL instead of --db */
     report_filter f;
 } report_opts;
 
 enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_LIMIT, OPT_TZ,
-       OPT_COUNT };
+       OPT_STATION, OPT_LINE, OPT_LOT, OPT_OPERATOR, OPT_CENTRAL, OPT_COUNT };
 static const cli_opt report_opts_table[] = {
     [OPT_DB] = {"db", "FILE", "the database (default trayflash.db; the demo writes trayflash-demo.db)"},
     [OPT_SINCE] = {"since", "TIME", "attempts that ended at or after TIME"},
@@ -198,19 +201,50 @@ static const cli_opt report_opts_table[] = {
                                  "every one in csv and json); the total is always given"},
     [OPT_TZ] = {"tz", "ZONE", "hours, days, --since/--until and printed times in ZONE (default: the\n"
                               "station's zone, TZ): Europe/Berlin, or a POSIX rule such as UTC0"},
+    [OPT_STATION] = {"station", "NAME", "one station only (its name in station.ini)"},
+    [OPT_LINE] = {"line", "NAME", "the stations of one line only"},
+    [OPT_LOT] = {"lot", "ID", "one lot (work order or reel) only"},
+    [OPT_OPERATOR] = {"operator", "ID", "one operator only"},
+    [OPT_CENTRAL] = {"central", "URL", "the factory's PostgreSQL (a libpq URL or connection string, without\n"
+                                       "a password: ~/.pgpass or PGPASSFILE holds it) instead of --db: the\n"
+                                       "same report over every station, with per-station breakdowns"},
     [OPT_COUNT] = {NULL, NULL, NULL},
 };
 
 static const cli_command report_cmd = {
     .name = "report",
-    .synopsis = "report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+    .synopsis = "report [--db FILE | --central URL] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+                "       [--station NAME] [--line NAME] [--lot ID] [--operator ID]\n"
                 "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]",
     .about = "Yield report from a station's database: yields, flash times, the causes of failures\n"
-             "(Pareto), failed modules, by profile version, hour or day, bay and adapter.",
+             "(Pareto), failed modules, by profile version, hour or day, bay and adapter; by station,\n"
+             "lot and operator when the attempts carry them.",
     .opts = report_opts_table,
     .footer = "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
               "a file not written.\n",
 };
+
+/* A connection string libpq reads, carrying no password (a command line is visible to every user of
+ * the machine: the password belongs in ~/.pgpass or PGPASSFILE). */
+static bool central_url_ok(const char *v, char *why, size_t n)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(v, &msg);
+    if (!opts) {
+        snprintf(why, n, "is not a PostgreSQL URL or connection string: %.200s", msg ? msg : "out of memory");
+        why[strcspn(why, "\n")] = 0;
+        PQfreemem(msg);
+        return false;
+    }
+    bool password = false;
+    for (PQconninfoOption *p = opts; p->keyword; p++)
+        password |= !strcmp(p->keyword, "password") && p->val && *p->val;
+    PQconninfoFree(opts);
+    if (password)
+        snprintf(why, n, "carries a password: leave it out and put it in ~/.pgpass (or the file PGPASSFILE "
+                 "names), which libpq reads");
+    return !password;
+}
 
 static int parse_value(report_opts *o, int opt, const char *v)
 {
@@ -247,12 +281,27 @@ static int parse_value(report_opts *o, int opt, const char *v)
         break;
     case OPT_TZ:
         break; /* applied by apply_tz() before any time is parsed */
+    case OPT_STATION: case OPT_LINE: case OPT_LOT: case OPT_OPERATOR: {
+        if (!*v)
+            return usage_error(a, v, "is empty: give a name, or leave the option out for all");
+        const char **field = opt == OPT_STATION ? &o->f.station : opt == OPT_LINE ? &o->f.line
+                             : opt == OPT_LOT ? &o->f.lot : &o->f.operator_id;
+        *field = v;
+        break;
+    }
+    case OPT_CENTRAL:
+        if (!central_url_ok(v, why, sizeof why)) {
+            fprintf(stderr, "trayflash report: --central %s\n", why); /* never echo a password */
+            return EXIT_USAGE;
+        }
+        o->central = v;
+        break;
     case OPT_SINCE:
         if (!parse_time(v, &o->f.since, why, sizeof why))
             return usage_error(a, v, why);
         o->since_text = v;
         break;
-    default:
+    case OPT_UNTIL:
         if (!parse_time(v, &o->f.until, why, sizeof why))
             return usage_error(a, v, why);
         o->until_text = v;
@@ -326,6 +375,7 @@ static int parse_args(int argc, char **argv, report_opts *o)
 }
 
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
+static int write_report(const report_opts *op, report *r);
 
 int cmd_report(int argc, char **argv)
 {
@@ -343,6 +393,14 @@ int cmd_report(int argc, char **argv)
     bool machine = o.format_given && strcmp(o.format, "table");
     report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = o.tz};
     char err[PATH_MAX + 512];
+    report *r;
+    if (o.central) {
+        if (report_build_pg(o.central, &o.f, &ro, &r, err, sizeof err) < 0) {
+            fprintf(stderr, "trayflash report: %s\n", err);
+            return EXIT_SETUP;
+        }
+        return write_report(&o, r);
+    }
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
@@ -351,14 +409,21 @@ int cmd_report(int argc, char **argv)
                     "--db FILE (the demo writes trayflash-demo.db)\n", o.dbpath);
         return EXIT_SETUP;
     }
-    report *r;
     if (report_build_opts(d, &o.f, &ro, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
         return EXIT_SETUP;
     }
     db_close(d);
-    rc = 0;
+    return write_report(&o, r);
+}
+
+/* Prints (or writes) the report as asked and frees it. */
+static int write_report(const report_opts *op, report *r)
+{
+    report_opts o = *op;
+    char err[PATH_MAX + 512];
+    int rc = 0;
     if (o.html) {
         if (atomic_file_write(o.html, fill_html, r, err, sizeof err) < 0) {
             fprintf(stderr, "trayflash report: cannot write the HTML report %s\n", err);
