@@ -6,7 +6,10 @@
  * pseudo-random week across the zone's summer-time change: retries of one module across bays,
  * modules without a MAC, interrupted and cancelled attempts, MACs seen on both stations and
  * overlapping on two bays (flagged duplicate), two profile versions, unknown and missing causes.
- * Several filters (all, a period, a bay, a profile, hours instead of days, a paged failed list). */
+ * Several filters (all, a period, a bay, a profile, hours instead of days, a paged failed list, a lot,
+ * an operator, a line, a station). The factory report agrees with each station's own; the central
+ * store's trigger keeps its summaries as a rebuild makes them; without summaries PostgreSQL reads the
+ * attempts alone and still gives the same numbers. */
 #include "db_fixture.h"
 #include "report_compare.h"
 #include "report.h"
@@ -46,8 +49,10 @@ static void fill_second_station(db *d)
         snprintf(bay_name, sizeof bay_name, "bay %d", bay);
         t += 30 + rnd(&seed) % 200;
         double dur = 15 + (rnd(&seed) % 1500) / 100.0;
+        static const char *const lots[] = {"WO-7", "WO-8", NULL}, *const ops[] = {"op-a", NULL, "op-b"};
         db_attempt a = {.station_id = st, .profile_id = pv[i > WEEK_ATTEMPTS / 3], .bay = bay,
-                        .bay_name = bay_name, .adapter = adapter, .start_ts = t};
+                        .bay_name = bay_name, .adapter = adapter, .start_ts = t, .lot = lots[i / 700 % 3],
+                        .operator_id = ops[i / 500 % 3]};
         int64_t id = db_attempt_begin(d, &a);
         REQUIRE(id > 0);
         uint32_t roll = rnd(&seed) % 100;
@@ -75,6 +80,7 @@ static void fill_second_station(db *d)
     int64_t id = db_attempt_begin(d, &a);
     REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     REQUIRE(db_mark_interrupted(d, st, T_WEEK + 9 * 86400) > 0);
+    REQUIRE(db_station_set_line(d, st, "L4") >= 0);
     REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
 }
 
@@ -120,6 +126,40 @@ static const char *own_database(const char *url)
     return own;
 }
 
+static void same_stats_of(const report_stats *a, const report_stats *b)
+{
+    CHECK_EQ_INT(a->modules, b->modules);
+    CHECK_EQ_INT(a->modules_passed, b->modules_passed);
+    CHECK_EQ_INT(a->modules_first_pass, b->modules_first_pass);
+    CHECK_EQ_INT(a->attempts, b->attempts);
+    CHECK_EQ_INT(a->fail, b->fail);
+    CHECK(!strcmp(a->top_cause, b->top_cause));
+}
+
+static void pg_exec(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        check_report_msg(true, __FILE__, __LINE__, sql, "%s", PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+static long pg_scalar(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    REQUIRE_MSG(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(c));
+    long v = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return v;
+}
+
 static void compare(db *d, const char *url, const report_filter *f, int limit, report **keep)
 {
     char err[512];
@@ -133,6 +173,75 @@ static void compare(db *d, const char *url, const report_filter *f, int limit, r
         *keep = a;
     else
         report_free(a);
+}
+
+/* The factory report over both stations agrees with each station's own report (line-3's file holds
+ * the known set alone; line-4's report is the two-station file's for that station: the same rows),
+ * and counts a module seen on both stations once. */
+static void factory_equals_stations(const char *url)
+{
+    char own[512], err[512];
+    fixture_path(own, sizeof own, "line-3.db");
+    db *d3 = fixture_open(own, false);
+    fixture_fill_known(d3);
+    report *station3, *factory3, *factory, *f4;
+    report_options o = {.tz = ZONE};
+    REQUIRE_MSG(report_build_opts(d3, NULL, &o, &station3, err, sizeof err) == 0, "%s", err);
+    report_filter only3 = {.bay = -1, .station = "line-3"}, only4 = {.bay = -1, .station = "line-4"};
+    REQUIRE_MSG(report_build_pg(url, &only3, &o, &factory3, err, sizeof err) == 0, "%s", err);
+    same_report(station3, factory3, "station line-3's file", "factory, --station line-3");
+    REQUIRE_MSG(report_build_pg(url, NULL, &o, &factory, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(report_build_pg(url, &only4, &o, &f4, err, sizeof err) == 0, "%s", err);
+    /* a module on both stations is one module of the factory: the known set's d8:..:0c failed on
+     * line-3 and passed on line-4 */
+    CHECK(factory->modules_multi_station >= 1 && factory->modules_failed_passed_elsewhere >= 1);
+    CHECK_EQ_INT(factory->total.modules,
+                 station3->total.modules + f4->total.modules - factory->modules_multi_station);
+    CHECK_EQ_INT(factory->total.attempts, station3->total.attempts + f4->total.attempts);
+    CHECK_EQ_INT(factory->total.fail, station3->total.fail + f4->total.fail);
+    CHECK(factory->n_by_station == 2);
+    same_stats_of(&factory->by_station[0].s, &station3->total);
+    same_stats_of(&factory->by_station[1].s, &f4->total);
+    /* the Pareto of the factory is the sum of the stations' */
+    for (int i = 0; i < factory->n_causes; i++) {
+        int sum = 0;
+        for (int k = 0; k < station3->n_causes; k++)
+            sum += !strcmp(station3->causes[k].cause, factory->causes[i].cause) ? station3->causes[k].count : 0;
+        for (int k = 0; k < f4->n_causes; k++)
+            sum += !strcmp(f4->causes[k].cause, factory->causes[i].cause) ? f4->causes[k].count : 0;
+        CHECK_EQ_INT(factory->causes[i].count, sum);
+    }
+    CHECK(station3->modules_multi_station == 0 && f4->modules_multi_station == 0);
+    report_free(station3);
+    report_free(factory3);
+    report_free(factory);
+    report_free(f4);
+    db_close(d3);
+    fixture_cleanup(own);
+}
+
+/* The central store's trigger keeps the summaries as attempts arrive one by one (the forwarder's
+ * way): the attempts inserted again with it on give the summaries a full rebuild gives. */
+static void summary_trigger_on_pg(const char *url)
+{
+    pg_exec(url, "CREATE TABLE attempt_again AS SELECT * FROM attempt;"
+                 "CREATE TABLE cell_rebuilt AS SELECT * FROM attempt_cell;"
+                 "CREATE TABLE hist_rebuilt AS SELECT * FROM pass_hist;"
+                 "CREATE TABLE span_rebuilt AS SELECT * FROM module_span;"
+                 "TRUNCATE attempt_cell, pass_hist, module_span; DELETE FROM attempt;"
+                 "INSERT INTO attempt SELECT * FROM attempt_again ORDER BY id;");
+    REQUIRE(pg_scalar(url, "SELECT count(*) FROM attempt_cell") > 100);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT qs, station_id, profile_id, bay, bay_name, adapter, "
+                                "lot, operator, outcome, cause, n, dup, timed, min_start, max_end, min_end FROM "
+                                "attempt_cell EXCEPT SELECT qs, station_id, profile_id, bay, bay_name, adapter, "
+                                "lot, operator, outcome, cause, n, dup, timed, min_start, max_end, min_end FROM "
+                                "cell_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM cell_rebuilt"), pg_scalar(url, "SELECT count(*) FROM attempt_cell"));
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT * FROM pass_hist EXCEPT SELECT * FROM hist_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM pass_hist"), pg_scalar(url, "SELECT count(*) FROM hist_rebuilt"));
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT * FROM module_span EXCEPT SELECT * FROM span_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM module_span"), pg_scalar(url, "SELECT count(*) FROM span_rebuilt"));
+    pg_exec(url, "DROP TABLE attempt_again, cell_rebuilt, hist_rebuilt, span_rebuilt");
 }
 
 int main(void)
@@ -185,6 +294,23 @@ int main(void)
     compare(d, url, &plug, 25, NULL);
     report_filter none = {.since = T_WEEK + 400 * 86400, .until = 0, .profile = 0, .bay = -1};
     compare(d, url, &none, 0, NULL);
+
+    /* the factory's filters and groupings */
+    report_filter lot = {.bay = -1, .lot = "WO-8"}, op = {.bay = -1, .operator_id = "op-b"};
+    report_filter line = {.bay = -1, .line = "L4"}, st3 = {.bay = -1, .station = "line-3"};
+    compare(d, url, &lot, 0, NULL);
+    compare(d, url, &op, 0, NULL);
+    compare(d, url, &line, 0, NULL);
+    compare(d, url, &st3, 0, NULL);
+
+    factory_equals_stations(url);
+    summary_trigger_on_pg(url);
+    /* and PostgreSQL without the summaries (a central store whose schema has none) reads the
+     * attempts alone: the same numbers again */
+    pg_exec(url, "DROP TABLE attempt_cell, module_span, pass_hist");
+    compare(d, url, NULL, 0, NULL);
+    compare(d, url, &day, 0, NULL);
+    compare(d, url, &lot, 0, NULL);
 
     /* a bad zone name is refused by the server, with words */
     report *r;
