@@ -12,7 +12,7 @@ void cli_usage(FILE *out)
         "      Flash one module and verify it (exit status below).\n"
         "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-        "          [--link-timeout-ms MS]\n"
+        "          [--link-timeout-ms MS] [--lot ID] [--operator ID]\n"
         "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
         "      --sim N uses N simulated modules in-process instead of udev. --syslog also\n"
         "      sends the headless lines to syslog. TRAYFLASH_DEBUG=db,wire: debug notices of\n"
@@ -35,6 +35,8 @@ void cli_usage(FILE *out)
         "      Write a commented profile template (never over an existing file).\n"
         "  db snapshot FILE [--db DB] [--force]\n"
         "      A consistent one-file copy of the database, safe while a station writes to it.\n"
+        "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
+        "      Give a running station the lot and operator its next attempts record.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -78,6 +80,8 @@ int main(int argc, char **argv)
         return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(c, "ctl"))
+        return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -419,7 +419,8 @@ static int case_options(char *tf)
     static const char *const cmds[][2] = {{"flash", NULL},  {"station", NULL},
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
-                                          {"profile", "new"},   {"pin-hash", NULL}};
+                                          {"profile", "new"},   {"pin-hash", NULL},
+                                          {"ctl", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
