@@ -12,6 +12,7 @@
 #include "report.h"
 #include "report_pg.h"
 #include "report_summary.h"
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,13 +171,75 @@ static int build_db(const char *path, long n)
     return 0;
 }
 
-/* One measurement in this (fresh) process: prints seconds and peak MB. */
-static int measure(const char *what, const char *path, const char *pg, long n)
+/* A factory's central store made in PostgreSQL by one INSERT ... SELECT over generate_series (the
+ * summary trigger off, the summaries filled after: a bulk load): N attempts from FACTORY_STATIONS
+ * stations of 64 bays at 10,000 attempts an hour each, 2 % failures (one in eight without a MAC), a
+ * failed module re-seated on the next station (i + 21: another station) or on the same station in
+ * another bay (i + 40), lots of 20,000 attempts a station, three operators a day. */
+enum { FACTORY_STATIONS = 20 };
+static int build_factory(const char *url, long n)
 {
-    double end = T_START + (double)n * 3600.0 / PER_HOUR + 30;
+    char err[512];
+    if (report_pg_create_schema(url, err, sizeof err) < 0) {
+        fprintf(stderr, "bench: %s\n", err);
+        return -1;
+    }
+    PGconn *c = PQconnectdb(url);
+    char count[32];
+    snprintf(count, sizeof count, "%ld", n - 1);
+    const char *v[1] = {count};
+    static const char *const steps[] = {
+        "BEGIN",
+        "TRUNCATE attempt, station, profile, attempt_cell, module_span, pass_hist CASCADE",
+        "ALTER TABLE attempt DISABLE TRIGGER attempt_summary",
+        "INSERT INTO station (id, name, host, line) SELECT s, 'station-' || lpad(s::text, 2, '0'), 'bench', "
+        "'L' || (1 + s % 2) FROM generate_series(1, 20) s",
+        "INSERT INTO profile (id, name, sha256) VALUES (1, 'plug', repeat('a', 64)), (2, 'plug', repeat('b', 64))",
+        NULL, /* the attempts: with the count bound */
+        "ALTER TABLE attempt ENABLE TRIGGER attempt_summary",
+        "COMMIT",
+    };
+    static const char attempts_sql[] =
+        "INSERT INTO attempt (id, station_id, profile_id, bay, bay_name, adapter, start_ts, end_ts, outcome, "
+        "cause, detail, mac, kind, lot, operator) "
+        "SELECT i + 1, i % 20 + 1, CASE WHEN i < $1::bigint / 2 THEN 1 ELSE 2 END, (i / 20) % 64 + 1, "
+        "'bay ' || ((i / 20) % 64 + 1), '0403:6001:S' || (i % 20) || 'A' || ((i / 20) % 64 + 1), t, "
+        "t + 18 + (i * 37 % 600) / 100.0, CASE WHEN i % 100 < 2 THEN 'fail' ELSE 'pass' END, "
+        "CASE WHEN i % 100 < 2 THEN (ARRAY['brownout', 'no_download_mode', 'verify_failed', 'module_lost'])"
+        "[1 + (i / 100) % 4] END, CASE WHEN i % 100 < 2 THEN 'write 0x11000: no reply' END, "
+        "CASE WHEN i % 400 = 0 THEN NULL ELSE 'd8:1f:' || lpad(to_hex(CASE WHEN i % 100 = 21 AND (i - 21) % 400 <> 0 "
+        "THEN i - 21 WHEN i % 100 = 41 THEN i - 40 ELSE i END), 8, '0') END, 'flash', "
+        "'WO-' || (i % 20) || '-' || (i / 20 / 20000), 'op-' || (floor((t - 1714550400) / 28800)::bigint % 3) "
+        "FROM (SELECT i, 1714550400 + (i / 20) * 0.36 AS t FROM generate_series(0, $1::bigint) i) g";
+    bool ok = PQstatus(c) == CONNECTION_OK;
+    for (size_t k = 0; ok && k < sizeof steps / sizeof steps[0]; k++) {
+        PGresult *res = steps[k] ? PQexec(c, steps[k]) : PQexecParams(c, attempts_sql, 1, NULL, v, NULL, NULL, 0);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    if (ok) {
+        PGresult *res = PQexec(c, report_summary_pg_rebuild_sql);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        res = PQexec(c, "VACUUM ANALYZE attempt");
+        ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    if (!ok)
+        fprintf(stderr, "bench: %s", PQerrorMessage(c));
+    PQfinish(c);
+    return ok ? 0 : -1;
+}
+
+/* One measurement in this (fresh) process: prints seconds and peak MB. */
+static int measure(const char *what, const char *path, const char *pg, long n, int stations)
+{
+    double end = T_START + (double)n / stations * 3600.0 / PER_HOUR + 30;
     report_filter f = {.bay = -1};
     if (!strcmp(what, "shift"))
         f.since = end - 8 * 3600;
+    if (!strcmp(what, "station"))
+        f.station = "station-07"; /* one station of the factory */
     char err[512];
     double t0 = now_s();
     int modules = 0;
@@ -209,19 +272,22 @@ static int measure(const char *what, const char *path, const char *pg, long n)
     double dt = now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("| %s | %ld | %s | %.3f | %.1f | %d |\n", pg ? "postgresql" : "sqlite", n, what, dt,
-           ru.ru_maxrss / 1024.0, modules);
+    double cpu = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 ru.ru_stime.tv_usec / 1e6;
+    printf("| %s | %ld | %d | %s | %.3f | %.3f | %.1f | %d |\n", pg ? "postgresql" : "sqlite", n, stations, what,
+           dt, cpu, ru.ru_maxrss / 1024.0, modules);
     fflush(stdout);
     return 0;
 }
 
-static int run_child(const char *self, const char *what, const char *path, const char *pg, long n)
+static int run_child(const char *self, const char *what, const char *path, const char *pg, long n, int stations)
 {
-    char num[32];
+    char num[32], st[16];
     snprintf(num, sizeof num, "%ld", n);
+    snprintf(st, sizeof st, "%d", stations);
     pid_t pid = fork();
     if (pid == 0) {
-        execl(self, self, "--measure", what, path, pg ? pg : "", num, (char *)NULL);
+        execl(self, self, "--measure", what, path, pg ? pg : "", num, st, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -231,35 +297,51 @@ static int run_child(const char *self, const char *what, const char *path, const
 
 int main(int argc, char **argv)
 {
-    if (argc == 6 && !strcmp(argv[1], "--measure"))
-        return measure(argv[2], argv[3], argv[4][0] ? argv[4] : NULL, atol(argv[5]));
+    if (argc == 7 && !strcmp(argv[1], "--measure"))
+        return measure(argv[2], argv[3], argv[4][0] ? argv[4] : NULL, atol(argv[5]), atoi(argv[6]));
     if (argc > 1 && !strcmp(argv[1], "--measure"))
         return 2; /* never the driver loop again: a wrong argument count must not fork on */
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: bench_report [--keep DIR] [--pg URL] N...\n");
+        printf("usage: bench_report [--keep DIR] [--pg URL] N...\n"
+               "       bench_report --factory URL N...   (N attempts of 20 stations made in PostgreSQL)\n");
         return 0;
     }
     setenv("TZ", "UTC", 1);
-    const char *keep = NULL, *pg = NULL;
+    const char *keep = NULL, *pg = NULL, *factory = NULL;
     int i = 1;
     for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
         if (!strcmp(argv[i], "--keep"))
             keep = argv[i + 1];
         else if (!strcmp(argv[i], "--pg"))
             pg = argv[i + 1];
+        else if (!strcmp(argv[i], "--factory"))
+            factory = argv[i + 1];
     }
     char self[512];
     ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
     if (len < 0)
         return 1;
     self[len] = 0;
-    printf("| backend | attempts | report | seconds | peak MB | modules |\n|---|---|---|---|---|---|\n");
+    printf("| backend | attempts | stations | report | seconds | CPU s | peak MB | modules |\n"
+           "|---|---|---|---|---|---|---|---|\n");
     fflush(stdout); /* before the children write theirs */
     for (; i < argc; i++) {
         long n = atol(argv[i]);
         if (n <= 0) {
             fprintf(stderr, "bench_report: %s is not a number of attempts\n", argv[i]);
             return 2;
+        }
+        if (factory) {
+            double t0 = now_s();
+            if (build_factory(factory, n) < 0)
+                return 1;
+            fprintf(stderr, "made %ld attempts of %d stations in PostgreSQL in %.1f s\n", n, FACTORY_STATIONS,
+                    now_s() - t0);
+            const char *what[] = {"full", "shift", "today", "station"};
+            for (int w = 0; w < 4; w++)
+                if (run_child(self, what[w], "", factory, n, FACTORY_STATIONS) < 0)
+                    return 1;
+            continue;
         }
         char path[512];
         const char *tmp = getenv("TMPDIR");
@@ -288,7 +370,7 @@ int main(int argc, char **argv)
         }
         const char *what[] = {"full", "shift", "today"};
         for (int w = 0; w < 3; w++)
-            if (run_child(self, what[w], path, pg, n) < 0)
+            if (run_child(self, what[w], path, pg, n, 1) < 0)
                 return 1;
         if (!keep) {
             char p[600];

@@ -206,6 +206,7 @@ int report_build_pg(const char *conninfo, const report_filter *f, const report_o
 /* ---- the central copy ---- */
 
 static const char central_schema_sql[] =
+    "SET client_min_messages = warning;\n" /* not the notices of IF NOT EXISTS */
     "CREATE TABLE IF NOT EXISTS station (id bigint PRIMARY KEY, name text NOT NULL, "
     "  host text NOT NULL DEFAULT '', line text);\n"
     "CREATE TABLE IF NOT EXISTS profile (id bigint PRIMARY KEY, name text NOT NULL, "
