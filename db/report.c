@@ -304,6 +304,7 @@ typedef struct build {
     int64_t failed_total;
     bool by_day;
     bool summary;   /* the backend keeps attempt_cell and module_span */
+    const report_options *stream;  /* on_failed given: failed rows go there, not into failed */
 } build;
 
 static bool key_eq(int d, const gkey *a, const gkey *b)
@@ -664,7 +665,10 @@ static int on_failed(void *ctx, const rb_row *row)
 {
     build *bd = ctx;
     const report_backend_ops *o = row->ops;
-    if (bd->n_failed == bd->cap_failed) {
+    report_failed_row streamed;
+    if (bd->stream) {
+        bd->n_failed = 0;
+    } else if (bd->n_failed == bd->cap_failed) {
         int cap = bd->cap_failed ? 2 * bd->cap_failed : 64;
         report_failed_row *v = realloc(bd->failed, ((size_t)cap + 1) * sizeof *v);
         if (!v)
@@ -672,7 +676,7 @@ static int on_failed(void *ctx, const rb_row *row)
         bd->failed = v;
         bd->cap_failed = cap;
     }
-    report_failed_row *f = &bd->failed[bd->n_failed++];
+    report_failed_row *f = bd->stream ? &streamed : &bd->failed[bd->n_failed++];
     memset(f, 0, sizeof *f);
     snprintf(f->mac, sizeof f->mac, "%s", o->text(row, 0));
     f->attempt_id = o->i64(row, 1);
@@ -688,6 +692,10 @@ static int on_failed(void *ctx, const rb_row *row)
     f->passed = o->i64(row, 7) != 0;
     f->duplicate_mac = o->i64(row, 8) != 0;
     bd->failed_total = o->i64(row, 9);
+    if (bd->stream) {
+        bd->r->failed_total = (int)bd->failed_total;
+        return bd->stream->on_failed(bd->stream->on_failed_ctx, bd->r, f) ? -1 : 0;
+    }
     return 0;
 }
 
@@ -954,6 +962,7 @@ static int on_double(void *ctx, const rb_row *row)
 
 static int run(build *bd, const char *sql, const rb_param *p, int np, int (*cb)(void *, const rb_row *),
                void *ctx, char *err, size_t errlen);
+static void totals(report *r, build *bd);
 
 typedef struct hist_walk {
     int64_t rank, seen;   /* the nearest rank sought; passes counted so far */
@@ -1113,9 +1122,6 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
     if (run_cells(bd, p, np, z, totals_only, err, errlen) < 0)
         goto done;
     if (!totals_only) {
-        p[P_FILTER] = (rb_param){.type = RB_LIMIT, .i = o->failed_limit > 0 ? o->failed_limit : -1};
-        if (run(bd, failed_sql, p, P_FILTER + 1, on_failed, bd, err, errlen) < 0)
-            goto done;
         if (bd->timed > P95_EXACT_MAX && bd->summary) {
             if (p95_from_hist(bd, p, f, err, errlen) < 0)
                 goto done;
@@ -1134,6 +1140,28 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
         snprintf(err, errlen, "report: out of memory");
         goto done;
     }
+    /* the failed modules last: when they stream, every other figure is ready for the caller */
+    totals(r, bd);
+    emit_pareto(bd);
+    if (!r->causes || !r->failed) {
+        snprintf(err, errlen, "report: out of memory");
+        goto done;
+    }
+    if (!totals_only) {
+        p[P_FILTER] = (rb_param){.type = RB_LIMIT, .i = o->failed_limit > 0 ? o->failed_limit : -1};
+        if (run(bd, failed_sql, p, P_FILTER + 1, on_failed, bd, err, errlen) < 0) {
+            if (bd->stream && strstr(err, "out of memory"))
+                snprintf(err, errlen, "report: writing a failed module stopped the report");
+            goto done;
+        }
+        if (bd->failed) {
+            free(r->failed);
+            r->failed = bd->failed;
+            bd->failed = 0;
+        }
+        r->n_failed = bd->stream ? 0 : bd->n_failed;
+        r->failed_total = (int)bd->failed_total;
+    }
     rc = 0;
 done:
     names_free(&profiles);
@@ -1143,7 +1171,7 @@ done:
     return rc;
 }
 
-static void totals(report *r, const build *bd)
+static void totals(report *r, build *bd)
 {
     if (r->total.attempts == 0)
         r->first_ts = r->last_ts = 0;
@@ -1152,9 +1180,7 @@ static void totals(report *r, const build *bd)
         r->mean_pass_s = bd->sum_pass_s / (double)bd->timed;
     double span_h = (r->last_ts - r->first_ts) / 3600.0;
     r->modules_per_hour = span_h > 0 && isfinite(span_h) ? r->total.modules / span_h : 0;
-    r->failed = bd->failed ? bd->failed : calloc(1, sizeof *r->failed);
-    r->n_failed = bd->n_failed;
-    r->failed_total = (int)bd->failed_total;
+    r->failed = calloc(1, sizeof *r->failed);
 }
 
 void report_free(report *r)
@@ -1212,18 +1238,14 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
     r->generated_ts = (double)now.tv_sec;
     r->first_ts = HUGE_VAL;
     r->last_ts = -HUGE_VAL;
-    build bd = {.b = b, .r = r};
+    build bd = {.b = b, .r = r, .stream = o->on_failed ? o : NULL};
     int rc = b->ops->begin(b->be, o->tz, err, errlen);
     if (rc == 0) {
         bd.summary = b->ops->has_summary(b->be);
         rc = run_queries(&bd, f, o, totals_only, err, errlen);
         b->ops->end(b->be);
     }
-    if (rc == 0) {
-        totals(r, &bd);
-        bd.failed = 0;
-        emit_pareto(&bd);
-    }
+
     for (int d = 0; d < DIM_COUNT; d++)
         free(bd.dims[d].v), free(bd.dims[d].slot);
     free(bd.causes);

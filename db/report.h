@@ -25,6 +25,9 @@ typedef struct report_filter {
     const char *station, *line, *lot, *operator_id;
 } report_filter;
 
+struct report;
+struct report_failed_row;
+
 /* How a report is built, apart from what it counts. */
 typedef struct report_options {
     /* The failed-modules list: at most this many rows, the earliest last failures first; 0 for all
@@ -33,6 +36,13 @@ typedef struct report_options {
     /* A zone name set on a PostgreSQL session (its TimeZone). Buckets and printed times follow the
      * process's zone (TZ), whichever the backend: set TZ to the same zone. NULL: the default. */
     const char *tz;
+    /* Streaming the failed modules (CSV and JSON of a long period: a list of any length, never held):
+     * when set, the report computes every other figure first, then reads the failed modules last in
+     * the same snapshot and hands each one, in order, to on_failed with the report as computed so far
+     * (complete but its failed list, which stays empty; failed_total set). A non-zero return stops
+     * the report with an error. The rows obey failed_limit as the kept list does. */
+    int (*on_failed)(void *ctx, const struct report *r, const struct report_failed_row *row);
+    void *on_failed_ctx;
 } report_options;
 
 /* The counts every grouping shares. A "module" is a MAC; an attempt without a MAC is a module of
@@ -147,6 +157,14 @@ int report_write_table(const report *r, FILE *out);
  * Columns are documented in db/README.md. Text fields are quoted when needed (RFC 4180). */
 int report_write_csv(const report *r, FILE *out);
 int report_write_json(const report *r, FILE *out);
+/* The same in parts, for a streamed failed list (report_options.on_failed): the head (everything
+ * but the failed rows, ending with the failed section's header or the JSON array's opening), one
+ * row at a time, then (JSON) the tail. The whole-report writers above are these parts. */
+int report_write_csv_head(const report *r, FILE *out);
+int report_write_csv_failed(const report_failed_row *f, FILE *out);
+int report_write_json_head(const report *r, FILE *out);
+int report_write_json_failed(const report_failed_row *f, bool first, FILE *out);
+int report_write_json_tail(FILE *out);
 int report_write_html(const report *r, FILE *out);  /* one self-contained page, printable on A4 */
 
 /* For the dashboard header: modules that passed and that never passed among attempts that ended

@@ -290,7 +290,7 @@ static void csv_time(FILE *o, bool known, double ts)
         fputs(buf, o);
 }
 
-int report_write_csv(const report *r, FILE *o)
+int report_write_csv_head(const report *r, FILE *o)
 {
     bool any = r->total.attempts > 0, timed = r->timed_passes > 0;
     fprintf(o, "# totals\nstations,first_ts,last_ts,%s,interrupted,duplicate_macs,mean_pass_s,p95_pass_s,"
@@ -377,8 +377,12 @@ int report_write_csv(const report *r, FILE *o)
 
     fprintf(o, "\n# failed\nmac,attempt_id,bay,cause,cause_name,time,attempts,reseats,passed,duplicate_mac,"
                "detail\n");
-    for (int i = 0; i < r->n_failed; i++) {
-        const report_failed_row *f = &r->failed[i];
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_csv_failed(const report_failed_row *f, FILE *o)
+{
+    {
         csv_text(o, f->mac);
         fprintf(o, ",%lld,%" PRId64 ",", (long long)f->attempt_id, f->bay);
         csv_text(o, f->cause);
@@ -390,8 +394,16 @@ int report_write_csv(const report *r, FILE *o)
         csv_text(o, f->detail);
         fputc('\n', o);
     }
-    fflush(o);
     return ferror(o) ? -1 : 0;
+}
+
+int report_write_csv(const report *r, FILE *o)
+{
+    int rc = report_write_csv_head(r, o);
+    for (int i = 0; rc == 0 && i < r->n_failed; i++)
+        rc = report_write_csv_failed(&r->failed[i], o);
+    fflush(o);
+    return rc < 0 || ferror(o) ? -1 : 0;
 }
 
 /* ---- JSON ---- */
@@ -527,36 +539,69 @@ static cJSON *json_report(const report *r)
     json_named(j, "lots", "lot", r->lots, r->n_lots);
     json_named(j, "operators", "operator", r->operators, r->n_operators);
     cJSON_AddNumberToObject(j, "failed_total", r->failed_total); /* "failed" may be a first page */
-    a = cJSON_AddArrayToObject(j, "failed");
-    for (int i = 0; i < r->n_failed; i++) {
-        const report_failed_row *fr = &r->failed[i];
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "mac", fr->mac);
-        cJSON_AddNumberToObject(x, "attempt_id", (double)fr->attempt_id);
-        cJSON_AddNumberToObject(x, "bay", fr->bay);
-        cJSON_AddStringToObject(x, "cause", fr->cause);
-        cJSON_AddStringToObject(x, "cause_name", report_cause_name(fr->cause));
-        cJSON_AddNumberToObject(x, "ts", fr->ts);
-        cJSON_AddNumberToObject(x, "attempts", fr->attempts);
-        cJSON_AddNumberToObject(x, "reseats", fr->reseats);
-        cJSON_AddBoolToObject(x, "passed", fr->passed);
-        cJSON_AddBoolToObject(x, "duplicate_mac", fr->duplicate_mac);
-        cJSON_AddStringToObject(x, "detail", fr->detail);
-        cJSON_AddItemToArray(a, x);
-    }
     return j;
 }
 
-int report_write_json(const report *r, FILE *o)
+/* The object of one failed module. */
+static cJSON *json_failed(const report_failed_row *fr)
+{
+    cJSON *x = cJSON_CreateObject();
+    if (!x)
+        return NULL;
+    cJSON_AddStringToObject(x, "mac", fr->mac);
+    cJSON_AddNumberToObject(x, "attempt_id", (double)fr->attempt_id);
+    cJSON_AddNumberToObject(x, "bay", fr->bay);
+    cJSON_AddStringToObject(x, "cause", fr->cause);
+    cJSON_AddStringToObject(x, "cause_name", report_cause_name(fr->cause));
+    cJSON_AddNumberToObject(x, "ts", fr->ts);
+    cJSON_AddNumberToObject(x, "attempts", fr->attempts);
+    cJSON_AddNumberToObject(x, "reseats", fr->reseats);
+    cJSON_AddBoolToObject(x, "passed", fr->passed);
+    cJSON_AddBoolToObject(x, "duplicate_mac", fr->duplicate_mac);
+    cJSON_AddStringToObject(x, "detail", fr->detail);
+    return x;
+}
+
+/* The object, printed by cJSON without its closing brace, then "failed": [ - its rows follow one at
+ * a time (report_write_json_failed), so a list of any length is never one tree in memory. */
+int report_write_json_head(const report *r, FILE *o)
 {
     cJSON *j = json_report(r);
     char *text = j ? cJSON_Print(j) : 0;
     cJSON_Delete(j);
     if (!text)
         return -1;
-    fputs(text, o);
-    fputc('\n', o);
+    size_t n = strlen(text);
+    while (n && text[n - 1] != '}')
+        n--;
+    fprintf(o, "%.*s,\n\t\"failed\":\t[", (int)(n ? n - 2 : 0), text); /* up to the last "\n}" */
     cJSON_free(text);
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_json_failed(const report_failed_row *f, bool first, FILE *o)
+{
+    cJSON *x = json_failed(f);
+    char *text = x ? cJSON_PrintUnformatted(x) : 0;
+    cJSON_Delete(x);
+    if (!text)
+        return -1;
+    fprintf(o, "%s\n\t\t%s", first ? "" : ",", text);
+    cJSON_free(text);
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_json_tail(FILE *o)
+{
+    fputs("]\n}\n", o);
     fflush(o);
     return ferror(o) ? -1 : 0;
+}
+
+int report_write_json(const report *r, FILE *o)
+{
+    int rc = report_write_json_head(r, o);
+    for (int i = 0; rc == 0 && i < r->n_failed; i++)
+        rc = report_write_json_failed(&r->failed[i], i == 0, o);
+    return rc < 0 ? -1 : report_write_json_tail(o);
 }

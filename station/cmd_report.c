@@ -377,6 +377,43 @@ static int parse_args(int argc, char **argv, report_opts *o)
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
 static int write_report(const report_opts *op, report *r);
 
+/* CSV and JSON on stdout stream the failed modules (every one unless --limit: RMA work wants them
+ * all, and a month has hundreds of thousands): the report's head is printed at the first row, or
+ * after the build when there is none, and the rows as the database gives them. */
+typedef struct stream_out {
+    bool json, head_done;
+    long rows;
+    int rc;
+} stream_out;
+
+static int stream_head(stream_out *s, const report *r)
+{
+    if (!s->head_done && s->rc == 0)
+        s->rc = s->json ? report_write_json_head(r, stdout) : report_write_csv_head(r, stdout);
+    s->head_done = true;
+    return s->rc;
+}
+
+static int stream_row(void *ctx, const report *r, const report_failed_row *f)
+{
+    stream_out *s = ctx;
+    if (stream_head(s, r) == 0)
+        s->rc = s->json ? report_write_json_failed(f, s->rows == 0, stdout) : report_write_csv_failed(f, stdout);
+    s->rows++;
+    return s->rc;
+}
+
+static int stream_end(stream_out *s, const report *r)
+{
+    if (stream_head(s, r) == 0 && s->json)
+        s->rc = report_write_json_tail(stdout);
+    if (s->rc == 0 && fflush(stdout) != 0)
+        s->rc = -1;
+    if (s->rc < 0)
+        perror("trayflash report: writing the report to stdout");
+    return s->rc < 0 ? EXIT_SETUP : 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
@@ -394,12 +431,20 @@ int cmd_report(int argc, char **argv)
     report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = o.tz};
     char err[PATH_MAX + 512];
     report *r;
+    stream_out so = {.json = !strcmp(o.format, "json")};
+    if (machine && !o.html) {
+        ro.on_failed = stream_row;
+        ro.on_failed_ctx = &so;
+    }
     if (o.central) {
         if (report_build_pg(o.central, &o.f, &ro, &r, err, sizeof err) < 0) {
             fprintf(stderr, "trayflash report: %s\n", err);
             return EXIT_SETUP;
         }
-        return write_report(&o, r);
+        rc = ro.on_failed ? stream_end(&so, r) : write_report(&o, r);
+        if (ro.on_failed)
+            report_free(r);
+        return rc;
     }
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
@@ -415,7 +460,10 @@ int cmd_report(int argc, char **argv)
         return EXIT_SETUP;
     }
     db_close(d);
-    return write_report(&o, r);
+    rc = ro.on_failed ? stream_end(&so, r) : write_report(&o, r);
+    if (ro.on_failed)
+        report_free(r);
+    return rc;
 }
 
 /* Prints (or writes) the report as asked and frees it. */

@@ -140,6 +140,62 @@ static void same_both_ways(db *d, const report_filter *f)
     report_free(b);
 }
 
+/* ---- the failed list streamed: the same text as the whole report's ---- */
+
+typedef struct streamed {
+    FILE *out;
+    bool json, head;
+    int rows;
+    double generated_ts;
+} streamed;
+
+static int stream_row(void *ctx, const report *r, const report_failed_row *f)
+{
+    streamed *s = ctx;
+    if (!s->head)
+        REQUIRE((s->json ? report_write_json_head(r, s->out) : report_write_csv_head(r, s->out)) == 0);
+    s->head = true;
+    s->generated_ts = r->generated_ts;
+    REQUIRE(r->n_failed == 0 && r->failed_total > s->rows);
+    REQUIRE((s->json ? report_write_json_failed(f, s->rows == 0, s->out) : report_write_csv_failed(f, s->out)) == 0);
+    s->rows++;
+    return 0;
+}
+
+static int stop_at_three(void *ctx, const report *r, const report_failed_row *f)
+{
+    (void)r, (void)f;
+    return ++*(int *)ctx == 3 ? -1 : 0;
+}
+
+static void stream_equals_whole(db *d, bool json, int limit)
+{
+    char *text = NULL, *whole = NULL;
+    size_t n = 0, wn = 0;
+    streamed s = {.out = open_memstream(&text, &n), .json = json};
+    report_options o = {.failed_limit = limit, .on_failed = stream_row, .on_failed_ctx = &s};
+    report *r, *w;
+    char err[256];
+    REQUIRE(report_build_opts(d, NULL, &o, &r, err, sizeof err) == 0);
+    REQUIRE(s.head && s.rows == (limit ? limit : r->failed_total) && s.rows > 10);
+    if (json)
+        REQUIRE(report_write_json_tail(s.out) == 0);
+    fclose(s.out);
+    report_options keep = {.failed_limit = limit};
+    REQUIRE(report_build_opts(d, NULL, &keep, &w, err, sizeof err) == 0);
+    w->generated_ts = s.generated_ts;
+    FILE *f = open_memstream(&whole, &wn);
+    REQUIRE((json ? report_write_json(w, f) : report_write_csv(w, f)) == 0);
+    fclose(f);
+    CHECK_MSG(n == wn && !memcmp(text, whole, n), "%s%s: the streamed text differs from the whole report's",
+              json ? "json" : "csv", limit ? " with a limit" : "");
+    CHECK_EQ_INT(r->failed_total, w->failed_total);
+    report_free(r);
+    report_free(w);
+    free(text);
+    free(whole);
+}
+
 static void set_zone(const char *tz)
 {
     setenv("TZ", tz, 1);
@@ -227,6 +283,16 @@ int main(void)
     CHECK(l->n_lots == 1 && l->total.attempts > 100);
     report_free(l);
     report_free(ln);
+
+    /* the failed list streamed gives the whole report's text, and a writer's failure stops it */
+    stream_equals_whole(d, false, 0);
+    stream_equals_whole(d, true, 0);
+    stream_equals_whole(d, true, 25);
+    int calls = 0;
+    report_options stop = {.on_failed = stop_at_three, .on_failed_ctx = &calls};
+    report *none;
+    char err[256];
+    CHECK(report_build_opts(d, NULL, &stop, &none, err, sizeof err) < 0 && none == NULL && calls == 3);
 
     /* and the report does read the summaries: a summary emptied behind the triggers' back shows */
     exec(sq, "DELETE FROM attempt_cell WHERE rowid % 2 = 0");
