@@ -131,25 +131,24 @@ static const char cells_sql[] =
 #define MULTI_FROM_ATTEMPTS                                                                       \
     "SELECT mac FROM attempt WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1"
 static const char multi_sql[] =
-    "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s FROM attempt a WHERE " COUNTED "AND a.mac IN (%s) "
-    "ORDER BY a.mac";
+    "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s, a.duplicate_mac FROM attempt a WHERE " COUNTED
+    "AND a.mac IN (%s) ORDER BY a.mac";
 
 static const char causes_sql[] =
     "%sSELECT %s, coalesce(a.cause, ''), sum(a.n) FROM u a WHERE " COUNTED_ONLY
     "AND a.outcome <> 'pass' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
 
 /* Failed modules, ordered by their last failure, ?11 rows at most (negative: all). A module without a
- * MAC is its attempt alone. */
+ * MAC is its attempt alone. Its attempts, whether it passed and its duplicate flag are those of its
+ * MAC's rows in the period: a MAC with several attempts was read whole by multi_sql (on_multi keeps
+ * those figures for the MACs that failed: failed_macs), any other has this one failed attempt. */
 static const char failed_sql[] =
     "WITH f AS (SELECT a.id, coalesce(a.mac, '') AS mac, a.bay, coalesce(a.cause, '') AS cause, a.end_ts, "
     "coalesce(a.detail, '') AS detail, a.duplicate_mac AS dup, row_number() OVER (PARTITION BY "
     "coalesce(a.mac, ''), CASE WHEN coalesce(a.mac, '') = '' THEN a.id ELSE 0 END "
     "ORDER BY a.start_ts DESC, a.id DESC) AS rn FROM attempt a WHERE " COUNTED "AND a.outcome <> 'pass'), "
-    "l AS (SELECT * FROM f WHERE rn = 1), "
-    "u AS (SELECT a.mac AS mac, count(*) AS n, max(" PASSED ") AS p, max(a.duplicate_mac) AS d "
-    "FROM attempt a WHERE " COUNTED "AND a.mac IN (SELECT mac FROM l WHERE mac <> '') GROUP BY a.mac) "
-    "SELECT l.mac, l.id, l.bay, l.cause, l.end_ts, l.detail, coalesce(u.n, 1), coalesce(u.p, 0), "
-    "coalesce(u.d, l.dup), count(*) OVER () FROM l LEFT JOIN u ON u.mac = l.mac AND l.mac <> '' "
+    "l AS (SELECT * FROM f WHERE rn = 1) "
+    "SELECT l.mac, l.id, l.bay, l.cause, l.end_ts, l.detail, 1, 0, l.dup, count(*) OVER () FROM l "
     "ORDER BY l.end_ts, l.id LIMIT ?11";
 
 /* The ?11-th longest timed pass (0 = the longest). */
@@ -290,6 +289,75 @@ typedef struct dim {
     int nslot;
 } dim;
 
+/* ---- the failed list's figures of the MACs with several attempts ---- */
+
+typedef struct mac_fig {
+    char *mac;
+    int attempts;
+    bool passed, dup;
+} mac_fig;
+
+typedef struct mac_map {   /* open addressing; cap a power of two, at most half full */
+    mac_fig *v;
+    size_t n, cap;
+} mac_map;
+
+static size_t mac_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 31));
+}
+
+static mac_fig *mac_slot(mac_map *m, const char *mac)
+{
+    size_t i = mac_hash(mac) & (m->cap - 1);
+    while (m->v[i].mac && strcmp(m->v[i].mac, mac) != 0)
+        i = (i + 1) & (m->cap - 1);
+    return &m->v[i];
+}
+
+static const mac_fig *mac_find(const mac_map *m, const char *mac)
+{
+    if (!m->cap || !*mac)
+        return NULL;
+    mac_fig *f = mac_slot((mac_map *)m, mac);
+    return f->mac ? f : NULL;
+}
+
+static int mac_put(mac_map *m, const char *mac, int attempts, bool passed, bool dup)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        mac_map g = {calloc(m->cap ? 2 * m->cap : 1024, sizeof *g.v), 0, m->cap ? 2 * m->cap : 1024};
+        if (!g.v)
+            return -1;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->v[i].mac)
+                *mac_slot(&g, m->v[i].mac) = m->v[i];
+        g.n = m->n;
+        free(m->v);
+        *m = g;
+    }
+    mac_fig *f = mac_slot(m, mac);
+    if (!f->mac) {
+        if (!(f->mac = strdup(mac)))
+            return -1;
+        m->n++;
+    }
+    f->attempts = attempts;
+    f->passed = passed;
+    f->dup = dup;
+    return 0;
+}
+
+static void mac_map_free(mac_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->v[i].mac);
+    free(m->v);
+}
+
 typedef struct build {
     const report_backend *b;
     report *r;
@@ -304,6 +372,8 @@ typedef struct build {
     int64_t failed_total;
     bool by_day;
     bool summary;   /* the backend keeps attempt_cell and module_span */
+    bool totals_only;
+    mac_map failed_macs; /* the MACs with several attempts and a failure: their list figures */
     const report_options *stream;  /* on_failed given: failed rows go there, not into failed */
 } build;
 
@@ -465,11 +535,13 @@ typedef struct mrow {
     int64_t id;
     double start;
     int ok;
+    bool dup;
     gkey k[DIM_COUNT];
 } mrow;
 
 typedef struct mac_rows {
-    char mac[64];
+    char *mac;        /* the MAC of the rows held, whole (a hand-edited one may be long) */
+    size_t mac_cap;
     mrow *v;
     int n, cap;
     int *order;
@@ -536,10 +608,24 @@ static void cross_station(report *r, const mac_rows *m)
         fail && pass && (fails_several || passes_several || !key_eq(DIM_STATION, fail, pass));
 }
 
+/* A MAC with a failed attempt among its rows: what the failed list says of it. */
+static int note_failed_mac(build *bd, const mac_rows *m)
+{
+    bool failed = false, passed = false, dup = false;
+    for (int i = 0; i < m->n; i++) {
+        failed |= !m->v[i].ok;
+        passed |= m->v[i].ok;
+        dup |= m->v[i].dup;
+    }
+    return failed ? mac_put(&bd->failed_macs, m->mac, m->n, passed, dup) : 0;
+}
+
 static int flush_mac(build *bd, mac_rows *m)
 {
     if (m->n)
         cross_station(bd->r, m);
+    if (m->n && !bd->totals_only && note_failed_mac(bd, m) < 0)
+        return -1;
     for (int d = 0; d <= DIM_TOTAL && m->n; d++) {
         mrow_sort c = {m->v, d};
         for (int i = 0; i < m->n; i++)
@@ -590,11 +676,20 @@ static int on_multi(void *ctx, const rb_row *row)
             return -1;
         m->cap = cap;
     }
-    snprintf(m->mac, sizeof m->mac, "%s", mac);
+    size_t len = strlen(mac) + 1;
+    if (len > m->mac_cap) {
+        char *c = realloc(m->mac, len);
+        if (!c)
+            return -1;
+        m->mac = c;
+        m->mac_cap = len;
+    }
+    memcpy(m->mac, mac, len);
     mrow *r = &m->v[m->n++];
     r->id = row->ops->i64(row, 1);
     r->start = row->ops->dbl(row, 2);
     r->ok = row->ops->i64(row, 3) != 0;
+    r->dup = row->ops->i64(row, 4 + DIM_COUNT) != 0;
     gkey k[DIM_COUNT];
     row_keys(row, 4, k);
     memcpy(r->k, k, sizeof k);
@@ -688,9 +783,15 @@ static int on_failed(void *ctx, const rb_row *row)
     f->ts = o->dbl(row, 4);
     snprintf(f->detail, sizeof f->detail, "%s", o->text(row, 5));
     f->attempts = (int)o->i64(row, 6);
-    f->reseats = f->attempts - 1;
     f->passed = o->i64(row, 7) != 0;
     f->duplicate_mac = o->i64(row, 8) != 0;
+    const mac_fig *m = mac_find(&bd->failed_macs, o->text(row, 0));
+    if (m) {
+        f->attempts = m->attempts;
+        f->passed = m->passed;
+        f->duplicate_mac = m->dup;
+    }
+    f->reseats = f->attempts - 1;
     bd->failed_total = o->i64(row, 9);
     if (bd->stream) {
         bd->r->failed_total = (int)bd->failed_total;
@@ -1053,6 +1154,7 @@ static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, b
     rc = rc ? rc : flush_mac(bd, &mc.m);
     free(mc.m.v);
     free(mc.m.order);
+    free(mc.m.mac);
     snprintf(keys, cap, CELL_KEYS, bucket_t);
     snprintf(sql, cap, causes_sql, units, keys);
     rc = rc || totals_only ? rc : run(bd, sql, p, np, on_cause, bd, err, errlen);
@@ -1238,7 +1340,7 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
     r->generated_ts = (double)now.tv_sec;
     r->first_ts = HUGE_VAL;
     r->last_ts = -HUGE_VAL;
-    build bd = {.b = b, .r = r, .stream = o->on_failed ? o : NULL};
+    build bd = {.b = b, .r = r, .stream = o->on_failed ? o : NULL, .totals_only = totals_only};
     int rc = b->ops->begin(b->be, o->tz, err, errlen);
     if (rc == 0) {
         bd.summary = b->ops->has_summary(b->be);
@@ -1248,6 +1350,7 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
 
     for (int d = 0; d < DIM_COUNT; d++)
         free(bd.dims[d].v), free(bd.dims[d].slot);
+    mac_map_free(&bd.failed_macs);
     free(bd.causes);
     free(bd.failed);
     if (rc < 0 || !r->causes) {
