@@ -15,7 +15,7 @@
 
 #include "report_summary.h"
 
-/* ---- the triggers of schema 5 that keep the summaries (report_summary.h says what they hold) ---- */
+/* ---- the triggers of schema 6 that keep the summaries (report_summary.h says what they hold) ---- */
 #define CELL_COLUMNS "station_id, profile_id, bay, bay_name, adapter, lot, operator, outcome, cause, " \
     "start_ts, end_ts, kind, duplicate_mac"
 #define CELL_MATCH(r)                                                                             \
@@ -266,7 +266,54 @@ static const char *const migrations[] = {
     "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'attempt', id, end_ts FROM attempt "
     "  WHERE outcome <> 'running' ORDER BY end_ts, id;\n",
 
-    /* 5: the report's summaries (issue 19), kept by triggers in the transaction of every change to
+    /* 5: per-device data (issue 15). The ledger: rows imported per profile (one transaction an
+     * import, keyed by the CSV's first column), each free, reserved for one MAC (the first time
+     * that module is personalised) or used (its config sector verified); at most one row per MAC
+     * and profile. The imports and the releases are audited. Each attempt says whether it was
+     * personalised, with which row, the sector's CRC and the random id of the secrets file
+     * version it used (never anything derived from the secrets). */
+    "CREATE TABLE ledger_import (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  os_user TEXT NOT NULL,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  file TEXT NOT NULL,\n"
+    "  columns TEXT NOT NULL,\n"
+    "  rows INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE ledger_row (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  row_key TEXT NOT NULL,\n"
+    "  data TEXT NOT NULL,\n"
+    "  import_id INTEGER NOT NULL REFERENCES ledger_import (id),\n"
+    "  line INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL DEFAULT 'free' CHECK (state IN ('free', 'reserved', 'used')),\n"
+    "  mac TEXT,\n"
+    "  reserved_ts REAL,\n"
+    "  used_ts REAL,\n"
+    "  config_crc INTEGER,\n"
+    "  UNIQUE (profile, row_key),\n"
+    "  CHECK ((state = 'free') = (mac IS NULL))\n"
+    ");\n"
+    "CREATE UNIQUE INDEX ledger_by_mac ON ledger_row (profile, mac) WHERE mac IS NOT NULL;\n"
+    "CREATE INDEX ledger_free ON ledger_row (profile, state, id);\n"
+    "CREATE TABLE ledger_audit (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  os_user TEXT NOT NULL,\n"
+    "  action TEXT NOT NULL CHECK (action IN ('release')),\n"
+    "  profile TEXT NOT NULL,\n"
+    "  row_id INTEGER NOT NULL REFERENCES ledger_row (id),\n"
+    "  mac TEXT,\n"
+    "  state_before TEXT NOT NULL\n"
+    ");\n"
+    "ALTER TABLE attempt ADD COLUMN personalized INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE attempt ADD COLUMN ledger_row_id INTEGER REFERENCES ledger_row (id);\n"
+    "ALTER TABLE attempt ADD COLUMN config_crc INTEGER;\n"
+    "ALTER TABLE attempt ADD COLUMN secrets_id TEXT;\n",
+
+    /* 6: the report's summaries (issue 19), kept by triggers in the transaction of every change to
      * an attempt, whoever makes it (the writer, a hand edit, a bulk insert), and filled here from
      * the rows already in the file. report.c reads them for whole quarter-hours of a period and the
      * attempts themselves for the rest. */

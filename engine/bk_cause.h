@@ -22,6 +22,10 @@ typedef enum bk_cause {
     BK_CAUSE_PORT_ERROR,          /* the port could not be opened or configured */
     BK_CAUSE_PROTOCOL,            /* the chip answered with an error status we cannot explain */
     BK_CAUSE_CANCELLED,           /* stopped by the operator or a station shutdown */
+    BK_CAUSE_NO_MAC,              /* personalising, and the RF calibration sector holds no MAC:
+                                     failed before anything was erased */
+    BK_CAUSE_CONFIG_NOT_WRITTEN,  /* the app verified, but the per-device config sector never
+                                     read back with the host's CRC */
     BK_CAUSE_COUNT
 } bk_cause;
 

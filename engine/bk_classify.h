@@ -29,6 +29,8 @@ typedef enum bk_end {
     BK_END_UNIT_RETRIES,      /* a unit would not erase/write in every try at every baud allowed */
     BK_END_VERIFY_EXHAUSTED,  /* every write acknowledged; the CRC still differs after the rewrites */
     BK_END_CRC_NEVER_WHOLE,   /* the final CRC's reply never came back whole */
+    BK_END_NO_MAC,            /* personalising, and the module has no MAC (nothing erased) */
+    BK_END_CONFIG_RETRIES,    /* the config sector's CRC never matched in every try (app verified) */
 } bk_end;
 
 typedef struct bk_evidence {

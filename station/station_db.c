@@ -206,9 +206,13 @@ static void job_end(db_writer *w, const st_event *e)
                     .sectors_written = (int)r->sectors_written,
                     .sectors_skipped = (int)r->sectors_skipped, .retries = (int)r->retries,
                     .baud_start = (int)r->baud_start, .baud_end = (int)r->baud_end,
-                    .passed = r->passed, .skipped = r->skipped,
-                    .cause_id = r->passed || r->skipped ? NULL : bk_cause_id(r->cause),
-                    .detail = r->detail[0] ? r->detail : NULL};
+                    .passed = r->passed,
+                    .skipped = r->skipped || r->held, /* held for ledger rows: no result either */
+                    .cause_id = r->passed || r->skipped || r->held ? NULL : bk_cause_id(r->cause),
+                    .detail = r->detail[0] ? r->detail : NULL,
+                    .personalized = r->personalized, .config_crc = r->config_crc,
+                    .ledger_row_id = e->ledger_row_id,
+                    .secrets_id = e->secrets_id[0] ? e->secrets_id : NULL};
     if (db_attempt_end(w->d, o->attempt_id, &a) < 0)
         failed(w, "ending an attempt");
     else if (w->n_ended < DBW_BATCH) {

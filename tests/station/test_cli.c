@@ -69,6 +69,8 @@ static int case_help(char *tf, char *bksim)
         {"profile", "check", "usage: trayflash profile"},
         {"profile", "list", "usage: trayflash profile"},
         {"pin-hash", NULL, "usage: trayflash pin-hash"},
+        {"ledger", NULL, "usage: trayflash ledger"},
+        {"ledger", "import", "usage: trayflash ledger"},
     };
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -420,7 +422,7 @@ static int case_options(char *tf)
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
                                           {"profile", "new"},   {"pin-hash", NULL},
-                                          {"ctl", NULL}};
+                                          {"ledger", NULL}, {"ctl", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
