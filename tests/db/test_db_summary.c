@@ -281,6 +281,24 @@ int main(void)
     CHECK_EQ_INT(l->total.modules, all->lots[0].s.modules);
     CHECK(ln->n_by_station == 1 && !strcmp(ln->by_station[0].name, "line-9"));
     CHECK(l->n_lots == 1 && l->total.attempts > 100);
+    /* every format prints the factory's groupings the data has */
+    static int (*const writers[])(const report *, FILE *) = {report_write_table, report_write_csv,
+                                                             report_write_json, report_write_html};
+    static const char *const want[][3] = {{"by lot", "by operator", "by station"},
+                                          {"# lots", "# operators", "# stations"},
+                                          {"\"lots\"", "\"operators\"", "\"stations\""},
+                                          {"<h2>Lots</h2>", "<h2>Operators</h2>", "<h2>Stations</h2>"}};
+    for (int w = 0; w < 4; w++) {
+        char *text = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&text, &n);
+        REQUIRE(writers[w](all, f) == 0);
+        fclose(f);
+        for (int k = 0; k < 3; k++)
+            CHECK_MSG(strstr(text, want[w][k]) != NULL, "format %d lacks %s", w, want[w][k]);
+        CHECK(strstr(text, "WO-1002") != NULL && strstr(text, "op-chen") != NULL);
+        free(text);
+    }
     report_free(l);
     report_free(ln);
 
