@@ -79,7 +79,7 @@ static int triggers_on(sqlite3 *sq, triggers *t)
 /* Rows as the station writes them, inserted directly (one prepared statement, one transaction): the
  * store's per-attempt API would time the writer, not the report. A bulk load: the summary triggers
  * are dropped for the insert, the summaries filled from the rows in one statement each (what
- * migration 6 does for an old file), and the triggers made again, in the same transaction. UUIDs
+ * migration 7 does for an old file), and the triggers made again, in the same transaction. UUIDs
  * are sequential (a random key's index costs the writer, not the report). */
 static int build_db(const char *path, long n)
 {

@@ -15,7 +15,7 @@
 
 #include "report_summary.h"
 
-/* ---- the triggers of schema 6 that keep the summaries (report_summary.h says what they hold) ---- */
+/* ---- the triggers of schema 7 that keep the summaries (report_summary.h says what they hold) ---- */
 #define CELL_COLUMNS "station_id, profile_id, bay, bay_name, adapter, lot, operator, outcome, cause, " \
     "start_ts, end_ts, kind, duplicate_mac"
 #define CELL_MATCH(r)                                                                             \
@@ -312,8 +312,14 @@ static const char *const migrations[] = {
     "ALTER TABLE attempt ADD COLUMN ledger_row_id INTEGER REFERENCES ledger_row (id);\n"
     "ALTER TABLE attempt ADD COLUMN config_crc INTEGER;\n"
     "ALTER TABLE attempt ADD COLUMN secrets_id TEXT;\n",
+    /* 6: the adapter behind an attempt (issue 17): its model in the station's adapter table,
+     * and the working baud the profile asked for; baud_start is the rate really used, lower
+     * when the adapter cannot make what the profile asks (a setup notice, not a failure). */
+    "ALTER TABLE attempt ADD COLUMN adapter_model TEXT;\n"
+    "ALTER TABLE attempt ADD COLUMN baud_asked INTEGER;\n",
 
-    /* 6: the report's summaries (issue 19), kept by triggers in the transaction of every change to
+
+    /* 7: the report's summaries (issue 19), kept by triggers in the transaction of every change to
      * an attempt, whoever makes it (the writer, a hand edit, a bulk insert), and filled here from
      * the rows already in the file. report.c reads them for whole quarter-hours of a period and the
      * attempts themselves for the rest. */

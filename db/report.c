@@ -56,7 +56,7 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX 
 /* Up to this many timed passes the p95 is exact (the database keeps the top 5 % of them while it
  * scans: about 0.1 s); beyond, it comes from pass_hist to a quarter-second and the report says so. */
 enum { P95_EXACT_MAX = 200000 };
-/* The summary's cells are UTC quarter-hours (db_schema.c, migration 6): whole buckets of every zone. */
+/* The summary's cells are UTC quarter-hours (db_schema.c, migration 7): whole buckets of every zone. */
 #define REPORT_QUARTER_S 900.0
 /* report_time_ok's range, in which the bucket expression converts a time; both ends are whole
  * quarter-hours, so a summary cell is wholly inside or wholly outside it. */

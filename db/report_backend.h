@@ -28,7 +28,7 @@ typedef struct report_backend_ops {
     int (*begin)(void *be, const char *tz, char *err, size_t errlen);
     void (*end)(void *be);
     /* Whether the database keeps the report's summaries (attempt_cell, module_span: a station file
-     * of schema 6 always; a central store when its schema has them), asked within the snapshot. */
+     * of schema 7 always; a central store when its schema has them), asked within the snapshot. */
     bool (*has_summary)(void *be);
     /* Runs sql with the params, calling on_row for each row (a non-zero return stops with it). */
     int (*query)(void *be, const char *sql, const rb_param *p, int np,

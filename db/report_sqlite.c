@@ -24,7 +24,7 @@ static void sq_end(void *be)
 
 static bool sq_has_summary(void *be)
 {
-    (void)be; /* schema 6 made them; a file is opened only at the current version */
+    (void)be; /* schema 7 made them; a file is opened only at the current version */
     return true;
 }
 

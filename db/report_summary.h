@@ -1,5 +1,5 @@
 /* report_summary.h - the report's summaries, in SQL that SQLite and PostgreSQL both run (internal to
- * db/). Migration 6 of the station's file (db_schema.c) is built from these texts and the central
+ * db/). Migration 7 of the station's file (db_schema.c) is built from these texts and the central
  * copy (report_pg.c) too: a released migration never changes, so neither do they - a change is a
  * new migration with texts of its own.
  *

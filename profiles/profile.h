@@ -52,6 +52,8 @@ typedef struct tf_profile {
     bool skip_unchanged;
     int link_timeout_ms;
     int write_retries;
+    unsigned app_reboot;    /* BK_APP_REBOOT_TEXT|_FRAME (bk_session.h); 0: none */
+    uint32_t app_baud;      /* the running firmware's console rate */
     tf_profile_variant variants[BK_MAX_VARIANTS];
     int n_variants;
     char *text;             /* the file's exact text (NUL-terminated) ... */

@@ -15,6 +15,7 @@ int cmd_pin_hash(int argc, char **argv); /* pin-hash (cmd_profile.c) */
 int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */
 int cmd_ledger(int argc, char **argv);   /* ledger import | status | export | release */
+int cmd_adapters(int argc, char **argv); /* adapters (cmd_adapters.c) */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);

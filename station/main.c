@@ -43,6 +43,9 @@ void cli_usage(FILE *out)
         "      The per-device ledger of a profile with [personalize]: rows modules take one\n"
         "      each by MAC; status counts them, export gives MAC -> row as CSV, release frees\n"
         "      a failed module's row (--mac or --key), audited.\n"
+        "  adapters [--config FILE] [-v]\n"
+        "      The USB-serial adapters connected now: bay, port, model, serial, driver and\n"
+        "      the rates each truly produces (the station runs a bay no faster).\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -90,6 +93,8 @@ int main(int argc, char **argv)
         return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "ledger"))
         return cmd_ledger(argc - 1, argv + 1);
+    if (!strcmp(c, "adapters"))
+        return cmd_adapters(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

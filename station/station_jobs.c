@@ -1,9 +1,9 @@
 /* station_jobs.c - a bay's job on a pool worker: the image pin checked, the engine run, the
  * end posted once the bay is free; and poll mode's probe. See station_internal.h. */
 #include <errno.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "bk_image.h"
 #include "bk_link.h"
@@ -44,9 +44,16 @@ typedef struct job_ctx {
     uint64_t serial;
 } job_ctx;
 
+#define ST_OWN_PORT_BACK_S 10.0 /* an adapter re-enumerates in well under this after power-on */
+
 static void on_job_event(void *ctx, const bk_event *e)
 {
     job_ctx *j = ctx;
+    if (e->kind == BK_EV_SETUP) { /* the fixture, not the module: a setup notice */
+        st_notice(j->b->st->q, j->b->number, ST_LOG_WARN, "bay %02d setup: %s", j->b->number,
+                  e->text ? e->text : "");
+        return;
+    }
     st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
                    .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
                    .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
@@ -67,6 +74,50 @@ static void on_job_frame(void *ctx, const bk_trace_frame *f)
     char line[200];
     bk_trace_format(f, line, sizeof line);
     st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
+}
+
+/* The engine's power hook (bk_job_hooks.power) for a bay with a switched hub port. When the
+ * adapter hangs on that port too, its tty goes with the power: the bay is marked so the loop
+ * takes that remove and the add that follows as the station's own doing, and "on" returns
+ * once the tty is back (1: the engine reopens the port). */
+static int job_power(void *ctx, bool on, char *err, size_t errlen)
+{
+    job_ctx *j = ctx;
+    st_bay *b = j->b;
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    bool own = b->power_feeds_adapter;
+    if (own && !on) {
+        b->own_cycle = true;
+        b->own_back = false;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (hub_port_set(b->power, on, err, errlen) < 0) {
+        if (own && !on) {
+            pthread_mutex_lock(&st->lock);
+            b->own_cycle = false;
+            pthread_mutex_unlock(&st->lock);
+        }
+        return -1;
+    }
+    if (!own || !on)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)ST_OWN_PORT_BACK_S;
+    pthread_mutex_lock(&st->lock);
+    int rc = 0;
+    while (!b->own_back && rc == 0 && atomic_load(&b->cancel) == 0)
+        rc = pthread_cond_timedwait(&st->power_cv, &st->lock, &until);
+    bool back = b->own_back;
+    b->own_cycle = false;
+    pthread_mutex_unlock(&st->lock);
+    if (!back) {
+        snprintf(err, errlen, "the adapter did not come back within %.0f s of its port %s-port%d "
+                 "being switched on", ST_OWN_PORT_BACK_S, b->power->hub, b->power->port);
+        return -1;
+    }
+    return 1;
 }
 
 /* on_already_passed = skip|ask: a module whose MAC already passed this product is left as it
@@ -182,6 +233,30 @@ static uint64_t tray_for_job_locked(st_bay *b)
     return st->tray_seq;
 }
 
+/* The profile's spec with its baud ladder made fit for the bay's adapter (adapter_table.h):
+ * the bay starts at the highest rate both allow. A profile asking more than the adapter makes
+ * is a setup notice, told once per bay and (adapter model, profile), never a failed module.
+ * Called with the lock (the bay's model and notice memory). */
+static void fit_spec_locked(st_bay *b, const st_profile_slot *ps, bk_job_spec *spec)
+{
+    *spec = ps->spec;
+    spec->reset = station_config_bay_reset(&b->st->o.cfg, b->number);
+    if (!b->model)
+        return;
+    bool changed = false;
+    uint32_t fit[BK_MAX_BAUDS];
+    int n = adapter_fit_bauds(b->model, ps->spec.bauds, ps->spec.n_bauds, fit, &changed);
+    memcpy(spec->bauds, fit, sizeof fit);
+    spec->n_bauds = n;
+    if (!changed || (b->rate_told_model == b->model && b->rate_told_profile == b->profile_idx))
+        return;
+    b->rate_told_model = b->model;
+    b->rate_told_profile = b->profile_idx;
+    char why[600];
+    adapter_mismatch_text(b->model, ps->spec.bauds[0], fit[0], why, sizeof why);
+    st_notice(b->st->q, b->number, ST_LOG_WARN, "bay %02d setup: %s", b->number, why);
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -214,9 +289,12 @@ static void run_job(st_bay *b)
     char lot[64], operator_id[64];
     snprintf(lot, sizeof lot, "%s", st->lot);
     snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
-    char devnode[128], adapter[64];
+    char devnode[128], adapter[64], model[32];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     snprintf(adapter, sizeof adapter, "%s", b->adapter);
+    snprintf(model, sizeof model, "%s", b->model ? b->model->model : "");
+    bk_job_spec spec;
+    fit_spec_locked(b, ps, &spec);
     pthread_mutex_unlock(&st->lock);
 
     char why[300];
@@ -233,6 +311,7 @@ static void run_job(st_bay *b)
                    .serial = j.serial, .profile = &ps->p};
     snprintf(ev.port, sizeof ev.port, "%s", devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
+    snprintf(ev.adapter_model, sizeof ev.adapter_model, "%s", model);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
     snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
     snprintf(ev.lot, sizeof ev.lot, "%s", lot);
@@ -241,6 +320,10 @@ static void run_job(st_bay *b)
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    if (b->power) {
+        hooks.power = job_power;
+        hooks.power_off_ms = st->o.cfg.power_off_ms;
+    }
     if (st->o.cfg.on_already_passed != SC_AP_REFLASH)
         hooks.gate = already_passed_gate;
     if (st->wire_trace)
@@ -252,7 +335,7 @@ static void run_job(st_bay *b)
         hooks.personal_ctx = &pj;
     }
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
-    bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    bk_flash_job(devnode, &spec, &hooks, &end.result);
     st_personal_finish(&pj, &end.result);
     end.ledger_row_id = pj.row_id;
     if (ps->secrets && ps->p.personal.enabled)
@@ -276,13 +359,14 @@ void station_probe_task(void *arg)
     char devnode[128];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     bk_chip chip = st->profiles[b->profile_idx].p.variants[0].chip;
+    const bk_reset_seq *reset = station_config_bay_reset(&st->o.cfg, b->number);
     bool force = b->force;
     pthread_mutex_unlock(&st->lock);
     uint8_t mac[6];
     bool have_mac;
     char err[200] = "";
-    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                    err, sizeof err);
+    bk_probe_outcome out = bk_probe(devnode, chip, reset, ST_PROBE_WINDOW_MS, &b->cancel, mac,
+                                    &have_mac, err, sizeof err);
     if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
         /* a retry pressed during the probe (force now set) flashes it all the same */

@@ -1,4 +1,4 @@
-/* test_db_summary.c - the report's summaries (schema 6, issue 19): the triggers keep attempt_cell,
+/* test_db_summary.c - the report's summaries (schema 7, issue 19): the triggers keep attempt_cell,
  * pass_hist and module_span equal to what the attempts make of them after every kind of change (the writer's
  * begin/end, the duplicate flag, a finished row inserted directly, hand edits of times, outcomes,
  * causes, bays and MACs, deleted rows); and a report read through the summaries is, number for

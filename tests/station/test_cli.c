@@ -71,6 +71,7 @@ static int case_help(char *tf, char *bksim)
         {"pin-hash", NULL, "usage: trayflash pin-hash"},
         {"ledger", NULL, "usage: trayflash ledger"},
         {"ledger", "import", "usage: trayflash ledger"},
+        {"adapters", NULL, "usage: trayflash adapters"},
     };
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -422,7 +423,7 @@ static int case_options(char *tf)
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
                                           {"profile", "new"},   {"pin-hash", NULL},
-                                          {"ledger", NULL}, {"ctl", NULL}};
+                                          {"ledger", NULL}, {"ctl", NULL}, {"adapters", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
