@@ -9,6 +9,8 @@
  * row's UUIDs, and the profile's and image's sha256: the ids are the server's own, filled in from
  * those keys by a trigger, so a record sent twice is one row (ON CONFLICT DO NOTHING). */
 #include "central.h"
+#include "report_pg.h"
+#include "report_summary.h"
 #include "central_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +198,23 @@ static const char *const migrations[] = {
     "GRANT SELECT ON station TO trayflash_station;\n"
     "GRANT SELECT ON station, profile, image, attempt, assignment TO trayflash_reader;\n"
     "GRANT SELECT ON central_schema_version TO trayflash_station, trayflash_reader;\n",
+
+    /* 2: the report's summaries (issue 19), the same tables as a station file's, kept by an
+     * AFTER INSERT trigger on attempt (report_summary_pg.c). */
+    report_summary_pg_sql,
+
+    /* 3: the summaries' rights. The trigger runs for the station roles that insert attempts, which
+     * may neither read nor write other stations' figures: it runs as its owner (the schema's
+     * admin), with the search path it was made with. Readers read them; the rows already in the
+     * store are summed once. */
+    "ALTER FUNCTION attempt_summary_add() SECURITY DEFINER SET search_path FROM CURRENT;\n"
+    "REVOKE ALL ON attempt_cell, module_span, pass_hist FROM PUBLIC;\n"
+    "REVOKE ALL ON FUNCTION attempt_summary_add() FROM PUBLIC;\n"
+    "GRANT SELECT ON attempt_cell, module_span, pass_hist TO trayflash_reader;\n"
+    "TRUNCATE attempt_cell, module_span, pass_hist;\n"
+    "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
+    "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
+    "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n",
 };
 
 enum { N_MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

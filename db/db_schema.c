@@ -13,6 +13,58 @@
     "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || " \
     "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
 
+#include "report_summary.h"
+
+/* ---- the triggers of schema 7 that keep the summaries (report_summary.h says what they hold) ---- */
+#define CELL_COLUMNS "station_id, profile_id, bay, bay_name, adapter, lot, operator, outcome, cause, " \
+    "start_ts, end_ts, kind, duplicate_mac"
+#define CELL_MATCH(r)                                                                             \
+    "qs = " CELL_QS(r) " AND station_id IS " r ".station_id AND profile_id IS " r ".profile_id "   \
+    "AND bay = " r ".bay AND adapter = coalesce(" r ".adapter, '') AND lot IS " r ".lot "          \
+    "AND operator IS " r ".operator AND outcome = " r ".outcome AND cause IS " r ".cause "         \
+    "AND bay_name IS " r ".bay_name"
+#define CELL_ADD(r)                                                                               \
+    "INSERT INTO attempt_cell SELECT " CELL_QS(r) ", " r ".station_id, " r ".profile_id, " r ".bay, " \
+    r ".bay_name, coalesce(" r ".adapter, ''), " r ".lot, " r ".operator, " r ".outcome, " r ".cause, " \
+    "0, 0, 0, 0, " r ".start_ts, " r ".end_ts, " r ".end_ts "                                     \
+    "WHERE NOT EXISTS (SELECT 1 FROM attempt_cell WHERE " CELL_MATCH(r) ");\n"                   \
+    "UPDATE attempt_cell SET n = n + 1, dup = dup + " r ".duplicate_mac, "                        \
+    "timed = timed + " CELL_TIMED(r) ", timed_s = timed_s + " CELL_TIMED_S(r) ", " \
+    "min_start = min(min_start, " r ".start_ts), max_end = max(max_end, " r ".end_ts), "           \
+    "min_end = min(min_end, " r ".end_ts) WHERE " CELL_MATCH(r) ";\n"
+/* the attempts of one cell, read through attempt_by_end (one quarter-hour) */
+#define CELL_OF(r)                                                                                \
+    "FROM attempt a WHERE a.end_ts >= " CELL_QS(r) " - 900 AND a.end_ts < " CELL_QS(r) " + 1800 "  \
+    "AND " CELL_QS("a") " = " CELL_QS(r) " AND a.kind = 'flash' AND a.outcome = " r ".outcome "     \
+    "AND a.station_id IS " r ".station_id AND a.profile_id IS " r ".profile_id AND a.bay = " r ".bay " \
+    "AND coalesce(a.adapter, '') = coalesce(" r ".adapter, '') AND a.lot IS " r ".lot "            \
+    "AND a.operator IS " r ".operator AND a.cause IS " r ".cause AND a.bay_name IS " r ".bay_name"
+#define CELL_SUB(r)                                                                               \
+    "UPDATE attempt_cell SET n = n - 1, dup = dup - " r ".duplicate_mac, "                        \
+    "timed = timed - " CELL_TIMED(r) ", timed_s = timed_s - " CELL_TIMED_S(r) ", " \
+    "(min_start, max_end, min_end) = (SELECT min(a.start_ts), max(a.end_ts), min(a.end_ts) " CELL_OF(r) ") " \
+    "WHERE " CELL_MATCH(r) ";\n"                                                                 \
+    "DELETE FROM attempt_cell WHERE " CELL_MATCH(r) " AND n <= 0;\n"
+#define HIST_COLUMNS "station_id, profile_id, bay, lot, operator, outcome, cause, start_ts, end_ts, kind"
+#define HIST_MATCH(r)                                                                             \
+    "day = " HIST_DAY(r) " AND station_id IS " r ".station_id AND profile_id IS " r ".profile_id " \
+    "AND bay = " r ".bay AND lot IS " r ".lot AND operator IS " r ".operator AND bin = " HIST_BIN(r)
+#define HIST_ADD(r)                                                                               \
+    "INSERT INTO pass_hist SELECT " HIST_DAY(r) ", " r ".station_id, " r ".profile_id, " r ".bay, " \
+    r ".lot, " r ".operator, " HIST_BIN(r) ", 0 WHERE NOT EXISTS (SELECT 1 FROM pass_hist WHERE "   \
+    HIST_MATCH(r) ");\n"                                                                         \
+    "UPDATE pass_hist SET n = n + 1 WHERE " HIST_MATCH(r) ";\n"
+#define HIST_SUB(r)                                                                               \
+    "UPDATE pass_hist SET n = n - 1 WHERE " HIST_MATCH(r) ";\n"                                  \
+    "DELETE FROM pass_hist WHERE " HIST_MATCH(r) " AND n <= 0;\n"
+/* A MAC's counted attempts (the report's definition: not interrupted, cancelled or skipped): how
+ * many and the first and last end. Recomputed from attempt_by_mac_end at every change of the MAC's
+ * rows (a few rows). The report takes the MACs with several attempts from here. */
+#define SPAN_REDO(r)                                                                              \
+    "DELETE FROM module_span WHERE mac = " r ".mac;\n"                                            \
+    "INSERT INTO module_span SELECT a.mac, count(*), min(a.end_ts), max(a.end_ts) FROM attempt a " \
+    "WHERE a.mac = " r ".mac AND " SPAN_COUNTED("a") " GROUP BY a.mac;\n"
+
 static const char *const migrations[] = {
     /* 1: the first schema. */
     "CREATE TABLE station (\n"
@@ -265,6 +317,79 @@ static const char *const migrations[] = {
      * when the adapter cannot make what the profile asks (a setup notice, not a failure). */
     "ALTER TABLE attempt ADD COLUMN adapter_model TEXT;\n"
     "ALTER TABLE attempt ADD COLUMN baud_asked INTEGER;\n",
+
+
+    /* 7: the report's summaries (issue 19), kept by triggers in the transaction of every change to
+     * an attempt, whoever makes it (the writer, a hand edit, a bulk insert), and filled here from
+     * the rows already in the file. report.c reads them for whole quarter-hours of a period and the
+     * attempts themselves for the rest. */
+    "CREATE TABLE attempt_cell (\n"
+    "  qs REAL NOT NULL,\n"
+    "  station_id INTEGER,\n"
+    "  profile_id INTEGER,\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  bay_name TEXT,\n"
+    "  adapter TEXT NOT NULL,\n"
+    "  lot TEXT,\n"
+    "  operator TEXT,\n"
+    "  outcome TEXT NOT NULL,\n"
+    "  cause TEXT,\n"
+    "  n INTEGER NOT NULL,\n"
+    "  dup INTEGER NOT NULL,\n"
+    "  timed INTEGER NOT NULL,\n"
+    "  timed_s REAL NOT NULL,\n"
+    "  min_start REAL,\n"
+    "  max_end REAL,\n"
+    "  min_end REAL\n"
+    ");\n"
+    "CREATE INDEX attempt_cell_key ON attempt_cell (qs, station_id, profile_id, bay, adapter, lot, operator, "
+    "  outcome, cause, bay_name);\n"
+    "CREATE TABLE module_span (\n"
+    "  mac TEXT PRIMARY KEY,\n"
+    "  n INTEGER NOT NULL,\n"
+    "  first_end REAL NOT NULL,\n"
+    "  last_end REAL NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX module_span_multi ON module_span (last_end, first_end) WHERE n > 1;\n"
+    /* the cells: one row added, or taken away (its minimum and maximum times read again from the
+     * attempts of its quarter-hour, which hold the row's new state) */
+    "CREATE TRIGGER attempt_cell_ins AFTER INSERT ON attempt WHEN " CELL_ROW("NEW") " BEGIN\n"
+    CELL_ADD("NEW") "END;\n"
+    "CREATE TRIGGER attempt_cell_del AFTER DELETE ON attempt WHEN " CELL_ROW("OLD") " BEGIN\n"
+    CELL_SUB("OLD") "END;\n"
+    "CREATE TRIGGER attempt_cell_upd_old AFTER UPDATE OF " CELL_COLUMNS " ON attempt WHEN "
+    CELL_ROW("OLD") " BEGIN\n" CELL_SUB("OLD") "END;\n"
+    "CREATE TRIGGER attempt_cell_upd_new AFTER UPDATE OF " CELL_COLUMNS " ON attempt WHEN "
+    CELL_ROW("NEW") " BEGIN\n" CELL_ADD("NEW") "END;\n"
+    "CREATE TRIGGER module_span_ins AFTER INSERT ON attempt WHEN coalesce(NEW.mac, '') <> '' BEGIN\n"
+    SPAN_REDO("NEW") "END;\n"
+    "CREATE TRIGGER module_span_del AFTER DELETE ON attempt WHEN coalesce(OLD.mac, '') <> '' BEGIN\n"
+    SPAN_REDO("OLD") "END;\n"
+    "CREATE TRIGGER module_span_upd AFTER UPDATE OF mac, end_ts, outcome, cause, kind ON attempt "
+    "  WHEN coalesce(OLD.mac, '') <> '' OR coalesce(NEW.mac, '') <> '' BEGIN\n"
+    SPAN_REDO("OLD") SPAN_REDO("NEW") "END;\n"
+    "CREATE TABLE pass_hist (\n"
+    "  day REAL NOT NULL,\n"
+    "  station_id INTEGER,\n"
+    "  profile_id INTEGER,\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  lot TEXT,\n"
+    "  operator TEXT,\n"
+    "  bin INTEGER NOT NULL,\n"
+    "  n INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE INDEX pass_hist_key ON pass_hist (day, station_id, profile_id, bay, lot, operator, bin);\n"
+    "CREATE TRIGGER pass_hist_ins AFTER INSERT ON attempt WHEN " HIST_ROW("NEW") " BEGIN\n"
+    HIST_ADD("NEW") "END;\n"
+    "CREATE TRIGGER pass_hist_del AFTER DELETE ON attempt WHEN " HIST_ROW("OLD") " BEGIN\n"
+    HIST_SUB("OLD") "END;\n"
+    "CREATE TRIGGER pass_hist_upd_old AFTER UPDATE OF " HIST_COLUMNS " ON attempt WHEN " HIST_ROW("OLD")
+    " BEGIN\n" HIST_SUB("OLD") "END;\n"
+    "CREATE TRIGGER pass_hist_upd_new AFTER UPDATE OF " HIST_COLUMNS " ON attempt WHEN " HIST_ROW("NEW")
+    " BEGIN\n" HIST_ADD("NEW") "END;\n"
+    "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
+    "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
+    "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n",
 };
 
 int db_schema_latest(void)

@@ -12,13 +12,21 @@
 #include <stdio.h>
 #include "db.h"
 
+#define REPORT_P95_STEP_S 0.25  /* the histogram's step when the p95 is approximate */
+
 typedef struct report_filter {
     /* unix seconds, attempts that ENDED in [since, until); until <= 0: no end. report_build refuses
      * a period that ends before it starts, and times that are not finite. */
     double since, until;
     const char *profile;  /* profile name, NULL or "" for all */
     int bay;              /* -1 for all */
+    /* The factory's filters (NULL or "" for all): a station's name, a line (station.ini's), a lot
+     * (work order or reel), an operator id. */
+    const char *station, *line, *lot, *operator_id;
 } report_filter;
+
+struct report;
+struct report_failed_row;
 
 /* How a report is built, apart from what it counts. */
 typedef struct report_options {
@@ -28,6 +36,13 @@ typedef struct report_options {
     /* A zone name set on a PostgreSQL session (its TimeZone). Buckets and printed times follow the
      * process's zone (TZ), whichever the backend: set TZ to the same zone. NULL: the default. */
     const char *tz;
+    /* Streaming the failed modules (CSV and JSON of a long period: a list of any length, never held):
+     * when set, the report computes every other figure first, then reads the failed modules last in
+     * the same snapshot and hands each one, in order, to on_failed with the report as computed so far
+     * (complete but its failed list, which stays empty; failed_total set). A non-zero return stops
+     * the report with an error. The rows obey failed_limit as the kept list does. */
+    int (*on_failed)(void *ctx, const struct report *r, const struct report_failed_row *row);
+    void *on_failed_ctx;
 } report_options;
 
 /* The counts every grouping shares. A "module" is a MAC; an attempt without a MAC is a module of
@@ -90,6 +105,12 @@ typedef struct report_station_row {
     report_stats s;
 } report_station_row;
 
+typedef struct report_named_row {    /* one lot or one operator */
+    char name[96];
+    bool none;                       /* attempts that carry none (listed last) */
+    report_stats s;
+} report_named_row;
+
 typedef struct report {
     report_filter filter;            /* as given; profile copied into profile_name */
     char profile_name[64];
@@ -103,6 +124,9 @@ typedef struct report {
      * hand-edited end before its start is left out): timed_passes of them; 0 and 0 s when none. */
     int timed_passes;
     double mean_pass_s, p95_pass_s;
+    /* p95 exact (nearest rank) up to 200,000 timed passes; beyond, from a histogram of flash times
+     * in quarter-seconds: the middle of the step that holds the rank, within REPORT_P95_STEP_S / 2. */
+    bool p95_approx;
     double modules_per_hour;         /* modules / (last_ts - first_ts); 0 when that span is not > 0 */
     bool by_day;                     /* time rows are days (period over 48 h), else hours */
     report_profile_row *profiles; int n_profiles;
@@ -112,7 +136,13 @@ typedef struct report {
     report_cause_row *causes; int n_causes;
     report_failed_row *failed; int n_failed;
     int failed_total;                /* failed modules in the period; n_failed of them listed */
+    /* Across stations (the factory report; 0 on one station): modules (MACs) with counted attempts
+     * on two or more stations, and those among them that failed on one station and passed on
+     * another - each counted once in every figure above, as any module. */
+    int modules_multi_station, modules_failed_passed_elsewhere;
     report_station_row *by_station; int n_by_station;
+    report_named_row *lots; int n_lots;
+    report_named_row *operators; int n_operators;
 } report;
 
 int report_build(db *d, const report_filter *f, report **out, char *err, size_t errlen);
@@ -127,6 +157,14 @@ int report_write_table(const report *r, FILE *out);
  * Columns are documented in db/README.md. Text fields are quoted when needed (RFC 4180). */
 int report_write_csv(const report *r, FILE *out);
 int report_write_json(const report *r, FILE *out);
+/* The same in parts, for a streamed failed list (report_options.on_failed): the head (everything
+ * but the failed rows, ending with the failed section's header or the JSON array's opening), one
+ * row at a time, then (JSON) the tail. The whole-report writers above are these parts. */
+int report_write_csv_head(const report *r, FILE *out);
+int report_write_csv_failed(const report_failed_row *f, FILE *out);
+int report_write_json_head(const report *r, FILE *out);
+int report_write_json_failed(const report_failed_row *f, bool first, FILE *out);
+int report_write_json_tail(FILE *out);
 int report_write_html(const report *r, FILE *out);  /* one self-contained page, printable on A4 */
 
 /* For the dashboard header: modules that passed and that never passed among attempts that ended

@@ -27,6 +27,9 @@ typedef struct report_backend_ops {
      * where the server has one (PostgreSQL's TimeZone); NULL for the default. */
     int (*begin)(void *be, const char *tz, char *err, size_t errlen);
     void (*end)(void *be);
+    /* Whether the database keeps the report's summaries (attempt_cell, module_span: a station file
+     * of schema 7 always; a central store when its schema has them), asked within the snapshot. */
+    bool (*has_summary)(void *be);
     /* Runs sql with the params, calling on_row for each row (a non-zero return stops with it). */
     int (*query)(void *be, const char *sql, const rb_param *p, int np,
                  int (*on_row)(void *ctx, const rb_row *row), void *ctx, char *err, size_t errlen);

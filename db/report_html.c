@@ -126,7 +126,9 @@ static void header(FILE *o, const report *r)
     fmt_yield(v[2], sizeof v[2], t->first_pass_yield, t->modules);
     snprintf(l[2], sizeof l[2], "first-pass yield (%d)", t->modules_first_pass);
     snprintf(v[3], sizeof v[3], "%s", r->timed_passes ? mean : "-");
-    snprintf(l[3], sizeof l[3], r->timed_passes ? "mean flash time, p95 %s" : "flash time (no passes)", p95);
+    snprintf(l[3], sizeof l[3], !r->timed_passes ? "flash time (no passes)"
+                                : r->p95_approx ? "mean flash time, p95 ~%s (histogram)" : "mean flash time, p95 %s",
+             p95);
     if (t->modules > 0 && r->modules_per_hour > 0)
         snprintf(v[4], sizeof v[4], "%.1f", r->modules_per_hour);
     else
@@ -463,6 +465,40 @@ static void adapters_table(FILE *o, const report *r)
     fputs("</table></section>\n", o);
 }
 
+/* The factory's groupings, as the text renderers print them: stations when there are several (with
+ * the modules seen on several), lots and operators when some attempt carries one. */
+static void named_table(FILE *o, const char *title, const char *col, const report_named_row *v, int n)
+{
+    if (n == 0 || (n == 1 && v[0].none))
+        return;
+    fprintf(o, "<section><h2>%s</h2>\n<table><tr><th>%s</th>%s</tr>\n", title, col, stats_heads);
+    for (int i = 0; i < n; i++) {
+        fputs("<tr><td>", o);
+        html_text(o, v[i].none ? "(none)" : v[i].name);
+        fputs("</td>", o);
+        stats_cells(o, &v[i].s);
+        fputs("</tr>\n", o);
+    }
+    fputs("</table></section>\n", o);
+}
+
+static void stations_table(FILE *o, const report *r)
+{
+    if (r->n_by_station < 2)
+        return;
+    fprintf(o, "<section><h2>Stations</h2>\n<table><tr><th>station</th>%s</tr>\n", stats_heads);
+    for (int i = 0; i < r->n_by_station; i++) {
+        fputs("<tr><td>", o);
+        html_text(o, r->by_station[i].name[0] ? r->by_station[i].name : "-");
+        fputs("</td>", o);
+        stats_cells(o, &r->by_station[i].s);
+        fputs("</tr>\n", o);
+    }
+    fprintf(o, "</table>\n<p>%d modules were flashed on several stations, %d of them failed on one and "
+               "passed on another; each counts once in every figure.</p></section>\n",
+            r->modules_multi_station, r->modules_failed_passed_elsewhere);
+}
+
 static void failed_table(FILE *o, const report *r)
 {
     fputs("<section><h2>Modules that failed</h2>\n<table><tr><th>MAC</th><th class=\"n\">bay</th>"
@@ -500,6 +536,9 @@ int report_write_html(const report *r, FILE *o)
     bay_grid(o, r);
     profiles_table(o, r);
     adapters_table(o, r);
+    stations_table(o, r);
+    named_table(o, "Lots", "lot", r->lots, r->n_lots);
+    named_table(o, "Operators", "operator", r->operators, r->n_operators);
     failed_table(o, r);
     fputs("</body></html>\n", o);
     fflush(o);

@@ -67,6 +67,15 @@ static void pg_end(void *be)
     exec_ok(((pg_be *)be)->c, "COMMIT", err, sizeof err);
 }
 
+static bool pg_has_summary(void *be)
+{
+    PGresult *res = PQexec(((pg_be *)be)->c, "SELECT to_regclass('attempt_cell') IS NOT NULL "
+                                             "AND to_regclass('module_span') IS NOT NULL");
+    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return yes;
+}
+
 /* The dialect: PostgreSQL numbers its placeholders $N where SQLite takes ?N. */
 static char *pg_sql(const char *sql)
 {
@@ -167,7 +176,7 @@ static int64_t pg_i64(const rb_row *r, int col)
 }
 
 static const report_backend_ops report_pg_ops = {
-    "postgresql", pg_begin, pg_end, pg_query, pg_is_null, pg_dbl, pg_i64, pg_text,
+    "postgresql", pg_begin, pg_end, pg_has_summary, pg_query, pg_is_null, pg_dbl, pg_i64, pg_text,
 };
 
 static PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)
@@ -197,14 +206,16 @@ int report_build_pg(const char *conninfo, const report_filter *f, const report_o
 /* ---- the central copy ---- */
 
 static const char central_schema_sql[] =
+    "SET client_min_messages = warning;\n" /* not the notices of IF NOT EXISTS */
     "CREATE TABLE IF NOT EXISTS station (id bigint PRIMARY KEY, name text NOT NULL, "
-    "  host text NOT NULL DEFAULT '');\n"
+    "  host text NOT NULL DEFAULT '', line text);\n"
     "CREATE TABLE IF NOT EXISTS profile (id bigint PRIMARY KEY, name text NOT NULL, "
     "  sha256 text NOT NULL UNIQUE);\n"
     "CREATE TABLE IF NOT EXISTS attempt (id bigint PRIMARY KEY, station_id bigint REFERENCES station(id), "
     "  profile_id bigint REFERENCES profile(id), bay bigint NOT NULL, bay_name text, adapter text, "
     "  start_ts double precision NOT NULL, end_ts double precision, outcome text NOT NULL, cause text, "
-    "  detail text, mac text, duplicate_mac integer NOT NULL DEFAULT 0, kind text NOT NULL DEFAULT 'flash');\n"
+    "  detail text, mac text, duplicate_mac integer NOT NULL DEFAULT 0, kind text NOT NULL DEFAULT 'flash', "
+    "  lot text, tray bigint, operator text);\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_end ON attempt (end_ts);\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_mac_end ON attempt (mac, end_ts);\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_station_end ON attempt (station_id, end_ts);\n"
@@ -216,6 +227,7 @@ int report_pg_create_schema(const char *conninfo, char *err, size_t errlen)
     if (!c)
         return -1;
     int rc = exec_ok(c, central_schema_sql, err, errlen);
+    rc = rc ? rc : exec_ok(c, report_summary_pg_sql, err, errlen);
     PQfinish(c);
     return rc;
 }
@@ -302,14 +314,18 @@ int report_pg_copy_station(const char *conninfo, db *d, char *err, size_t errlen
         return -1;
     sqlite3 *sq = db_sqlite(d);
     int rc = exec_ok(c, "BEGIN", err, errlen);
-    rc = rc ? rc : copy_table(c, sq, "SELECT id, name, host FROM station", "COPY station (id, name, host) FROM STDIN",
-                              err, errlen);
+    rc = rc ? rc : exec_ok(c, "ALTER TABLE attempt DISABLE TRIGGER attempt_summary", err, errlen);
+    rc = rc ? rc : copy_table(c, sq, "SELECT id, name, host, line FROM station",
+                              "COPY station (id, name, host, line) FROM STDIN", err, errlen);
     rc = rc ? rc : copy_table(c, sq, "SELECT id, name, sha256 FROM profile", "COPY profile (id, name, sha256) FROM STDIN",
                               err, errlen);
     rc = rc ? rc : copy_table(c, sq, "SELECT id, station_id, profile_id, bay, bay_name, adapter, start_ts, end_ts, "
-                              "outcome, cause, detail, mac, duplicate_mac, kind FROM attempt",
+                              "outcome, cause, detail, mac, duplicate_mac, kind, lot, tray, operator FROM attempt",
                               "COPY attempt (id, station_id, profile_id, bay, bay_name, adapter, start_ts, end_ts, "
-                              "outcome, cause, detail, mac, duplicate_mac, kind) FROM STDIN", err, errlen);
+                              "outcome, cause, detail, mac, duplicate_mac, kind, lot, tray, operator) FROM STDIN",
+                              err, errlen);
+    rc = rc ? rc : exec_ok(c, "ALTER TABLE attempt ENABLE TRIGGER attempt_summary", err, errlen);
+    rc = rc ? rc : exec_ok(c, report_summary_pg_rebuild_sql, err, errlen);
     char ignore[8];
     rc = rc ? (exec_ok(c, "ROLLBACK", ignore, sizeof ignore), rc) : exec_ok(c, "COMMIT", err, errlen);
     /* Statistics now, not when autovacuum gets round to it: without them the planner takes a

@@ -13,8 +13,15 @@
  * READ ONLY); o->tz, when given, is set as the session's TimeZone. */
 int report_build_pg(const char *conninfo, const report_filter *f, const report_options *o, report **out,
                     char *err, size_t errlen);
-/* Creates the central copy's tables and indexes if they are not there. */
+/* Creates the central copy's tables and indexes if they are not there, with the summaries. */
 int report_pg_create_schema(const char *conninfo, char *err, size_t errlen);
 /* Copies every station, profile and finished or running attempt of the station file into the
- * central copy (ids kept: one file's ids, or files whose ids do not overlap). */
+ * central copy (ids kept: one file's ids, or files whose ids do not overlap), with the summary
+ * trigger off during the COPY and the summaries filled again from every attempt after it. */
 int report_pg_copy_station(const char *conninfo, db *d, char *err, size_t errlen);
+
+/* The report's summaries on a central store (report_summary_pg.c): the tables and the trigger that
+ * keeps them as attempts arrive - the text a central migration appends - and the statements that
+ * fill them again from the attempts (after a bulk load with the trigger off, or a repair). */
+extern const char report_summary_pg_sql[];
+extern const char report_summary_pg_rebuild_sql[];

@@ -53,6 +53,31 @@ static void table_stats(FILE *o, const report_stats *s)
             clean(report_cause_name(s->top_cause), cause, sizeof cause));
 }
 
+/* The factory's groupings are printed when they say something: stations when there are several,
+ * lots and operators when some attempt carries one (a station without them prints as before). */
+static bool named_present(const report_named_row *v, int n)
+{
+    return n > 1 || (n == 1 && !v[0].none);
+}
+
+static const char *named_label(const report_named_row *x)
+{
+    return x->none ? "(none)" : x->name;
+}
+
+static void table_named(FILE *o, const char *title, const char *col, const report_named_row *v, int n)
+{
+    char txt[128];
+    if (!named_present(v, n))
+        return;
+    fprintf(o, "\nby %s\n", title);
+    table_stats_head(o, col, 32);
+    for (int i = 0; i < n; i++) {
+        fprintf(o, "  %-32.32s", clean(named_label(&v[i]), txt, sizeof txt));
+        table_stats(o, &v[i].s);
+    }
+}
+
 /* "75.0% (6 of 8 modules)", or "no attempts" for an empty period: 0 % would read as a bad line. */
 static void table_yield(FILE *o, const char *label, int num, int modules)
 {
@@ -91,7 +116,11 @@ int report_write_table(const report *r, FILE *o)
     if (r->timed_passes > 0) {
         report_fmt_seconds(r->mean_pass_s, a, sizeof a);
         report_fmt_seconds(r->p95_pass_s, b, sizeof b);
-        fprintf(o, "flash time       mean %s, p95 %s (passes)\n", a, b);
+        if (r->p95_approx)
+            fprintf(o, "flash time       mean %s, p95 ~%s (passes; p95 to %.2f s, from a histogram)\n", a, b,
+                    REPORT_P95_STEP_S / 2);
+        else
+            fprintf(o, "flash time       mean %s, p95 %s (passes)\n", a, b);
     } else {
         fprintf(o, "flash time       - (no passes)\n");
     }
@@ -164,6 +193,20 @@ int report_write_table(const report *r, FILE *o)
         table_stats(o, &r->adapters[i].s);
     }
 
+    if (r->n_by_station > 1) {
+        fprintf(o, "\nby station\n");
+        table_stats_head(o, "station", 32);
+        for (int i = 0; i < r->n_by_station; i++) {
+            char name[sizeof r->by_station[i].name];
+            fprintf(o, "  %-32.32s", clean(r->by_station[i].name[0] ? r->by_station[i].name : "-", name, sizeof name));
+            table_stats(o, &r->by_station[i].s);
+        }
+        fprintf(o, "  modules on several stations %d, of which failed on one and passed on another %d "
+                "(each counted once above)\n", r->modules_multi_station, r->modules_failed_passed_elsewhere);
+    }
+    table_named(o, "lot", "lot", r->lots, r->n_lots);
+    table_named(o, "operator", "operator", r->operators, r->n_operators);
+
     fprintf(o, "\nfailed modules\n  %-17s %3s %-18s %-16s %8s %7s %-6s %s\n", "mac", "bay", "cause",
             "time", "attempts", "reseats", "passed", "detail");
     for (int i = 0; i < r->n_failed; i++) {
@@ -224,6 +267,20 @@ static void csv_stats(FILE *o, const report_stats *s)
     csv_text(o, s->top_cause[0] ? report_cause_name(s->top_cause) : "");
 }
 
+/* A lot or operator section (an empty name field: attempts that carry none). */
+static void csv_named(FILE *o, const char *section, const char *col, const report_named_row *v, int n)
+{
+    if (!named_present(v, n))
+        return;
+    fprintf(o, "\n# %s\n%s,%s\n", section, col, csv_stats_cols);
+    for (int i = 0; i < n; i++) {
+        csv_text(o, v[i].none ? "" : v[i].name);
+        fputc(',', o);
+        csv_stats(o, &v[i].s);
+        fputc('\n', o);
+    }
+}
+
 /* ISO 8601 local time with the offset's colon: 2024-05-02T06:00:00+00:00; empty when unknown. */
 static void csv_time(FILE *o, bool known, double ts)
 {
@@ -233,7 +290,7 @@ static void csv_time(FILE *o, bool known, double ts)
         fputs(buf, o);
 }
 
-int report_write_csv(const report *r, FILE *o)
+int report_write_csv_head(const report *r, FILE *o)
 {
     bool any = r->total.attempts > 0, timed = r->timed_passes > 0;
     fprintf(o, "# totals\nstations,first_ts,last_ts,%s,interrupted,duplicate_macs,mean_pass_s,p95_pass_s,"
@@ -252,6 +309,8 @@ int report_write_csv(const report *r, FILE *o)
     fputc(',', o);
     csv_num(o, rate_known(r), 3, r->modules_per_hour);
     fputc('\n', o);
+    if (r->p95_approx) /* only then: the section is the flag */
+        fprintf(o, "\n# p95_approx\nstep_s,within_s\n%.2f,%.3f\n", REPORT_P95_STEP_S, REPORT_P95_STEP_S / 2);
 
     fprintf(o, "\n# causes\ncause,name,count,pct,cum_pct,remedy\n");
     for (int i = 0; i < r->n_causes; i++) {
@@ -302,10 +361,28 @@ int report_write_csv(const report *r, FILE *o)
         fputc('\n', o);
     }
 
+    if (r->n_by_station > 1) {
+        fprintf(o, "\n# stations\nstation,%s\n", csv_stats_cols);
+        for (int i = 0; i < r->n_by_station; i++) {
+            csv_text(o, r->by_station[i].name);
+            fputc(',', o);
+            csv_stats(o, &r->by_station[i].s);
+            fputc('\n', o);
+        }
+        fprintf(o, "\n# across_stations\nmodules_multi_station,modules_failed_passed_elsewhere\n%d,%d\n",
+                r->modules_multi_station, r->modules_failed_passed_elsewhere);
+    }
+    csv_named(o, "lots", "lot", r->lots, r->n_lots);
+    csv_named(o, "operators", "operator", r->operators, r->n_operators);
+
     fprintf(o, "\n# failed\nmac,attempt_id,bay,cause,cause_name,time,attempts,reseats,passed,duplicate_mac,"
                "detail\n");
-    for (int i = 0; i < r->n_failed; i++) {
-        const report_failed_row *f = &r->failed[i];
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_csv_failed(const report_failed_row *f, FILE *o)
+{
+    {
         csv_text(o, f->mac);
         fprintf(o, ",%lld,%" PRId64 ",", (long long)f->attempt_id, f->bay);
         csv_text(o, f->cause);
@@ -317,8 +394,16 @@ int report_write_csv(const report *r, FILE *o)
         csv_text(o, f->detail);
         fputc('\n', o);
     }
-    fflush(o);
     return ferror(o) ? -1 : 0;
+}
+
+int report_write_csv(const report *r, FILE *o)
+{
+    int rc = report_write_csv_head(r, o);
+    for (int i = 0; rc == 0 && i < r->n_failed; i++)
+        rc = report_write_csv_failed(&r->failed[i], o);
+    fflush(o);
+    return rc < 0 || ferror(o) ? -1 : 0;
 }
 
 /* ---- JSON ---- */
@@ -353,6 +438,22 @@ static cJSON *json_stats(const report_stats *s)
     return j;
 }
 
+/* A lot or operator array; null for the attempts that carry none. */
+static void json_named(cJSON *j, const char *key, const char *col, const report_named_row *v, int n)
+{
+    if (!named_present(v, n))
+        return;
+    cJSON *a = cJSON_AddArrayToObject(j, key);
+    for (int i = 0; i < n; i++) {
+        cJSON *x = json_stats(&v[i].s);
+        if (v[i].none)
+            cJSON_AddNullToObject(x, col);
+        else
+            cJSON_AddStringToObject(x, col, v[i].name);
+        cJSON_AddItemToArray(a, x);
+    }
+}
+
 static cJSON *json_report(const report *r)
 {
     cJSON *j = cJSON_CreateObject();
@@ -374,6 +475,7 @@ static cJSON *json_report(const report *r)
     cJSON_AddNumberToObject(t, "duplicate_macs", r->duplicate_macs);
     json_num(t, "mean_pass_s", r->timed_passes > 0, r->mean_pass_s);
     json_num(t, "p95_pass_s", r->timed_passes > 0, r->p95_pass_s);
+    cJSON_AddBoolToObject(t, "p95_approx", r->p95_approx); /* to REPORT_P95_STEP_S / 2 when true */
     json_num(t, "modules_per_hour", rate_known(r), r->modules_per_hour);
     cJSON_AddItemToObject(j, "totals", t);
 
@@ -423,37 +525,83 @@ static cJSON *json_report(const report *r)
         cJSON_AddNumberToObject(x, "bays_seen", r->adapters[i].bays_seen);
         cJSON_AddItemToArray(a, x);
     }
-    cJSON_AddNumberToObject(j, "failed_total", r->failed_total); /* "failed" may be a first page */
-    a = cJSON_AddArrayToObject(j, "failed");
-    for (int i = 0; i < r->n_failed; i++) {
-        const report_failed_row *fr = &r->failed[i];
-        cJSON *x = cJSON_CreateObject();
-        cJSON_AddStringToObject(x, "mac", fr->mac);
-        cJSON_AddNumberToObject(x, "attempt_id", (double)fr->attempt_id);
-        cJSON_AddNumberToObject(x, "bay", fr->bay);
-        cJSON_AddStringToObject(x, "cause", fr->cause);
-        cJSON_AddStringToObject(x, "cause_name", report_cause_name(fr->cause));
-        cJSON_AddNumberToObject(x, "ts", fr->ts);
-        cJSON_AddNumberToObject(x, "attempts", fr->attempts);
-        cJSON_AddNumberToObject(x, "reseats", fr->reseats);
-        cJSON_AddBoolToObject(x, "passed", fr->passed);
-        cJSON_AddBoolToObject(x, "duplicate_mac", fr->duplicate_mac);
-        cJSON_AddStringToObject(x, "detail", fr->detail);
-        cJSON_AddItemToArray(a, x);
+    if (r->n_by_station > 1) {
+        a = cJSON_AddArrayToObject(j, "stations");
+        for (int i = 0; i < r->n_by_station; i++) {
+            cJSON *x = json_stats(&r->by_station[i].s);
+            cJSON_AddStringToObject(x, "station", r->by_station[i].name);
+            cJSON_AddItemToArray(a, x);
+        }
+        cJSON *x = cJSON_AddObjectToObject(j, "across_stations");
+        cJSON_AddNumberToObject(x, "modules_multi_station", r->modules_multi_station);
+        cJSON_AddNumberToObject(x, "modules_failed_passed_elsewhere", r->modules_failed_passed_elsewhere);
     }
+    json_named(j, "lots", "lot", r->lots, r->n_lots);
+    json_named(j, "operators", "operator", r->operators, r->n_operators);
+    cJSON_AddNumberToObject(j, "failed_total", r->failed_total); /* "failed" may be a first page */
     return j;
 }
 
-int report_write_json(const report *r, FILE *o)
+/* The object of one failed module. */
+static cJSON *json_failed(const report_failed_row *fr)
+{
+    cJSON *x = cJSON_CreateObject();
+    if (!x)
+        return NULL;
+    cJSON_AddStringToObject(x, "mac", fr->mac);
+    cJSON_AddNumberToObject(x, "attempt_id", (double)fr->attempt_id);
+    cJSON_AddNumberToObject(x, "bay", fr->bay);
+    cJSON_AddStringToObject(x, "cause", fr->cause);
+    cJSON_AddStringToObject(x, "cause_name", report_cause_name(fr->cause));
+    cJSON_AddNumberToObject(x, "ts", fr->ts);
+    cJSON_AddNumberToObject(x, "attempts", fr->attempts);
+    cJSON_AddNumberToObject(x, "reseats", fr->reseats);
+    cJSON_AddBoolToObject(x, "passed", fr->passed);
+    cJSON_AddBoolToObject(x, "duplicate_mac", fr->duplicate_mac);
+    cJSON_AddStringToObject(x, "detail", fr->detail);
+    return x;
+}
+
+/* The object, printed by cJSON without its closing brace, then "failed": [ - its rows follow one at
+ * a time (report_write_json_failed), so a list of any length is never one tree in memory. */
+int report_write_json_head(const report *r, FILE *o)
 {
     cJSON *j = json_report(r);
     char *text = j ? cJSON_Print(j) : 0;
     cJSON_Delete(j);
     if (!text)
         return -1;
-    fputs(text, o);
-    fputc('\n', o);
+    size_t n = strlen(text);
+    while (n && text[n - 1] != '}')
+        n--;
+    fprintf(o, "%.*s,\n\t\"failed\":\t[", (int)(n ? n - 2 : 0), text); /* up to the last "\n}" */
     cJSON_free(text);
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_json_failed(const report_failed_row *f, bool first, FILE *o)
+{
+    cJSON *x = json_failed(f);
+    char *text = x ? cJSON_PrintUnformatted(x) : 0;
+    cJSON_Delete(x);
+    if (!text)
+        return -1;
+    fprintf(o, "%s\n\t\t%s", first ? "" : ",", text);
+    cJSON_free(text);
+    return ferror(o) ? -1 : 0;
+}
+
+int report_write_json_tail(FILE *o)
+{
+    fputs("]\n}\n", o);
     fflush(o);
     return ferror(o) ? -1 : 0;
+}
+
+int report_write_json(const report *r, FILE *o)
+{
+    int rc = report_write_json_head(r, o);
+    for (int i = 0; rc == 0 && i < r->n_failed; i++)
+        rc = report_write_json_failed(&r->failed[i], i == 0, o);
+    return rc < 0 ? -1 : report_write_json_tail(o);
 }

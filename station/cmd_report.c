@@ -18,6 +18,7 @@
 #include "central_conf.h"
 #include "report.h"
 #include "report_pg.h"
+#include <libpq-fe.h>
 
 /* The outcome -> exit code table is station/exit_codes.h's. */
 #define EXIT_USAGE tf_exit_code(TF_OUT_USAGE)
@@ -185,7 +186,7 @@ typedef struct report_opts {
 } report_opts;
 
 enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_LIMIT, OPT_TZ,
-       OPT_CENTRAL, OPT_COUNT };
+       OPT_STATION, OPT_LINE, OPT_LOT, OPT_OPERATOR, OPT_CENTRAL, OPT_COUNT };
 static const cli_opt report_opts_table[] = {
     [OPT_DB] = {"db", "FILE", "the database (default trayflash.db; the demo writes trayflash-demo.db)"},
     [OPT_SINCE] = {"since", "TIME", "attempts that ended at or after TIME"},
@@ -201,22 +202,50 @@ static const cli_opt report_opts_table[] = {
                                  "every one in csv and json); the total is always given"},
     [OPT_TZ] = {"tz", "ZONE", "hours, days, --since/--until and printed times in ZONE (default: the\n"
                               "station's zone, TZ): Europe/Berlin, or a POSIX rule such as UTC0"},
-    [OPT_CENTRAL] = {"central", "URL", "the factory report: every station's records in the central\n"
-                                       "PostgreSQL (no password in the URL; docs/factory.md)"},
+    [OPT_STATION] = {"station", "NAME", "one station only (its name in station.ini)"},
+    [OPT_LINE] = {"line", "NAME", "the stations of one line only"},
+    [OPT_LOT] = {"lot", "ID", "one lot (work order or reel) only"},
+    [OPT_OPERATOR] = {"operator", "ID", "one operator only"},
+    [OPT_CENTRAL] = {"central", "URL", "the factory's PostgreSQL (a libpq URL or connection string, without\n"
+                                       "a password: ~/.pgpass or PGPASSFILE holds it) instead of --db: the\n"
+                                       "same report over every station, with per-station breakdowns"},
     [OPT_COUNT] = {NULL, NULL, NULL},
 };
 
 static const cli_command report_cmd = {
     .name = "report",
-    .synopsis = "report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-                "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]\n"
-                "       [--central URL]",
+    .synopsis = "report [--db FILE | --central URL] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
+                "       [--station NAME] [--line NAME] [--lot ID] [--operator ID]\n"
+                "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]",
     .about = "Yield report from a station's database: yields, flash times, the causes of failures\n"
-             "(Pareto), failed modules, by profile version, hour or day, bay and adapter.",
+             "(Pareto), failed modules, by profile version, hour or day, bay and adapter; by station,\n"
+             "lot and operator when the attempts carry them.",
     .opts = report_opts_table,
     .footer = "Exit status: 0 the report was written, 2 usage error, 3 the database could not be read or\n"
               "a file not written.\n",
 };
+
+/* A connection string libpq reads, carrying no password (a command line is visible to every user of
+ * the machine: the password belongs in ~/.pgpass or PGPASSFILE). */
+static bool central_url_ok(const char *v, char *why, size_t n)
+{
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(v, &msg);
+    if (!opts) {
+        snprintf(why, n, "is not a PostgreSQL URL or connection string: %.200s", msg ? msg : "out of memory");
+        why[strcspn(why, "\n")] = 0;
+        PQfreemem(msg);
+        return false;
+    }
+    bool password = false;
+    for (PQconninfoOption *p = opts; p->keyword; p++)
+        password |= !strcmp(p->keyword, "password") && p->val && *p->val;
+    PQconninfoFree(opts);
+    if (password)
+        snprintf(why, n, "carries a password: leave it out and put it in ~/.pgpass (or the file PGPASSFILE "
+                 "names), which libpq reads");
+    return !password;
+}
 
 static int parse_value(report_opts *o, int opt, const char *v)
 {
@@ -253,7 +282,19 @@ static int parse_value(report_opts *o, int opt, const char *v)
         break;
     case OPT_TZ:
         break; /* applied by apply_tz() before any time is parsed */
+    case OPT_STATION: case OPT_LINE: case OPT_LOT: case OPT_OPERATOR: {
+        if (!*v)
+            return usage_error(a, v, "is empty: give a name, or leave the option out for all");
+        const char **field = opt == OPT_STATION ? &o->f.station : opt == OPT_LINE ? &o->f.line
+                             : opt == OPT_LOT ? &o->f.lot : &o->f.operator_id;
+        *field = v;
+        break;
+    }
     case OPT_CENTRAL:
+        if (!central_url_ok(v, why, sizeof why)) {
+            fprintf(stderr, "trayflash report: --central %s\n", why); /* never echo a password */
+            return EXIT_USAGE;
+        }
         o->central = v;
         break;
     case OPT_SINCE:
@@ -261,7 +302,7 @@ static int parse_value(report_opts *o, int opt, const char *v)
             return usage_error(a, v, why);
         o->since_text = v;
         break;
-    default:
+    case OPT_UNTIL:
         if (!parse_time(v, &o->f.until, why, sizeof why))
             return usage_error(a, v, why);
         o->until_text = v;
@@ -339,6 +380,44 @@ static int parse_args(int argc, char **argv, report_opts *o)
 }
 
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
+static int write_report(const report_opts *op, report *r);
+
+/* CSV and JSON on stdout stream the failed modules (every one unless --limit: RMA work wants them
+ * all, and a month has hundreds of thousands): the report's head is printed at the first row, or
+ * after the build when there is none, and the rows as the database gives them. */
+typedef struct stream_out {
+    bool json, head_done;
+    long rows;
+    int rc;
+} stream_out;
+
+static int stream_head(stream_out *s, const report *r)
+{
+    if (!s->head_done && s->rc == 0)
+        s->rc = s->json ? report_write_json_head(r, stdout) : report_write_csv_head(r, stdout);
+    s->head_done = true;
+    return s->rc;
+}
+
+static int stream_row(void *ctx, const report *r, const report_failed_row *f)
+{
+    stream_out *s = ctx;
+    if (stream_head(s, r) == 0)
+        s->rc = s->json ? report_write_json_failed(f, s->rows == 0, stdout) : report_write_csv_failed(f, stdout);
+    s->rows++;
+    return s->rc;
+}
+
+static int stream_end(stream_out *s, const report *r)
+{
+    if (stream_head(s, r) == 0 && s->json)
+        s->rc = report_write_json_tail(stdout);
+    if (s->rc == 0 && fflush(stdout) != 0)
+        s->rc = -1;
+    if (s->rc < 0)
+        perror("trayflash report: writing the report to stdout");
+    return s->rc < 0 ? EXIT_SETUP : 0;
+}
 
 static int write_report(const report_opts *o, report *r);
 
@@ -378,10 +457,18 @@ int cmd_report(int argc, char **argv)
     report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = o.tz};
     char err[PATH_MAX + 512];
     report *r;
+    stream_out so = {.json = !strcmp(o.format, "json")};
+    if (machine && !o.html) {
+        ro.on_failed = stream_row;
+        ro.on_failed_ctx = &so;
+    }
     if (o.central) {
         if (build_central(&o, &ro, &r) < 0)
             return EXIT_SETUP;
-        return write_report(&o, r);
+        rc = ro.on_failed ? stream_end(&so, r) : write_report(&o, r);
+        if (ro.on_failed)
+            report_free(r);
+        return rc;
     }
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
@@ -397,27 +484,31 @@ int cmd_report(int argc, char **argv)
         return EXIT_SETUP;
     }
     db_close(d);
-    return write_report(&o, r);
+    rc = ro.on_failed ? stream_end(&so, r) : write_report(&o, r);
+    if (ro.on_failed)
+        report_free(r);
+    return rc;
 }
 
-/* The report in the formats asked for; frees r. */
-static int write_report(const report_opts *o, report *r)
+/* Prints (or writes) the report as asked and frees it. */
+static int write_report(const report_opts *op, report *r)
 {
+    report_opts o = *op;
     char err[PATH_MAX + 512];
     int rc = 0;
-    if (o->html) {
-        if (atomic_file_write(o->html, fill_html, r, err, sizeof err) < 0) {
+    if (o.html) {
+        if (atomic_file_write(o.html, fill_html, r, err, sizeof err) < 0) {
             fprintf(stderr, "trayflash report: cannot write the HTML report %s\n", err);
             report_free(r);
             return EXIT_SETUP;
         }
         /* --html alone: the page is the output, stdout says where it went; with --format as well,
          * stdout carries that format alone and the note goes to stderr */
-        fprintf(o->format_given ? stderr : stdout, "wrote %s\n", o->html);
+        fprintf(o.format_given ? stderr : stdout, "wrote %s\n", o.html);
     }
-    if (!o->html || o->format_given) {
-        rc = !strcmp(o->format, "csv") ? report_write_csv(r, stdout)
-             : !strcmp(o->format, "json") ? report_write_json(r, stdout)
+    if (!o.html || o.format_given) {
+        rc = !strcmp(o.format, "csv") ? report_write_csv(r, stdout)
+             : !strcmp(o.format, "json") ? report_write_json(r, stdout)
                                          : report_write_table(r, stdout);
         if (rc < 0)
             perror("trayflash report: writing the report to stdout");

@@ -147,7 +147,7 @@ static int case_four_stations(void)
     PQfinish(c);
 
     /* the report code on the central copy: the four stations' own figures, added up */
-    report_filter all = {0, 0, NULL, -1};
+    report_filter all = {.bay = -1};
     report *central = NULL;
     char err[600];
     REQUIRE_MSG(report_build_pg(url, &all, NULL, &central, err, sizeof err) == 0, "%s", err);
@@ -432,7 +432,7 @@ static int case_roles(void)
     expect_refused(c, "DELETE FROM attempt", "42501", "permission denied");
     expect_refused(c, "INSERT INTO profile (sha256, name) VALUES (repeat('a', 64), 'x')", "42501", NULL);
     PQfinish(c);
-    report_filter all = {0, 0, NULL, -1};
+    report_filter all = {.bay = -1};
     report *rep = NULL;
     REQUIRE_MSG(report_build_pg(ur, &all, NULL, &rep, err, sizeof err) == 0, "%s", err);
     CHECK_EQ_INT(rep->total.attempts, 40);

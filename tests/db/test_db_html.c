@@ -55,7 +55,7 @@ int main(void)
     report_free(r);
 
     /* an empty period renders too, without charts that divide by zero */
-    report_filter none = {1, 2, 0, -1};
+    report_filter none = {.since = 1, .until = 2, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &none, &r, err, sizeof err) == 0);
     REQUIRE(r->total.modules == 0 && r->n_times == 0);
     f = open_memstream(&html, &len);

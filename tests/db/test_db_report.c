@@ -151,18 +151,18 @@ static void check_filters(db *d)
 {
     char err[256];
     report *r;
-    report_filter by_bay = {0, 0, 0, 2};
+    report_filter by_bay = {.since = 0, .until = 0, .profile = 0, .bay = 2};
     REQUIRE(report_build(d, &by_bay, &r, err, sizeof err) == 0);
     REQUIRE(r->total.attempts == 3 && r->total.modules == 2 && r->total.modules_passed == 0);
     REQUIRE(r->n_bays == 1 && r->bays[0].bay == 2);
     report_free(r);
 
-    report_filter bulb = {0, 0, "bulb", -1};
+    report_filter bulb = {.since = 0, .until = 0, .profile = "bulb", .bay = -1};
     REQUIRE(report_build(d, &bulb, &r, err, sizeof err) == 0);
     REQUIRE(r->total.attempts == 1 && r->n_profiles == 1 && strcmp(r->profile_name, "bulb") == 0);
     report_free(r);
 
-    report_filter first_hour = {T0, T0 + 3600, 0, -1};
+    report_filter first_hour = {.since = T0, .until = T0 + 3600, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &first_hour, &r, err, sizeof err) == 0);
     REQUIRE(r->total.modules == 4 && r->total.attempts == 6);
     REQUIRE_NEAR(r->total.final_yield, 0.5, 1e-9);
@@ -307,7 +307,7 @@ static void check_words(db *d, const report *r)
 
     report *e;
     char err[256];
-    report_filter none = {T0 + 86400, T0 + 2 * 86400, 0, -1};
+    report_filter none = {.since = T0 + 86400, .until = T0 + 2 * 86400, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &none, &e, err, sizeof err) == 0);
     REQUIRE(e->total.attempts == 0);
     table = render(e, report_write_table);

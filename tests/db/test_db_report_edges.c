@@ -108,14 +108,14 @@ static void check_refusals(db *d)
 {
     char err[256] = "";
     report *r = (report *)1;
-    report_filter backwards = {T0 + 3600, T0, 0, -1};
+    report_filter backwards = {.since = T0 + 3600, .until = T0, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &backwards, &r, err, sizeof err) < 0 && r == NULL);
     REQUIRE(strstr(err, "ends") != NULL);
-    report_filter empty = {T0, T0, 0, -1};
+    report_filter empty = {.since = T0, .until = T0, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &empty, &r, err, sizeof err) < 0);
-    report_filter endless = {T0, INFINITY, 0, -1};
+    report_filter endless = {.since = T0, .until = INFINITY, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &endless, &r, err, sizeof err) < 0);
-    report_filter open = {T0, 0, 0, -1}; /* no end, as documented */
+    report_filter open = {.since = T0, .until = 0, .profile = 0, .bay = -1}; /* no end, as documented */
     REQUIRE(report_build(d, &open, &r, err, sizeof err) == 0);
     report_free(r);
 }

@@ -6,8 +6,12 @@
  * pseudo-random week across the zone's summer-time change: retries of one module across bays,
  * modules without a MAC, interrupted and cancelled attempts, MACs seen on both stations and
  * overlapping on two bays (flagged duplicate), two profile versions, unknown and missing causes.
- * Several filters (all, a period, a bay, a profile, hours instead of days, a paged failed list). */
+ * Several filters (all, a period, a bay, a profile, hours instead of days, a paged failed list, a lot,
+ * an operator, a line, a station). The factory report agrees with each station's own; the central
+ * store's trigger keeps its summaries as a rebuild makes them; without summaries PostgreSQL reads the
+ * attempts alone and still gives the same numbers. */
 #include "db_fixture.h"
+#include "report_compare.h"
 #include "report.h"
 #include "report_pg.h"
 #include <libpq-fe.h>
@@ -45,8 +49,10 @@ static void fill_second_station(db *d)
         snprintf(bay_name, sizeof bay_name, "bay %d", bay);
         t += 30 + rnd(&seed) % 200;
         double dur = 15 + (rnd(&seed) % 1500) / 100.0;
+        static const char *const lots[] = {"WO-7", "WO-8", NULL}, *const ops[] = {"op-a", NULL, "op-b"};
         db_attempt a = {.station_id = st, .profile_id = pv[i > WEEK_ATTEMPTS / 3], .bay = bay,
-                        .bay_name = bay_name, .adapter = adapter, .start_ts = t};
+                        .bay_name = bay_name, .adapter = adapter, .start_ts = t, .lot = lots[i / 700 % 3],
+                        .operator_id = ops[i / 500 % 3]};
         int64_t id = db_attempt_begin(d, &a);
         REQUIRE(id > 0);
         uint32_t roll = rnd(&seed) % 100;
@@ -74,6 +80,7 @@ static void fill_second_station(db *d)
     int64_t id = db_attempt_begin(d, &a);
     REQUIRE_MSG((db_attempt_end(d, id, &a)) >= 0, "%s", db_errmsg(d));
     REQUIRE(db_mark_interrupted(d, st, T_WEEK + 9 * 86400) > 0);
+    REQUIRE(db_station_set_line(d, st, "L4") >= 0);
     REQUIRE_MSG((db_commit(d)) >= 0, "%s", db_errmsg(d));
 }
 
@@ -119,101 +126,38 @@ static const char *own_database(const char *url)
     return own;
 }
 
-/* ---- every number equal ---- */
-/* A difference stops the test at the first one, naming what differs and both values. */
-#define SAME_INT(a, b, what) SAME_NEAR_((double)(a), (double)(b), 0, what)
-#define SAME_DBL(a, b, what) SAME_NEAR_(a, b, 1e-9 * fmax(1, fabs(a)), what)
-#define SAME_NEAR_(a, b, eps, what)                                                          \
-    do {                                                                                     \
-        double a_ = (a), b_ = (b);                                                           \
-        if (!(a_ == b_ || fabs(a_ - b_) <= (eps)))                                           \
-            check_report_msg(true, __FILE__, __LINE__, what, "sqlite %.9g, postgresql %.9g", \
-                             a_, b_);                                                        \
-    } while (0)
-#define SAME_STR(a, b, what)                                                                 \
-    do {                                                                                     \
-        if (strcmp(a, b) != 0)                                                               \
-            check_report_msg(true, __FILE__, __LINE__, what, "sqlite '%s', postgresql '%s'", \
-                             a, b);                                                          \
-    } while (0)
-
-static void same_stats(const report_stats *a, const report_stats *b, const char *what)
+static void same_stats_of(const report_stats *a, const report_stats *b)
 {
-    SAME_INT(a->modules, b->modules, what);
-    SAME_INT(a->modules_passed, b->modules_passed, what);
-    SAME_INT(a->modules_first_pass, b->modules_first_pass, what);
-    SAME_INT(a->attempts, b->attempts, what);
-    SAME_INT(a->pass, b->pass, what);
-    SAME_INT(a->fail, b->fail, what);
-    SAME_DBL(a->final_yield, b->final_yield, what);
-    SAME_DBL(a->first_pass_yield, b->first_pass_yield, what);
-    SAME_STR(a->top_cause, b->top_cause, what);
-    SAME_INT(a->top_cause_count, b->top_cause_count, what);
+    CHECK_EQ_INT(a->modules, b->modules);
+    CHECK_EQ_INT(a->modules_passed, b->modules_passed);
+    CHECK_EQ_INT(a->modules_first_pass, b->modules_first_pass);
+    CHECK_EQ_INT(a->attempts, b->attempts);
+    CHECK_EQ_INT(a->fail, b->fail);
+    CHECK(!strcmp(a->top_cause, b->top_cause));
 }
 
-static void same_report(const report *a, const report *b)
+static void pg_exec(const char *url, const char *sql)
 {
-    same_stats(&a->total, &b->total, "totals");
-    SAME_INT(a->interrupted, b->interrupted, "interrupted");
-    SAME_INT(a->duplicate_macs, b->duplicate_macs, "duplicate MACs");
-    SAME_INT(a->timed_passes, b->timed_passes, "timed passes");
-    SAME_DBL(a->mean_pass_s, b->mean_pass_s, "mean flash time");
-    SAME_DBL(a->p95_pass_s, b->p95_pass_s, "p95 flash time");
-    SAME_DBL(a->modules_per_hour, b->modules_per_hour, "modules per hour");
-    SAME_DBL(a->first_ts, b->first_ts, "first");
-    SAME_DBL(a->last_ts, b->last_ts, "last");
-    SAME_INT(a->by_day, b->by_day, "days or hours");
-    SAME_STR(a->stations, b->stations, "stations");
-    SAME_INT(a->n_profiles, b->n_profiles, "profile versions");
-    for (int i = 0; i < a->n_profiles; i++) {
-        SAME_STR(a->profiles[i].sha256, b->profiles[i].sha256, "profile version");
-        SAME_STR(a->profiles[i].name, b->profiles[i].name, "profile name");
-        SAME_DBL(a->profiles[i].first_ts, b->profiles[i].first_ts, "profile first");
-        SAME_DBL(a->profiles[i].last_ts, b->profiles[i].last_ts, "profile last");
-        same_stats(&a->profiles[i].s, &b->profiles[i].s, "profile");
-    }
-    SAME_INT(a->n_times, b->n_times, "time buckets");
-    for (int i = 0; i < a->n_times; i++) {
-        SAME_DBL(a->times[i].start_ts, b->times[i].start_ts, "bucket start");
-        same_stats(&a->times[i].s, &b->times[i].s, "time bucket");
-    }
-    SAME_INT(a->n_bays, b->n_bays, "bays");
-    for (int i = 0; i < a->n_bays; i++) {
-        SAME_INT(a->bays[i].bay, b->bays[i].bay, "bay");
-        SAME_STR(a->bays[i].bay_name, b->bays[i].bay_name, "bay name");
-        same_stats(&a->bays[i].s, &b->bays[i].s, "bay");
-    }
-    SAME_INT(a->n_adapters, b->n_adapters, "adapters");
-    for (int i = 0; i < a->n_adapters; i++) {
-        SAME_STR(a->adapters[i].adapter, b->adapters[i].adapter, "adapter");
-        SAME_INT(a->adapters[i].bays_seen, b->adapters[i].bays_seen, "adapter's bays");
-        same_stats(&a->adapters[i].s, &b->adapters[i].s, "adapter");
-    }
-    SAME_INT(a->n_by_station, b->n_by_station, "stations");
-    for (int i = 0; i < a->n_by_station; i++) {
-        SAME_STR(a->by_station[i].name, b->by_station[i].name, "station");
-        same_stats(&a->by_station[i].s, &b->by_station[i].s, "station");
-    }
-    SAME_INT(a->n_causes, b->n_causes, "Pareto lines");
-    for (int i = 0; i < a->n_causes; i++) {
-        SAME_STR(a->causes[i].cause, b->causes[i].cause, "cause");
-        SAME_INT(a->causes[i].count, b->causes[i].count, "cause count");
-        SAME_DBL(a->causes[i].cum_pct, b->causes[i].cum_pct, "cumulative %");
-    }
-    SAME_INT(a->failed_total, b->failed_total, "failed modules");
-    SAME_INT(a->n_failed, b->n_failed, "failed modules listed");
-    for (int i = 0; i < a->n_failed; i++) {
-        const report_failed_row *x = &a->failed[i], *y = &b->failed[i];
-        SAME_STR(x->mac, y->mac, "failed MAC");
-        SAME_INT(x->attempt_id, y->attempt_id, "last failure");
-        SAME_INT(x->bay, y->bay, "failed bay");
-        SAME_STR(x->cause, y->cause, "failed cause");
-        SAME_DBL(x->ts, y->ts, "failed time");
-        SAME_STR(x->detail, y->detail, "failed detail");
-        SAME_INT(x->attempts, y->attempts, "failed attempts");
-        SAME_INT(x->passed, y->passed, "passed later");
-        SAME_INT(x->duplicate_mac, y->duplicate_mac, "duplicate");
-    }
+    PGconn *c = PQconnectdb(url);
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(res);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        check_report_msg(true, __FILE__, __LINE__, sql, "%s", PQerrorMessage(c));
+    PQclear(res);
+    PQfinish(c);
+}
+
+static long pg_scalar(const char *url, const char *sql)
+{
+    PGconn *c = PQconnectdb(url);
+    REQUIRE(PQstatus(c) == CONNECTION_OK);
+    PGresult *res = PQexec(c, sql);
+    REQUIRE_MSG(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql, PQerrorMessage(c));
+    long v = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    PQfinish(c);
+    return v;
 }
 
 static void compare(db *d, const char *url, const report_filter *f, int limit, report **keep)
@@ -223,12 +167,81 @@ static void compare(db *d, const char *url, const report_filter *f, int limit, r
     report_options o = {.failed_limit = limit, .tz = ZONE};
     REQUIRE_MSG(report_build_opts(d, f, &o, &a, err, sizeof err) == 0, "sqlite: %s", err);
     REQUIRE_MSG(report_build_pg(url, f, &o, &b, err, sizeof err) >= 0, "postgresql: %s", err);
-    same_report(a, b);
+    same_report(a, b, "sqlite", "postgresql");
     report_free(b);
     if (keep)
         *keep = a;
     else
         report_free(a);
+}
+
+/* The factory report over both stations agrees with each station's own report (line-3's file holds
+ * the known set alone; line-4's report is the two-station file's for that station: the same rows),
+ * and counts a module seen on both stations once. */
+static void factory_equals_stations(const char *url)
+{
+    char own[512], err[512];
+    fixture_path(own, sizeof own, "line-3.db");
+    db *d3 = fixture_open(own, false);
+    fixture_fill_known(d3);
+    report *station3, *factory3, *factory, *f4;
+    report_options o = {.tz = ZONE};
+    REQUIRE_MSG(report_build_opts(d3, NULL, &o, &station3, err, sizeof err) == 0, "%s", err);
+    report_filter only3 = {.bay = -1, .station = "line-3"}, only4 = {.bay = -1, .station = "line-4"};
+    REQUIRE_MSG(report_build_pg(url, &only3, &o, &factory3, err, sizeof err) == 0, "%s", err);
+    same_report(station3, factory3, "station line-3's file", "factory, --station line-3");
+    REQUIRE_MSG(report_build_pg(url, NULL, &o, &factory, err, sizeof err) == 0, "%s", err);
+    REQUIRE_MSG(report_build_pg(url, &only4, &o, &f4, err, sizeof err) == 0, "%s", err);
+    /* a module on both stations is one module of the factory: the known set's d8:..:0c failed on
+     * line-3 and passed on line-4 */
+    CHECK(factory->modules_multi_station >= 1 && factory->modules_failed_passed_elsewhere >= 1);
+    CHECK_EQ_INT(factory->total.modules,
+                 station3->total.modules + f4->total.modules - factory->modules_multi_station);
+    CHECK_EQ_INT(factory->total.attempts, station3->total.attempts + f4->total.attempts);
+    CHECK_EQ_INT(factory->total.fail, station3->total.fail + f4->total.fail);
+    CHECK(factory->n_by_station == 2);
+    same_stats_of(&factory->by_station[0].s, &station3->total);
+    same_stats_of(&factory->by_station[1].s, &f4->total);
+    /* the Pareto of the factory is the sum of the stations' */
+    for (int i = 0; i < factory->n_causes; i++) {
+        int sum = 0;
+        for (int k = 0; k < station3->n_causes; k++)
+            sum += !strcmp(station3->causes[k].cause, factory->causes[i].cause) ? station3->causes[k].count : 0;
+        for (int k = 0; k < f4->n_causes; k++)
+            sum += !strcmp(f4->causes[k].cause, factory->causes[i].cause) ? f4->causes[k].count : 0;
+        CHECK_EQ_INT(factory->causes[i].count, sum);
+    }
+    CHECK(station3->modules_multi_station == 0 && f4->modules_multi_station == 0);
+    report_free(station3);
+    report_free(factory3);
+    report_free(factory);
+    report_free(f4);
+    db_close(d3);
+    fixture_cleanup(own);
+}
+
+/* The central store's trigger keeps the summaries as attempts arrive one by one (the forwarder's
+ * way): the attempts inserted again with it on give the summaries a full rebuild gives. */
+static void summary_trigger_on_pg(const char *url)
+{
+    pg_exec(url, "CREATE TABLE attempt_again AS SELECT * FROM attempt;"
+                 "CREATE TABLE cell_rebuilt AS SELECT * FROM attempt_cell;"
+                 "CREATE TABLE hist_rebuilt AS SELECT * FROM pass_hist;"
+                 "CREATE TABLE span_rebuilt AS SELECT * FROM module_span;"
+                 "TRUNCATE attempt_cell, pass_hist, module_span; DELETE FROM attempt;"
+                 "INSERT INTO attempt SELECT * FROM attempt_again ORDER BY id;");
+    REQUIRE(pg_scalar(url, "SELECT count(*) FROM attempt_cell") > 100);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT qs, station_id, profile_id, bay, bay_name, adapter, "
+                                "lot, operator, outcome, cause, n, dup, timed, min_start, max_end, min_end FROM "
+                                "attempt_cell EXCEPT SELECT qs, station_id, profile_id, bay, bay_name, adapter, "
+                                "lot, operator, outcome, cause, n, dup, timed, min_start, max_end, min_end FROM "
+                                "cell_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM cell_rebuilt"), pg_scalar(url, "SELECT count(*) FROM attempt_cell"));
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT * FROM pass_hist EXCEPT SELECT * FROM hist_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM pass_hist"), pg_scalar(url, "SELECT count(*) FROM hist_rebuilt"));
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT * FROM module_span EXCEPT SELECT * FROM span_rebuilt) x"), 0);
+    CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM module_span"), pg_scalar(url, "SELECT count(*) FROM span_rebuilt"));
+    pg_exec(url, "DROP TABLE attempt_again, cell_rebuilt, hist_rebuilt, span_rebuilt");
 }
 
 int main(void)
@@ -271,16 +284,33 @@ int main(void)
     REQUIRE(short_day);
     report_free(all);
 
-    report_filter day = {T_WEEK + 2 * 86400, T_WEEK + 3 * 86400, 0, -1}; /* hours, across the change */
+    report_filter day = {.since = T_WEEK + 2 * 86400, .until = T_WEEK + 3 * 86400, .profile = 0, .bay = -1}; /* hours, across the change */
     compare(d, url, &day, 0, NULL);
-    report_filter known = {FIXTURE_T0, FIXTURE_T0 + 86400, 0, -1};
+    report_filter known = {.since = FIXTURE_T0, .until = FIXTURE_T0 + 86400, .profile = 0, .bay = -1};
     compare(d, url, &known, 0, NULL);
-    report_filter bay = {0, 0, 0, 3};
+    report_filter bay = {.since = 0, .until = 0, .profile = 0, .bay = 3};
     compare(d, url, &bay, 0, NULL);
-    report_filter plug = {0, 0, "plug", -1};
+    report_filter plug = {.since = 0, .until = 0, .profile = "plug", .bay = -1};
     compare(d, url, &plug, 25, NULL);
-    report_filter none = {T_WEEK + 400 * 86400, 0, 0, -1};
+    report_filter none = {.since = T_WEEK + 400 * 86400, .until = 0, .profile = 0, .bay = -1};
     compare(d, url, &none, 0, NULL);
+
+    /* the factory's filters and groupings */
+    report_filter lot = {.bay = -1, .lot = "WO-8"}, op = {.bay = -1, .operator_id = "op-b"};
+    report_filter line = {.bay = -1, .line = "L4"}, st3 = {.bay = -1, .station = "line-3"};
+    compare(d, url, &lot, 0, NULL);
+    compare(d, url, &op, 0, NULL);
+    compare(d, url, &line, 0, NULL);
+    compare(d, url, &st3, 0, NULL);
+
+    factory_equals_stations(url);
+    summary_trigger_on_pg(url);
+    /* and PostgreSQL without the summaries (a central store whose schema has none) reads the
+     * attempts alone: the same numbers again */
+    pg_exec(url, "DROP TABLE attempt_cell, module_span, pass_hist");
+    compare(d, url, NULL, 0, NULL);
+    compare(d, url, &day, 0, NULL);
+    compare(d, url, &lot, 0, NULL);
 
     /* a bad zone name is refused by the server, with words */
     report *r;

@@ -101,7 +101,7 @@ static void check_today(db *d)
     double fpy;
     char err[256];
     report *r;
-    report_filter since = {T0 + 60, 0, 0, -1};
+    report_filter since = {.since = T0 + 60, .until = 0, .profile = 0, .bay = -1};
     REQUIRE(report_build(d, &since, &r, err, sizeof err) == 0);
     REQUIRE_MSG((report_yield_since(d, T0 + 60, &pass, &fail, &fpy)) >= 0, "%s", db_errmsg(d));
     REQUIRE(pass == r->total.modules_passed && pass + fail == r->total.modules && r->total.modules > 0);

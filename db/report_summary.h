@@ -1,0 +1,42 @@
+/* report_summary.h - the report's summaries, in SQL that SQLite and PostgreSQL both run (internal to
+ * db/). Migration 7 of the station's file (db_schema.c) is built from these texts and the central
+ * copy (report_pg.c) too: a released migration never changes, so neither do they - a change is a
+ * new migration with texts of its own.
+ *
+ * attempt_cell: per UTC quarter-hour of the end (qs) and every key the report groups or filters by
+ * (station, profile version, bay and its name, adapter, lot, operator, outcome, cause), the
+ * additive figures of the attempts of kind 'flash' that have ended: how many (n), flagged duplicate
+ * (dup), timed passes and their flash time (timed, timed_s), and the first start and the first and
+ * last end. A quarter-hour is whole in every zone's hours and days (offsets are whole quarters).
+ * pass_hist: per UTC day of the end (day), station, profile version, bay, lot and operator, how many
+ * counted passes took each quarter-second of flash time (bin = floor(4 (end - start))): the p95 of
+ * a long period, to a quarter-second, without reading every pass.
+ * module_span: per MAC, its counted attempts (not interrupted, cancelled or skipped): how many and
+ * the first and last end; the report takes the MACs with several attempts in a period from it. */
+#pragma once
+
+#define CELL_ROW(r) r ".end_ts IS NOT NULL AND " r ".kind = 'flash' AND " r ".outcome <> 'running'"
+#define CELL_QS(r) "floor(" r ".end_ts / 900) * 900"
+#define CELL_TIMED(r) "(CASE WHEN " r ".outcome = 'pass' AND " r ".end_ts - " r ".start_ts >= 0 THEN 1 ELSE 0 END)"
+#define CELL_TIMED_S(r)                                                                           \
+    "(CASE WHEN " r ".outcome = 'pass' AND " r ".end_ts - " r ".start_ts >= 0 THEN " r ".end_ts - " r ".start_ts " \
+    "ELSE 0 END)"
+#define CELL_REBUILD_SELECT                                                                       \
+    "SELECT " CELL_QS("a") ", a.station_id, a.profile_id, a.bay, a.bay_name, coalesce(a.adapter, ''), " \
+    "a.lot, a.operator, a.outcome, a.cause, count(*), sum(a.duplicate_mac), sum(" CELL_TIMED("a") "), " \
+    "sum(" CELL_TIMED_S("a") "), min(a.start_ts), max(a.end_ts), min(a.end_ts) "                 \
+    "FROM attempt a WHERE " CELL_ROW("a") " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"
+#define SPAN_COUNTED(r)                                                                           \
+    r ".end_ts IS NOT NULL AND " r ".kind = 'flash' AND " r ".outcome NOT IN ('running', "       \
+    "'interrupted', 'skipped') AND coalesce(" r ".cause, '') <> 'cancelled'"
+#define SPAN_REBUILD_SELECT                                                                       \
+    "SELECT a.mac, count(*), min(a.end_ts), max(a.end_ts) FROM attempt a WHERE coalesce(a.mac, '') <> '' " \
+    "AND " SPAN_COUNTED("a") " GROUP BY a.mac"
+#define HIST_ROW(r)                                                                               \
+    r ".end_ts IS NOT NULL AND " r ".kind = 'flash' AND " r ".outcome = 'pass' AND " r ".end_ts - " r ".start_ts >= 0 " \
+    "AND coalesce(" r ".cause, '') <> 'cancelled'"
+#define HIST_DAY(r) "floor(" r ".end_ts / 86400) * 86400"
+#define HIST_BIN(r) "CAST(floor((" r ".end_ts - " r ".start_ts) * 4) AS BIGINT)"
+#define HIST_REBUILD_SELECT                                                                       \
+    "SELECT " HIST_DAY("a") ", a.station_id, a.profile_id, a.bay, a.lot, a.operator, " HIST_BIN("a") ", count(*) " \
+    "FROM attempt a WHERE " HIST_ROW("a") " GROUP BY 1, 2, 3, 4, 5, 6, 7"

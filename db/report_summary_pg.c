@@ -1,0 +1,65 @@
+/* report_summary_pg.c - the report's summaries on PostgreSQL: the SQL a central store runs once to
+ * keep them (the text the central schema appends as a migration), and the statement that fills
+ * them again from its attempts. What they hold: report_summary.h.
+ *
+ * The central store only ever inserts attempts (station roles may not UPDATE or DELETE), so one
+ * AFTER INSERT trigger keeps both tables, adding each row in its own transaction with
+ * INSERT ... ON CONFLICT DO UPDATE: two stations' forwarders inserting at once meet on one row lock,
+ * never on a lost count. The cell key is one unique index whose NULLs count as equal (NULLS NOT
+ * DISTINCT, PostgreSQL 15). A row deleted by hand (an administrator's repair) leaves module_span a
+ * little wide - the report stays exact, it reads those MACs' attempts - and the cells are made right
+ * by report_summary_pg_rebuild_sql. */
+#include "report_pg.h"
+#include "report_summary.h"
+
+#define HIST_KEY "day, station_id, profile_id, bay, lot, operator, bin"
+#define CELL_KEY "qs, station_id, profile_id, bay, adapter, lot, operator, outcome, cause, bay_name"
+
+const char report_summary_pg_sql[] =
+    "CREATE TABLE IF NOT EXISTS attempt_cell (qs double precision NOT NULL, station_id bigint, "
+    "  profile_id bigint, bay bigint NOT NULL, bay_name text, adapter text NOT NULL, lot text, "
+    "  operator text, outcome text NOT NULL, cause text, n bigint NOT NULL, dup bigint NOT NULL, "
+    "  timed bigint NOT NULL, timed_s double precision NOT NULL, min_start double precision, "
+    "  max_end double precision, min_end double precision);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS attempt_cell_key ON attempt_cell (" CELL_KEY ") NULLS NOT DISTINCT;\n"
+    "CREATE TABLE IF NOT EXISTS module_span (mac text PRIMARY KEY, n bigint NOT NULL, "
+    "  first_end double precision NOT NULL, last_end double precision NOT NULL);\n"
+    "CREATE INDEX IF NOT EXISTS module_span_multi ON module_span (last_end, first_end) WHERE n > 1;\n"
+    "CREATE TABLE IF NOT EXISTS pass_hist (day double precision NOT NULL, station_id bigint, "
+    "  profile_id bigint, bay bigint NOT NULL, lot text, operator text, bin bigint NOT NULL, n bigint NOT NULL);\n"
+    "CREATE UNIQUE INDEX IF NOT EXISTS pass_hist_key ON pass_hist (" HIST_KEY ") NULLS NOT DISTINCT;\n"
+    "CREATE OR REPLACE FUNCTION attempt_summary_add() RETURNS trigger LANGUAGE plpgsql AS $fn$\n"
+    "BEGIN\n"
+    "  IF " CELL_ROW("NEW") " THEN\n"
+    "    INSERT INTO attempt_cell AS c VALUES (" CELL_QS("NEW") ", NEW.station_id, NEW.profile_id, NEW.bay, "
+    "      NEW.bay_name, coalesce(NEW.adapter, ''), NEW.lot, NEW.operator, NEW.outcome, NEW.cause, 1, "
+    "      NEW.duplicate_mac, " CELL_TIMED("NEW") ", " CELL_TIMED_S("NEW") ", NEW.start_ts, NEW.end_ts, "
+    "      NEW.end_ts)\n"
+    "    ON CONFLICT (" CELL_KEY ") DO UPDATE SET n = c.n + 1, dup = c.dup + excluded.dup, "
+    "      timed = c.timed + excluded.timed, timed_s = c.timed_s + excluded.timed_s, "
+    "      min_start = least(c.min_start, excluded.min_start), max_end = greatest(c.max_end, excluded.max_end), "
+    "      min_end = least(c.min_end, excluded.min_end);\n"
+    "  END IF;\n"
+    "  IF " HIST_ROW("NEW") " THEN\n"
+    "    INSERT INTO pass_hist AS h VALUES (" HIST_DAY("NEW") ", NEW.station_id, NEW.profile_id, NEW.bay, "
+    "      NEW.lot, NEW.operator, " HIST_BIN("NEW") ", 1)\n"
+    "    ON CONFLICT (" HIST_KEY ") DO UPDATE SET n = h.n + 1;\n"
+    "  END IF;\n"
+    "  IF coalesce(NEW.mac, '') <> '' AND " SPAN_COUNTED("NEW") " THEN\n"
+    "    INSERT INTO module_span AS s VALUES (NEW.mac, 1, NEW.end_ts, NEW.end_ts)\n"
+    "    ON CONFLICT (mac) DO UPDATE SET n = s.n + 1, first_end = least(s.first_end, excluded.first_end), "
+    "      last_end = greatest(s.last_end, excluded.last_end);\n"
+    "  END IF;\n"
+    "  RETURN NULL;\n"
+    "END\n"
+    "$fn$;\n"
+    "DROP TRIGGER IF EXISTS attempt_summary ON attempt;\n"
+    "CREATE TRIGGER attempt_summary AFTER INSERT ON attempt FOR EACH ROW EXECUTE FUNCTION attempt_summary_add();\n";
+
+const char report_summary_pg_rebuild_sql[] =
+    "LOCK TABLE attempt IN SHARE MODE;\n"
+    "TRUNCATE attempt_cell, module_span, pass_hist;\n"
+    "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
+    "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
+    "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n"
+    "ANALYZE attempt_cell, module_span, pass_hist;\n";
