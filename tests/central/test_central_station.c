@@ -6,7 +6,12 @@
  *     queued count falls to 0, last success set) and every finished attempt is in PostgreSQL.
  *     While a station runs, `trayflash sync --once` on its database refuses, saying why, and
  *     `sync --status` shows its queue. `trayflash report --central URL` prints the same CSV as
- *     `trayflash report --db FILE` of the one station. Argument: the trayflash binary. */
+ *     `trayflash report --db FILE` of the one station.
+ *   guard - on_already_passed = skip across stations: modules that passed on station A (its
+ *     records forwarded) are left untouched on station B, whose own file has no pass of them:
+ *     the central store answered, and the bays say so; with the central store away, B asks its
+ *     own records (none) and flashes them.
+ * Argument: the trayflash binary. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +139,84 @@ static int case_away_then_back(void)
     return CHECK_DONE();
 }
 
+/* A station of `name` on db_path, --once, on the same simulated modules (seed 3). */
+static station *guard_station(const char *name, const char *db_path, const char *central, int policy)
+{
+    static station_opts o;
+    memset(&o, 0, sizeof o);
+    station_config_defaults(&o.cfg);
+    snprintf(o.cfg.name, sizeof o.cfg.name, "%s", name);
+    o.cfg.pool_size = 3;
+    o.cfg.on_already_passed = policy;
+    o.profile_path = TRAYFLASH_SOURCE_DIR "/profiles/demo-small.ini";
+    o.db_path = db_path;
+    o.sim_count = 3;
+    o.sim_time_scale = 0.02;
+    o.sim_seed = 3;
+    o.once = true;
+    o.central_url = central;
+    char err[512];
+    station *st = station_start(&o, err, sizeof err);
+    REQUIRE_MSG(st != NULL, "%s", err);
+    CHECK_EQ_INT(station_wait(st), 0);
+    return st;
+}
+
+static int count_bays(station *st, bay_state state, const char *detail)
+{
+    station_view *v = calloc(1, sizeof *v);
+    REQUIRE(v != NULL);
+    station_snapshot(st, v);
+    int n = 0;
+    for (int i = 0; i < v->n_bays; i++)
+        n += v->bays[i].state == state && (!detail || strstr(v->bays[i].detail, detail));
+    free(v);
+    return n;
+}
+
+static int case_guard(void)
+{
+    const char *url = cf_own_database(cf_server_url(), "tf_central_guard");
+    char err[600];
+    central_target t = {.conninfo = url, .application_name = "test", .connect_timeout_s = 5};
+    REQUIRE_MSG(central_init(&t, NULL, NULL, err, sizeof err) == 0, "%s", err);
+    char db_a[300], db_b[300], away[300];
+    snprintf(db_a, sizeof db_a, "%s/guard-a.db", cf_tmpdir());
+    snprintf(db_b, sizeof db_b, "%s/guard-b.db", cf_tmpdir());
+    station *st = guard_station("st-guard-a", db_a, url, SC_AP_REFLASH);
+    int pass, fail;
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass, 3);
+    station_free(st);
+    long long sent = 0, parked = 0;
+    cf_drain(db_a, &t, &sent, &parked); /* whatever the stop's last drain left */
+    CHECK_EQ_INT(parked, 0);
+    PGconn *c = cf_connect(url);
+    CHECK_EQ_INT(cf_int(c, "SELECT count(*) FROM attempt WHERE outcome = 'pass'"), 3);
+    PQfinish(c);
+
+    st = guard_station("st-guard-b", db_b, url, SC_AP_SKIP);
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass + fail, 0);
+    CHECK_EQ_INT(count_bays(st, BAY_SKIP, "(the central store)"), 3);
+    CHECK_EQ_INT(count_bays(st, BAY_SKIP, "st-guard-a"), 3);
+    station_free(st);
+    CHECK_EQ_INT(check_db_int(db_b, "select count(*) from attempt where outcome = 'skipped'"), 3);
+    CHECK_EQ_INT(check_db_int(db_b, "select count(*) from attempt where outcome = 'pass'"), 0);
+
+    cf_url_as(cf_server_url(), "postgres", "x", away, sizeof away);
+    char *port = strstr(away, "port=");
+    REQUIRE(port != NULL);
+    memcpy(port, "port=1    ", 10); /* nobody listens on port 1 */
+    st = guard_station("st-guard-b", db_b, away, SC_AP_SKIP);
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass, 3); /* B's own records hold no pass of them */
+    station_free(st);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
+    {"guard", case_guard},
     {"away_then_back", case_away_then_back},
 };
 
