@@ -60,7 +60,10 @@ static bool loopback(const char *host)
 static int print_role(const central_role *r, central_role_kind kind, const char *passfile)
 {
     char line[512];
-    snprintf(line, sizeof line, "%s:%s:%s:%s:%s\n", loopback(r->host) ? "localhost" : r->host,
+    /* libpq matches a passfile line's host against the URL's host as written ("localhost"
+     * matches only a socket connection, never 127.0.0.1): the line names the host the printed
+     * URL names */
+    snprintf(line, sizeof line, "%s:%s:%s:%s:%s\n", r->host[0] == '/' ? "localhost" : r->host,
              r->port, r->dbname, r->role, r->password);
     if (passfile) {
         int fd = open(passfile, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -15,7 +15,10 @@
  *   3. credentials as systemd leaves them (a 0500 directory and a 0400 file, both root's with
  *      an ACL for the user): as the user, tf_credential_path_env finds the passfile and
  *      tf_secret_open accepts and reads it; a secret everyone can read is refused.
- * Not here (issue 14): the PostgreSQL half, reaching a server on 127.0.0.1 with that passfile.
+ *   4. with the pg_cluster fixture (TRAYFLASH_PG_URL_FILE; ctest service_unit_user_central, label
+ *      pg): the station, as the unit's user, reaches the PostgreSQL on 127.0.0.1 with a station
+ *      role whose password it can only have from the `pgpass` credential (the server asks that
+ *      role for it: a scram-sha-256 line of its own in pg_hba.conf), and its attempt arrives.
  * The umockdev testbed's own plumbing (its /sys and /dev tree, event and ioctl sockets) is
  * handed to the user: it stands in for the kernel, not for a permission under test.
  * The program, the profile and its image are copied into the test's folder first, as
@@ -24,6 +27,7 @@
  * images/<file>) */
 #define _XOPEN_SOURCE 700
 #include "credentials.h"
+#include "central_fixture.h"
 #include "check.h"
 #include "hp_harness.h"
 #include <acl/libacl.h>
@@ -169,6 +173,79 @@ static int end_line(run *r, char *line, size_t len)
     }
 }
 
+/* The server (the fixture's, trust for its superuser): a database and a station role made by
+ * `trayflash central init|add-station`, as an installer would; the role's passfile line to
+ * `passfile`; the role must give its password (pg_hba.conf, reloaded). Fills the station file's
+ * `central =` URL and the database's name. */
+static void central_setup(const char *tf, const char *server, const char *passfile, char *url,
+                          size_t urllen, char *dbname, size_t dblen)
+{
+    PGconn *c = PQconnectdb(server);
+    REQUIRE_MSG(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+    snprintf(dbname, dblen, "tf_service_%d", (int)getpid());
+    char sql[256];
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", dbname); /* our own name: digits and letters */
+    PQclear(PQexec(c, sql));
+    char admin[400];
+    cf_url_as(server, "postgres", dbname, admin, sizeof admin);
+    char *out = NULL;
+    const char *init[] = {tf, "central", "init", "--central", admin, NULL};
+    REQUIRE_MSG(check_capture(init, true, 60, &out) == 0, "central init: %s", out ? out : "");
+    free(out);
+    const char *add[] = {tf, "central", "add-station", "service-test", "--central", admin,
+                         "--passfile", passfile, NULL};
+    REQUIRE_MSG(check_capture(add, true, 60, &out) == 0, "central add-station: %s", out ? out : "");
+    free(out);
+    /* host:port:db:role:password */
+    char line[512] = "", host[64], port[16], dbn[64], role[64];
+    FILE *f = fopen(passfile, "r");
+    REQUIRE_MSG(f && fgets(line, sizeof line, f), "%s", passfile);
+    fclose(f);
+    REQUIRE_MSG(sscanf(line, "%63[^:]:%15[^:]:%63[^:]:%63[^:]:", host, port, dbn, role) == 4,
+                "passfile line: %s", line);
+    snprintf(url, urllen, "postgresql://%s@127.0.0.1:%s/%s", role, port, dbname);
+    /* the station role alone must give its password; the rest stays trust */
+    PGresult *r = PQexec(c, "SHOW hba_file");
+    REQUIRE(PQresultStatus(r) == PGRES_TUPLES_OK);
+    char hba[512];
+    snprintf(hba, sizeof hba, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    char *old = NULL;
+    size_t oldlen = 0;
+    FILE *h = fopen(hba, "r");
+    REQUIRE_MSG(h != NULL, "%s", hba);
+    FILE *mem = open_memstream(&old, &oldlen);
+    for (int ch; (ch = fgetc(h)) != EOF;)
+        fputc(ch, mem);
+    fclose(h);
+    fclose(mem);
+    h = fopen(hba, "w");
+    REQUIRE_MSG(h != NULL, "%s", hba);
+    fprintf(h, "host all %s 127.0.0.1/32 scram-sha-256\n%s", role, old);
+    fclose(h);
+    free(old);
+    PQclear(PQexec(c, "SELECT pg_reload_conf()"));
+    PQfinish(c);
+}
+
+typedef struct arrival {
+    const char *url;
+} arrival;
+
+static bool attempt_arrived(void *ctx)
+{
+    PGconn *c = PQconnectdb(((arrival *)ctx)->url);
+    bool ok = false;
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "SELECT count(*) FROM attempt a JOIN station s ON s.id = a.station_id "
+                                "WHERE s.name = 'service-test' AND a.outcome = 'pass'");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) >= 1;
+        PQclear(r);
+    }
+    PQfinish(c);
+    return ok;
+}
+
 /* 3: the credentials, read as the unit's user. */
 static void check_credentials(const char *creds)
 {
@@ -266,7 +343,7 @@ int main(int argc, char **argv)
         "%s", err);
     REQUIRE_MSG(fakeport_id_path(&a, idp, sizeof idp) > 0, "id path");
     snprintf(cfg, sizeof cfg, "%s/station.ini", dir);
-    char cfg_text[600];
+    char cfg_text[1400];
     snprintf(cfg_text, sizeof cfg_text,
              "[station]\nname = service-test\nprofile = %s\npool_size = 2\n\n[bay 1]\npath = %s\n",
              prof, idp);
@@ -336,6 +413,60 @@ int main(int argc, char **argv)
         hp_lines_dump(&unit.lines, "as the unit");
 
     check_credentials(creds);
+
+    /* 4: the central store on 127.0.0.1, the password from the pgpass credential only */
+    const char *url_file = getenv("TRAYFLASH_PG_URL_FILE");
+    if (url_file) {
+        char server[400] = "", central[400], dbname[64], creds2[128], pass2[200], tmp[200];
+        FILE *uf = fopen(url_file, "r");
+        REQUIRE_MSG(uf && fgets(server, sizeof server, uf), "%s", url_file);
+        fclose(uf);
+        server[strcspn(server, "\n")] = 0;
+        snprintf(tmp, sizeof tmp, "%s/role.pgpass", dir);
+        central_setup(argv[1], server, tmp, central, sizeof central, dbname, sizeof dbname);
+        snprintf(creds2, sizeof creds2, "%s/credentials-central", dir);
+        REQUIRE_MSG(mkdir(creds2, 0500) == 0, "%s", creds2);
+        snprintf(pass2, sizeof pass2, "%s/pgpass", creds2);
+        copy_file(tmp, pass2, 0400);
+        snprintf(acl_text, sizeof acl_text, "u::r,u:%u:r,g::-,m::r,o::-", (unsigned)user.uid);
+        set_acl(pass2, acl_text);
+        snprintf(acl_text, sizeof acl_text, "u::rx,u:%u:rx,g::-,m::rx,o::-", (unsigned)user.uid);
+        set_acl(creds2, acl_text);
+        /* without the credential the server refuses the role: the password is not elsewhere */
+        PGconn *bare = PQconnectdb(central);
+        CHECK_MSG(PQstatus(bare) != CONNECTION_OK, "the station role connected without a password");
+        PQfinish(bare);
+        snprintf(cfg_text, sizeof cfg_text,
+                 "[station]\nname = service-test\nprofile = %s\npool_size = 2\ncentral = %s\n\n"
+                 "[bay 1]\npath = %s\n", prof, central, idp);
+        write_file(cfg, cfg_text, 0644);
+        hp_adapter_free(&ad);
+        memset(&ad, 0, sizeof ad);
+        REQUIRE_MSG(hp_adapter_plug(&ad, tb, sim, &a, NULL, err, sizeof err) == 0, "%s", err);
+        n = readlink(node, slave, sizeof slave - 1);
+        REQUIRE_MSG(n > 0, "%s", node);
+        slave[n] = '\0';
+        REQUIRE_MSG(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
+        REQUIRE_MSG(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
+        unlink(unit.db);
+        run up = {.tf = bin, .cfg = cfg, .state = state, .creds = creds2};
+        start_station(&up, true);
+        end = end_line(&up, line, sizeof line);
+        CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "with the central store bay 01 did "
+                  "not pass: %s", end >= 0 ? line : "no end line");
+        char admin[400];
+        cf_url_as(server, "postgres", dbname, admin, sizeof admin);
+        arrival av = {admin};
+        CHECK_MSG(check_wait_until(attempt_arrived, &av, 30000), "the attempt never reached the "
+                  "central store as the unit's user");
+        stop_station(&up);
+        if (check_failures())
+            hp_lines_dump(&up.lines, "with the central store");
+        hp_lines_free(&up.lines);
+    } else {
+        printf("service_unit_user: no TRAYFLASH_PG_URL_FILE: the central store part is "
+               "service_unit_user_central's\n");
+    }
 
     hp_adapter_free(&ad);
     bksim_stop(sim);
