@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdatomic.h>
+#include "bk_backup.h"
 #include "bk_cause.h"
 #include "bk_chip.h"
 #include "transport.h"
@@ -44,6 +45,13 @@ typedef struct bk_job_spec {
     bool skip_unchanged;          /* re-flash: skip sectors whose CRC already matches */
     int link_timeout_ms;          /* how long to send LinkCheck after a reset (default 10000) */
     int write_retries;            /* per sector, each after a re-erase (default 2) */
+    bk_backup_mode backup;        /* keep what the module came with before the first erase
+                                     (bk_backup.h); needs hooks->backup */
+    /* restore (trayflash restore): the image is a module's backup */
+    bool allow_per_device_write;  /* the image may cover the per-device ranges */
+    bool expect_mac_set;          /* refuse (WRONG_MODULE) a module showing another MAC ... */
+    uint8_t expect_mac[6];
+    bool allow_no_mac;            /* ... or none, unless this is set (--force) */
 } bk_job_spec;
 
 typedef enum bk_phase {
@@ -86,6 +94,8 @@ typedef struct bk_job_hooks {
     atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
                                (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
     bk_trace_hook trace;    /* the wire, frame by frame (bk_trace.h); fn NULL: none */
+    const bk_backup_ops *backup; /* where spec->backup keeps its blocks; NULL: nowhere (a spec
+                                    asking for a backup then fails with BACKUP_STORE) */
 } bk_job_hooks;
 
 enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };
@@ -111,6 +121,7 @@ typedef struct bk_result {
     uint32_t baud_start, baud_end;
     double seconds;
     uint32_t image_crc;       /* chip CRC of the image region (host-computed) */
+    bk_backup_stats backup;   /* what the backup before the first erase did */
 } bk_result;
 
 /* Opens `port_path`, runs the job, closes the port. */

@@ -30,6 +30,7 @@ static const fault_row fault_rows[] = {
     {"removed-after", ARG_INT, F(removed_after_writes), 0, 1000000},
     {"yank-after", ARG_INT, F(yank_after_writes), 0, 1000000},
     {"wrong-chip", ARG_NONE, F(wrong_chip), 0, 0},
+    {"brownout-read-after", ARG_INT, F(brownout_read_after), 0, 1000000},
 };
 #undef F
 #define N_ROWS (sizeof fault_rows / sizeof fault_rows[0])
@@ -40,6 +41,7 @@ void bksim_faults_none(bksim_faults *f)
     f->bit_error_rate = 2e-4;
     f->removed_after_writes = -1;
     f->yank_after_writes = -1;
+    f->brownout_read_after = -1;
 }
 
 bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errlen)
@@ -90,7 +92,7 @@ bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errl
     }
     snprintf(err, errlen, "unknown fault '%.*s' (known: no-download, brownout-first-write, brownout-p=P, "
              "bit-errors-above=BAUD, bit-error-rate=P, adapter-max-baud=BAUD, protected, foreign-traffic, "
-             "slow-flash, removed-after=N, yank-after=N, wrong-chip, none)", (int)nlen, spec);
+             "slow-flash, removed-after=N, yank-after=N, wrong-chip, brownout-read-after=N, none)", (int)nlen, spec);
     return false;
 }
 

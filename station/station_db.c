@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "profile.h"
+#include "cli_record.h" /* st_attempt_fill_end */
 #include "station_internal.h"
 #include "station_log.h"
 
@@ -161,24 +162,12 @@ static void job_end(db_writer *w, const st_event *e)
         else
             o->image_id = id;
     }
-    char mac[18] = "", fid[8] = "";
-    if (r->have_mac)
-        bk_mac_format(r->mac, mac, sizeof mac);
-    if (r->have_flash_id)
-        snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
+    char mac[18], fid[8];
     db_attempt a = {.station_id = w->station_id, .profile_id = o->profile_id,
                     .image_id = o->image_id, .bay = e->bay, .bay_name = o->bay_name,
                     .port_path = o->port, .adapter = o->adapter, .product = o->product,
-                    .start_ts = o->start_ts, .end_ts = e->ts,
-                    .chip = r->chip ? bk_chip_name(r->chip) : NULL, .chip_id = r->chip_id,
-                    .flash_id = fid[0] ? fid : NULL, .mac = mac[0] ? mac : NULL,
-                    .boot_version = r->boot_version[0] ? r->boot_version : NULL,
-                    .bytes_written = (int64_t)r->bytes_written,
-                    .sectors_written = (int)r->sectors_written,
-                    .sectors_skipped = (int)r->sectors_skipped, .retries = (int)r->retries,
-                    .baud_start = (int)r->baud_start, .baud_end = (int)r->baud_end,
-                    .passed = r->passed, .cause_id = r->passed ? NULL : bk_cause_id(r->cause),
-                    .detail = r->detail[0] ? r->detail : NULL};
+                    .start_ts = o->start_ts, .end_ts = e->ts};
+    st_attempt_fill_end(&a, r, mac, fid);
     if (db_attempt_end(w->d, o->attempt_id, &a) < 0)
         failed(w, "ending an attempt");
     else if (w->n_ended < DBW_BATCH) {

@@ -1,0 +1,43 @@
+/* backup_keeper.h - the station's backup store: the engine's bk_backup_ops over the block files
+ * (db/blockstore.h) and their index (db/db_backup.h), beside the station database.
+ *
+ * One keeper per process, shared by every pool worker: it owns a database handle of its own
+ * (the db writer's is the writer's) and one lock around it. Block files are written outside
+ * the lock (content-addressed: two workers writing the same block write the same bytes); the
+ * index row of a block is added once its file is durable, the backup's rows once all its
+ * blocks are. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "bk_backup.h"
+#include "blockstore.h"
+#include "db.h"
+
+typedef struct backup_keeper backup_keeper;
+
+/* Opens the database (read-write, migrated) and the store folder "<db>.blocks" (created 0700;
+ * an unsafe folder is refused). station_id 0: backups without a station (the command line). */
+int backup_keeper_open(const char *db_path, int64_t station_id, backup_keeper **out, char *err,
+                       size_t errlen);
+void backup_keeper_close(backup_keeper *k);
+
+/* One job's view of the keeper: the ops the engine calls, and the blocks this job placed (by
+ * address), which its commit points at. Lives as long as the job. */
+typedef struct backup_job {
+    backup_keeper *k;
+    int bay;                  /* 0: none */
+    char port[128];
+    int n;
+    struct { uint32_t addr; char sha[65]; } placed[BK_BACKUP_MAX_RANGES];
+    int64_t backup_id;        /* after a commit: the backup's row */
+} backup_job;
+void backup_job_init(backup_job *bj, backup_keeper *k, int bay, const char *port,
+                     bk_backup_ops *ops);
+
+/* What a status line needs: the store's size against the cap (0: none). */
+typedef struct backup_usage {
+    uint64_t stored, covered;   /* bytes kept, bytes the backups cover (dedupe: covered/stored) */
+    int64_t backups, macs;
+} backup_usage;
+int backup_keeper_usage(backup_keeper *k, backup_usage *u, char *err, size_t errlen);
