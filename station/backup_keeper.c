@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 #include "db_backup.h"
 
 struct backup_keeper {
@@ -202,5 +203,77 @@ int backup_keeper_usage(backup_keeper *k, backup_usage *u, char *err, size_t err
         return -1;
     *u = (backup_usage){.stored = t.stored, .covered = t.covered, .backups = t.backups,
                         .macs = t.macs};
+    return 0;
+}
+
+int backup_store_open(const char *db_path, bool rw, db **d, blockstore **bs, char *err,
+                      size_t errlen)
+{
+    *d = NULL;
+    *bs = NULL;
+    char dir[4096];
+    blockstore_dir_for_db(db_path, dir, sizeof dir);
+    if (db_open(db_path, !rw, d, err, errlen) < 0)
+        return -1;
+    if (blockstore_open(dir, false, bs, err, errlen) < 0) {
+        db_close(*d);
+        *d = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void backup_image_free(backup_image *im)
+{
+    free(im->flash);
+    free(im->ranges);
+    memset(im, 0, sizeof *im);
+}
+
+int backup_image_load(db *d, blockstore *bs, int64_t backup_id, const char *chip,
+                      backup_image *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    const bk_family *f = bk_family_by_id(chip);
+    if (!f) {
+        for (int c = 1; c < BK_CHIP_COUNT && !f; c++)
+            if (!strcmp(bk_chip_name((bk_chip)c), chip))
+                f = bk_family_get((bk_chip)c);
+    }
+    if (!f) {
+        snprintf(err, errlen, "backup %lld: chip '%s' is no family this station knows",
+                 (long long)backup_id, chip);
+        return -1;
+    }
+    out->flash_size = f->flash_size;
+    out->flash = malloc(f->flash_size);
+    if (!out->flash || db_backup_ranges(d, backup_id, &out->ranges, &out->n) < 0) {
+        snprintf(err, errlen, "backup %lld: %s", (long long)backup_id,
+                 out->flash ? db_errmsg(d) : "out of memory");
+        backup_image_free(out);
+        return -1;
+    }
+    memset(out->flash, 0xFF, f->flash_size);
+    for (int i = 0; i < out->n; i++) {
+        const db_backup_range *r = &out->ranges[i];
+        if ((uint64_t)r->addr + r->len > f->flash_size) {
+            snprintf(err, errlen, "backup %lld: range 0x%X+0x%X runs past the %s's flash",
+                     (long long)backup_id, r->addr, r->len, f->name);
+            backup_image_free(out);
+            return -1;
+        }
+        if (!r->sha256[0])
+            continue; /* blank: 0xFF, as the buffer already is */
+        if (blockstore_get(bs, r->sha256, out->flash + r->addr, r->len, err, errlen) < 0) {
+            backup_image_free(out);
+            return -1;
+        }
+        if ((uint32_t)crc32(0L, out->flash + r->addr, r->len) != r->crc32) {
+            snprintf(err, errlen, "backup %lld: the block at 0x%X does not match the CRC the "
+                     "module gave for it", (long long)backup_id, r->addr);
+            backup_image_free(out);
+            return -1;
+        }
+    }
     return 0;
 }

@@ -41,3 +41,22 @@ typedef struct backup_usage {
     int64_t backups, macs;
 } backup_usage;
 int backup_keeper_usage(backup_keeper *k, backup_usage *u, char *err, size_t errlen);
+
+/* For the commands that read the store (backup list/export/verify, restore): the database
+ * (read-only unless `rw`) and the store folder, which must exist and be private. -1 with words;
+ * on success the caller closes both. */
+int backup_store_open(const char *db_path, bool rw, db **d, blockstore **bs, char *err,
+                      size_t errlen);
+
+/* One backup as a flash image: `flash` (flash_size bytes) holds the stored ranges' bytes and
+ * 0xFF elsewhere; `ranges` says which ranges are real (blank ones included: they are real
+ * 0xFF). Every block is checked against its sha256 and its range's CRC as it is read. */
+typedef struct backup_image {
+    uint8_t *flash;
+    uint32_t flash_size;
+    struct db_backup_range *ranges;
+    int n;
+} backup_image;
+int backup_image_load(db *d, blockstore *bs, int64_t backup_id, const char *chip,
+                      backup_image *out, char *err, size_t errlen);
+void backup_image_free(backup_image *im);

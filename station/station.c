@@ -368,6 +368,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
         goto fail;
     int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
+    st->station_id = station_id;
     if (station_id < 0) {
         snprintf(err, errlen, "database: recording the station: %s", db_errmsg(st->db));
         goto fail;
@@ -457,6 +458,8 @@ int station_wait(station *st)
     st->loop_started = false;
     pool_free(st->pool); /* every job has ended and posted its end */
     st->pool = NULL;
+    backup_keeper_close(st->backup);
+    st->backup = NULL;
     if (st->q)
         evq_close(st->q);
     if (st->dbw) {

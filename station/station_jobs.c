@@ -108,6 +108,18 @@ static bool hold_for_db_locked(st_bay *b)
     return true;
 }
 
+/* The backup store, opened by the first job that needs it. NULL with words in why. */
+static backup_keeper *keeper_for_job(station *st, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&st->lock);
+    if (!st->backup && backup_keeper_open(st->db_path, st->station_id, &st->backup, why,
+                                          whylen) == 0)
+        st_notice(st->q, 0, ST_LOG_INFO, "backup store %s.blocks opened", st->db_path);
+    backup_keeper *k = st->backup;
+    pthread_mutex_unlock(&st->lock);
+    return k;
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -146,10 +158,22 @@ static void run_job(st_bay *b)
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    backup_job *bj = NULL;
+    bk_backup_ops ops;
+    if (ps->spec.backup != BK_BACKUP_NONE) {
+        backup_keeper *k = keeper_for_job(st, why, sizeof why);
+        if (!k)
+            st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d backup store: %s", b->number, why);
+        else if ((bj = malloc(sizeof *bj))) {
+            backup_job_init(bj, k, b->number, devnode, &ops);
+            hooks.backup = &ops; /* without it the job fails with backup_store, nothing erased */
+        }
+    }
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    free(bj);
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
     job_done(b, &end.result, &end);
