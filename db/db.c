@@ -22,6 +22,8 @@ enum {
     S_MODULE_UPSERT, S_MODULE_SEL,
     S_DUP_OTHERS, S_DUP_SELF,
     S_EVENT_INS, S_ASSIGN_INS, S_MARK_INTERRUPTED,
+    S_OUTBOX_INS, S_OUTBOX_INTERRUPTED, S_STATION_LINE, S_SELF_UUID,
+    S_LOT_NEXT_TRAY, S_LOT_TRAYS,
     S_COUNT
 };
 
@@ -38,14 +40,15 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_IMAGE_INS] = "INSERT INTO image (sha256, size) VALUES (?1, ?2) ON CONFLICT (sha256) DO NOTHING",
     [S_IMAGE_SEL] = "SELECT id, size FROM image WHERE sha256 = ?1",
     [S_ATTEMPT_BEGIN] = "INSERT INTO attempt (station_id, profile_id, image_id, bay, bay_name, "
-                        "port_path, adapter, product, start_ts, outcome) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running')",
+                        "port_path, adapter, product, start_ts, outcome, uuid, kind, lot, tray, "
+                        "operator) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14)",
     [S_ATTEMPT_END] = "UPDATE attempt SET end_ts = ?2, outcome = ?3, cause = ?4, detail = ?5, "
                       "chip = ?6, chip_id = ?7, flash_id = ?8, mac = ?9, boot_version = ?10, "
                       "bytes_written = ?11, sectors_written = ?12, sectors_skipped = ?13, "
                       "retries = ?14, baud_start = ?15, baud_end = ?16, module_id = ?17, "
                       "image_id = coalesce(?18, image_id) "
-                      "WHERE id = ?1",
+                      "WHERE id = ?1 AND outcome = 'running'",
     [S_MODULE_UPSERT] = "INSERT INTO module (mac, chip, chip_id, flash_id, first_seen, last_seen) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (mac) DO UPDATE SET "
                         "chip = coalesce(excluded.chip, chip), "
@@ -61,11 +64,20 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_DUP_SELF] = "UPDATE attempt SET duplicate_mac = 1 WHERE id = ?1",
     [S_EVENT_INS] = "INSERT INTO event_log (ts, bay, level, text) VALUES (?1, ?2, ?3, ?4)",
     [S_ASSIGN_INS] = "INSERT INTO assignment (ts, os_user, engineer, bay_from, bay_to, "
-                     "old_profile_sha, new_profile_sha, allowed) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     "old_profile_sha, new_profile_sha, allowed, uuid) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_MARK_INTERRUPTED] = "UPDATE attempt SET outcome = 'interrupted', cause = 'cancelled', "
                            "detail = 'station stopped', end_ts = ?1 "
                            "WHERE outcome = 'running' AND station_id IS ?2",
+    [S_OUTBOX_INS] = "INSERT INTO outbox (kind, ref_id, created_ts) VALUES (?1, ?2, ?3)",
+    /* Run before S_MARK_INTERRUPTED, in its transaction: the rows it is about to finish. */
+    [S_OUTBOX_INTERRUPTED] = "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'attempt', id, ?1 "
+                             "FROM attempt WHERE outcome = 'running' AND station_id IS ?2 ORDER BY id",
+    [S_STATION_LINE] = "UPDATE station SET line = ?2 WHERE id = ?1 AND line IS NOT ?2",
+    [S_SELF_UUID] = "SELECT uuid FROM station_self WHERE only = 1",
+    [S_LOT_NEXT_TRAY] = "INSERT INTO lot (name, trays, first_ts, last_ts) VALUES (?1, 1, ?2, ?2) "
+                        "ON CONFLICT (name) DO UPDATE SET trays = trays + 1, last_ts = excluded.last_ts",
+    [S_LOT_TRAYS] = "SELECT trays FROM lot WHERE name = ?1",
 };
 
 enum { DB_BUSY_TIMEOUT_MS = 5000 };
@@ -357,6 +369,91 @@ static int64_t select_required(db *d, sqlite3_stmt *sel, const char *what)
     return id;
 }
 
+/* Queues a record for the central store, in the caller's transaction. */
+static int outbox_add(db *d, const char *kind, int64_t ref_id, double ts)
+{
+    sqlite3_stmt *st = stmt_get(d, S_OUTBOX_INS);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ref_id);
+    sqlite3_bind_double(st, 3, ts);
+    return run(d, st, "queueing a record for the central store");
+}
+
+/* After an insert-or-ignore: a new row is queued once, an existing one was queued when it was new. */
+static int64_t queue_if_new(db *d, const char *kind, int64_t id, bool inserted)
+{
+    if (id > 0 && inserted && outbox_add(d, kind, id, now_unix_s()) < 0)
+        return -1;
+    return id;
+}
+
+void db_new_uuid(char out[DB_UUID_LEN + 1])
+{
+    uint8_t b[16];
+    sqlite3_randomness(sizeof b, b); /* SQLite's generator, seeded from the OS at first use */
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+    snprintf(out, DB_UUID_LEN + 1,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+int db_station_uuid(db *d, char out[DB_UUID_LEN + 1])
+{
+    out[0] = 0;
+    sqlite3_stmt *st = stmt_get(d, S_SELF_UUID);
+    if (!st)
+        return -1;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(out, DB_UUID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+    else if (rc == SQLITE_DONE)
+        set_err(d, "the file has no station identity (station_self is empty)");
+    else
+        sq_fail(d, "reading the station identity");
+    sqlite3_reset(st);
+    return out[0] ? 0 : -1;
+}
+
+int db_station_set_line(db *d, int64_t station_id, const char *line)
+{
+    if (writable(d) < 0)
+        return -1;
+    sqlite3_stmt *st = stmt_get(d, S_STATION_LINE);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, station_id);
+    bind_text(st, 2, line);
+    if (run(d, st, "storing the station's line") < 0)
+        return -1;
+    return queue_if_new(d, "station", station_id, sqlite3_changes(d->sq) > 0) < 0 ? -1 : 0;
+}
+
+int db_lot_next_tray(db *d, const char *lot, double ts)
+{
+    if (writable(d) < 0)
+        return -1;
+    if (!lot || !*lot) {
+        set_err(d, "a tray number needs a lot");
+        return -1;
+    }
+    sqlite3_stmt *st = stmt_get(d, S_LOT_NEXT_TRAY);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, lot, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 2, ts);
+    if (run(d, st, "numbering the lot's next tray") < 0)
+        return -1;
+    st = stmt_get(d, S_LOT_TRAYS);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, lot, -1, SQLITE_TRANSIENT);
+    int64_t n = select_required(d, st, "numbering the lot's next tray");
+    return n < 0 ? -1 : (int)n;
+}
+
 int64_t db_station_upsert(db *d, const char *name, const char *host)
 {
     if (writable(d) < 0)
@@ -372,12 +469,13 @@ int64_t db_station_upsert(db *d, const char *name, const char *host)
     sqlite3_bind_text(ins, 2, host ? host : "", -1, SQLITE_TRANSIENT);
     if (run(d, ins, "storing the station") < 0)
         return -1;
+    bool inserted = sqlite3_changes(d->sq) > 0;
     sqlite3_stmt *sel = stmt_get(d, S_STATION_SEL);
     if (!sel)
         return -1;
     sqlite3_bind_text(sel, 1, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(sel, 2, host ? host : "", -1, SQLITE_TRANSIENT);
-    return select_required(d, sel, "storing the station");
+    return queue_if_new(d, "station", select_required(d, sel, "storing the station"), inserted);
 }
 
 /* Checks and lower-cases a sha256 given in hex. */
@@ -432,11 +530,12 @@ int64_t db_profile_upsert(db *d, const char *name, const char *sha256, const cha
     sqlite3_bind_double(ins, 4, now_unix_s());
     if (run(d, ins, "storing the profile") < 0)
         return -1;
+    bool inserted = sqlite3_changes(d->sq) > 0;
     sqlite3_stmt *sel = stmt_get(d, S_PROFILE_SEL);
     if (!sel)
         return -1;
     sqlite3_bind_text(sel, 1, hex, -1, SQLITE_TRANSIENT);
-    return select_required(d, sel, "storing the profile");
+    return queue_if_new(d, "profile", select_required(d, sel, "storing the profile"), inserted);
 }
 
 int64_t db_image_upsert(db *d, const char *sha256, int64_t size)
@@ -457,6 +556,7 @@ int64_t db_image_upsert(db *d, const char *sha256, int64_t size)
     sqlite3_bind_int64(ins, 2, size);
     if (run(d, ins, "storing the image") < 0)
         return -1;
+    bool inserted = sqlite3_changes(d->sq) > 0;
     sqlite3_stmt *sel = stmt_get(d, S_IMAGE_SEL);
     if (!sel)
         return -1;
@@ -475,7 +575,7 @@ int64_t db_image_upsert(db *d, const char *sha256, int64_t size)
                    "contents?", hex, (long long)stored, (long long)size);
         return -1;
     }
-    return id;
+    return queue_if_new(d, "image", id, inserted);
 }
 
 int64_t db_attempt_begin(db *d, const db_attempt *a)
@@ -494,6 +594,19 @@ int64_t db_attempt_begin(db *d, const db_attempt *a)
     bind_text(st, 7, a->adapter);
     bind_text(st, 8, a->product);
     sqlite3_bind_double(st, 9, a->start_ts);
+    char uuid[DB_UUID_LEN + 1];
+    if (!a->uuid || !*a->uuid)
+        db_new_uuid(uuid);
+    else if (strlen(a->uuid) != DB_UUID_LEN) {
+        set_err(d, "attempt uuid \"%.60s\" is not a UUID in its 36-character text form", a->uuid);
+        return -1;
+    }
+    sqlite3_bind_text(st, 10, a->uuid && *a->uuid ? a->uuid : uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 11, a->kind && *a->kind ? a->kind : "flash", -1, SQLITE_TRANSIENT);
+    bind_text(st, 12, a->lot);
+    if (a->tray > 0)
+        sqlite3_bind_int(st, 13, a->tray);
+    bind_text(st, 14, a->operator_id);
     if (run(d, st, "storing the start of an attempt") < 0)
         return -1;
     return sqlite3_last_insert_rowid(d->sq);
@@ -560,12 +673,18 @@ int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a)
     if (writable(d) < 0)
         return -1;
     const char *cause = a->cause_id ? a->cause_id : (a->passed ? "pass" : 0);
-    if (!cause || bk_cause_from_id(cause) == BK_CAUSE_COUNT) {
+    if (a->skipped) {
+        if (a->passed || a->cause_id) {
+            set_err(d, "attempt %lld: a skipped module has neither a pass nor a failure cause",
+                    (long long)attempt_id);
+            return -1;
+        }
+    } else if (!cause || bk_cause_from_id(cause) == BK_CAUSE_COUNT) {
         set_err(d, "attempt %lld: unknown failure cause \"%s\"", (long long)attempt_id,
                 cause ? cause : "(none given for a failure)");
         return -1;
     }
-    if (a->passed != (strcmp(cause, "pass") == 0)) {
+    if (!a->skipped && a->passed != (strcmp(cause, "pass") == 0)) {
         set_err(d, "attempt %lld: %s with cause \"%s\" contradicts itself", (long long)attempt_id,
                 a->passed ? "a pass" : "a failure", cause);
         return -1;
@@ -589,7 +708,7 @@ int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a)
         return -1;
     sqlite3_bind_int64(st, 1, attempt_id);
     sqlite3_bind_double(st, 2, a->end_ts);
-    sqlite3_bind_text(st, 3, a->passed ? "pass" : "fail", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, a->skipped ? "skipped" : a->passed ? "pass" : "fail", -1, SQLITE_STATIC);
     bind_text(st, 4, cause);
     bind_text(st, 5, a->detail);
     bind_text(st, 6, a->chip);
@@ -609,9 +728,12 @@ int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a)
     if (run(d, st, "storing the end of an attempt") < 0)
         return -1;
     if (sqlite3_changes(d->sq) != 1) {
-        set_err(d, "attempt %lld does not exist (db_attempt_begin first)", (long long)attempt_id);
+        set_err(d, "attempt %lld does not exist or has already ended (db_attempt_begin first, "
+                   "db_attempt_end once)", (long long)attempt_id);
         return -1;
     }
+    if (outbox_add(d, "attempt", attempt_id, a->end_ts) < 0)
+        return -1;
     return *mac ? flag_duplicates(d, attempt_id, mac, a) : 0;
 }
 
@@ -648,14 +770,26 @@ int db_assignment_log(db *d, double ts, const char *os_user, bool engineer, int 
     bind_text(st, 6, old_profile_sha);
     bind_text(st, 7, new_profile_sha);
     sqlite3_bind_int(st, 8, allowed);
-    return run(d, st, "storing an assignment change");
+    char uuid[DB_UUID_LEN + 1];
+    db_new_uuid(uuid);
+    sqlite3_bind_text(st, 9, uuid, -1, SQLITE_TRANSIENT);
+    if (run(d, st, "storing an assignment change") < 0)
+        return -1;
+    return outbox_add(d, "assignment", sqlite3_last_insert_rowid(d->sq), ts);
 }
 
 int db_mark_interrupted(db *d, int64_t station_id, double ts)
 {
     if (writable(d) < 0)
         return -1;
-    sqlite3_stmt *st = stmt_get(d, S_MARK_INTERRUPTED);
+    sqlite3_stmt *st = stmt_get(d, S_OUTBOX_INTERRUPTED);
+    if (!st)
+        return -1;
+    sqlite3_bind_double(st, 1, ts);
+    bind_id(st, 2, station_id);
+    if (run(d, st, "queueing interrupted attempts for the central store") < 0)
+        return -1;
+    st = stmt_get(d, S_MARK_INTERRUPTED);
     if (!st)
         return -1;
     sqlite3_bind_double(st, 1, ts);

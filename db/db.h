@@ -33,8 +33,23 @@ int db_begin(db *d);
 int db_commit(db *d);
 int db_rollback(db *d);
 
-/* Dimension rows, found or created. Return the row id, -1 on error. */
+/* A UUID's text form: 8-4-4-4-12 lower-case hex digits. */
+enum { DB_UUID_LEN = 36 };
+/* A random (version 4) UUID. Attempts and audit rows are keyed by one, never by a counter: a
+ * restored or cloned file reuses row ids, and the central store would drop its new records. */
+void db_new_uuid(char out[DB_UUID_LEN + 1]);
+/* The station's identity: a UUID made once, when the file was created (or migrated to v4); it
+ * survives renames of the station. */
+int db_station_uuid(db *d, char out[DB_UUID_LEN + 1]);
+
+/* Dimension rows, found or created. Return the row id, -1 on error. A row that is new is queued
+ * in the outbox for the central store, in the same transaction. */
 int64_t db_station_upsert(db *d, const char *name, const char *host);
+/* The production line the station stands on (station.ini's `line`); a change is queued. */
+int db_station_set_line(db *d, int64_t station_id, const char *line);
+/* The next tray number of a lot (1 for its first tray), counted in the file: call it in the
+ * transaction that starts the tray's first attempt. -1 on error. */
+int db_lot_next_tray(db *d, const char *lot, double ts);
 /* A profile version is its text: the key is sha256 (64 hex digits) of `text`. Pass sha256 NULL to have
  * the store compute it. `name` of an existing version is kept. */
 int64_t db_profile_upsert(db *d, const char *name, const char *sha256, const char *text);
@@ -42,6 +57,11 @@ int64_t db_image_upsert(db *d, const char *sha256, int64_t size);
 
 /* One flash attempt. Strings may be NULL (stored as NULL); ids of 0 mean "unknown" (NULL). */
 typedef struct db_attempt {
+    const char *uuid;         /* NULL: db_attempt_begin makes one (db_new_uuid) */
+    const char *kind;         /* "flash" (NULL), "restore", "skipped" */
+    const char *lot;          /* work order or reel; NULL when the station runs without */
+    int tray;                 /* the tray's number within the lot; 0: none */
+    const char *operator_id;  /* who ran the tray; NULL: unknown */
     int64_t station_id, profile_id, image_id;
     int bay;                  /* 1-based bay number */
     const char *bay_name;
@@ -59,18 +79,21 @@ typedef struct db_attempt {
     int sectors_written, sectors_skipped, retries;
     int baud_start, baud_end;
     bool passed;
+    bool skipped;             /* left alone on purpose (already passed elsewhere): outcome
+                                 'skipped', neither passed nor a cause */
     const char *cause_id;     /* bk_cause_id(); NULL means "pass" when passed */
     const char *detail;
 } db_attempt;
 
-/* Inserts the attempt with outcome 'running' (station, profile, image, bay, port, adapter, product,
- * start_ts are used). Returns its id. */
+/* Inserts the attempt with outcome 'running' (uuid, kind, lot, tray, operator, station, profile,
+ * image, bay, port, adapter, product, start_ts are used). Returns its id. */
 int64_t db_attempt_begin(db *d, const db_attempt *a);
 /* Finishes the attempt: outcome pass|fail, cause, detail, end_ts and the module facts. With a MAC it
  * links the attempt to the module row (created on first sight, last_seen updated), so a module seen
  * again joins its history; if the same MAC is on another bay in an attempt whose time overlaps this
  * one (one module cannot sit in two sockets at once), both attempts get duplicate_mac = 1.
- * An unknown cause_id is refused with words. */
+ * The finished attempt is queued in the outbox in the same transaction. An unknown cause_id is
+ * refused with words, and so is a second end of one attempt. */
 int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a);
 
 /* Operator-visible event lines (level "info", "warn", "error"). bay -1: station-wide. */

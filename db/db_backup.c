@@ -428,14 +428,3 @@ int db_backup_prune(db *d, double before, bool force, db_block_fn removed, void 
     return deleted;
 }
 
-int db_attempt_set_kind(db *d, int64_t attempt_id, const char *kind)
-{
-    if (!strcmp(kind, "flash"))
-        return 0;
-    sqlite3_stmt *st = prep(d, "UPDATE attempt SET kind = ?2 WHERE id = ?1");
-    if (!st)
-        return -1;
-    sqlite3_bind_int64(st, 1, attempt_id);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_TRANSIENT);
-    return exec_done(d, st, "recording the attempt's kind");
-}

@@ -66,6 +66,3 @@ int db_backup_totals_get(db *d, db_backup_totals *t);
 int db_backup_prune(db *d, double before, bool force, db_block_fn removed, void *ctx,
                     int *kept_only_copy);
 
-/* The attempt's kind (attempt.kind, schema of main's migration 4: 'flash', 'restore',
- * 'skipped'). 'flash' is the column's default and costs no statement. */
-int db_attempt_set_kind(db *d, int64_t attempt_id, const char *kind);

@@ -5,6 +5,14 @@
  * steps in order. Add a change as a new entry at the end; db/README.md documents the result. */
 #include "db.h"
 
+/* A random (version 4) UUID in its text form, made by SQLite for rows that existed before UUIDs:
+ * random bytes as hex, with the version nibble 4 and the variant bits 10. Every call is evaluated
+ * per row (randomblob is not deterministic; a scalar subquery would be run once and repeat). */
+#define UUID_SQL                                                                                  \
+    "(lower(hex(randomblob(4))) || '-' || lower(hex(randomblob(2))) || '-4' || "                   \
+    "substr(lower(hex(randomblob(2))), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || " \
+    "substr(lower(hex(randomblob(2))), 2) || '-' || lower(hex(randomblob(6))))"
+
 static const char *const migrations[] = {
     /* 1: the first schema. */
     "CREATE TABLE station (\n"
@@ -101,7 +109,112 @@ static const char *const migrations[] = {
     "DROP INDEX attempt_by_mac;\n"
     "CREATE INDEX attempt_failed_by_end ON attempt (end_ts) WHERE outcome <> 'pass';\n",
 
-    /* 4: the backup store's index (issue 16). A block is a file of the store folder named by its
+    /* 4: the factory store (issue 14). A station identity made once per file; every attempt and
+     * audit row gets a random UUID made when it is created (a restored or cloned file would reuse
+     * row ids, and the central server would drop new records as duplicates); lot, tray and
+     * operator on each attempt; an attempt kind (flash, restore, skipped) and the outcome
+     * 'skipped' (a module that already passed elsewhere, left alone on purpose); the outbox the
+     * forwarder drains. The CHECK on attempt.outcome can only change by rebuilding the table:
+     * its rows are copied with their ids, and old rows get UUIDs of their own here (as does a row
+ * inserted by hand: the column's default). */
+    "CREATE TABLE station_self (\n"
+    "  only INTEGER PRIMARY KEY CHECK (only = 1),\n"
+    "  uuid TEXT NOT NULL,\n"
+    "  created_ts REAL NOT NULL\n"
+    ");\n"
+    "INSERT INTO station_self (only, uuid, created_ts) SELECT 1, " UUID_SQL ", "
+    "  (julianday('now') - 2440587.5) * 86400.0;\n"
+    "ALTER TABLE station ADD COLUMN line TEXT;\n"
+    "CREATE TABLE attempt_v4 (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  uuid TEXT NOT NULL UNIQUE DEFAULT " UUID_SQL ",\n"
+    "  kind TEXT NOT NULL DEFAULT 'flash' CHECK (kind IN ('flash', 'restore', 'skipped')),\n"
+    "  station_id INTEGER REFERENCES station(id),\n"
+    "  profile_id INTEGER REFERENCES profile(id),\n"
+    "  image_id INTEGER REFERENCES image(id),\n"
+    "  module_id INTEGER REFERENCES module(id),\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  bay_name TEXT,\n"
+    "  port_path TEXT,\n"
+    "  adapter TEXT,\n"
+    "  product TEXT,\n"
+    "  lot TEXT,\n"
+    "  tray INTEGER,\n"
+    "  operator TEXT,\n"
+    "  start_ts REAL NOT NULL,\n"
+    "  end_ts REAL,\n"
+    "  outcome TEXT NOT NULL DEFAULT 'running'\n"
+    "    CHECK (outcome IN ('running', 'pass', 'fail', 'interrupted', 'skipped')),\n"
+    "  cause TEXT,\n"
+    "  detail TEXT,\n"
+    "  chip TEXT,\n"
+    "  chip_id INTEGER,\n"
+    "  flash_id TEXT,\n"
+    "  mac TEXT,\n"
+    "  boot_version TEXT,\n"
+    "  bytes_written INTEGER,\n"
+    "  sectors_written INTEGER,\n"
+    "  sectors_skipped INTEGER,\n"
+    "  retries INTEGER,\n"
+    "  baud_start INTEGER,\n"
+    "  baud_end INTEGER,\n"
+    "  duplicate_mac INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "INSERT INTO attempt_v4 (id, uuid, station_id, profile_id, image_id, module_id, bay, bay_name, "
+    "  port_path, adapter, product, start_ts, end_ts, outcome, cause, detail, chip, chip_id, flash_id, "
+    "  mac, boot_version, bytes_written, sectors_written, sectors_skipped, retries, baud_start, "
+    "  baud_end, duplicate_mac)\n"
+    "  SELECT id, " UUID_SQL ", station_id, profile_id, image_id, module_id, bay, bay_name, port_path, "
+    "  adapter, product, start_ts, end_ts, outcome, cause, detail, chip, chip_id, flash_id, mac, "
+    "  boot_version, bytes_written, sectors_written, sectors_skipped, retries, baud_start, baud_end, "
+    "  duplicate_mac FROM attempt;\n"
+    "DROP TABLE attempt;\n"
+    "ALTER TABLE attempt_v4 RENAME TO attempt;\n"
+    "CREATE INDEX attempt_by_end ON attempt (end_ts);\n"
+    "CREATE INDEX attempt_by_module ON attempt (module_id);\n"
+    "CREATE INDEX attempt_by_bay ON attempt (bay, end_ts);\n"
+    "CREATE INDEX attempt_by_profile ON attempt (profile_id, end_ts);\n"
+    "CREATE INDEX attempt_by_outcome ON attempt (outcome);\n"
+    "CREATE INDEX attempt_by_mac_end ON attempt (mac, end_ts);\n"
+    "CREATE INDEX attempt_failed_by_end ON attempt (end_ts) WHERE outcome <> 'pass';\n"
+    "CREATE INDEX attempt_by_lot ON attempt (lot, end_ts) WHERE lot IS NOT NULL;\n"
+    "ALTER TABLE assignment ADD COLUMN uuid TEXT;\n"
+    "UPDATE assignment SET uuid = " UUID_SQL ";\n"
+    "CREATE UNIQUE INDEX assignment_by_uuid ON assignment (uuid);\n"
+    /* Trays are numbered within a lot: the next number is taken in the transaction that starts the
+     * tray's first attempt. */
+    "CREATE TABLE lot (\n"
+    "  name TEXT PRIMARY KEY,\n"
+    "  trays INTEGER NOT NULL DEFAULT 0,\n"
+    "  first_ts REAL NOT NULL,\n"
+    "  last_ts REAL NOT NULL\n"
+    ");\n"
+    /* One row per record to ship: what it is (the table) and its row id there. Written in the
+     * transaction that finishes the record; sent_ts set only after the server committed it;
+     * parked rows (refused for good) keep the server's words and leave the queue. */
+    "CREATE TABLE outbox (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  kind TEXT NOT NULL CHECK (kind IN ('station', 'profile', 'image', 'attempt', 'assignment')),\n"
+    "  ref_id INTEGER NOT NULL,\n"
+    "  created_ts REAL NOT NULL,\n"
+    "  sent_ts REAL,\n"
+    "  tries INTEGER NOT NULL DEFAULT 0,\n"
+    "  parked_ts REAL,\n"
+    "  parked_reason TEXT\n"
+    ");\n"
+    "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_ts IS NULL AND parked_ts IS NULL;\n"
+    /* Every record already in the file is queued once: a station that gains a central store ships
+     * its history too (the server drops what it already holds). */
+    "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'station', id, "
+    "  (julianday('now') - 2440587.5) * 86400.0 FROM station;\n"
+    "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'profile', id, first_seen FROM profile;\n"
+    "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'image', id, "
+    "  (julianday('now') - 2440587.5) * 86400.0 FROM image;\n"
+    "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'assignment', id, ts FROM assignment;\n"
+    "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'attempt', id, end_ts FROM attempt "
+    "  WHERE outcome <> 'running' ORDER BY end_ts, id;\n",
+
+    /* 5: the backup store's index (issue 16). A block is a file of the store folder named by its
      * sha256 (db/blockstore.h); its row is inserted only after the file is durable, with where it
      * was first read, so "do we hold (address, length, CRC) already?" is one index lookup. A
      * backup is one module's (MAC) at one time; its ranges point at blocks (NULL: blank, all

@@ -4,7 +4,8 @@
  * - Period: attempts that ENDED in [since, until), optionally one profile name and one bay.
  *   Attempts still 'running' are not counted. 'interrupted' attempts and those with cause
  *   'cancelled' say nothing about the module: they are counted apart ("interrupted") and left out
- *   of every other number.
+ *   of every other number. Only attempts of kind 'flash' count: a restore is not a yield event,
+ *   and a module 'skipped' (it already passed elsewhere, left alone on purpose) is in no figure.
  * - Module: one MAC. An attempt that failed before reading the MAC is a module of its own.
  * - attempts / pass / fail: counted per attempt.
  * - final yield = modules with at least one passing attempt / modules.
@@ -54,11 +55,11 @@ enum { REPORT_DAY_SPLIT_S = 48 * 3600, MAX_ZONE_CHANGES = 256, ADAPTER_BAYS_MAX 
 
 /* ---- the SQL: ?1 since, ?2 until, ?3 profile name or NULL, ?4 bay or -1 ---- */
 #define PERIOD                                                                                    \
-    "a.outcome <> 'running' AND a.end_ts >= ?1 AND a.end_ts < ?2 "                              \
+    "a.outcome <> 'running' AND a.kind = 'flash' AND a.end_ts >= ?1 AND a.end_ts < ?2 "          \
     "AND (?3 IS NULL OR a.profile_id IN (SELECT id FROM profile WHERE name = ?3)) "             \
     "AND (?4 < 0 OR a.bay = ?4) "
 #define INTERRUPTED "(a.outcome = 'interrupted' OR coalesce(a.cause, '') = 'cancelled')"
-#define COUNTED PERIOD "AND NOT " INTERRUPTED " "
+#define COUNTED PERIOD "AND NOT " INTERRUPTED " AND a.outcome <> 'skipped' "
 #define PASSED "CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END"
 #define CELL_KEYS "a.profile_id, %s, a.bay, coalesce(a.adapter, ''), a.station_id"
 #define CELL_KEYS_AS "a.profile_id AS k0, %s AS k1, a.bay AS k2, coalesce(a.adapter, '') AS k3, a.station_id AS k4"

@@ -204,7 +204,7 @@ static const char central_schema_sql[] =
     "CREATE TABLE IF NOT EXISTS attempt (id bigint PRIMARY KEY, station_id bigint REFERENCES station(id), "
     "  profile_id bigint REFERENCES profile(id), bay bigint NOT NULL, bay_name text, adapter text, "
     "  start_ts double precision NOT NULL, end_ts double precision, outcome text NOT NULL, cause text, "
-    "  detail text, mac text, duplicate_mac integer NOT NULL DEFAULT 0);\n"
+    "  detail text, mac text, duplicate_mac integer NOT NULL DEFAULT 0, kind text NOT NULL DEFAULT 'flash');\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_end ON attempt (end_ts);\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_mac_end ON attempt (mac, end_ts);\n"
     "CREATE INDEX IF NOT EXISTS attempt_by_station_end ON attempt (station_id, end_ts);\n"
@@ -307,9 +307,9 @@ int report_pg_copy_station(const char *conninfo, db *d, char *err, size_t errlen
     rc = rc ? rc : copy_table(c, sq, "SELECT id, name, sha256 FROM profile", "COPY profile (id, name, sha256) FROM STDIN",
                               err, errlen);
     rc = rc ? rc : copy_table(c, sq, "SELECT id, station_id, profile_id, bay, bay_name, adapter, start_ts, end_ts, "
-                              "outcome, cause, detail, mac, duplicate_mac FROM attempt",
+                              "outcome, cause, detail, mac, duplicate_mac, kind FROM attempt",
                               "COPY attempt (id, station_id, profile_id, bay, bay_name, adapter, start_ts, end_ts, "
-                              "outcome, cause, detail, mac, duplicate_mac) FROM STDIN", err, errlen);
+                              "outcome, cause, detail, mac, duplicate_mac, kind) FROM STDIN", err, errlen);
     char ignore[8];
     rc = rc ? (exec_ok(c, "ROLLBACK", ignore, sizeof ignore), rc) : exec_ok(c, "COMMIT", err, errlen);
     /* Statistics now, not when autovacuum gets round to it: without them the planner takes a

@@ -1,6 +1,5 @@
 /* cli_record.c - a command-line attempt in the station database (cli_record.h). */
 #include "cli_record.h"
-#include "db_backup.h"
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,10 +42,11 @@ static int db_fail(cli_record *c, const char *what, char *err, size_t errlen)
 }
 
 int cli_record_begin(cli_record *c, const char *db_path, const tf_profile *p, const char *port,
-                     char *err, size_t errlen)
+                     const char *kind, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->p = p;
+    c->kind = kind;
     snprintf(c->port, sizeof c->port, "%s", port);
     if (db_open(db_path, false, &c->d, err, errlen) < 0)
         return -1;
@@ -65,7 +65,7 @@ int cli_record_begin(cli_record *c, const char *db_path, const tf_profile *p, co
             return db_fail(c, "recording the profile", err, errlen);
     }
     c->start_ts = unix_now();
-    db_attempt a = {.station_id = c->station_id, .profile_id = c->profile_id,
+    db_attempt a = {.kind = c->kind, .station_id = c->station_id, .profile_id = c->profile_id,
                     .image_id = c->image_id, .bay = 0, .port_path = c->port,
                     .product = p ? p->product : NULL, .start_ts = c->start_ts};
     if (db_begin(c->d) < 0 || (c->attempt_id = db_attempt_begin(c->d, &a)) < 0 ||
@@ -76,7 +76,7 @@ int cli_record_begin(cli_record *c, const char *db_path, const tf_profile *p, co
     return 0;
 }
 
-int cli_record_end(cli_record *c, const bk_result *r, const char *kind, char *err, size_t errlen)
+int cli_record_end(cli_record *c, const bk_result *r, char *err, size_t errlen)
 {
     const tf_profile *p = c->p;
     if (p && r->variant >= 0 && r->variant < p->n_variants) {
@@ -86,13 +86,12 @@ int cli_record_end(cli_record *c, const bk_result *r, const char *kind, char *er
             c->image_id = id;
     }
     char mac[18], fid[8];
-    db_attempt a = {.station_id = c->station_id, .profile_id = c->profile_id,
+    db_attempt a = {.kind = c->kind, .station_id = c->station_id, .profile_id = c->profile_id,
                     .image_id = c->image_id, .bay = 0, .port_path = c->port,
                     .product = p ? p->product : NULL, .start_ts = c->start_ts,
                     .end_ts = unix_now()};
     st_attempt_fill_end(&a, r, mac, fid);
-    if (db_begin(c->d) < 0 || db_attempt_end(c->d, c->attempt_id, &a) < 0 ||
-        db_attempt_set_kind(c->d, c->attempt_id, kind) < 0 || db_commit(c->d) < 0) {
+    if (db_begin(c->d) < 0 || db_attempt_end(c->d, c->attempt_id, &a) < 0 || db_commit(c->d) < 0) {
         db_rollback(c->d);
         return db_fail(c, "ending the attempt", err, errlen);
     }

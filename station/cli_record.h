@@ -15,14 +15,15 @@ typedef struct cli_record {
     double start_ts;
     char port[128];
     const tf_profile *p;
+    const char *kind;         /* attempt.kind: "flash" or "restore" */
 } cli_record;
 
 /* Opens (creates, migrates) db_path and records the attempt's start. p may be NULL (restore).
  * -1 with words. */
 int cli_record_begin(cli_record *c, const char *db_path, const tf_profile *p, const char *port,
-                     char *err, size_t errlen);
-/* The attempt's end from the engine's result; `kind` "flash" or "restore" (attempt.kind). */
-int cli_record_end(cli_record *c, const bk_result *r, const char *kind, char *err, size_t errlen);
+                     const char *kind, char *err, size_t errlen);
+/* The attempt's end from the engine's result. */
+int cli_record_end(cli_record *c, const bk_result *r, char *err, size_t errlen);
 void cli_record_close(cli_record *c);
 
 /* The attempt row's end fields from a result (mac and fid are the caller's buffers): one

@@ -240,7 +240,7 @@ int cmd_flash(int argc, char **argv)
     backup_keeper *keeper = NULL;
     backup_job bj;
     bk_backup_ops ops;
-    if (dbpath && (cli_record_begin(&rec, dbpath, &p, port, err, sizeof err) < 0 ||
+    if (dbpath && (cli_record_begin(&rec, dbpath, &p, port, "flash", err, sizeof err) < 0 ||
                    backup_keeper_open(dbpath, rec.station_id, &keeper, err, sizeof err) < 0)) {
         cli_record_close(&rec);
         tf_profile_free(&p);
@@ -262,7 +262,7 @@ int cmd_flash(int argc, char **argv)
     if (u.tty)
         fputs("\r\033[K", stderr);
     tf_outcome out = r.passed ? TF_OUT_PASS : tf_outcome_of_cause(r.cause);
-    if (dbpath && cli_record_end(&rec, &r, "flash", err, sizeof err) < 0) {
+    if (dbpath && cli_record_end(&rec, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash flash: %s\n", err);
         out = tf_outcome_worse(out, TF_OUT_SETUP);
     }

@@ -199,7 +199,7 @@ int cmd_restore(int argc, char **argv)
     spec.expect_mac_set = true;
     spec.allow_no_mac = force;
     cli_record rec;
-    if (cli_record_begin(&rec, dbpath, NULL, port, msg, sizeof msg) < 0) {
+    if (cli_record_begin(&rec, dbpath, NULL, port, "restore", msg, sizeof msg) < 0) {
         cli_record_close(&rec);
         free(covered);
         backup_image_free(&im);
@@ -210,7 +210,7 @@ int cmd_restore(int argc, char **argv)
     if (force && !r.have_mac && r.chip != BK_CHIP_UNKNOWN)
         audit_force(&rec, mtext, port, b.id);
     tf_outcome out = r.passed ? TF_OUT_PASS : tf_outcome_of_cause(r.cause);
-    if (cli_record_end(&rec, &r, "restore", msg, sizeof msg) < 0) {
+    if (cli_record_end(&rec, &r, msg, sizeof msg) < 0) {
         fprintf(stderr, "trayflash restore: %s\n", msg);
         out = tf_outcome_worse(out, TF_OUT_SETUP);
     }

@@ -88,6 +88,45 @@ static void test_migrate_from(int version)
     fixture_cleanup(path);
 }
 
+/* Version 4 rebuilt the attempt table: every old row keeps its id and gets a UUID of its own, the
+ * file gets one identity, and the history is queued once for the central store. */
+static void test_v4_identity_and_history(void)
+{
+    char path[512];
+    fixture_path(path, sizeof path, "v3.db");
+    make_old_file(path, 3);
+    sqlite3 *sq;
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, "INSERT INTO attempt (bay, start_ts, end_ts, outcome, cause) "
+                             "VALUES (6, 130, 140, 'fail', 'brownout'), (7, 150, NULL, 'running', NULL);"
+                             "INSERT INTO profile (name, sha256, text, first_seen) VALUES ('p', 'x', 't', 5);",
+                         0, 0, 0) == SQLITE_OK);
+    sqlite3_close(sq);
+    db *d = fixture_open(path, false);
+    char self[DB_UUID_LEN + 1];
+    REQUIRE(db_station_uuid(d, self) == 0 && strlen(self) == DB_UUID_LEN && self[14] == '4');
+    db_close(d);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt") == 3);
+    REQUIRE(scalar(path, "SELECT count(DISTINCT uuid) FROM attempt WHERE length(uuid) = 36 "
+                         "AND substr(uuid, 15, 1) = '4' AND substr(uuid, 20, 1) IN ('8','9','a','b')") == 3);
+    REQUIRE(scalar(path, "SELECT min(id) FROM attempt WHERE bay = 5") == 1);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE kind = 'flash'") == 3);
+    /* finished attempts and the profile are queued; the running one is not (it is not finished) */
+    REQUIRE(scalar(path, "SELECT count(*) FROM outbox WHERE kind = 'attempt'") == 2);
+    REQUIRE(scalar(path, "SELECT count(*) FROM outbox WHERE kind = 'profile'") == 1);
+    /* a hand-inserted row still gets a UUID (the column's default) */
+    REQUIRE(sqlite3_open(path, &sq) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(sq, "INSERT INTO attempt (bay, start_ts) VALUES (9, 1)", 0, 0, 0) == SQLITE_OK);
+    sqlite3_close(sq);
+    REQUIRE(scalar(path, "SELECT count(DISTINCT uuid) FROM attempt") == 4);
+    /* the identity is made once: opening again keeps it */
+    d = fixture_open(path, false);
+    char again[DB_UUID_LEN + 1];
+    REQUIRE(db_station_uuid(d, again) == 0 && strcmp(self, again) == 0);
+    db_close(d);
+    fixture_cleanup(path);
+}
+
 static void test_refuse_newer(void)
 {
     char path[512];
@@ -147,6 +186,7 @@ int main(void)
     test_create();
     for (int v = 1; v < db_schema_latest(); v++)
         test_migrate_from(v);
+    test_v4_identity_and_history();
     test_refuse_newer();
     test_bad_files();
     printf("db_schema: ok (latest version %d)\n", db_schema_latest());

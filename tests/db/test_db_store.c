@@ -46,6 +46,65 @@ static int64_t attempt(db *d, int bay, double start, double end, const char *mac
     return id;
 }
 
+/* The outbox: each record is queued once, in the transaction that writes it, and a rolled-back
+ * record leaves no queue row behind. Attempts carry a UUID made at creation, lot/tray/operator. */
+static void test_outbox(const char *path, db *d)
+{
+    const char *q = "SELECT count(*) FROM outbox WHERE kind = ?1";
+    int64_t before = scalar(path, q, "attempt");
+    int64_t profiles = scalar(path, q, "profile");
+    REQUIRE(db_profile_upsert(d, "outbox-p", NULL, "outbox text") > 0);
+    REQUIRE(db_profile_upsert(d, "outbox-p", NULL, "outbox text") > 0);
+    REQUIRE(scalar(path, q, "profile") == profiles + 1);
+
+    REQUIRE(db_begin(d) == 0);
+    REQUIRE(db_lot_next_tray(d, "WO-77", 1000) == 1);
+    REQUIRE(db_lot_next_tray(d, "WO-77", 1001) == 2);
+    REQUIRE(db_lot_next_tray(d, "", 1001) < 0 && strstr(db_errmsg(d), "lot") != NULL);
+    char uuid[DB_UUID_LEN + 1];
+    db_new_uuid(uuid);
+    db_attempt a = {.uuid = uuid, .lot = "WO-77", .tray = 2, .operator_id = "op-9", .bay = 3,
+                    .start_ts = 1000, .end_ts = 1010, .mac = "aa:00:00:00:00:77", .passed = true};
+    int64_t id = db_attempt_begin(d, &a);
+    REQUIRE(id > 0);
+    REQUIRE(db_attempt_end(d, id, &a) == 0);
+    /* a second end of the same attempt is refused: it would queue the record twice */
+    REQUIRE(db_attempt_end(d, id, &a) < 0 && strstr(db_errmsg(d), "already ended") != NULL);
+    REQUIRE(db_commit(d) == 0);
+    REQUIRE(scalar(path, q, "attempt") == before + 1);
+    REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE id = ?1 AND lot = 'WO-77' AND tray = 2 "
+                              "AND operator = 'op-9' AND kind = 'flash'", 1, &id) == 1);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt WHERE uuid = ?1", uuid) == 1);
+    REQUIRE(scalar(path, "SELECT trays FROM lot WHERE name = ?1", "WO-77") == 2);
+
+    /* rolled back: neither the attempt's end nor its queue row */
+    db_attempt b = {.bay = 4, .start_ts = 1100, .end_ts = 1110, .passed = false, .cause_id = "brownout"};
+    int64_t id2 = db_attempt_begin(d, &b);
+    REQUIRE(id2 > 0);
+    REQUIRE(db_begin(d) == 0);
+    REQUIRE(db_attempt_end(d, id2, &b) == 0);
+    REQUIRE(db_rollback(d) == 0);
+    REQUIRE(scalar(path, q, "attempt") == before + 1);
+    REQUIRE(scalar_ints(path, "SELECT length(uuid) FROM attempt WHERE id = ?1", 1, &id2) == DB_UUID_LEN);
+    REQUIRE(db_attempt_end(d, id2, &b) == 0);
+    REQUIRE(scalar(path, q, "attempt") == before + 2);
+
+    /* a skipped module: its own outcome, no cause; a skip that claims a pass is refused */
+    db_attempt sk = {.kind = "skipped", .bay = 5, .start_ts = 1200, .end_ts = 1201, .skipped = true,
+                     .mac = "aa:00:00:00:00:77", .detail = "already passed on line-2"};
+    int64_t id3 = db_attempt_begin(d, &sk);
+    REQUIRE(id3 > 0);
+    sk.passed = true;
+    REQUIRE(db_attempt_end(d, id3, &sk) < 0 && strstr(db_errmsg(d), "skipped") != NULL);
+    sk.passed = false;
+    REQUIRE_MSG(db_attempt_end(d, id3, &sk) == 0, "%s", db_errmsg(d));
+    REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE id = ?1 AND outcome = 'skipped' "
+                              "AND kind = 'skipped' AND cause IS NULL", 1, &id3) == 1);
+    /* a UUID that is not one is refused with words */
+    db_attempt bad = {.uuid = "42", .bay = 1, .start_ts = 1};
+    REQUIRE(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "UUID") != NULL);
+}
+
 static void test_upserts(db *d)
 {
     int64_t s1 = db_station_upsert(d, "line-1", "host");
@@ -105,7 +164,10 @@ static void test_interrupted_scoped(void)
         ids[i] = db_attempt_begin(d, &a);
         REQUIRE(ids[i] > 0);
     }
+    int64_t queued = scalar(path, "SELECT count(*) FROM outbox WHERE kind = ?1", "attempt");
     REQUIRE(db_mark_interrupted(d, s1, 200) == 1);
+    /* the swept attempt is finished now: queued once, with the sweep */
+    REQUIRE(scalar(path, "SELECT count(*) FROM outbox WHERE kind = ?1", "attempt") == queued + 1);
     REQUIRE(db_mark_interrupted(d, s1, 201) == 0);
     db_close(d);
     REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE outcome = 'interrupted' AND id = ?1",
@@ -138,6 +200,14 @@ int main(void)
     test_upserts(d);
     test_refusals(d);
     test_retryable(d);
+    {
+        char opath[512];
+        fixture_path(opath, sizeof opath, "outbox.db");
+        db *od = fixture_open(opath, false);
+        test_outbox(opath, od);
+        db_close(od);
+        fixture_cleanup(opath);
+    }
 
     /* MAC history: module A fails on bay 1, passes on bay 2 later (a re-seat, not a duplicate) */
     const char *A = "d8:1f:12:aa:00:01", *B = "d8:1f:12:aa:00:02";
