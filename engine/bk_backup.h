@@ -39,6 +39,7 @@ typedef struct bk_backup_range {
     bool blank;         /* all 0xFF by its CRC: recorded, never read */
     bool shared;        /* vendor app / OTA (full): deduplicated by (addr, len, crc32) */
     bool done;          /* kept (read and put, known to the store, or blank) */
+    bool deferred;      /* another job was reading it when asked: asked again at the end */
 } bk_backup_range;
 
 /* Device: at most 0x40000 / 4 KiB sectors; full adds about 30 blocks. */
@@ -62,7 +63,11 @@ typedef struct bk_backup_ops {
      * recorded. 0: no such backup. */
     int (*have_backup)(void *ctx, const uint8_t mac[6], bk_backup_mode mode,
                        const bk_backup_range *device, int n, char *err, size_t errlen);
-    /* 1: the store holds the bytes of a range with this (addr, len, crc32). */
+    /* 1: the store holds the bytes of a range with this (addr, len, crc32). 2: not yet, but
+     * another job is reading those bytes now: the job goes on with its other ranges and asks
+     * again at the end (then reads it itself if it is still not there). 0: not held; the caller
+     * is expected to read it now. A tray of one reel read in parallel thus reads each shared
+     * block about once. */
     int (*have_block)(void *ctx, const bk_backup_range *r, char *err, size_t errlen);
     /* Keeps `r->len` bytes read and verified from the module; durable when it returns 0. */
     int (*put_block)(void *ctx, const bk_backup_range *r, const uint8_t *data, char *err,

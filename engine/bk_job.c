@@ -1108,9 +1108,12 @@ static step_result backup_step(job *j)
     if (!buf)
         return backup_store_failed(j, "a block", "out of memory");
     sr = STEP_DONE;
+    /* pass 0 leaves the blocks another job is reading for pass 1, which reads what is still
+       missing then */
+    for (int pass = 0; pass < 2 && sr == STEP_DONE; pass++)
     for (int i = 0; i < j->n_bk && sr == STEP_DONE; i++) {
         bk_backup_range *r = &j->bk[i];
-        if (r->done)
+        if (r->done || (pass == 1 && !r->deferred))
             continue;
         if (r->blank) {
             r->done = true;
@@ -1126,6 +1129,10 @@ static step_result backup_step(job *j)
             if (have == 1) {
                 r->done = true;
                 j->r->backup.known++;
+                continue;
+            }
+            if (have == 2 && pass == 0) {
+                r->deferred = true;
                 continue;
             }
         }

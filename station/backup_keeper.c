@@ -8,9 +8,18 @@
 #include <zlib.h>
 #include "db_backup.h"
 
+#define MAX_CLAIMS 256
+
+/* A shared block one job is reading now: others asking for it hear "2: being read". */
+typedef struct claim {
+    const backup_job *by;     /* NULL: a free slot */
+    uint32_t addr, len, crc32;
+} claim;
+
 struct backup_keeper {
-    pthread_mutex_t lock;     /* around `d` */
+    pthread_mutex_t lock;     /* around `d` and `claims` */
     db *d;
+    claim claims[MAX_CLAIMS];
     blockstore *bs;           /* read-only after open: used without the lock */
     int64_t station_id;
 };
@@ -102,14 +111,42 @@ static void remember(backup_job *bj, uint32_t addr, const char *sha)
     }
 }
 
+/* Under k->lock: the claim on (addr, len, crc32), or NULL. */
+static claim *claim_find(backup_keeper *k, const bk_backup_range *r)
+{
+    for (int i = 0; i < MAX_CLAIMS; i++) {
+        claim *c = &k->claims[i];
+        if (c->by && c->addr == r->addr && c->len == r->len && c->crc32 == r->crc32)
+            return c;
+    }
+    return NULL;
+}
+
+static void claim_take(backup_keeper *k, const backup_job *bj, const bk_backup_range *r)
+{
+    for (int i = 0; i < MAX_CLAIMS; i++)
+        if (!k->claims[i].by) {
+            k->claims[i] = (claim){bj, r->addr, r->len, r->crc32};
+            return;
+        }
+    /* every slot busy: the block goes unclaimed, and another job may read it too */
+}
+
 static int have_block(void *ctx, const bk_backup_range *r, char *err, size_t errlen)
 {
     backup_job *bj = ctx;
     char sha[65];
     pthread_mutex_lock(&bj->k->lock);
     int rc = db_backup_block_find(bj->k->d, r->addr, r->len, r->crc32, sha);
-    if (rc < 0)
+    if (rc < 0) {
         db_failed(bj->k, err, errlen);
+    } else if (rc == 0) {
+        const claim *c = claim_find(bj->k, r);
+        if (c && c->by != bj)
+            rc = 2; /* another job is reading it */
+        else if (!c)
+            claim_take(bj->k, bj, r);
+    }
     pthread_mutex_unlock(&bj->k->lock);
     if (rc == 1)
         remember(bj, r->addr, sha);
@@ -128,6 +165,9 @@ static int put_block(void *ctx, const bk_backup_range *r, const uint8_t *data, c
     int rc = db_backup_block_add(bj->k->d, sha, r->len, r->addr, r->crc32, unix_now());
     if (rc < 0)
         db_failed(bj->k, err, errlen);
+    claim *c = claim_find(bj->k, r);
+    if (c && c->by == bj)
+        c->by = NULL; /* the block is known now */
     pthread_mutex_unlock(&bj->k->lock);
     if (rc == 0)
         remember(bj, r->addr, sha);
@@ -189,6 +229,17 @@ void backup_job_init(backup_job *bj, backup_keeper *k, int bay, const char *port
     snprintf(bj->port, sizeof bj->port, "%s", port ? port : "");
     *ops = (bk_backup_ops){.ctx = bj, .have_backup = have_backup, .have_block = have_block,
                            .put_block = put_block, .commit = commit};
+}
+
+void backup_job_done(backup_job *bj)
+{
+    if (!bj || !bj->k)
+        return;
+    pthread_mutex_lock(&bj->k->lock);
+    for (int i = 0; i < MAX_CLAIMS; i++)
+        if (bj->k->claims[i].by == bj)
+            bj->k->claims[i].by = NULL;
+    pthread_mutex_unlock(&bj->k->lock);
 }
 
 int backup_keeper_usage(backup_keeper *k, backup_usage *u, char *err, size_t errlen)

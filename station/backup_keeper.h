@@ -34,6 +34,8 @@ typedef struct backup_job {
 } backup_job;
 void backup_job_init(backup_job *bj, backup_keeper *k, int bay, const char *port,
                      bk_backup_ops *ops);
+/* After the job (passed or not): the blocks it had claimed to read are free for others. */
+void backup_job_done(backup_job *bj);
 
 /* What a status line needs: the store's size against the cap (0: none). */
 typedef struct backup_usage {

@@ -266,6 +266,8 @@ int cmd_flash(int argc, char **argv)
         fprintf(stderr, "trayflash flash: %s\n", err);
         out = tf_outcome_worse(out, TF_OUT_SETUP);
     }
+    if (keeper)
+        backup_job_done(&bj);
     backup_keeper_close(keeper);
     cli_record_close(&rec);
     bool bench = out != TF_OUT_PASS && out != TF_OUT_MODULE_FAILED;

@@ -173,6 +173,7 @@ static void run_job(st_bay *b)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    backup_job_done(bj);
     free(bj);
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
