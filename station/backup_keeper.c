@@ -22,6 +22,7 @@ struct backup_keeper {
     claim claims[MAX_CLAIMS];
     blockstore *bs;           /* read-only after open: used without the lock */
     int64_t station_id;
+    uint64_t cap;             /* bytes; 0: none (set before the first job) */
 };
 
 static double unix_now(void)
@@ -153,11 +154,38 @@ static int have_block(void *ctx, const bk_backup_range *r, char *err, size_t err
     return rc;
 }
 
+void backup_keeper_set_cap(backup_keeper *k, uint64_t cap_bytes)
+{
+    k->cap = cap_bytes;
+}
+
+/* 0 while a block of `len` bytes fits under the cap; -1 with words when it does not. */
+static int check_cap(backup_keeper *k, uint32_t len, char *err, size_t errlen)
+{
+    if (!k->cap)
+        return 0;
+    db_backup_totals t;
+    pthread_mutex_lock(&k->lock);
+    int rc = db_backup_totals_get(k->d, &t);
+    if (rc < 0)
+        db_failed(k, err, errlen);
+    pthread_mutex_unlock(&k->lock);
+    if (rc == 0 && t.stored + len > k->cap) {
+        snprintf(err, errlen, "the backup store holds %.1f MiB, its cap (backup_cap_mb) is %.1f "
+                 "MiB: prune old backups (trayflash backup prune) or raise the cap",
+                 (double)t.stored / 1048576, (double)k->cap / 1048576);
+        rc = -1;
+    }
+    return rc;
+}
+
 static int put_block(void *ctx, const bk_backup_range *r, const uint8_t *data, char *err,
                      size_t errlen)
 {
     backup_job *bj = ctx;
     char sha[65];
+    if (check_cap(bj->k, r->len, err, errlen) < 0)
+        return -1;
     if (blockstore_put(bj->k->bs, data, r->len, sha, err, errlen) < 0)
         return -1;
     /* the file is durable: now its row may exist */

@@ -21,6 +21,9 @@ typedef struct backup_keeper backup_keeper;
 int backup_keeper_open(const char *db_path, int64_t station_id, backup_keeper **out, char *err,
                        size_t errlen);
 void backup_keeper_close(backup_keeper *k);
+/* The store's cap in bytes (0: none): a block that would take the store past it is refused
+ * (the module fails with backup_store, nothing erased). Set before the first job. */
+void backup_keeper_set_cap(backup_keeper *k, uint64_t cap_bytes);
 
 /* One job's view of the keeper: the ops the engine calls, and the blocks this job placed (by
  * address), which its commit points at. Lives as long as the job. */

@@ -23,6 +23,7 @@ enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
 
 enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
+    SK_BACKUP_CAP_MB,
     SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_COUNT
 };
 
@@ -47,6 +48,9 @@ static const tf_key keys[SK_COUNT] = {
     [SK_START_MODE] = { "start_mode", SEC_STATION, TF_KEY_CHOICE, 0, 0, "on_plug|poll",
                         "on_plug", NULL, "on_plug: flash when an adapter appears; poll: fixed "
                         "adapters, modules swapped in the sockets.", 0, NULL },
+    [SK_BACKUP_CAP_MB] = { "backup_cap_mb", SEC_STATION, TF_KEY_INT, 0, 10000000, NULL, "0",
+                           NULL, "the backup store's size cap in MiB (0: none): a warning at 90%, "
+                           "backups refused at the cap.", 0, NULL },
     [SK_ALLOW] = { "allow", SEC_ADAPTERS, TF_KEY_LIST, 0, 0, NULL,
                    "1a86:7523, 10c4:ea60, 0403:6001, 0403:6015, 067b:2303", NULL,
                    "The adapters accepted, vid:pid, comma separated; lines add up.",
@@ -374,6 +378,8 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         return set_int(p, k, value, line, &c->pool_size);
     case SK_POLL_INTERVAL_MS:
         return set_int(p, k, value, line, &c->poll_interval_ms);
+    case SK_BACKUP_CAP_MB:
+        return set_int(p, k, value, line, &c->backup_cap_mb);
     case SK_START_MODE:
         if (!strcmp(value, "on_plug"))
             c->start_mode = SC_START_ON_PLUG;

@@ -121,6 +121,7 @@ struct station {
     int64_t station_id;     /* the station's row (backups point at it) */
     backup_keeper *backup;  /* the backup store, opened by the first job whose profile asks for
                                a backup (under lock); closed after the pool */
+    bool backup_cap_warned; /* the 90% warning was given (under lock); again once below it */
     sv_builder *view;
     headless *hl;
     devsrc *src;

@@ -113,11 +113,34 @@ static backup_keeper *keeper_for_job(station *st, char *why, size_t whylen)
 {
     pthread_mutex_lock(&st->lock);
     if (!st->backup && backup_keeper_open(st->db_path, st->station_id, &st->backup, why,
-                                          whylen) == 0)
+                                          whylen) == 0) {
+        backup_keeper_set_cap(st->backup, (uint64_t)st->o.cfg.backup_cap_mb << 20);
         st_notice(st->q, 0, ST_LOG_INFO, "backup store %s.blocks opened", st->db_path);
+    }
     backup_keeper *k = st->backup;
     pthread_mutex_unlock(&st->lock);
     return k;
+}
+
+/* After a job that kept a backup: a warning on the dashboard once the store passes 90% of its
+ * cap (again after it fell below, e.g. a prune). */
+static void check_backup_cap(station *st, backup_keeper *k)
+{
+    uint64_t cap = (uint64_t)st->o.cfg.backup_cap_mb << 20;
+    backup_usage u;
+    char why[300];
+    if (!cap || backup_keeper_usage(k, &u, why, sizeof why) < 0)
+        return;
+    bool high = u.stored * 10 >= cap * 9;
+    pthread_mutex_lock(&st->lock);
+    bool tell = high && !st->backup_cap_warned;
+    st->backup_cap_warned = high;
+    pthread_mutex_unlock(&st->lock);
+    if (tell)
+        st_notice(st->q, 0, ST_LOG_WARN, "backup store at %.0f%% of its cap (%.1f of %d MiB): "
+                  "prune old backups (trayflash backup prune) before new ones are refused",
+                  100.0 * (double)u.stored / (double)cap, (double)u.stored / 1048576,
+                  st->o.cfg.backup_cap_mb);
 }
 
 static void run_job(st_bay *b)
@@ -174,6 +197,8 @@ static void run_job(st_bay *b)
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
     backup_job_done(bj);
+    if (bj)
+        check_backup_cap(st, bj->k);
     free(bj);
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);

@@ -45,11 +45,14 @@ static void setup(run *r, const char *mode)
     ru_write_file(r->profile, text);
 }
 
-static station *start(run *r, int n, const bksim_module_config *mods, double scale)
+static station *start_capped(run *r, int n, const bksim_module_config *mods, double scale,
+                             int cap_mb, FILE *out)
 {
     static station_opts o;
     memset(&o, 0, sizeof o);
     station_config_defaults(&o.cfg);
+    o.cfg.backup_cap_mb = cap_mb;
+    o.headless_out = out;
     o.cfg.pool_size = 16;
     o.profile_path = r->profile;
     o.db_path = r->db_path;
@@ -66,6 +69,11 @@ static station *start(run *r, int n, const bksim_module_config *mods, double sca
         exit(2);
     }
     return st;
+}
+
+static station *start(run *r, int n, const bksim_module_config *mods, double scale)
+{
+    return start_capped(r, n, mods, scale, 0, NULL);
 }
 
 static void reel_modules(bksim_module_config *mods, int n)
@@ -272,6 +280,39 @@ static int case_brownout(void)
     return CHECK_DONE();
 }
 
+/* backup_cap_mb 1 and a full backup of 1.2 MiB: a warning past 90%, then the block that would
+ * pass the cap is refused and the module fails with backup_store, nothing erased. */
+static int case_cap(void)
+{
+    run r;
+    setup(&r, "full");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    FILE *out = tmpfile();
+    REQUIRE(out != NULL);
+    station *st = start_capped(&r, 1, mods, 0.1, 1, out);
+    CHECK_EQ_INT(station_wait(st), 0);
+    int causes[BK_CAUSE_COUNT];
+    station_fail_causes(st, causes);
+    CHECK_EQ_INT(causes[BK_CAUSE_BACKUP_STORE], 1);
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(station_sim(st), 0, erases, programs, BKSIM_SECTORS);
+    int touched = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        touched += erases[s] + programs[s];
+    CHECK_EQ_INT(touched, 0);
+    station_free(st);
+    char *lines = check_read_file(out);
+    fclose(out);
+    CHECK_HAS(lines, "backup store at 9");
+    CHECK_HAS(lines, "backup_cap_mb");
+    CHECK(check_db_int(r.db_path, "select sum(size) from backup_block") <= 1 << 20);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 0);
+    free(lines);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
 typedef struct db_wait {
     const char *path;
     const char *sql;
@@ -329,6 +370,7 @@ static const check_case cases[] = {
     {"reel16", case_reel16},
     {"brownout", case_brownout},
     {"sigkill", case_sigkill},
+    {"cap", case_cap},
 };
 
 int main(int argc, char **argv)

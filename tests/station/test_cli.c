@@ -69,6 +69,11 @@ static int case_help(char *tf, char *bksim)
         {"profile", "check", "usage: trayflash profile"},
         {"profile", "list", "usage: trayflash profile"},
         {"pin-hash", NULL, "usage: trayflash pin-hash"},
+        {"backup", "list", "usage: trayflash backup list"},
+        {"backup", "export", "usage: trayflash backup export"},
+        {"backup", "verify", "usage: trayflash backup verify"},
+        {"backup", "prune", "usage: trayflash backup prune"},
+        {"restore", NULL, "usage: trayflash restore"},
     };
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -419,7 +424,10 @@ static int case_options(char *tf)
     static const char *const cmds[][2] = {{"flash", NULL},  {"station", NULL},
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
-                                          {"profile", "new"},   {"pin-hash", NULL}};
+                                          {"profile", "new"},   {"pin-hash", NULL},
+                                          {"backup", "list"},   {"backup", "export"},
+                                          {"backup", "verify"}, {"backup", "prune"},
+                                          {"restore", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
