@@ -65,11 +65,13 @@ typedef struct bk_backup_ops {
                        const bk_backup_range *device, int n, char *err, size_t errlen);
     /* 1: the store holds the bytes of a range with this (addr, len, crc32). 2: not yet, but
      * another job is reading those bytes now: the job goes on with its other ranges and asks
-     * again at the end (then reads it itself if it is still not there). 0: not held; the caller
-     * is expected to read it now. A tray of one reel read in parallel thus reads each shared
-     * block about once. */
-    int (*have_block)(void *ctx, const bk_backup_range *r, char *err, size_t errlen);
-    /* Keeps `r->len` bytes read and verified from the module; durable when it returns 0. */
+     * again at the end with `wait` set, when the store waits for that other job (a bounded
+     * time) instead of answering 2. 0: not held; the caller is expected to read it now. A
+     * tray of one reel read in parallel thus reads each shared block about once. */
+    int (*have_block)(void *ctx, const bk_backup_range *r, bool wait, char *err, size_t errlen);
+    /* Keeps `r->len` bytes read and verified from the module (copied: `data` is the caller's
+     * again on return). They may be made durable in the background; commit returns only once
+     * every block put is durable, and fails if one could not be kept. */
     int (*put_block)(void *ctx, const bk_backup_range *r, const uint8_t *data, char *err,
                      size_t errlen);
     /* Records the module's backup: every range (blank ones too), after their bytes are

@@ -1121,7 +1121,7 @@ static step_result backup_step(job *j)
             continue;
         }
         if (r->shared) {
-            int have = ops->have_block(ops->ctx, r, err, sizeof err);
+            int have = ops->have_block(ops->ctx, r, pass == 1, err, sizeof err);
             if (have < 0) {
                 sr = backup_store_failed(j, "the lookup", err);
                 break;
@@ -1182,9 +1182,18 @@ static bool backup(job *j)
     j->r->backup.ranges = (uint32_t)j->n_bk;
     uint32_t garbled_before = j->ev.garbled;
     for (int attempt = 0;; attempt++) {
+        /* reads and CRCs only: the T's LinkCheck after each CRC waits for the end */
+        j->s.reads_only = true;
         step_result r = backup_step(j);
-        if (r == STEP_DONE)
-            break;
+        if (r == STEP_DONE) {
+            bk_status st = bk_relink_after_crcs(&j->s, (int)(bk_byte_time_s(j->s.baud) * 13 * 1000.0) + 250);
+            if (st == BK_ST_OK)
+                break;
+            if (ended_hard(j, st, "the LinkCheck after the backup"))
+                return false;
+            r = backup_soft(j, st, "LinkCheck after the backup", 0);
+        }
+        j->s.reads_only = false;
         if (r == STEP_FAILED || j->failed)
             return false;
         if (attempt >= j->spec->write_retries)

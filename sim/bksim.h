@@ -74,6 +74,8 @@ typedef struct bksim_module_config {
                                comes from reel N: bootloader and vendor app are the reel's (the
                                same bytes on every module of it) and its per-device regions hold
                                data of its own (key-value storage, Tuya data; sim/README.md) */
+    bool device_data_full;  /* every per-device sector carries data of its own (the worst case
+                               of a device backup; bench/bench_backup) */
 } bksim_module_config;
 void bksim_module_config_default(bksim_module_config *mc); /* BK7231T, no faults, derived MAC */
 

@@ -294,6 +294,11 @@ static void init_flash(bksim_module *m, uint64_t seed, int index)
     fill_random(m->flash + APP_START, m->sfam->vendor_app_end - APP_START, &s);
     if (m->cfg.reel > 0)
         init_device_data(m, seed, index);
+    if (m->cfg.device_data_full) {
+        uint64_t d = seed ^ ((uint64_t)index << 24) ^ 0xF011;
+        for (int i = 0; i < m->fam->n_per_device; i++)
+            fill_random(m->flash + m->fam->per_device[i].start, m->fam->per_device[i].len, &d);
+    }
     init_rf_calibration(m);
 }
 

@@ -2,10 +2,10 @@
  * (db/blockstore.h) and their index (db/db_backup.h), beside the station database.
  *
  * One keeper per process, shared by every pool worker: it owns a database handle of its own
- * (the db writer's is the writer's) and one lock around it. Block files are written outside
- * the lock (content-addressed: two workers writing the same block write the same bytes); the
- * index row of a block is added once its file is durable, the backup's rows once all its
- * blocks are. */
+ * (the db writer's is the writer's), one lock, and a writer thread that makes the blocks the
+ * jobs read durable while their next reads go on the wire. The index row of a block is added
+ * once its file is durable; the backup's rows once all its blocks are (commit waits for them).
+ * A job's backup_job must outlive its blocks in flight: backup_job_done waits for them. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -34,10 +34,16 @@ typedef struct backup_job {
     int n;
     struct { uint32_t addr; char sha[65]; } placed[BK_BACKUP_MAX_RANGES];
     int64_t backup_id;        /* after a commit: the backup's row */
+    /* under the keeper's lock: blocks handed to its writer and not yet durable, and the
+       first failure of one */
+    int in_flight;
+    bool write_failed;
+    char write_err[300];
 } backup_job;
 void backup_job_init(backup_job *bj, backup_keeper *k, int bay, const char *port,
                      bk_backup_ops *ops);
-/* After the job (passed or not): the blocks it had claimed to read are free for others. */
+/* After the job (passed or not): waits for its blocks still being written, then the blocks it
+ * had claimed to read are free for others. */
 void backup_job_done(backup_job *bj);
 
 /* What a status line needs: the store's size against the cap (0: none). */
