@@ -23,7 +23,7 @@ enum {
     S_DUP_OTHERS, S_DUP_SELF,
     S_EVENT_INS, S_ASSIGN_INS, S_MARK_INTERRUPTED,
     S_OUTBOX_INS, S_OUTBOX_INTERRUPTED, S_STATION_LINE, S_SELF_UUID,
-    S_LOT_NEXT_TRAY, S_LOT_TRAYS,
+    S_LOT_NEXT_TRAY, S_LOT_TRAYS, S_MAC_PASSED,
     S_COUNT
 };
 
@@ -47,7 +47,8 @@ static const char *const stmt_sql[S_COUNT] = {
                       "chip = ?6, chip_id = ?7, flash_id = ?8, mac = ?9, boot_version = ?10, "
                       "bytes_written = ?11, sectors_written = ?12, sectors_skipped = ?13, "
                       "retries = ?14, baud_start = ?15, baud_end = ?16, module_id = ?17, "
-                      "image_id = coalesce(?18, image_id) "
+                      "image_id = coalesce(?18, image_id), "
+                      "kind = CASE WHEN ?3 = 'skipped' THEN 'skipped' ELSE kind END "
                       "WHERE id = ?1 AND outcome = 'running'",
     [S_MODULE_UPSERT] = "INSERT INTO module (mac, chip, chip_id, flash_id, first_seen, last_seen) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (mac) DO UPDATE SET "
@@ -78,6 +79,11 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_LOT_NEXT_TRAY] = "INSERT INTO lot (name, trays, first_ts, last_ts) VALUES (?1, 1, ?2, ?2) "
                         "ON CONFLICT (name) DO UPDATE SET trays = trays + 1, last_ts = excluded.last_ts",
     [S_LOT_TRAYS] = "SELECT trays FROM lot WHERE name = ?1",
+    /* attempt_by_mac_end: the MAC's attempts, newest first */
+    [S_MAC_PASSED] = "SELECT a.end_ts, coalesce(s.name, ''), a.bay FROM attempt a "
+                     "LEFT JOIN station s ON s.id = a.station_id WHERE a.mac = ?1 "
+                     "AND a.outcome = 'pass' AND a.kind = 'flash' AND a.product IS ?2 "
+                     "ORDER BY a.end_ts DESC LIMIT 1",
 };
 
 enum { DB_BUSY_TIMEOUT_MS = 5000 };
@@ -452,6 +458,31 @@ int db_lot_next_tray(db *d, const char *lot, double ts)
     sqlite3_bind_text(st, 1, lot, -1, SQLITE_TRANSIENT);
     int64_t n = select_required(d, st, "numbering the lot's next tray");
     return n < 0 ? -1 : (int)n;
+}
+
+static int normalise_mac(db *d, const char *in, char out[32]);
+
+int db_mac_passed(db *d, const char *mac, const char *product, db_pass_seen *seen)
+{
+    char low[32];
+    if (!mac || normalise_mac(d, mac, low) < 0)
+        return -1;
+    sqlite3_stmt *st = stmt_get(d, S_MAC_PASSED);
+    if (!st)
+        return -1;
+    sqlite3_bind_text(st, 1, low, -1, SQLITE_TRANSIENT);
+    bind_text(st, 2, product);
+    int rc = sqlite3_step(st), found = 0;
+    if (rc == SQLITE_ROW) {
+        seen->end_ts = sqlite3_column_double(st, 0);
+        snprintf(seen->station, sizeof seen->station, "%s", (const char *)sqlite3_column_text(st, 1));
+        seen->bay = sqlite3_column_int(st, 2);
+        found = 1;
+    } else if (rc != SQLITE_DONE) {
+        found = sq_fail(d, "looking up the module's passes");
+    }
+    sqlite3_reset(st);
+    return found;
 }
 
 int64_t db_station_upsert(db *d, const char *name, const char *host)

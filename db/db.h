@@ -96,6 +96,15 @@ int64_t db_attempt_begin(db *d, const db_attempt *a);
  * refused with words, and so is a second end of one attempt. */
 int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a);
 
+/* The cross-station guard's local half: the newest passing flash attempt of `product` by the
+ * module `mac` in this file. 1 and *seen filled when there is one, 0 when none, -1 on error. */
+typedef struct db_pass_seen {
+    double end_ts;
+    char station[64];
+    int bay;
+} db_pass_seen;
+int db_mac_passed(db *d, const char *mac, const char *product, db_pass_seen *seen);
+
 /* Operator-visible event lines (level "info", "warn", "error"). bay -1: station-wide. */
 int db_event_log(db *d, double ts, int bay, const char *level, const char *text);
 /* Audit of profile assignment changes (who, which bays, which profile versions, allowed or not).

@@ -1276,6 +1276,20 @@ static bool check_spec(job *j)
     return true;
 }
 
+/* The caller's gate, before the first change to the module. */
+static bool pass_gate(job *j)
+{
+    if (!j->hooks || !j->hooks->gate)
+        return true;
+    char why[sizeof j->r->detail] = "";
+    if (j->hooks->gate(j->hooks->ctx, j->r, why, sizeof why) == BK_GATE_GO)
+        return true;
+    j->r->skipped = true;
+    snprintf(j->r->detail, sizeof j->r->detail, "%s", why[0] ? why : "left as it is by the station");
+    info(j, "skipped, nothing changed: %s", j->r->detail);
+    return false;
+}
+
 static bool run(job *j)
 {
     if (!check_spec(j))
@@ -1298,7 +1312,7 @@ static bool run(job *j)
     /* The MAC is read before the variant is chosen: a module refused as the wrong chip is
      * still traceable in the records (a read changes nothing on the module). */
     if (!run_step(j, identify_step, "identification") ||
-        !run_step(j, read_mac_step, "reading the MAC") || !choose_variant(j) ||
+        !run_step(j, read_mac_step, "reading the MAC") || !choose_variant(j) || !pass_gate(j) ||
         !check_expected_module(j) || !run_step(j, unprotect_step, "unprotecting the flash") ||
         !backup(j))
         return false;
@@ -1347,8 +1361,9 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     bool ok = run(j);
     j->ev.foreign_frames = j->s.foreign_frames;
     result->passed = ok;
-    /* the one place a cause is decided (a pass: the warning of one that needed help) */
-    result->cause = ok ? BK_CAUSE_NONE : bk_classify(&j->ev, false);
+    /* the one place a cause is decided (a pass: the warning of one that needed help); a
+     * skipped module has none: nothing went wrong, nothing was done */
+    result->cause = ok || result->skipped ? BK_CAUSE_NONE : bk_classify(&j->ev, false);
     result->warning = ok ? bk_classify(&j->ev, true) : BK_CAUSE_NONE;
     if (ok) {
         set_phase(j, BK_PHASE_DONE);

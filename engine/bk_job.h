@@ -88,8 +88,16 @@ typedef struct bk_event {
 
 typedef void (*bk_event_fn)(void *ctx, const bk_event *ev);
 
+/* The caller's word on a module once it is identified and its MAC read, before anything on it
+ * changes (no unprotect, no erase): flash it, or leave it as it is (a module that already
+ * passed this product elsewhere). */
+typedef enum bk_gate { BK_GATE_GO = 0, BK_GATE_SKIP } bk_gate;
+struct bk_result;
+typedef bk_gate (*bk_gate_fn)(void *ctx, const struct bk_result *so_far, char *why, size_t whylen);
+
 typedef struct bk_job_hooks {
     bk_event_fn on_event;   /* may be NULL */
+    bk_gate_fn gate;        /* may be NULL: every module is flashed */
     void *ctx;
     atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
                                (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
@@ -102,6 +110,8 @@ enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };
 
 typedef struct bk_result {
     bool passed;              /* true only after the whole region's CRC matched the image */
+    bool skipped;             /* the gate said leave it: nothing on it changed; not a pass nor a
+                                 failure (cause NONE), the gate's words in detail */
     bk_cause cause;
     bk_cause warning;         /* on a pass: trouble seen and overcome (noisy line, adapter baud,
                                  foreign traffic); BK_CAUSE_NONE if none */

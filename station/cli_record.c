@@ -31,7 +31,8 @@ void st_attempt_fill_end(db_attempt *a, const bk_result *r, char mac[18], char f
     a->baud_start = (int)r->baud_start;
     a->baud_end = (int)r->baud_end;
     a->passed = r->passed;
-    a->cause_id = r->passed ? NULL : bk_cause_id(r->cause);
+    a->skipped = r->skipped;
+    a->cause_id = r->passed || r->skipped ? NULL : bk_cause_id(r->cause);
     a->detail = r->detail[0] ? r->detail : NULL;
 }
 

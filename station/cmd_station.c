@@ -21,7 +21,7 @@
 
 enum {
     OPT_PROFILE, OPT_CONFIG, OPT_DB, OPT_HEADLESS, OPT_SYSLOG, OPT_SIM, OPT_SIM_SCENARIO,
-    OPT_TIME_SCALE, OPT_ONCE, OPT_LINK_TIMEOUT_MS
+    OPT_TIME_SCALE, OPT_ONCE, OPT_LINK_TIMEOUT_MS, OPT_LOT, OPT_OPERATOR
 };
 static const cli_opt station_opts_table[] = {
     [OPT_PROFILE] = {"profile", "FILE", "the default profile (the station file's [station] profile)"},
@@ -35,6 +35,9 @@ static const cli_opt station_opts_table[] = {
     [OPT_ONCE] = {"once", NULL, "stop when every bay with an adapter has finished one attempt"},
     [OPT_LINK_TIMEOUT_MS] = {"link-timeout-ms", "MS",
                              "how long to wait for a module's bootloader (default: the profile's)"},
+    [OPT_LOT] = {"lot", "ID", "the lot (work order or reel) attempts record; while the station\n"
+                              "runs: the dashboard's L key or trayflash ctl --lot"},
+    [OPT_OPERATOR] = {"operator", "ID", "the operator attempts record (also: L, trayflash ctl)"},
     {NULL, NULL, NULL},
 };
 
@@ -42,7 +45,7 @@ static const cli_command station_cmd = {
     .name = "station",
     .synopsis = "station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
                 "        [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-                "        [--link-timeout-ms MS]",
+                "        [--link-timeout-ms MS] [--lot ID] [--operator ID]",
     .about =
         "Run the tray: hot-plugged USB-serial adapters become bays and are flashed in parallel;\n"
         "every attempt goes to the database. On a terminal the dashboard shows the tray (? for its\n"
@@ -201,6 +204,12 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
             break;
         case OPT_SIM_SCENARIO:
             scenario = v;
+            break;
+        case OPT_LOT:
+            o->lot = v;
+            break;
+        case OPT_OPERATOR:
+            o->operator_id = v;
             break;
         default: /* --sim, --time-scale, --link-timeout-ms: numbers */
             if (!number_option(o, opt, v))

@@ -13,7 +13,7 @@ void cli_usage(FILE *out)
         "      and keeps the profile's backup (backup = device|full) in FILE.blocks/.\n"
         "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-        "          [--link-timeout-ms MS]\n"
+        "          [--link-timeout-ms MS] [--lot ID] [--operator ID]\n"
         "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
         "      --sim N uses N simulated modules in-process instead of udev. --syslog also\n"
         "      sends the headless lines to syslog. TRAYFLASH_DEBUG=db,wire: debug notices of\n"
@@ -47,6 +47,8 @@ void cli_usage(FILE *out)
         "  restore --port PATH --mac M [--db FILE] [--backup ID] [--force] [--baud B]\n"
         "      Write a module's backup back and verify it by CRC; --force for a module that\n"
         "      shows no MAC.\n"
+        "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
+        "      Give a running station the lot and operator its next attempts record.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -94,6 +96,8 @@ int main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (!strcmp(c, "restore"))
         return cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(c, "ctl"))
+        return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -35,6 +35,10 @@ typedef struct st_event {
     char bay_name[32];
     char product[64];
     const struct tf_profile *profile; /* JOB_START: loaded for the station's whole life */
+    char lot[64];              /* JOB_START: the lot and operator of the attempt ("" = none) */
+    char operator_id[64];
+    uint64_t tray_seq;         /* JOB_START: the station's tray count this run; the writer turns
+                                  a new (lot, tray_seq) into the lot's next tray number */
     /* JOB_EVENT: */
     bk_event_kind ev_kind;
     bk_phase phase;

@@ -8,6 +8,7 @@
 #include "station.h"
 #include <errno.h>
 #include <poll.h>
+#include "ctl.h"
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -201,6 +202,12 @@ static bool schedule_locked(station *st)
             all_done = false;
         if (b->busy || st->paused || st->db_stalled)
             continue;
+        if (station_lot_missing_locked(st)) {
+            if (!st->lot_wait_said && (b->want_start || st->o.cfg.start_mode == SC_START_POLL))
+                st_notice(st->q, 0, ST_LOG_WARN, "%s", STATION_LOT_WAIT_TEXT);
+            st->lot_wait_said = true;
+            continue;
+        }
         pool_fn fn = NULL;
         if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
             fn = station_job_task;
@@ -337,6 +344,8 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->serial, 0);
     *why = STATION_FAIL_CONFIG; /* until the profiles are loaded */
+    if (station_lot_init(st, err, errlen) < 0)
+        goto fail;
     const char *prof = o->profile_path ? o->profile_path : o->cfg.profile;
     if (!prof || !prof[0]) {
         snprintf(err, errlen, "no profile: give --profile FILE or [station] profile");
@@ -368,6 +377,8 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
         goto fail;
     int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
+    if (station_id > 0 && db_station_set_line(st->db, station_id, o->cfg.line) < 0)
+        station_id = -1;
     st->station_id = station_id;
     if (station_id < 0) {
         snprintf(err, errlen, "database: recording the station: %s", db_errmsg(st->db));
@@ -437,6 +448,14 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     }
     st->loop_started = true;
+    char ctl_path[SC_PATH_MAX + 8], ctl_err[SC_PATH_MAX + 128];
+    char *db_abs = realpath(st->db_path, NULL); /* ctl finds it from any folder */
+    int ctl_rc = ctl_socket_path(db_abs ? db_abs : st->db_path, ctl_path, sizeof ctl_path, ctl_err,
+                                 sizeof ctl_err);
+    free(db_abs);
+    if (ctl_rc < 0 ||
+        !(st->ctl = ctl_server_start(st, ctl_path, ctl_err, sizeof ctl_err)))
+        st_notice(st->q, 0, ST_LOG_WARN, "no `trayflash ctl` for this station: %s", ctl_err);
     return st;
 fail:
     station_free(st);
@@ -456,6 +475,8 @@ int station_wait(station *st)
     if (st->loop_started)
         pthread_join(st->loop, NULL);
     st->loop_started = false;
+    ctl_server_stop(st->ctl);
+    st->ctl = NULL;
     pool_free(st->pool); /* every job has ended and posted its end */
     st->pool = NULL;
     backup_keeper_close(st->backup);
@@ -507,6 +528,9 @@ void station_snapshot(station *st, station_view *out)
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = bk_now_s() < st->engineer_until;
+    snprintf(out->lot, sizeof out->lot, "%s", st->lot);
+    snprintf(out->operator_id, sizeof out->operator_id, "%s", st->operator_id);
+    out->lot_waiting = station_lot_missing_locked(st);
     for (int i = 0; i < out->n_bays; i++) {
         st_bay *b = station_bay_by_number(st, out->bays[i].bay);
         if (b)

@@ -27,6 +27,8 @@ typedef struct station_opts {
     bool watch_signals;              /* SIGINT/SIGTERM via signalfd; the caller has blocked them
                                         in every thread (pthread_sigmask before station_start) */
     int link_timeout_ms;             /* 0: the profile's */
+    const char *lot;                 /* the lot (work order, reel) and the operator from the */
+    const char *operator_id;         /*   command line; NULL: none until the dashboard or ctl */
 } station_opts;
 
 typedef struct station station;
@@ -49,10 +51,19 @@ int station_wait(station *st);
 /* A bay whose job is held back because the database cannot save records says this (its detail
  * on the dashboard, its headless line). */
 #define STATION_DB_WAIT_TEXT "waiting: the database cannot save records; starts once they are saved"
+/* require_lot = yes and no lot or operator given: what the station says while jobs wait. */
+#define STATION_LOT_WAIT_TEXT "waiting: scan a lot and an operator (require_lot = yes); nothing is flashed until both are given"
 /* After station_wait: one line per record that could not be saved (the disk stayed full),
  * to `out`; returns how many. */
 int station_write_unsaved(station *st, FILE *out);
 void station_request_stop(station *st);
+/* The lot and operator the next attempts record (a barcode scan on the dashboard, `trayflash
+ * ctl`). NULL keeps the current value, "" clears it. A new lot starts a new tray. Values must be
+ * printable text of at most 63 bytes: -1 with words in msg otherwise. */
+int station_set_lot(station *st, const char *lot, const char *operator_id, char *msg,
+                    size_t msglen);
+/* The current lot, operator ("" = none) and whether require_lot holds jobs back for them. */
+void station_get_lot(station *st, char lot[64], char operator_id[64], bool *waiting);
 const char *station_error(station *st);
 /* The dashboard's handle (valid until station_free). */
 station_actions station_get_actions(station *st);

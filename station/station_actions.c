@@ -204,6 +204,11 @@ static void act_quit(void *ctx)
     station_request_stop(ctx);
 }
 
+static int act_set_lot(void *ctx, const char *lot, const char *operator_id, char *msg, size_t msglen)
+{
+    return station_set_lot(ctx, lot, operator_id, msg, msglen);
+}
+
 static void act_snapshot(void *ctx, station_view *out)
 {
     station_snapshot(ctx, out);
@@ -214,6 +219,7 @@ station_actions station_get_actions(station *st)
     return (station_actions){.ctx = st, .retry_bay = act_retry, .set_paused = act_pause,
                              .engineer_login = act_login, .switch_profile = act_switch,
                              .request_quit = act_quit, .snapshot = act_snapshot,
+                             .set_lot = act_set_lot,
                              .change_fd = sv_builder_fd(st->view)};
 }
 

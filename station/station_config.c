@@ -24,6 +24,7 @@ enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
 enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
     SK_BACKUP_CAP_MB,
+    SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED,
     SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_COUNT
 };
 
@@ -51,6 +52,16 @@ static const tf_key keys[SK_COUNT] = {
     [SK_BACKUP_CAP_MB] = { "backup_cap_mb", SEC_STATION, TF_KEY_INT, 0, 10000000, NULL, "0",
                            NULL, "the backup store's size cap in MiB (0: none): a warning at 90%, "
                            "backups refused at the cap.", 0, NULL },
+    [SK_LINE] = { "line", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
+                  "The production line the station stands on, in every record.", 0, NULL },
+    [SK_REQUIRE_LOT] = { "require_lot", SEC_STATION, TF_KEY_CHOICE, 0, 0, "no|yes", "no", NULL,
+                         "yes: no module is flashed until a lot and an operator are given.", 0,
+                         NULL },
+    [SK_ON_ALREADY_PASSED] = { "on_already_passed", SEC_STATION, TF_KEY_CHOICE, 0, 0,
+                               "reflash|skip|ask", "reflash", NULL,
+                               "A module whose MAC already passed this product: flash it again, "
+                               "leave it (recorded as skipped), or ask (headless: skip).", 0,
+                               NULL },
     [SK_ALLOW] = { "allow", SEC_ADAPTERS, TF_KEY_LIST, 0, 0, NULL,
                    "1a86:7523, 10c4:ea60, 0403:6001, 0403:6015, 067b:2303", NULL,
                    "The adapters accepted, vid:pid, comma separated; lines add up.",
@@ -341,6 +352,26 @@ static bool set_int(parse_ctx *p, enum station_key k, const char *value, int lin
     return true;
 }
 
+/* A choice key: *out is the value's index in the key's "a|b|c" list. */
+static bool set_choice(parse_ctx *p, enum station_key k, const char *value, int line, int *out)
+{
+    const char *list = keys[k].choices;
+    size_t n = strlen(value);
+    int i = 0;
+    for (const char *s = list; *s; i++) {
+        const char *bar = strchr(s, '|');
+        size_t len = bar ? (size_t)(bar - s) : strlen(s);
+        if (n && len == n && !strncmp(s, value, n)) {
+            *out = i;
+            return true;
+        }
+        s += len + (bar ? 1 : 0);
+    }
+    snprintf(p->err, sizeof p->err, "%s:%d: %s '%s': expected one of %s", p->c->path, line,
+             keys[k].name, value, list);
+    return false;
+}
+
 static bool set_pin_hash(parse_ctx *p, const char *value, int line)
 {
     station_config *c = p->c;
@@ -391,6 +422,13 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
             return false;
         }
         return true;
+    case SK_LINE:
+        snprintf(c->line, sizeof c->line, "%s", value);
+        return true;
+    case SK_REQUIRE_LOT:
+        return set_choice(p, k, value, line, &c->require_lot);
+    case SK_ON_ALREADY_PASSED:
+        return set_choice(p, k, value, line, &c->on_already_passed);
     case SK_ALLOW:
         return parse_allow(p, value, line);
     case SK_RANGE_PROFILE:

@@ -24,6 +24,10 @@
 #define SC_HASH_MAX 512
 
 typedef enum sc_start_mode { SC_START_ON_PLUG = 0, SC_START_POLL } sc_start_mode;
+/* require_lot: the index of the value in its choice list "no|yes" (0, the default: no). */
+enum { SC_REQUIRE_LOT_NO = 0, SC_REQUIRE_LOT_YES = 1 };
+/* on_already_passed: "reflash|skip|ask". */
+typedef enum sc_already_passed { SC_AP_REFLASH = 0, SC_AP_SKIP, SC_AP_ASK } sc_already_passed;
 
 typedef struct sc_bay {
     int bay;                   /* 1-based, as printed on the fixture */
@@ -54,6 +58,9 @@ typedef struct station_config {
     int backup_cap_mb;         /* the backup store's cap in MiB; 0: none (warning at 90%) */
     char profile[SC_PATH_MAX];
     char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
+    char line[64];             /* the production line; "" = none */
+    int require_lot;           /* SC_REQUIRE_LOT_YES: no job starts without lot and operator */
+    int on_already_passed;     /* sc_already_passed */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];

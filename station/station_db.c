@@ -40,6 +40,13 @@ typedef struct dbw_open {
     const tf_profile *profile; /* loaded for the station's whole life */
 } dbw_open;
 
+/* The tray being recorded: the station's (lot, tray_seq) and the number the file gave it. */
+typedef struct dbw_tray {
+    char lot[64];
+    uint64_t seq;
+    int number;
+} dbw_tray;
+
 struct db_writer {
     evq *q;
     evq_consumer *consumer;
@@ -64,6 +71,7 @@ struct db_writer {
     int n_ended;
     dbw_open open[SV_MAX_BAYS + 1]; /* one attempt per bay at a time */
     dbw_open open_saved[SV_MAX_BAYS + 1]; /* `open` before the running try */
+    dbw_tray tray, tray_saved;
     /* under `lock`: what other threads may read */
     pthread_mutex_t lock;
     int failures;             /* refused records, then (after join) records never saved */
@@ -117,6 +125,26 @@ static int64_t image_of(db_writer *w, const tf_profile *p, int variant)
                            (int64_t)p->variants[variant].image.len);
 }
 
+/* The tray number of a job's (lot, tray_seq): the lot's next number the first time the pair is
+ * seen, in the transaction that writes the tray's first attempt. */
+static int tray_of(db_writer *w, const st_event *e)
+{
+    if (!e->lot[0])
+        return 0;
+    dbw_tray *t = &w->tray;
+    if (t->number > 0 && t->seq == e->tray_seq && !strcmp(t->lot, e->lot))
+        return t->number;
+    int n = db_lot_next_tray(w->d, e->lot, e->ts);
+    if (n < 0) {
+        failed(w, "numbering the tray");
+        return 0;
+    }
+    snprintf(t->lot, sizeof t->lot, "%s", e->lot);
+    t->seq = e->tray_seq;
+    t->number = n;
+    return n;
+}
+
 static void job_start(db_writer *w, const st_event *e)
 {
     dbw_open *o = &w->open[e->bay];
@@ -138,10 +166,11 @@ static void job_start(db_writer *w, const st_event *e)
             o->profile_id = o->image_id = 0;
         }
     }
+    int tray = tray_of(w, e);
     db_attempt a = {.station_id = w->station_id, .profile_id = o->profile_id,
                     .image_id = o->image_id, .bay = e->bay, .bay_name = o->bay_name,
                     .port_path = o->port, .adapter = o->adapter, .product = o->product,
-                    .start_ts = e->ts};
+                    .start_ts = e->ts, .lot = e->lot, .tray = tray, .operator_id = e->operator_id};
     o->attempt_id = db_attempt_begin(w->d, &a);
     if (o->attempt_id < 0) {
         failed(w, "starting an attempt");
@@ -279,6 +308,7 @@ static void keep(db_writer *w, const st_event *e)
 static int try_batch(db_writer *w, size_t n)
 {
     memcpy(w->open_saved, w->open, sizeof w->open);
+    w->tray_saved = w->tray;
     w->n_ended = 0;
     w->try_transient = false;
     w->try_refused = 0;
@@ -294,6 +324,7 @@ static int try_batch(db_writer *w, size_t n)
         snprintf(w->try_error, sizeof w->try_error, "commit: %s", db_errmsg(w->d));
     db_rollback(w->d); /* SQLite may have rolled back already; then this one just says so */
     memcpy(w->open, w->open_saved, sizeof w->open);
+    w->tray = w->tray_saved; /* a tray numbered in the rolled-back try is numbered again */
     w->n_ended = 0;
     return -1;
 }

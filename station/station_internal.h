@@ -107,6 +107,10 @@ struct station {
     pthread_mutex_t lock;
     bool paused;
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
+    char lot[64];           /* the lot and operator new attempts record ("" = none given) */
+    char operator_id[64];
+    uint64_t tray_seq;      /* trays started this run: a job starting on an idle tray opens one */
+    bool lot_wait_said;     /* the "waiting for a lot" notice was posted (until one is given) */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
                                come), -1 = the config's assignment */
@@ -126,6 +130,7 @@ struct station {
     headless *hl;
     devsrc *src;
     bksim_server *sim;
+    struct ctl_server *ctl; /* `trayflash ctl`: lot and operator over <db>.ctl; NULL if none */
     int stop_fd, wake_fd, sig_fd;
     pthread_t loop;
     bool loop_started, waited;
@@ -145,6 +150,11 @@ void station_poke(int fd);
  * lock, or before the loop starts. */
 int station_slot_add(station *st, tf_profile *p);
 st_bay *station_bay_by_number(station *st, int n); /* with the lock; NULL if none */
+
+/* require_lot = yes and no lot or operator yet: no job may start (with the lock). */
+bool station_lot_missing_locked(const station *st);
+/* The lot and operator of --lot/--operator, checked (before the threads start). */
+int station_lot_init(station *st, char *err, size_t errlen);
 
 /* Jobs (station_jobs.c): pool tasks for a bay the loop marked busy. */
 void station_job_task(void *bay);

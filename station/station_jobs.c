@@ -1,6 +1,7 @@
 /* station_jobs.c - a bay's job on a pool worker: the image pin checked, the engine run, the
  * end posted once the bay is free; and poll mode's probe. See station_internal.h. */
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -68,6 +69,47 @@ static void on_job_frame(void *ctx, const bk_trace_frame *f)
     st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
 }
 
+/* on_already_passed = skip|ask: a module whose MAC already passed this product is left as it
+ * is. The station's own records answer (a read-only handle of this job's own: the writer's is
+ * its thread's); `ask` asks no one on a headless station, and the dashboard has no question
+ * for it yet: it skips too. An unreadable database flashes (and says so): refusing modules
+ * because of a lookup would stop the line. */
+static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why, size_t whylen)
+{
+    job_ctx *j = ctx;
+    station *st = j->b->st;
+    if (!so_far->have_mac)
+        return BK_GATE_GO; /* no MAC, no history to look up */
+    char mac[18];
+    bk_mac_format(so_far->mac, mac, sizeof mac);
+    const char *product = st->profiles[j->b->profile_idx].p.product;
+    db *d;
+    char err[300];
+    if (db_open(st->db_path, true, &d, err, sizeof err) < 0) {
+        st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check skipped: %s",
+                  j->b->number, err);
+        return BK_GATE_GO;
+    }
+    db_pass_seen seen;
+    int found = db_mac_passed(d, mac, product, &seen);
+    if (found < 0)
+        st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check skipped: %s",
+                  j->b->number, db_errmsg(d));
+    db_close(d);
+    if (found <= 0)
+        return BK_GATE_GO;
+    time_t t = (time_t)seen.end_ts;
+    struct tm tm;
+    char when[32] = "?";
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    snprintf(why, whylen, "%s already passed %s on station %s bay %02d at %s (this station's "
+             "records); on_already_passed = %s", mac, product, seen.station[0] ? seen.station : "?",
+             seen.bay, when, st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)"
+                                                                       : "skip");
+    return BK_GATE_SKIP;
+}
+
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
 {
     station *st = b->st;
@@ -76,7 +118,11 @@ static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
     b->flashing = false;
     b->force = false;
     b->finished_once = true;
-    if (r) {
+    if (r && r->skipped) {
+        b->have_last_mac = r->have_mac; /* poll mode leaves it be, as a passed one */
+        if (r->have_mac)
+            memcpy(b->last_mac, r->mac, 6);
+    } else if (r) {
         b->attempts++;
         if (r->passed) {
             st->pass++;
@@ -155,7 +201,24 @@ static void run_job(st_bay *b)
         evq_post(st->q, &held);
         return;
     }
+    if (station_lot_missing_locked(st)) { /* cleared since the loop scheduled it */
+        b->busy = false;
+        b->want_start = true;
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    /* A job starting while no other bay flashes opens a tray: the operator loaded a new one. */
+    bool tray_idle = true;
+    for (int i = 0; i < st->n_bays; i++)
+        if (&st->bays[i] != b && st->bays[i].flashing)
+            tray_idle = false;
+    if (tray_idle || st->tray_seq == 0)
+        st->tray_seq++;
     b->flashing = true;
+    char lot[64], operator_id[64];
+    snprintf(lot, sizeof lot, "%s", st->lot);
+    snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
+    uint64_t tray_seq = st->tray_seq;
     const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
@@ -178,6 +241,9 @@ static void run_job(st_bay *b)
     snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
     snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
+    snprintf(ev.lot, sizeof ev.lot, "%s", lot);
+    snprintf(ev.operator_id, sizeof ev.operator_id, "%s", operator_id);
+    ev.tray_seq = tray_seq;
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
@@ -192,6 +258,8 @@ static void run_job(st_bay *b)
             hooks.backup = &ops; /* without it the job fails with backup_store, nothing erased */
         }
     }
+    if (st->o.cfg.on_already_passed != SC_AP_REFLASH)
+        hooks.gate = already_passed_gate;
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};

@@ -24,7 +24,7 @@
 const char *bay_state_name(bay_state s)
 {
     static const char *const names[BAY_STATE_COUNT] = {
-        "empty", "idle", "LINK", "IDENTIFY", "ERASE", "WRITE", "VERIFY", "PASS", "FAIL"};
+        "empty", "idle", "LINK", "IDENTIFY", "ERASE", "WRITE", "VERIFY", "PASS", "FAIL", "SKIP"};
     return s >= 0 && s < BAY_STATE_COUNT ? names[s] : "?";
 }
 
@@ -154,7 +154,7 @@ static void recount(station_view *v)
             v->running++;
         else if (s != BAY_EMPTY)
             v->idle++;
-        finished += s == BAY_PASS || s == BAY_FAIL;
+        finished += s == BAY_PASS || s == BAY_FAIL || s == BAY_SKIP;
     }
     /* done: results on every bay that has an adapter, nothing working, nothing waiting */
     v->tray_done = finished > 0 && v->running == 0 && finished == v->idle;
@@ -235,6 +235,16 @@ static void apply(station_view *v, const st_event *e)
         if (!b)
             break;
         const bk_result *r = &e->result;
+        if (r->skipped) { /* neither a pass nor a failure: no count, no history */
+            b->state = BAY_SKIP;
+            b->elapsed_s = r->seconds;
+            b->cause = BK_CAUSE_NONE;
+            snprintf(b->detail, sizeof b->detail, "%s", r->detail);
+            if (r->have_mac)
+                bk_mac_format(r->mac, b->mac, sizeof b->mac);
+            view_log(v, e->ts, "bay %02d SKIP %s", e->bay, r->detail);
+            break;
+        }
         b->state = r->passed ? BAY_PASS : BAY_FAIL;
         b->progress = r->passed ? 1 : b->progress;
         b->elapsed_s = r->seconds;

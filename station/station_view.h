@@ -24,6 +24,7 @@ typedef enum bay_state {
     BAY_VERIFY,
     BAY_PASS,
     BAY_FAIL,
+    BAY_SKIP,        /* left as it is on purpose: it already passed this product */
     BAY_STATE_COUNT
 } bay_state;
 
@@ -78,6 +79,9 @@ typedef struct station_view {
     char db_stall[160];       /* why, in SQLite's words, while db_pending > 0 */
     bool engineer_mode;
     bool shutting_down;
+    char lot[64];             /* the lot and operator new attempts record; "" = none */
+    char operator_id[64];
+    bool lot_waiting;         /* require_lot = yes and one of them is missing: nothing starts */
     double now_ts;
     double session_start_ts;
     int pass, fail, running, idle;       /* this session: modules by their latest result */
@@ -104,6 +108,8 @@ typedef struct station_actions {
     int (*switch_profile)(void *ctx, int bay /* 0 = all */, const char *profile_path, char *msg,
                           size_t msglen);
     void (*request_quit)(void *ctx);
+    /* The lot and/or operator (a barcode scan): NULL keeps the value, "" clears it. */
+    int (*set_lot)(void *ctx, const char *lot, const char *operator_id, char *msg, size_t msglen);
     /* Copies the current view into *out (under the station's lock). */
     void (*snapshot)(void *ctx, station_view *out);
     /* An fd that becomes readable when the view changed (eventfd); -1 to poll by time. */

@@ -38,6 +38,7 @@ ui_tone ui_bay_tone(const bay_view *b)
         [BAY_EMPTY] = UI_TONE_IDLE, [BAY_IDLE] = UI_TONE_IDLE, [BAY_LINK] = UI_TONE_WORK,
         [BAY_IDENTIFY] = UI_TONE_WORK, [BAY_ERASE] = UI_TONE_WORK, [BAY_WRITE] = UI_TONE_WORK,
         [BAY_VERIFY] = UI_TONE_WORK, [BAY_PASS] = UI_TONE_PASS, [BAY_FAIL] = UI_TONE_FAIL,
+        [BAY_SKIP] = UI_TONE_WARN,
     };
     return (unsigned)b->state < BAY_STATE_COUNT ? by_state[b->state] : UI_TONE_PLAIN;
 }
@@ -50,6 +51,7 @@ const char *ui_state_word(bay_state st)
         [BAY_EMPTY] = "empty", [BAY_IDLE] = "idle", [BAY_LINK] = "LINK",
         [BAY_IDENTIFY] = "IDENT", [BAY_ERASE] = "ERASE", [BAY_WRITE] = "WRITE",
         [BAY_VERIFY] = "VERIFY", [BAY_PASS] = "PASS", [BAY_FAIL] = "FAIL",
+        [BAY_SKIP] = "SKIP",
     };
     return (unsigned)st < BAY_STATE_COUNT ? words[st] : "?";
 }
@@ -110,7 +112,8 @@ static void draw_header(const ui_state *s)
     /* records the database cannot take hold new jobs back (the why is in the event list);
      * TRAY DONE: every bay with an adapter has its result and nothing works: swap the tray */
     const char *mode = v->shutting_down ? "STOPPING" : v->db_pending ? "DB WAIT"
-                       : v->paused ? "PAUSED" : v->tray_done ? "TRAY DONE" : "RUN";
+                       : v->paused ? "PAUSED" : v->lot_waiting ? "LOT? (L)"
+                       : v->tray_done ? "TRAY DONE" : "RUN";
     snprintf(right, sizeof right, "%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, clock);
 
     char left[320];
@@ -124,10 +127,10 @@ static void draw_header(const ui_state *s)
                  v->chip[0] ? v->chip : "?", v->baud);
     if (ui_text_cols(left) > rx - 1)
         snprintf(left, sizeof left, "%s %s", v->profile_name, v->image_sha_prefix);
-    if (v->paused || v->shutting_down || v->db_pending || v->tray_done)
+    bool warn = v->paused || v->shutting_down || v->db_pending || v->lot_waiting;
+    if (warn || v->tray_done)
         ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode,
-               ui_attr(s, v->paused || v->shutting_down || v->db_pending ? UI_TONE_WARN
-                                                                          : UI_TONE_PASS));
+               ui_attr(s, warn ? UI_TONE_WARN : UI_TONE_PASS));
     ui_put(0, 0, rx - 1, left, ui_attr(s, UI_TONE_TITLE));
 }
 
@@ -151,6 +154,14 @@ static void draw_counts(const ui_state *s)
     if (ui_text_cols(line) > s->layout.cols) /* narrow: the numbers that matter most first */
         snprintf(line, sizeof line, "pass %d fail %d run %d %s yield %s %s %.0f/h idle %d", v->pass,
                  v->fail, v->running, bar, ys, bar, v->modules_per_hour, v->idle);
+    if (v->lot[0] || v->operator_id[0]) { /* who and what is being run, when it fits */
+        char with_lot[400];
+        snprintf(with_lot, sizeof with_lot, "%s %s lot %s op %s", line, bar,
+                 v->lot[0] ? v->lot : "-", v->operator_id[0] ? v->operator_id : "-");
+        size_t n = strlen(with_lot);
+        if (ui_text_cols(with_lot) <= s->layout.cols && n < sizeof line)
+            memcpy(line, with_lot, n + 1);
+    }
     ui_put(1, 0, s->layout.cols, line, A_NORMAL);
 }
 

@@ -77,6 +77,8 @@ typedef enum ui_prompt_kind {
     UI_PROMPT_PIN = 0,      /* engineer PIN, never echoed */
     UI_PROMPT_PROFILE,      /* a profile path */
     UI_PROMPT_SCOPE,        /* apply the profile to the selected bay or all: one key */
+    UI_PROMPT_LOT,          /* the lot id (scanned or typed) */
+    UI_PROMPT_OPERATOR,     /* then the operator id */
 } ui_prompt_kind;
 
 typedef struct ui_state {
@@ -93,6 +95,7 @@ typedef struct ui_state {
     char input[256];
     size_t input_len;
     char profile_path[256]; /* kept between the path prompt and the scope question */
+    char lot_input[256];    /* kept between the lot prompt and the operator prompt */
     char status[200];
     double status_until_s;  /* monotonic seconds */
     bool quit;              /* the operator asked to leave */

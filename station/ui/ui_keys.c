@@ -94,6 +94,20 @@ static void submit_prompt(ui_state *s)
             report(s, rc, msg, "engineer mode: s switches profile", "engineer login");
         }
         close_prompt(s);
+    } else if (s->prompt == UI_PROMPT_LOT) {
+        snprintf(s->lot_input, sizeof s->lot_input, "%s", s->input);
+        open_prompt(s, UI_PROMPT_OPERATOR);
+    } else if (s->prompt == UI_PROMPT_OPERATOR) {
+        /* an empty answer keeps what the station has: scanning only a new lot is one Enter */
+        const char *lot = s->lot_input[0] ? s->lot_input : NULL;
+        const char *op = s->input_len ? s->input : NULL;
+        if (!s->actions->set_lot) {
+            ui_set_status(s, "lots are not available on this station");
+        } else if (lot || op) {
+            int rc = s->actions->set_lot(s->actions->ctx, lot, op, msg, sizeof msg);
+            report(s, rc, msg, msg, "lot");
+        }
+        close_prompt(s);
     } else if (s->prompt == UI_PROMPT_PROFILE) {
         if (s->input_len == 0) {
             close_prompt(s);
@@ -161,6 +175,10 @@ static void dashboard_key(ui_state *s, int key)
     case KEY_NPAGE: move_selection(s, 0, s->layout.visible_rows); break;
     case 'r': act_retry(s); break;
     case 'p': act_pause(s); break;
+    case 'L':
+        s->lot_input[0] = 0;
+        open_prompt(s, UI_PROMPT_LOT);
+        break;
     case 'e':
         if (s->view->engineer_mode)
             ui_set_status(s, "engineer mode is on: s switches profile");

@@ -200,6 +200,7 @@ static void draw_help(const ui_state *s)
         {"Esc", "close a window or a prompt"},
         {"r", "retry the selected failed bay"},
         {"p", "pause / resume new jobs (running jobs finish)"},
+        {"L", "lot and operator (scan or type; Enter keeps the current one)"},
         {"e", "engineer mode (asks for the PIN, not shown)"},
         {"s", "switch profile for the selected bay or all (engineer)"},
         {"q", "quit (asks first while jobs run)"},
@@ -244,6 +245,16 @@ static void draw_prompt(const ui_state *s)
     case UI_PROMPT_PROFILE:
         snprintf(l2, sizeof l2, "> %s_", s->input);
         draw_small_box(s, "switch profile", "Profile path (.ini), then Enter", l2, "Enter ok  Esc cancel");
+        break;
+    case UI_PROMPT_LOT:
+        snprintf(l1, sizeof l1, "Lot (work order or reel) now: %s", s->view->lot[0] ? s->view->lot : "none");
+        snprintf(l2, sizeof l2, "> %s_", s->input);
+        draw_small_box(s, "lot", l1, l2, "scan or type, Enter (empty: keep)  Esc cancel");
+        break;
+    case UI_PROMPT_OPERATOR:
+        snprintf(l1, sizeof l1, "Operator now: %s", s->view->operator_id[0] ? s->view->operator_id : "none");
+        snprintf(l2, sizeof l2, "> %s_", s->input);
+        draw_small_box(s, "operator", l1, l2, "scan or type, Enter (empty: keep)  Esc cancel");
         break;
     case UI_PROMPT_SCOPE: {
         char label[8];

@@ -16,8 +16,8 @@
 #include "station.h"
 
 enum { SLOTS = 8, EVENTS = 100, POOL = 8, IMAGE_KIB = 24 };
-/* loop + pool + db writer + view builder + headless printer */
-#define STATION_THREADS (1 + POOL + 3)
+/* loop + pool + db writer + view builder + headless printer + the ctl socket's server */
+#define STATION_THREADS (1 + POOL + 4)
 
 typedef struct storm {
     UMockdevTestbed *tb;

@@ -427,7 +427,7 @@ static int case_options(char *tf)
                                           {"profile", "new"},   {"pin-hash", NULL},
                                           {"backup", "list"},   {"backup", "export"},
                                           {"backup", "verify"}, {"backup", "prune"},
-                                          {"restore", NULL}};
+                                          {"restore", NULL},    {"ctl", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",

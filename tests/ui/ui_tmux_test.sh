@@ -364,6 +364,27 @@ demo_today) # today's counts from the database are on the very first frame
     done
     wait_exit 0
     ;;
+station_lot) # require_lot: nothing starts until L takes a lot and an operator (a scanner types)
+    # ARGS: station --sim 2 --time-scale X --profile FILE --db FILE
+    db=$(eval "printf '%s' \"\${$#}\"")
+    rm -f "$db" "$db-wal" "$db-shm"
+    printf '[station]\nname = tmux-lot\nrequire_lot = yes\n' >"$work/station.ini"
+    start 100 24 "" "$@" --config "$work/station.ini"
+    wait_for 'LOT\? \(L\)'
+    lacks '(WRITE|PASS|FAIL)'
+    keys L
+    wait_for 'Lot \(work order or reel\) now: none'
+    keys -l 'WO-TMUX'
+    keys Enter
+    wait_for 'Operator now: none'
+    keys -l 'op-t'
+    keys Enter
+    wait_for 'TRAY DONE'
+    has 'lot WO-TMUX op op-t'
+    lacks 'LOT\?'
+    keys q
+    wait_exit 0
+    ;;
 *)
     fail "unknown case"
     ;;
