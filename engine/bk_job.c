@@ -1079,6 +1079,24 @@ static step_result backup_read(job *j, bk_backup_range *r, uint8_t *buf)
     return STEP_DONE;
 }
 
+/* The backup's progress for the tile: bytes of the ranges kept so far of all planned (the
+ * phase stays IDENTIFY: nothing is erased yet). */
+static void backup_progress(job *j, uint32_t addr)
+{
+    if (!j->hooks || !j->hooks->on_event)
+        return;
+    uint64_t done = 0, total = 0;
+    for (int i = 0; i < j->n_bk; i++) {
+        total += j->bk[i].len;
+        done += j->bk[i].done ? j->bk[i].len : 0;
+    }
+    bk_event ev = job_event(j, BK_EV_PROGRESS, BK_PHASE_IDENTIFY);
+    ev.bytes_done = done;
+    ev.bytes_total = total;
+    ev.address = addr;
+    j->hooks->on_event(j->hooks->ctx, &ev);
+}
+
 /* One try of the backup: CRCs, "is this module kept already?", then each range that is not
  * blank and not in the store is read, verified and put; the index is committed last. */
 static step_result backup_step(job *j)
@@ -1145,7 +1163,7 @@ static step_result backup_step(job *j)
         }
         r->done = true;
         j->r->backup.read++;
-        progress(j, BK_PHASE_IDENTIFY, r->addr);
+        backup_progress(j, r->addr);
     }
     free(buf);
     if (sr != STEP_DONE)

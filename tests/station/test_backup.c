@@ -11,6 +11,9 @@
  *   sigkill  - `trayflash flash --db` killed (SIGKILL) while it reads the backup, then run
  *              again: `backup verify` is clean after the kill and after the rerun, and the
  *              module is backed up once.
+ *   cap      - backup_cap_mb: the dashboard's warning past 90%, then backup_store, nothing erased.
+ *   force    - a module whose RF sector was wiped (no MAC) is restored only with --force, which
+ *              leaves an audit row; the restore puts its MAC back.
  * Waits are on the station (--once), a child's exit or the database, with deadlines; no sleeps. */
 #include <signal.h>
 #include <stdlib.h>
@@ -366,11 +369,84 @@ static int case_sigkill(void)
     return CHECK_DONE();
 }
 
+/* Wipes the RF calibration sector of module i (the damage a restore repairs): a job whose
+ * image is one blank sector there, which the engine erases and does not write. */
+static void wipe_rf_sector(bksim_server *srv, int i)
+{
+    static const uint8_t blank[4096] = {[0 ... 4095] = 0xFF};
+    bk_job_spec spec;
+    memset(&spec, 0, sizeof spec);
+    bk_job_spec_defaults(&spec);
+    spec.n_variants = 1;
+    spec.variants[0] = (bk_variant){.chip = BK_CHIP_BK7231T, .image = blank,
+                                    .image_len = sizeof blank, .offset = 0x1E0000};
+    spec.allow_per_device_write = true;
+    bk_result r;
+    bk_flash_job(bksim_link_path(srv, i), &spec, NULL, &r);
+    REQUIRE_MSG(r.passed, "wiping the RF sector: %s", r.detail);
+}
+
+/* A module whose RF sector was wiped shows no MAC: restored only with --force, which leaves an
+ * audit row; the restore puts the MAC back. */
+static int case_force(void)
+{
+    exe();
+    run r;
+    setup(&r, "device");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    bksim_config cfg = {.count = 1, .seed = SEED, .time_scale = 0.1, .modules = mods};
+    char err[300];
+    bksim_server *srv = bksim_start(&cfg, err, sizeof err);
+    REQUIRE_MSG(srv != NULL, "%s", err);
+    char *text = calloc(1, 1 << 16);
+    const char *flash[] = {trayflash_exe, "flash", "--port", bksim_link_path(srv, 0), "--profile",
+                           r.profile, "--db", r.db_path, NULL};
+    CHECK_EQ_INT(run_program(flash, text, 1 << 16), 0);
+    uint8_t mac[6], rf[4096];
+    bksim_get_mac(srv, 0, mac);
+    char m[18];
+    bk_mac_format(mac, m, sizeof m);
+    wipe_rf_sector(srv, 0);
+    REQUIRE(bksim_read_flash(srv, 0, 0x1E0000, rf, sizeof rf) == 0);
+    CHECK(!bk_mac_from_rf_cal(rf, sizeof rf, mac));
+    bksim_clear_counts(srv, 0);
+    const char *restore[] = {trayflash_exe, "restore", "--port", bksim_link_path(srv, 0), "--mac",
+                             m, "--db", r.db_path, NULL};
+    CHECK_EQ_INT(run_program(restore, text, 1 << 16), 1);
+    CHECK_HAS(text, "--force");
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(srv, 0, erases, programs, BKSIM_SECTORS);
+    int touched = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        touched += erases[s] + programs[s];
+    CHECK_EQ_INT(touched, 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from event_log where text like "
+                                         "'restore --force%'"), 0);
+    const char *forced[] = {trayflash_exe, "restore", "--port", bksim_link_path(srv, 0), "--mac",
+                            m, "--db", r.db_path, "--force", NULL};
+    CHECK_EQ_INT(run_program(forced, text, 1 << 16), 0);
+    CHECK_HAS(text, "RESTORED");
+    REQUIRE(bksim_read_flash(srv, 0, 0x1E0000, rf, sizeof rf) == 0);
+    uint8_t back[6];
+    CHECK(bk_mac_from_rf_cal(rf, sizeof rf, back));
+    bksim_get_mac(srv, 0, mac);
+    CHECK(memcmp(back, mac, 6) == 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from event_log where level = 'warn' and "
+                                         "text like 'restore --force%'"), 1);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where kind = 'restore'"), 2);
+    free(text);
+    bksim_stop(srv);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
     {"reel16", case_reel16},
     {"brownout", case_brownout},
     {"sigkill", case_sigkill},
     {"cap", case_cap},
+    {"force", case_force},
 };
 
 int main(int argc, char **argv)
