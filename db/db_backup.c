@@ -381,8 +381,9 @@ int db_backup_prune(db *d, double before, bool force, db_block_fn removed, void 
         return -1;
     int deleted = -1;
     name_list l = {0};
-    sqlite3_stmt *st = prep(d, "SELECT count(*) FROM backup b WHERE b.ts < ?1 AND NOT EXISTS "
-                               "(SELECT 1 FROM backup o WHERE o.mac = b.mac AND o.ts >= ?1)");
+    sqlite3_stmt *st = prep(d, "SELECT count(DISTINCT mac) FROM backup b WHERE b.ts < ?1 AND "
+                               "NOT EXISTS (SELECT 1 FROM backup o WHERE o.mac = b.mac AND "
+                               "o.ts >= ?1)");
     if (st) {
         sqlite3_bind_double(st, 1, before);
         if (sqlite3_step(st) == SQLITE_ROW)

@@ -62,7 +62,8 @@ typedef struct db_backup_totals {
 int db_backup_totals_get(db *d, db_backup_totals *t);
 /* Prune: deletes backups older than `before` (unix s), never the only backup of a MAC unless
  * `force`, then the block rows no backup points at; fn is called for each such block (remove its
- * file) after the transaction committed. Returns backups deleted, -1 on error. */
+ * file) after the transaction committed. Returns backups deleted, -1 on error;
+ * *kept_only_copy: the MACs that keep an old backup because it is their newest. */
 int db_backup_prune(db *d, double before, bool force, db_block_fn removed, void *ctx,
                     int *kept_only_copy);
 

@@ -202,18 +202,21 @@ static int case_prune(void)
     REQUIRE(add_backup(d, "d8:1f:12:00:00:01", 100, 0x77, "full") > 0);
     REQUIRE(add_backup(d, "d8:1f:12:00:00:01", 200, 0x77, "full") > 0);
     REQUIRE(add_backup(d, "d8:1f:12:00:00:02", 150, 0x77, "full") > 0);
+    REQUIRE(add_backup(d, "d8:1f:12:00:00:03", 110, 0x77, "full") > 0);
+    REQUIRE(add_backup(d, "d8:1f:12:00:00:03", 120, 0x77, "full") > 0);
     int kept = 0;
-    /* cut at 180: MAC 1's first goes (a newer one stays), MAC 2's only one is kept */
-    CHECK_EQ_INT(db_backup_prune(d, 180, false, on_removed, NULL, &kept), 1);
-    CHECK_EQ_INT(kept, 1);
+    /* cut at 180: MAC 1's first goes (a newer one stays), MAC 2's only one is kept, MAC 3 keeps
+       the newer of its two old ones */
+    CHECK_EQ_INT(db_backup_prune(d, 180, false, on_removed, NULL, &kept), 2);
+    CHECK_EQ_INT(kept, 2);
     CHECK_EQ_INT(removed_count, 0); /* the blocks are still pointed at */
     /* cut at 300 without force: each MAC keeps its newest */
     CHECK_EQ_INT(db_backup_prune(d, 300, false, on_removed, NULL, &kept), 0);
-    CHECK_EQ_INT(kept, 2);
+    CHECK_EQ_INT(kept, 3);
     /* a block nobody points at but written after the cut stays (a station may be about to use it) */
     REQUIRE(db_backup_block_add(d, "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
                                 0x1000, 0x1D9000, 9, 400) == 0);
-    CHECK_EQ_INT(db_backup_prune(d, 300, true, on_removed, NULL, &kept), 2);
+    CHECK_EQ_INT(db_backup_prune(d, 300, true, on_removed, NULL, &kept), 3);
     CHECK_EQ_INT(removed_count, 101); /* A and B, after the commit; not C */
     db_backup_totals t;
     REQUIRE(db_backup_totals_get(d, &t) == 0);
