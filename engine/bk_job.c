@@ -71,6 +71,8 @@ typedef struct job {
     bk_backup_range bk[BK_BACKUP_MAX_RANGES];
     int n_bk;
     bool bk_asked_store;      /* have_backup asked (after every per-device CRC was known) */
+    bool bk_settled;          /* committed, or kept already: a retry (of the LinkCheck after
+                                 it) must not commit the backup a second time */
     char bk_failure[160];     /* the first failed exchange, for the detail */
     /* progress */
     uint64_t done_bytes;
@@ -1103,6 +1105,8 @@ static step_result backup_step(job *j)
 {
     const bk_backup_ops *ops = j->hooks ? j->hooks->backup : NULL;
     char err[256] = "";
+    if (j->bk_settled)
+        return STEP_DONE;
     step_result sr = backup_crcs(j);
     if (sr != STEP_DONE)
         return sr;
@@ -1116,6 +1120,7 @@ static step_result backup_step(job *j)
             return backup_store_failed(j, "the lookup", err);
         j->bk_asked_store = true;
         if (have == 1) {
+            j->bk_settled = true;
             j->r->backup.already_kept = true;
             info(j, "backup: this module's own data is kept already (same MAC, same CRCs): "
                  "nothing read");
@@ -1171,6 +1176,7 @@ static step_result backup_step(job *j)
     if (ops->commit(ops->ctx, j->r->mac, j->r->chip, j->spec->backup, j->bk, j->n_bk, err,
                     sizeof err) < 0)
         return backup_store_failed(j, "the index", err);
+    j->bk_settled = true;
     info(j, "backup (%s): %u ranges, %u blank, %u already in the store, %u read (%llu bytes)",
          bk_backup_mode_name(j->spec->backup), j->r->backup.ranges, j->r->backup.blank,
          j->r->backup.known, j->r->backup.read, (unsigned long long)j->r->backup.bytes_read);
