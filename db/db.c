@@ -23,7 +23,7 @@ enum {
     S_DUP_OTHERS, S_DUP_SELF,
     S_EVENT_INS, S_ASSIGN_INS, S_MARK_INTERRUPTED,
     S_OUTBOX_INS, S_OUTBOX_INTERRUPTED, S_STATION_LINE, S_SELF_UUID,
-    S_LOT_NEXT_TRAY, S_LOT_TRAYS, S_MAC_PASSED,
+    S_LOT_NEXT_TRAY, S_LOT_TRAYS, S_MAC_PASSED, S_ATTEMPT_PERSONAL,
     S_COUNT
 };
 
@@ -84,6 +84,8 @@ static const char *const stmt_sql[S_COUNT] = {
                      "LEFT JOIN station s ON s.id = a.station_id WHERE a.mac = ?1 "
                      "AND a.outcome = 'pass' AND a.kind = 'flash' AND a.product IS ?2 "
                      "ORDER BY a.end_ts DESC LIMIT 1",
+    [S_ATTEMPT_PERSONAL] = "UPDATE attempt SET personalized = ?2, ledger_row_id = ?3, "
+                           "config_crc = ?4, secrets_id = ?5 WHERE id = ?1",
 };
 
 enum { DB_BUSY_TIMEOUT_MS = 5000 };
@@ -762,6 +764,19 @@ int db_attempt_end(db *d, int64_t attempt_id, const db_attempt *a)
         set_err(d, "attempt %lld does not exist or has already ended (db_attempt_begin first, "
                    "db_attempt_end once)", (long long)attempt_id);
         return -1;
+    }
+    if (a->personalized || a->ledger_row_id > 0 || (a->secrets_id && *a->secrets_id)) {
+        st = stmt_get(d, S_ATTEMPT_PERSONAL);
+        if (!st)
+            return -1;
+        sqlite3_bind_int64(st, 1, attempt_id);
+        sqlite3_bind_int(st, 2, a->personalized);
+        bind_id(st, 3, a->ledger_row_id);
+        if (a->personalized)
+            sqlite3_bind_int64(st, 4, a->config_crc);
+        bind_text(st, 5, a->secrets_id);
+        if (run(d, st, "storing the attempt's per-device data") < 0)
+            return -1;
     }
     if (outbox_add(d, "attempt", attempt_id, a->end_ts) < 0)
         return -1;

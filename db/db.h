@@ -83,6 +83,11 @@ typedef struct db_attempt {
                                  'skipped', neither passed nor a cause */
     const char *cause_id;     /* bk_cause_id(); NULL means "pass" when passed */
     const char *detail;
+    /* per-device data (schema 5): */
+    bool personalized;        /* its config sector was written and verified */
+    int64_t ledger_row_id;    /* the ledger row the module holds; 0: none */
+    uint32_t config_crc;      /* the sector's CRC (with personalized) */
+    const char *secrets_id;   /* random id of the secrets file version used; NULL: none */
 } db_attempt;
 
 /* Inserts the attempt with outcome 'running' (uuid, kind, lot, tray, operator, station, profile,

@@ -214,7 +214,54 @@ static const char *const migrations[] = {
     "INSERT INTO outbox (kind, ref_id, created_ts) SELECT 'attempt', id, end_ts FROM attempt "
     "  WHERE outcome <> 'running' ORDER BY end_ts, id;\n",
 
-    /* 5: the backup store's index (issue 16). A block is a file of the store folder named by its
+    /* 5: per-device data (issue 15). The ledger: rows imported per profile (one transaction an
+     * import, keyed by the CSV's first column), each free, reserved for one MAC (the first time
+     * that module is personalised) or used (its config sector verified); at most one row per MAC
+     * and profile. The imports and the releases are audited. Each attempt says whether it was
+     * personalised, with which row, the sector's CRC and the random id of the secrets file
+     * version it used (never anything derived from the secrets). */
+    "CREATE TABLE ledger_import (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  os_user TEXT NOT NULL,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  file TEXT NOT NULL,\n"
+    "  columns TEXT NOT NULL,\n"
+    "  rows INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE ledger_row (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  profile TEXT NOT NULL,\n"
+    "  row_key TEXT NOT NULL,\n"
+    "  data TEXT NOT NULL,\n"
+    "  import_id INTEGER NOT NULL REFERENCES ledger_import (id),\n"
+    "  line INTEGER NOT NULL,\n"
+    "  state TEXT NOT NULL DEFAULT 'free' CHECK (state IN ('free', 'reserved', 'used')),\n"
+    "  mac TEXT,\n"
+    "  reserved_ts REAL,\n"
+    "  used_ts REAL,\n"
+    "  config_crc INTEGER,\n"
+    "  UNIQUE (profile, row_key),\n"
+    "  CHECK ((state = 'free') = (mac IS NULL))\n"
+    ");\n"
+    "CREATE UNIQUE INDEX ledger_by_mac ON ledger_row (profile, mac) WHERE mac IS NOT NULL;\n"
+    "CREATE INDEX ledger_free ON ledger_row (profile, state, id);\n"
+    "CREATE TABLE ledger_audit (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  ts REAL NOT NULL,\n"
+    "  os_user TEXT NOT NULL,\n"
+    "  action TEXT NOT NULL CHECK (action IN ('release')),\n"
+    "  profile TEXT NOT NULL,\n"
+    "  row_id INTEGER NOT NULL REFERENCES ledger_row (id),\n"
+    "  mac TEXT,\n"
+    "  state_before TEXT NOT NULL\n"
+    ");\n"
+    "ALTER TABLE attempt ADD COLUMN personalized INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE attempt ADD COLUMN ledger_row_id INTEGER REFERENCES ledger_row (id);\n"
+    "ALTER TABLE attempt ADD COLUMN config_crc INTEGER;\n"
+    "ALTER TABLE attempt ADD COLUMN secrets_id TEXT;\n",
+
+    /* 6: the backup store's index (issue 16). A block is a file of the store folder named by its
      * sha256 (db/blockstore.h); its row is inserted only after the file is durable, with where it
      * was first read, so "do we hold (address, length, CRC) already?" is one index lookup. A
      * backup is one module's (MAC) at one time; its ranges point at blocks (NULL: blank, all

@@ -70,6 +70,15 @@ static const bk_cause_info cause_table[BK_CAUSE_COUNT] = {
         "restore: the module shows another MAC than the backup's (or none); nothing was erased",
         "put the module the backup belongs to in the socket; a module whose RF sector was wiped "
         "(no MAC) is restored only with --force"},
+    [BK_CAUSE_NO_MAC] = {"no_mac", "no MAC",
+        "the module's RF calibration sector holds no MAC, so it cannot be personalised or tied to "
+        "a ledger row; nothing was erased",
+        "set the module aside: its RF calibration (MAC and radio data) is missing or damaged"},
+    [BK_CAUSE_CONFIG_NOT_WRITTEN] = {"config_not_written", "config not written",
+        "the application verified, but the per-device config sector did not read back with the "
+        "host's CRC after every retry; the module keeps its ledger row",
+        "retry the module (it gets the same row); if it repeats, check its 3.3 V supply and "
+        "contacts, as for a brown-out"},
 };
 
 const bk_cause_info *bk_cause_get(bk_cause c)

@@ -28,6 +28,10 @@ typedef enum bk_cause {
                                      (disk, permissions, database; nothing erased) */
     BK_CAUSE_WRONG_MODULE,        /* restore: the module shows another MAC than the backup's,
                                      or none without --force (nothing erased) */
+    BK_CAUSE_NO_MAC,              /* personalising, and the RF calibration sector holds no MAC:
+                                     failed before anything was erased */
+    BK_CAUSE_CONFIG_NOT_WRITTEN,  /* the app verified, but the per-device config sector never
+                                     read back with the host's CRC */
     BK_CAUSE_COUNT
 } bk_cause;
 

@@ -77,6 +77,9 @@ typedef struct job {
     /* progress */
     uint64_t done_bytes;
     double write_t0;
+    /* per-device data (hooks->personal): the sector the host built, written after the app */
+    uint8_t *config;          /* BK_SECTOR_SIZE bytes, NULL: none */
+    uint32_t config_addr;
 } job;
 
 static const char *const phase_names[BK_PHASE_COUNT] = {
@@ -1253,6 +1256,93 @@ static bool check_expected_module(job *j)
                 got, want);
 }
 
+/* ---- per-device data ------------------------------------------------------------------ */
+
+/* Before anything is erased: a module to personalise must have its MAC, and the host builds its
+ * sector now (a refusal or a hold costs the module nothing). The sector may only go where no
+ * app write goes, and never into the RF calibration or the bootloader. */
+static bool personal_prepare(job *j)
+{
+    if (!j->hooks || !j->hooks->personal)
+        return true;
+    if (!j->r->have_mac)
+        return fail(j, BK_END_NO_MAC, "no MAC in the RF calibration sector at 0x%X: the module "
+                    "cannot be personalised (nothing erased)", j->s.fam->rf_cal_addr);
+    j->config = malloc(BK_SECTOR_SIZE);
+    if (!j->config)
+        return fail(j, BK_END_IMAGE_REFUSED, "out of memory for the config sector");
+    memset(j->config, 0xFF, BK_SECTOR_SIZE);
+    char why[sizeof j->r->detail] = "";
+    bk_personal_answer a = j->hooks->personal(j->hooks->personal_ctx, j->r->chip, j->r->mac,
+                                              &j->config_addr, j->config, why, sizeof why);
+    if (a == BK_PERSONAL_HOLD) {
+        j->r->held = true;
+        return fail(j, BK_END_CANCELLED, "%s", why[0] ? why : "held: no per-device data now");
+    }
+    if (a != BK_PERSONAL_WRITE)
+        return fail(j, BK_END_IMAGE_REFUSED, "%s (nothing erased)", why[0] ? why : "no per-device data");
+    const bk_family *f = j->s.fam;
+    uint32_t a0 = j->config_addr;
+    if (a0 % BK_SECTOR_SIZE || a0 < f->protected_end || a0 >= f->flash_size ||
+        a0 == f->rf_cal_addr || (a0 >= j->v->offset && a0 - j->v->offset < j->v->image_len))
+        return fail(j, BK_END_IMAGE_REFUSED, "the per-device sector at 0x%X would overlap the "
+                    "bootloader, the RF calibration or the app image (nothing erased)", a0);
+    j->r->config_addr = a0;
+    return true;
+}
+
+/* After the app verified: erase the config sector, write it, and compare the chip's CRC of it
+ * with the host's. A failed or mismatching round is retried after the module answers again,
+ * as a unit is; the last failure names the cause config_not_written. */
+static bool personal_write(job *j)
+{
+    if (!j->config)
+        return true;
+    uint32_t want = bk_chip_crc(j->config, BK_SECTOR_SIZE);
+    uint32_t addr = j->config_addr;
+    char seen[128] = "";
+    for (int attempt = 0;; attempt++) {
+        set_phase(j, BK_PHASE_WRITE);
+        const char *op = "erase";
+        bk_status st = bk_erase(&j->s, addr, BK_ERASE_SIZE_4K);
+        if (st == BK_ST_OK) {
+            op = "write";
+            st = bk_write_4k(&j->s, addr, j->config);
+        }
+        uint32_t crc = 0;
+        if (st == BK_ST_OK) {
+            op = "CRC";
+            set_phase(j, BK_PHASE_VERIFY);
+            st = bk_check_crc(&j->s, addr, BK_SECTOR_SIZE, &crc);
+        }
+        if (st == BK_ST_OK && crc == want) {
+            j->r->personalized = true;
+            j->r->config_crc = ~want;
+            info(j, "config sector 0x%X written and verified (CRC %08x)", addr, ~want);
+            return true;
+        }
+        if (ended_hard(j, st, "the config sector"))
+            return false;
+        if (st == BK_ST_OK) {
+            j->ev.crc_mismatches++;
+            snprintf(seen, sizeof seen, "its CRC read %08x, the host's is %08x", ~crc, ~want);
+        } else {
+            j->ev.write_timeouts += st == BK_ST_TIMEOUT && !strcmp(op, "write");
+            j->ev.erase_timeouts += st == BK_ST_TIMEOUT && !strcmp(op, "erase");
+            j->ev.garbled += st == BK_ST_GARBLED;
+            snprintf(seen, sizeof seen, "the %s got %s", op, bk_status_name(st));
+        }
+        if (attempt >= j->spec->write_retries)
+            return fail(j, BK_END_CONFIG_RETRIES, "the app verified, but the config sector at "
+                        "0x%X was not written in %d tries: %s", addr, attempt + 1, seen);
+        char after[160];
+        snprintf(after, sizeof after, "config sector 0x%X: %s", addr, seen);
+        info(j, "%s", after);
+        if (!recover(j, after))
+            return false;
+    }
+}
+
 /* ---- the job --------------------------------------------------------------------------- */
 
 /* No sector the job would erase or write may lie in the module's own data (the per-device
@@ -1337,8 +1427,8 @@ static bool run(job *j)
      * still traceable in the records (a read changes nothing on the module). */
     if (!run_step(j, identify_step, "identification") ||
         !run_step(j, read_mac_step, "reading the MAC") || !choose_variant(j) || !pass_gate(j) ||
-        !check_expected_module(j) || !run_step(j, unprotect_step, "unprotecting the flash") ||
-        !backup(j))
+        !check_expected_module(j) || !personal_prepare(j) ||
+        !run_step(j, unprotect_step, "unprotecting the flash") || !backup(j))
         return false;
     j->r->offset = j->v->offset;
     if (!bk_plan_build_covered(&j->plan, j->v->image, j->v->image_len, j->v->offset,
@@ -1355,11 +1445,11 @@ static bool run(job *j)
         j->r->sectors_skipped = (uint32_t)j->plan.n_covered;
         j->done_bytes = j->plan.covered_len;
         info(j, "module already holds this image (region CRC matches): nothing written");
-        return true;
+        return personal_write(j);
     }
     if (!write_units(j, true) || !verify(j))
         return false;
-    return true;
+    return personal_write(j);
 }
 
 void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hooks *hooks,
@@ -1395,6 +1485,13 @@ void bk_flash_job_on(bk_transport *tp, const bk_job_spec *spec, const bk_job_hoo
     }
     result->baud_end = j->s.baud;
     result->seconds = bk_now_s() - j->t0;
+    /* The per-device sector holds passwords, and so did the session's frame buffers: wiped
+     * before the memory goes back to the allocator (a database page cache would write its
+     * stale bytes to disk). */
+    if (j->config)
+        explicit_bzero(j->config, BK_SECTOR_SIZE);
+    free(j->config);
+    explicit_bzero(j, sizeof *j);
     free(j);
 }
 

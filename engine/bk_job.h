@@ -94,6 +94,19 @@ typedef void (*bk_event_fn)(void *ctx, const bk_event *ev);
 typedef enum bk_gate { BK_GATE_GO = 0, BK_GATE_SKIP } bk_gate;
 struct bk_result;
 typedef bk_gate (*bk_gate_fn)(void *ctx, const struct bk_result *so_far, char *why, size_t whylen);
+/* Per-device data (the config sector a module leaves the tray with): the host's part. The job
+ * asks once the chip is identified and the MAC read, before anything is erased; the host
+ * builds the sector for this MAC (and ties the module to its data, e.g. a ledger row). */
+typedef enum bk_personal_answer {
+    BK_PERSONAL_WRITE = 0, /* *addr and sector[] filled: written after the app verified */
+    BK_PERSONAL_HOLD,      /* no data for this module now (an empty ledger): the job ends at once,
+                              nothing erased, held (not a failed module); `why` says so */
+    BK_PERSONAL_REFUSED,   /* the data cannot be made (a value too long, secrets missing): the
+                              job fails as a profile error, nothing erased; `why` says what */
+} bk_personal_answer;
+typedef bk_personal_answer (*bk_personal_fn)(void *ctx, bk_chip chip, const uint8_t mac[6],
+                                             uint32_t *addr, uint8_t *sector /* 4096 bytes */,
+                                             char *why, size_t whylen);
 
 typedef struct bk_job_hooks {
     bk_event_fn on_event;   /* may be NULL */
@@ -104,6 +117,9 @@ typedef struct bk_job_hooks {
     bk_trace_hook trace;    /* the wire, frame by frame (bk_trace.h); fn NULL: none */
     const bk_backup_ops *backup; /* where spec->backup keeps its blocks; NULL: nowhere (a spec
                                     asking for a backup then fails with BACKUP_STORE) */
+    bk_personal_fn personal; /* NULL: no per-device data. Set: a module without a MAC fails
+                               (no_mac) before any erase, and the sector is written last */
+    void *personal_ctx;
 } bk_job_hooks;
 
 enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };
@@ -132,6 +148,11 @@ typedef struct bk_result {
     double seconds;
     uint32_t image_crc;       /* chip CRC of the image region (host-computed) */
     bk_backup_stats backup;   /* what the backup before the first erase did */
+    bool held;                /* the personal hook held the job (BK_PERSONAL_HOLD): cause
+                                 CANCELLED, nothing erased, not a module failure */
+    bool personalized;        /* the config sector was written and its CRC matched the host's */
+    uint32_t config_addr;     /* where the per-device sector went (0: none) */
+    uint32_t config_crc;      /* its chip CRC (host-computed, = what the chip answered) */
 } bk_result;
 
 /* Opens `port_path`, runs the job, closes the port. */

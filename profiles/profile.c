@@ -7,6 +7,7 @@
  * and lets the parse stop at the first error: later errors after a bad line are usually its
  * echoes. Messages quote the file's bytes escaped (tf_text.h). */
 #include "profile.h"
+#include "personal.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -42,10 +43,13 @@ bool tf_profile_baud_supported(uint32_t baud)
 enum key_id {
     K_NAME, K_PRODUCT, K_CHIP, K_BAUD, K_BAUD_FALLBACK, K_IMAGE, K_OFFSET, K_SHA256, K_ERASE,
     K_ALLOW_BOOTLOADER, K_SKIP_UNCHANGED, K_LINK_TIMEOUT_MS, K_WRITE_RETRIES, K_QIO, K_BACKUP,
-    K_COUNT
+    K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
 };
 
-enum { IN_PROFILE = 1, IN_VARIANT = 2 };
+enum { IN_PROFILE = 1, IN_VARIANT = 2, IN_PERSONALIZE = 4 };
+/* The [personalize] section's slot in parse_ctx.sec, after the variants'. */
+#define SEC_PERSONALIZE N_SECTIONS
+#define PERSONAL_BASE_MAX (64u << 10)
 
 /* The profile's schema: which keys exist where, their ranges, defaults and words. The loader
  * checks against it, starts from its defaults, and `trayflash profile new` writes its template
@@ -108,14 +112,31 @@ static const tf_key keys[K_COUNT] = {
                    "per-device ranges: RF calibration, key-value storage, config, Tuya data) or "
                    "full (also the vendor app and OTA regions, deduplicated across a reel).",
                    0, NULL },
+    [K_P_KIND] = { "kind", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "openbeken", NULL, NULL,
+                   "What the per-device sector is: openbeken (OpenBeken's config sector, version "
+                   "5, at 0x1E1000 on a BK7231T and 0x1D1000 on a BK7231N).", TF_KEY_REQUIRED, NULL },
+    [K_P_BASE] = { "base", IN_PERSONALIZE, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
+                   "A config exported from a configured module of this product (pins, channels, "
+                   "flags): every field the section does not set comes from it.", TF_KEY_REQUIRED,
+                   NULL },
+    [K_P_SECRETS] = { "secrets", IN_PERSONALIZE, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
+                      "The station-local secrets file ({secret.NAME} values): a path, or "
+                      "credential:NAME from $CREDENTIALS_DIRECTORY; refused when a group or others "
+                      "can read it.", 0, NULL },
+    [K_P_LEDGER] = { "ledger", IN_PERSONALIZE, TF_KEY_LIST, 0, 0, NULL, NULL, "no ledger",
+                     "The ledger columns the templates use (trayflash ledger import); each "
+                     "module then takes one row, keyed by its MAC.", 0, NULL },
+    [K_P_CRC] = { "crc", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "signed|unsigned", "signed", NULL,
+                  "The checksum's char flavour: signed as OpenBeken's BK7231 builds compute it.",
+                  0, NULL },
 };
 
-static const char *const section_names[] = { "profile", "variant" };
+static const char *const section_names[] = { "profile", "variant", "personalize" };
 
 const tf_schema tf_profile_schema = {
     .what = "profile",
     .section_names = section_names,
-    .n_section_kinds = 2,
+    .n_section_kinds = 3,
     .keys = keys,
     .n_keys = K_COUNT,
 };
@@ -135,7 +156,7 @@ typedef struct parse_ctx {
     tf_ini_reader rd;        /* the line it is on, whether indented; stop ends the parse */
     int cur;                 /* section index, -1 before the first header */
     int last_key;            /* key of the previous handler call, -1 if none */
-    section sec[N_SECTIONS];
+    section sec[N_SECTIONS + 1]; /* the variants, then [personalize] */
     int n_variant_sections;  /* [variant] sections so far */
     uint32_t baud;
     uint32_t fallbacks[BK_MAX_BAUDS];
@@ -262,6 +283,8 @@ static void set_fallbacks(parse_ctx *c, const char *v)
 }
 
 /* Applies one key's value to section `s` (variant `s` of the profile). */
+static bool resolve_image(const char *profile_path, const char *key, char *out, size_t outlen);
+
 static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
 {
     tf_profile *p = c->p;
@@ -366,6 +389,46 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
     case K_WRITE_RETRIES:
         set_int(c, k, v, &p->write_retries);
         break;
+    case K_P_KIND:
+        if (strcmp(v, "openbeken"))
+            fail(c, c->rd.line, "kind \"%s\": the one kind is openbeken", v);
+        break;
+    case K_P_BASE:
+        if (!v[0] || !resolve_image(p->path, v, p->personal.base_path, sizeof p->personal.base_path))
+            fail(c, c->rd.line, "base \"%s\": empty or too long a path", v);
+        p->personal.base_line = c->rd.line;
+        break;
+    case K_P_SECRETS: {
+        const char *cred = "credential:";
+        bool ok = v[0] != '\0';
+        if (!strncmp(v, cred, strlen(cred))) {
+            const char *nm = v + strlen(cred);
+            ok = nm[0] && nm[0] != '.' && !strchr(nm, '/') && strlen(nm) < 256;
+            if (ok)
+                snprintf(p->personal.secrets, sizeof p->personal.secrets, "%s", v);
+        } else if (ok) {
+            ok = resolve_image(p->path, v, p->personal.secrets, sizeof p->personal.secrets);
+        }
+        if (!ok)
+            fail(c, c->rd.line, "secrets \"%s\": a path, or credential:NAME (a plain file name)", v);
+        p->personal.secrets_line = c->rd.line;
+        break;
+    }
+    case K_P_LEDGER: {
+        char why[300];
+        if (!tf_personal_set_columns(&p->personal, v, why, sizeof why))
+            fail(c, c->rd.line, "%s", why);
+        p->personal.ledger_line = c->rd.line;
+        break;
+    }
+    case K_P_CRC:
+        if (!strcmp(v, "signed"))
+            p->personal.crc = OBK_CRC_SIGNED_CHAR;
+        else if (!strcmp(v, "unsigned"))
+            p->personal.crc = OBK_CRC_UNSIGNED_CHAR;
+        else
+            fail(c, c->rd.line, "crc \"%s\": expected signed or unsigned", v);
+        break;
     case K_COUNT:
         break;
     }
@@ -382,13 +445,26 @@ static int on_key(void *user, const char *section_name, const char *name, const 
         return 0;
     }
     section *s = &c->sec[c->cur];
-    int k = tf_schema_find(&tf_profile_schema, 0, name);
+    unsigned here = c->cur == 0 ? IN_PROFILE : c->cur == SEC_PERSONALIZE ? IN_PERSONALIZE : IN_VARIANT;
+    int k = tf_schema_find(&tf_profile_schema, here, name);
+    if (k < 0)
+        k = tf_schema_find(&tf_profile_schema, 0, name);
     if (c->rd.indented && k >= 0 && k == c->last_key) {
         fail(c, c->rd.line, "indented line continues key \"%s\": values must fit on one line",
              name);
         return 0;
     }
-    unsigned here = c->cur == 0 ? IN_PROFILE : IN_VARIANT;
+    if (here == IN_PERSONALIZE && (k < 0 || !(keys[k].sections & here))) {
+        /* a field of the per-device sector: a literal or a template (personal.h) */
+        char why[600];
+        c->last_key = -1;
+        if (!tf_text_is_printable(value))
+            fail(c, c->rd.line, "%s \"%s\" holds a control character or bytes that are not "
+                 "UTF-8", name, value);
+        else if (!tf_personal_add_field(&c->p->personal, name, value, c->rd.line, why, sizeof why))
+            fail(c, c->rd.line, "%s", why);
+        return c->failed ? 0 : 1;
+    }
     if (k < 0 || !(keys[k].sections & here)) {
         fail(c, c->rd.line, "unknown key \"%s\" in [%s]%s", name, s->title,
              k >= 0 ? " (it belongs in [profile])" : "");
@@ -434,6 +510,10 @@ static void on_section(parse_ctx *c, const char *hdr, size_t n)
     bk_chip chip = BK_CHIP_UNKNOWN;
     if (strcmp(title, "profile") == 0) {
         idx = 0;
+    } else if (strcmp(title, "personalize") == 0) {
+        idx = SEC_PERSONALIZE;
+        c->p->personal.enabled = true;
+        c->p->personal.line = c->rd.line;
     } else if (strncmp(title, "variant", 7) == 0 && isspace((unsigned char)title[7])) {
         const char *id = title + 7;
         while (isspace((unsigned char)*id))
@@ -458,7 +538,8 @@ static void on_section(parse_ctx *c, const char *hdr, size_t n)
         }
         idx = ++c->n_variant_sections;
     } else {
-        fail(c, c->rd.line, "unknown section [%s] (expected [profile] or [variant <chip>])", title);
+        fail(c, c->rd.line, "unknown section [%s] (expected [profile], [variant <chip>] or "
+             "[personalize])", title);
         return;
     }
     section *s = &c->sec[idx];
@@ -469,8 +550,10 @@ static void on_section(parse_ctx *c, const char *hdr, size_t n)
     s->present = true;
     s->line = c->rd.line;
     memcpy(s->title, title, tn + 1);
-    c->p->variants[idx].chip = chip;
-    c->p->variants[idx].line = c->rd.line;
+    if (idx < N_SECTIONS) {
+        c->p->variants[idx].chip = chip;
+        c->p->variants[idx].line = c->rd.line;
+    }
     c->cur = idx;
 }
 
@@ -491,6 +574,41 @@ static int read_text(const char *path, tf_profile *p, char *err, size_t errlen)
 }
 
 /* The first required key (schema flags) section `sec` of kind `kind` lacks, or -1. */
+static int missing_key(const section *sec, unsigned kind);
+
+/* [personalize]: its required keys, the base (read, and checked as OpenBeken's loader would),
+ * then the templates (personal.c: every error names its line). */
+static void check_personalize(parse_ctx *c)
+{
+    tf_personal *pp = &c->p->personal;
+    const section *sec = &c->sec[SEC_PERSONALIZE];
+    int k = missing_key(sec, IN_PERSONALIZE);
+    if (k >= 0) {
+        fail(c, sec->line, "missing required key \"%s\" in [personalize]", keys[k].name);
+        return;
+    }
+    snprintf(pp->profile_path, sizeof pp->profile_path, "%s", c->p->path);
+    char *buf = NULL, why[600];
+    size_t len = 0;
+    if (tf_file_read(pp->base_path, PERSONAL_BASE_MAX, &buf, &len, why, sizeof why) != 0) {
+        fail(c, pp->base_line, "base: %s", why);
+        return;
+    }
+    bool ok = obk_config_check((const uint8_t *)buf, len, pp->crc, why, sizeof why);
+    if (ok) {
+        memcpy(pp->base, buf, OBK_CFG_SIZE);
+        bk_sha256_hex((const uint8_t *)buf, len, pp->base_sha256);
+    }
+    free(buf);
+    if (!ok) {
+        fail(c, pp->base_line, "base \"%s\": %s", pp->base_path, why);
+        return;
+    }
+    int line = sec->line;
+    if (!tf_personal_check(pp, &line, why, sizeof why))
+        fail(c, line, "%s", why);
+}
+
 static int missing_key(const section *sec, unsigned kind)
 {
     unsigned need = TF_KEY_REQUIRED | (kind == IN_PROFILE ? TF_KEY_REQUIRED_MAIN : 0);
@@ -526,6 +644,11 @@ static void check_whole(parse_ctx *c)
             return;
         }
     p->n_variants = 1 + c->n_variant_sections;
+    if (c->sec[SEC_PERSONALIZE].present) {
+        check_personalize(c);
+        if (c->failed)
+            return;
+    }
     if (!p->product[0])
         memcpy(p->product, p->name, sizeof p->name); /* name is shorter than product */
 

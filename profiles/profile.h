@@ -15,6 +15,9 @@
  *   [variant <chip>]  another chip family of the same product: chip (optional, must agree with
  *              the section name), image, offset, sha256, qio. The [profile] section's chip and
  *              image are the first variant.
+ *   [personalize]  the per-device config sector each module gets (personal.h): kind
+ *              (required: openbeken), base (required, a config file), secrets, ledger, crc,
+ *              and field = template lines.
  * Defaults: product = name, baud 921600, fall-backs those of 921600, 460800, 115200 that are
  * below baud, erase auto, allow_bootloader no, skip_unchanged yes, link_timeout_ms 10000,
  * write_retries 2, qio no, backup none. Booleans: yes/no, true/false, on/off, 1/0. */
@@ -26,6 +29,7 @@
 #include "bk_image.h"
 #include "bk_job.h"
 #include "tf_keys.h"
+#include "personal.h"
 
 typedef struct tf_profile_variant {
     bk_chip chip;
@@ -54,6 +58,7 @@ typedef struct tf_profile {
     char *text;             /* the file's exact text (NUL-terminated) ... */
     size_t text_len;
     char text_sha256[65];   /* ... and its sha256, for the database's record of what ran */
+    tf_personal personal;   /* [personalize] (personal.h); .enabled false without one */
 } tf_profile;
 
 enum tf_profile_result {

@@ -6,7 +6,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config git
       libserialport-dev libudev-dev libsqlite3-dev libncurses-dev libinih-dev zlib1g-dev
-      nettle-dev libcjson-dev libcrypt-dev libacl1-dev libpq-dev postgresql
+      nettle-dev libcjson-dev libcrypt-dev libacl1-dev libpq-dev postgresql libcsv-dev
       umockdev libumockdev-dev socat tmux sqlite3 clang libclang-rt-14-dev
       systemd"
 missing=""

@@ -33,12 +33,17 @@ typedef struct bksim_faults {
     bool wrong_chip;             /* the module carries the other family than configured */
     int brownout_read_after;     /* every FlashRead4K after this many resets the chip, no reply
                                     (a supply that sags while reading; -1 = never) */
+    uint32_t brownout_at;        /* a FlashWrite4K at this address browns out (0 = none): no reply,
+                                    the chip resets (a supply that sags on one sector's write, e.g.
+                                    the config sector written last) */
+    int brownout_at_count;       /* ... only the first N times (-1 = every time) */
 } bksim_faults;
 
 void bksim_faults_none(bksim_faults *f);
 /* One spec: "brownout-first-write", "brownout-p=0.05", "bit-errors-above=460800",
    "bit-error-rate=1e-4", "adapter-max-baud=460800", "protected", "foreign-traffic",
    "slow-flash", "removed-after=N", "yank-after=N", "no-download", "wrong-chip",
+   "brownout-at=ADDR", "brownout-at-count=N",
    "brownout-read-after=N", "none".
    Applies it on top of *f; returns false with words in err. */
 bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errlen);

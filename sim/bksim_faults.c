@@ -31,6 +31,8 @@ static const fault_row fault_rows[] = {
     {"yank-after", ARG_INT, F(yank_after_writes), 0, 1000000},
     {"wrong-chip", ARG_NONE, F(wrong_chip), 0, 0},
     {"brownout-read-after", ARG_INT, F(brownout_read_after), 0, 1000000},
+    {"brownout-at", ARG_U32, F(brownout_at), 1, 0xFFFFFFFF},
+    {"brownout-at-count", ARG_INT, F(brownout_at_count), 0, 1000000},
 };
 #undef F
 #define N_ROWS (sizeof fault_rows / sizeof fault_rows[0])
@@ -42,6 +44,7 @@ void bksim_faults_none(bksim_faults *f)
     f->removed_after_writes = -1;
     f->yank_after_writes = -1;
     f->brownout_read_after = -1;
+    f->brownout_at_count = -1;
 }
 
 bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errlen)
@@ -92,7 +95,8 @@ bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errl
     }
     snprintf(err, errlen, "unknown fault '%.*s' (known: no-download, brownout-first-write, brownout-p=P, "
              "bit-errors-above=BAUD, bit-error-rate=P, adapter-max-baud=BAUD, protected, foreign-traffic, "
-             "slow-flash, removed-after=N, yank-after=N, wrong-chip, brownout-read-after=N, none)", (int)nlen, spec);
+             "slow-flash, removed-after=N, yank-after=N, wrong-chip, brownout-at=ADDR, "
+             "brownout-at-count=N, brownout-read-after=N, none)", (int)nlen, spec);
     return false;
 }
 

@@ -144,6 +144,7 @@ struct bksim_module {
     int writes;
     int reads;                  /* FlashRead4K answered since power-on of the model (the
                                    brownout-read-after fault counts them) */
+    int brownouts_at;       /* brown-outs the brownout-at fault has caused so far */
     bool yanked;
     bksim_stats st;
     uint16_t erase_count[BKSIM_SECTORS], program_count[BKSIM_SECTORS];
@@ -684,6 +685,11 @@ static bool brownout_now(bksim_module *m, uint32_t addr)
     const bksim_faults *f = &m->cfg.faults;
     if (f->brownout_first_write && (addr & FLASH_MASK) == APP_START)
         return true;
+    if (f->brownout_at && (addr & FLASH_MASK) == (f->brownout_at & FLASH_MASK) &&
+        (f->brownout_at_count < 0 || m->brownouts_at < f->brownout_at_count)) {
+        m->brownouts_at++;
+        return true;
+    }
     return f->brownout_p > 0 && rng_unit(&m->rng_fault) < f->brownout_p;
 }
 

@@ -16,6 +16,7 @@ int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
 int cmd_backup(int argc, char **argv);   /* backup list | export | verify | prune */
 int cmd_restore(int argc, char **argv);  /* restore a module's backup */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */
+int cmd_ledger(int argc, char **argv);   /* ledger import | status | export | release */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);

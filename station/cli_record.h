@@ -26,6 +26,6 @@ int cli_record_begin(cli_record *c, const char *db_path, const tf_profile *p, co
 int cli_record_end(cli_record *c, const bk_result *r, char *err, size_t errlen);
 void cli_record_close(cli_record *c);
 
-/* The attempt row's end fields from a result (mac and fid are the caller's buffers): one
- * mapping for the station's writer and the command line. */
+/* The attempt row's end fields from a result (mac and fid are the caller's buffers), for the
+ * command line's attempts (the station's writer, station_db.c, also records per-device data). */
 void st_attempt_fill_end(db_attempt *a, const bk_result *r, char mac[18], char fid[8]);

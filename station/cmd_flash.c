@@ -228,6 +228,13 @@ int cmd_flash(int argc, char **argv)
     char err[512];
     if (tf_profile_load(profile, &p, err, sizeof err) < 0)
         return refuse(json, TF_OUT_USAGE, "profile", err);
+    if (p.personal.enabled) { /* never a module passed without its per-device sector */
+        snprintf(err, sizeof err, "%s:%d: [personalize]: a personalised product is flashed by "
+                 "`trayflash station` (its ledger and secrets); flash cannot personalise", p.path,
+                 p.personal.line);
+        tf_profile_free(&p);
+        return refuse(json, TF_OUT_USAGE, "profile", err);
+    }
     bk_job_spec spec;
     tf_profile_to_spec(&p, &spec);
     if (spec.backup != BK_BACKUP_NONE && !dbpath) {

@@ -25,6 +25,7 @@
 #include "exit_codes.h"
 #include "profile.h"
 #include "report.h"
+#include "secrets.h"
 #include "tf_text.h"
 
 #define PROFILE_LIST_MAX 256
@@ -127,6 +128,126 @@ static void print_check_text(const tf_profile *p, const variant_facts *fs)
                "typical timings%s)\n", f->estimate_s, f->baud,
                p->erase_mode == BK_ERASE_4K ? "; the bound plans auto erase" : "");
     }
+}
+
+/* ---- [personalize]: the sector the first module would get ------------------------------ */
+
+/* An example module: this MAC, bay 1, the ledger's columns shown as <name>. */
+static const uint8_t example_mac[6] = {0xd8, 0x1f, 0x12, 0x00, 0x00, 0x01};
+
+typedef struct personal_facts {
+    bool shown;
+    char secrets_note[300];   /* "" when read; else why not (values then from the base) */
+    tf_secrets *secrets;
+    char *cols[TF_PERSONAL_MAX_COLUMNS];
+    uint8_t sector[OBK_CFG_SIZE];
+    char err[700];            /* the build's refusal: a value too long names its line */
+} personal_facts;
+
+static void personal_facts_free(personal_facts *pf)
+{
+    tf_secrets_free(pf->secrets);
+    for (int i = 0; i < TF_PERSONAL_MAX_COLUMNS; i++)
+        free(pf->cols[i]);
+    explicit_bzero(pf, sizeof *pf);
+}
+
+static bool personal_prepare(const tf_profile *p, personal_facts *pf)
+{
+    const tf_personal *pp = &p->personal;
+    memset(pf, 0, sizeof *pf);
+    if (!pp->enabled)
+        return true;
+    pf->shown = true;
+    if (pp->secrets[0]) {
+        char why[400];
+        pf->secrets = tf_secrets_load(pp->secrets, why, sizeof why);
+        if (!pf->secrets)
+            snprintf(pf->secrets_note, sizeof pf->secrets_note, "not read here (%s): password "
+                     "fields show the base's", why);
+    }
+    for (int i = 0; i < pp->n_columns; i++) {
+        size_t n = strlen(pp->columns[i]) + 3;
+        pf->cols[i] = malloc(n);
+        if (pf->cols[i])
+            snprintf(pf->cols[i], n, "<%s>", pp->columns[i]);
+    }
+    tf_personal_vars v = {.bay = 1, .lot = "", .product = p->product,
+                          .columns = (const char *const *)pf->cols,
+                          .secret = pf->secrets ? tf_secrets_lookup : NULL,
+                          .secret_ctx = pf->secrets};
+    memcpy(v.mac, example_mac, 6);
+    return tf_personal_build(pp, &v, pf->sector, pf->err, sizeof pf->err);
+}
+
+/* A field's shown value (a password masked) and its length. */
+static size_t personal_shown(const tf_personal_field *f, const personal_facts *pf, char *out,
+                             size_t outlen)
+{
+    char value[2048];
+    obk_config_get(pf->sector, f->f, value, sizeof value);
+    size_t n = strlen(value);
+    if (f->f->secret)
+        snprintf(out, outlen, "%s", pf->secrets ? "********" : "(base's value, masked)");
+    else
+        snprintf(out, outlen, "%s", value);
+    explicit_bzero(value, sizeof value);
+    return n;
+}
+
+static void print_personal_text(const tf_profile *p, const personal_facts *pf)
+{
+    const tf_personal *pp = &p->personal;
+    if (!pf->shown)
+        return;
+    printf("  personalize (line %d): OpenBeken config v%d at 0x%06X (BK7231T) / 0x%06X (BK7231N), "
+           "checksum %s char\n", pp->line, OBK_CFG_VERSION, obk_config_addr(BK_CHIP_BK7231T),
+           obk_config_addr(BK_CHIP_BK7231N), pp->crc == OBK_CRC_SIGNED_CHAR ? "signed" : "unsigned");
+    printf("    base     %s (sha256 %s)\n", pp->base_path, pp->base_sha256);
+    if (pp->secrets[0])
+        printf("    secrets  %s%s%s\n", pp->secrets, pf->secrets_note[0] ? ": " : ", read",
+               pf->secrets_note);
+    if (pp->ledger_line)
+        printf("    ledger   one row per module, by MAC (columns shown as <name>)\n");
+    printf("    the first module's sector (example MAC d8:1f:12:00:00:01, bay 1):\n");
+    for (int i = 0; i < pp->n_fields; i++) {
+        const tf_personal_field *f = &pp->fields[i];
+        char shown[2100];
+        size_t n = personal_shown(f, pf, shown, sizeof shown);
+        if (f->f->type == OBK_FIELD_INT)
+            printf("      %-13s= %s (line %d)\n", f->f->name, shown, f->line);
+        else
+            printf("      %-13s= %s (line %d, %zu of %u)\n", f->f->name, shown, f->line, n,
+                   f->f->size - 1u);
+    }
+    printf("      %-13s= d8:1f:12:00:00:01 (the module's own)\n", "mac");
+}
+
+static cJSON *personal_json(const tf_profile *p, const personal_facts *pf)
+{
+    const tf_personal *pp = &p->personal;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "openbeken");
+    cJSON_AddNumberToObject(o, "line", pp->line);
+    cJSON_AddStringToObject(o, "base", pp->base_path);
+    cJSON_AddStringToObject(o, "base_sha256", pp->base_sha256);
+    cJSON_AddStringToObject(o, "crc", pp->crc == OBK_CRC_SIGNED_CHAR ? "signed" : "unsigned");
+    cJSON_AddBoolToObject(o, "secrets_read", pf->secrets != NULL);
+    cJSON *fields = cJSON_AddArrayToObject(o, "fields");
+    for (int i = 0; i < pp->n_fields; i++) {
+        const tf_personal_field *f = &pp->fields[i];
+        char shown[2100];
+        size_t n = personal_shown(f, pf, shown, sizeof shown);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "name", f->f->name);
+        cJSON_AddNumberToObject(j, "line", f->line);
+        cJSON_AddStringToObject(j, "value", shown);
+        cJSON_AddBoolToObject(j, "secret", f->f->secret);
+        cJSON_AddNumberToObject(j, "length", (double)n);
+        cJSON_AddNumberToObject(j, "limit", f->f->type == OBK_FIELD_TEXT ? f->f->size - 1u : 0);
+        cJSON_AddItemToArray(fields, j);
+    }
+    return o;
 }
 
 static cJSON *check_json(const tf_profile *p, const variant_facts *fs)
@@ -294,8 +415,10 @@ static int cmd_check(int argc, char **argv)
     }
     tf_profile *p = calloc(1, sizeof *p);
     variant_facts *fs = calloc(BK_MAX_VARIANTS, sizeof *fs);
+    personal_facts *pf = calloc(1, sizeof *pf);
     cJSON *all = cJSON_CreateArray();
-    if (!p || !fs || !all) {
+    if (!p || !fs || !pf || !all) {
+        free(pf);
         fprintf(stderr, "trayflash profile check: out of memory\n");
         free(p);
         free(fs);
@@ -308,6 +431,10 @@ static int cmd_check(int argc, char **argv)
         int rc = tf_profile_load(argv[i], p, err, sizeof err);
         for (int k = 0; rc == 0 && k < p->n_variants; k++)
             rc = variant_plan(p, &p->variants[k], &fs[k], err, sizeof err);
+        if (rc == 0 && !personal_prepare(p, pf)) {
+            snprintf(err, sizeof err, "%s", pf->err); /* file:line: field: value too long */
+            rc = -1;
+        }
         if (rc != 0) {
             errors++;
             fprintf(stderr, "%s\n", err); /* file:line: words, as the loader said it */
@@ -319,10 +446,15 @@ static int cmd_check(int argc, char **argv)
                 cJSON_AddItemToArray(all, o);
             }
         } else if (json) {
-            cJSON_AddItemToArray(all, check_json(p, fs));
+            cJSON *o = check_json(p, fs);
+            if (pf->shown)
+                cJSON_AddItemToObject(o, "personalize", personal_json(p, pf));
+            cJSON_AddItemToArray(all, o);
         } else {
             print_check_text(p, fs);
+            print_personal_text(p, pf);
         }
+        personal_facts_free(pf);
         tf_profile_free(p);
     }
     if (json) {
@@ -335,6 +467,7 @@ static int cmd_check(int argc, char **argv)
     }
     cJSON_Delete(all);
     free(fs);
+    free(pf);
     free(p);
     return tf_exit_code(errors ? TF_OUT_USAGE : TF_OUT_PASS);
 }

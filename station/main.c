@@ -17,7 +17,9 @@ void cli_usage(FILE *out)
         "      Run the tray: hot-plugged adapters become bays and are flashed in parallel.\n"
         "      --sim N uses N simulated modules in-process instead of udev. --syslog also\n"
         "      sends the headless lines to syslog. TRAYFLASH_DEBUG=db,wire: debug notices of\n"
-        "      every commit (db) and every frame on the wire, per bay (wire).\n"
+        "      every commit (db) and every frame on the wire, per bay (wire); ledger-pause\n"
+        "      holds a job after its config sector verified, before its ledger row is marked\n"
+        "      used (crash tests).\n"
         "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
         "         [--format table|csv|json] [--html FILE]\n"
         "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
@@ -49,6 +51,10 @@ void cli_usage(FILE *out)
         "      shows no MAC.\n"
         "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
         "      Give a running station the lot and operator its next attempts record.\n"
+        "  ledger import FILE.csv --profile P | status | export | release [--db FILE]\n"
+        "      The per-device ledger of a profile with [personalize]: rows modules take one\n"
+        "      each by MAC; status counts them, export gives MAC -> row as CSV, release frees\n"
+        "      a failed module's row (--mac or --key), audited.\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -98,6 +104,8 @@ int main(int argc, char **argv)
         return cmd_restore(argc - 1, argv + 1);
     if (!strcmp(c, "ctl"))
         return cmd_ctl(argc - 1, argv + 1);
+    if (!strcmp(c, "ledger"))
+        return cmd_ledger(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

@@ -48,6 +48,8 @@ typedef struct st_event {
     uint8_t mac[6];            /* BK_EV_MAC */
     /* JOB_END: */
     bk_result result;
+    int64_t ledger_row_id;     /* per-device data: the row the module holds (0: none) */
+    char secrets_id[33];       /* the random id of the secrets load used ("" : none) */
     /* BAY_STATE: */
     int state;                 /* bay_state from station_view.h */
     bk_cause cause;

@@ -43,6 +43,13 @@ int station_slot_add(station *st, tf_profile *p)
     st_profile_slot *s = &st->profiles[st->n_profiles];
     s->p = *p; /* the slot takes over the images and text */
     memset(p, 0, sizeof *p);
+    if (s->p.personal.enabled && s->p.personal.secrets[0]) {
+        char why[400];
+        s->secrets = tf_secrets_load(s->p.personal.secrets, why, sizeof why);
+        if (!s->secrets)
+            snprintf(s->secrets_err, sizeof s->secrets_err, "%s:%d: secrets: %s", s->p.path,
+                     s->p.personal.secrets_line, why);
+    }
     tf_profile_to_spec(&s->p, &s->spec);
     if (st->o.link_timeout_ms > 0)
         s->spec.link_timeout_ms = st->o.link_timeout_ms;
@@ -150,6 +157,7 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
     }
     b->present = true;
     b->want_start = true;
+    b->ledger_wait = false; /* a new adapter: whatever waited there is gone */
     b->next_probe = 0;
     snprintf(b->devnode, sizeof b->devnode, "%s", d->devnode);
     if (simulated)
@@ -209,7 +217,10 @@ static bool schedule_locked(station *st)
             continue;
         }
         pool_fn fn = NULL;
-        if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
+        if (b->ledger_wait) /* held for ledger rows: asked again now and then (poll: probed) */
+            fn = now < b->next_probe ? NULL
+                 : st->o.cfg.start_mode == SC_START_POLL ? station_probe_task : station_job_task;
+        else if (st->o.cfg.start_mode == SC_START_ON_PLUG && b->want_start)
             fn = station_job_task;
         else if (st->o.cfg.start_mode == SC_START_POLL && (b->force || now >= b->next_probe))
             fn = station_probe_task;
@@ -247,6 +258,11 @@ static void *loop_main(void *arg)
         struct pollfd p[4] = {{st->stop_fd, POLLIN, 0}, {st->wake_fd, POLLIN, 0},
                               {st->src->ops->fd(st->src), POLLIN, 0}, {st->sig_fd, POLLIN, 0}};
         int timeout = st->o.cfg.start_mode == SC_START_POLL ? 100 : -1;
+        pthread_mutex_lock(&st->lock);
+        for (int i = 0; i < st->n_bays && timeout < 0; i++)
+            if (st->bays[i].present && st->bays[i].ledger_wait)
+                timeout = (int)(ST_LEDGER_RECHECK_S * 1000);
+        pthread_mutex_unlock(&st->lock);
         if (poll(p, 4, timeout) < 0 && errno != EINTR)
             break;
         if (p[0].revents)
@@ -366,7 +382,12 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
-    *why = STATION_FAIL_SETUP; /* from here on: the database, the devices, the threads */
+    *why = STATION_FAIL_SETUP; /* from here on: the secrets, the database, the devices, threads */
+    for (int i = 0; i < st->n_profiles; i++)
+        if (st->profiles[i].secrets_err[0]) {
+            snprintf(err, errlen, "%s", st->profiles[i].secrets_err);
+            goto fail;
+        }
     snprintf(st->db_path, sizeof st->db_path, "%s",
              o->db_path ? o->db_path : o->cfg.db[0] ? o->cfg.db : "trayflash.db");
     char host[128] = "", holder[256];
@@ -375,6 +396,8 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     if (db_lock_station(st->db_path, holder, &st->db_lock, err, errlen) < 0)
         goto fail;
     if (db_open(st->db_path, false, &st->db, err, errlen) < 0)
+        goto fail;
+    if (!(st->ledger = st_ledger_open(st->db_path, err, errlen)))
         goto fail;
     int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
     if (station_id > 0 && db_station_set_line(st->db, station_id, o->cfg.line) < 0)
@@ -591,8 +614,11 @@ void station_free(station *st)
     if (st->db)
         db_close(st->db);
     db_unlock(st->db_lock);
-    for (int i = 0; i < st->n_profiles; i++)
+    st_ledger_close(st->ledger);
+    for (int i = 0; i < st->n_profiles; i++) {
         tf_profile_free(&st->profiles[i].p);
+        tf_secrets_free(st->profiles[i].secrets);
+    }
     free(st->profiles);
     if (st->stop_fd >= 0)
         close(st->stop_fd);

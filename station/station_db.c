@@ -22,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "profile.h"
-#include "cli_record.h" /* st_attempt_fill_end */
 #include "station_internal.h"
 #include "station_log.h"
 
@@ -191,12 +190,29 @@ static void job_end(db_writer *w, const st_event *e)
         else
             o->image_id = id;
     }
-    char mac[18], fid[8];
+    char mac[18] = "", fid[8] = "";
+    if (r->have_mac)
+        bk_mac_format(r->mac, mac, sizeof mac);
+    if (r->have_flash_id)
+        snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
     db_attempt a = {.station_id = w->station_id, .profile_id = o->profile_id,
                     .image_id = o->image_id, .bay = e->bay, .bay_name = o->bay_name,
                     .port_path = o->port, .adapter = o->adapter, .product = o->product,
-                    .start_ts = o->start_ts, .end_ts = e->ts};
-    st_attempt_fill_end(&a, r, mac, fid);
+                    .start_ts = o->start_ts, .end_ts = e->ts,
+                    .chip = r->chip ? bk_chip_name(r->chip) : NULL, .chip_id = r->chip_id,
+                    .flash_id = fid[0] ? fid : NULL, .mac = mac[0] ? mac : NULL,
+                    .boot_version = r->boot_version[0] ? r->boot_version : NULL,
+                    .bytes_written = (int64_t)r->bytes_written,
+                    .sectors_written = (int)r->sectors_written,
+                    .sectors_skipped = (int)r->sectors_skipped, .retries = (int)r->retries,
+                    .baud_start = (int)r->baud_start, .baud_end = (int)r->baud_end,
+                    .passed = r->passed,
+                    .skipped = r->skipped || r->held, /* held for ledger rows: no result either */
+                    .cause_id = r->passed || r->skipped || r->held ? NULL : bk_cause_id(r->cause),
+                    .detail = r->detail[0] ? r->detail : NULL,
+                    .personalized = r->personalized, .config_crc = r->config_crc,
+                    .ledger_row_id = e->ledger_row_id,
+                    .secrets_id = e->secrets_id[0] ? e->secrets_id : NULL};
     if (db_attempt_end(w->d, o->attempt_id, &a) < 0)
         failed(w, "ending an attempt");
     else if (w->n_ended < DBW_BATCH) {

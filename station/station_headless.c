@@ -100,7 +100,9 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
         hb->in_job = true; /* its end line names the module; nothing after it does */
         if (r->have_mac)
             bk_mac_format(r->mac, hb->mac, sizeof hb->mac);
-        if (r->skipped) {
+        if (r->held) {
+            snprintf(line, len, "%s bay %s WAIT 0%% - - %s", when, bay, r->detail);
+        } else if (r->skipped) {
             snprintf(line, len, "%s bay %s SKIP 0%% SKIP - %s", when, bay, r->detail);
         } else if (r->passed) {
             snprintf(line, len, "%s bay %s PASS 100%% PASS - %.1fs chip %s retries %u baud %u",

@@ -77,6 +77,8 @@ double station_now(void);   /* unix seconds */
 typedef struct st_profile_slot {
     tf_profile p;
     bk_job_spec spec;
+    struct tf_secrets *secrets; /* [personalize] secrets, read when the slot is added */
+    char secrets_err[512];      /* why they could not be read ("" when fine or none) */
 } st_profile_slot;
 
 typedef struct st_bay {
@@ -88,6 +90,9 @@ typedef struct st_bay {
     /* under st->lock: */
     bool present, busy, want_start, force, finished_once;
     bool flashing;          /* busy with a job (not a poll-mode probe): a retry must wait */
+    uint64_t tray_seq;      /* the station's tray of this bay's last job (0: none yet) */
+    bool ledger_wait;       /* held: its profile's ledger had no row for it; tried again while
+                               the ledger has a free row (next_probe paces the checks) */
     char devnode[128];
     char adapter[64];
     int attempts;
@@ -109,7 +114,7 @@ struct station {
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     char lot[64];           /* the lot and operator new attempts record ("" = none given) */
     char operator_id[64];
-    uint64_t tray_seq;      /* trays started this run: a job starting on an idle tray opens one */
+    uint64_t tray_seq;      /* trays started this run (station_jobs.c: tray_for_job_locked) */
     bool lot_wait_said;     /* the "waiting for a lot" notice was posted (until one is given) */
     double engineer_until;  /* monotonic s; engineer mode while now < this (UI thread + lock) */
     int all_bays_idx;       /* profile an engineer set for "all bays" (also for bays still to
@@ -136,6 +141,7 @@ struct station {
     bool loop_started, waited;
     atomic_uint_fast64_t serial;
     bool wire_trace;        /* TRAYFLASH_DEBUG=wire: every job's frames as debug notices */
+    struct st_ledger *ledger; /* per-device ledger (station_personal.c), its own db handle */
     char err[512];
     int result;
 };
@@ -155,6 +161,33 @@ st_bay *station_bay_by_number(station *st, int n); /* with the lock; NULL if non
 bool station_lot_missing_locked(const station *st);
 /* The lot and operator of --lot/--operator, checked (before the threads start). */
 int station_lot_init(station *st, char *err, size_t errlen);
+/* Per-device data (station_personal.c). The ledger: one database handle of its own under one
+ * lock, for the pool's workers. */
+#include "db_ledger.h"
+#include "secrets.h"
+typedef struct st_ledger st_ledger;
+st_ledger *st_ledger_open(const char *db_path, char *err, size_t errlen);
+void st_ledger_close(st_ledger *sl);
+/* Whether the profile's ledger has a free row (true also when it cannot tell). */
+bool st_ledger_has_free(st_ledger *sl, const char *profile);
+#define ST_LEDGER_EMPTY_TEXT "waiting: ledger empty"
+#define ST_LEDGER_RECHECK_S 1.0 /* a held bay asks the ledger again this often */
+/* One job's per-device state: the engine's hook context. */
+typedef struct st_personal_job {
+    station *st;
+    st_bay *b;
+    const st_profile_slot *ps;
+    char mac[18];
+    char lot[64];             /* the station's lot when the job started ({lot}); "" none */
+    int64_t row_id;           /* the ledger row the MAC holds; 0: none */
+    char row_key[256];
+    char *cells[TF_PERSONAL_MAX_COLUMNS];
+} st_personal_job;
+/* bk_personal_fn: takes the MAC's row (HOLD when the ledger is empty), builds the sector. */
+bk_personal_answer st_personal_make(void *ctx, bk_chip chip, const uint8_t mac[6], uint32_t *addr,
+                                    uint8_t *sector, char *why, size_t whylen);
+/* After the job: marks the row used if the sector verified; frees the job's cells. */
+void st_personal_finish(st_personal_job *pj, const bk_result *r);
 
 /* Jobs (station_jobs.c): pool tasks for a bay the loop marked busy. */
 void station_job_task(void *bay);

@@ -118,6 +118,17 @@ static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
     b->flashing = false;
     b->force = false;
     b->finished_once = true;
+    b->ledger_wait = r && r->held;
+    if (r && r->held) {
+        /* not a module result: the bay waits for ledger rows, asking again now and then */
+        b->next_probe = bk_now_s() + ST_LEDGER_RECHECK_S;
+        b->have_last_mac = false;
+        if (ev)
+            evq_post(st->q, ev);
+        pthread_mutex_unlock(&st->lock);
+        station_poke(st->wake_fd);
+        return;
+    }
     if (r && r->skipped) {
         b->have_last_mac = r->have_mac; /* poll mode leaves it be, as a passed one */
         if (r->have_mac)
@@ -189,6 +200,23 @@ static void check_backup_cap(station *st, backup_keeper *k)
                   st->o.cfg.backup_cap_mb);
 }
 
+/* The tray a job belongs to. A bay's first job of the current tray joins it, however late its
+ * module was seated; a bay that already had a job in it starts the next tray once no other bay
+ * flashes (the operator swapped the modules), unless the operator asked for a retry. */
+static uint64_t tray_for_job_locked(st_bay *b)
+{
+    station *st = b->st;
+    bool others_flashing = false;
+    for (int i = 0; i < st->n_bays; i++)
+        if (&st->bays[i] != b && st->bays[i].flashing)
+            others_flashing = true;
+    bool done_here = st->tray_seq > 0 && b->tray_seq == st->tray_seq;
+    if (st->tray_seq == 0 || (done_here && !others_flashing && !b->force))
+        st->tray_seq++;
+    b->tray_seq = st->tray_seq;
+    return st->tray_seq;
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -207,19 +235,20 @@ static void run_job(st_bay *b)
         pthread_mutex_unlock(&st->lock);
         return;
     }
-    /* A job starting while no other bay flashes opens a tray: the operator loaded a new one. */
-    bool tray_idle = true;
-    for (int i = 0; i < st->n_bays; i++)
-        if (&st->bays[i] != b && st->bays[i].flashing)
-            tray_idle = false;
-    if (tray_idle || st->tray_seq == 0)
-        st->tray_seq++;
+    const st_profile_slot *ps = &st->profiles[b->profile_idx];
+    if (b->ledger_wait && ps->p.personal.ledger_line && st->ledger &&
+        !st_ledger_has_free(st->ledger, ps->p.name)) {
+        /* still nothing to give: wait on, without an attempt (the module was held, not failed) */
+        b->busy = false;
+        b->next_probe = bk_now_s() + ST_LEDGER_RECHECK_S;
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
+    uint64_t tray_seq = tray_for_job_locked(b);
     b->flashing = true;
     char lot[64], operator_id[64];
     snprintf(lot, sizeof lot, "%s", st->lot);
     snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
-    uint64_t tray_seq = st->tray_seq;
-    const st_profile_slot *ps = &st->profiles[b->profile_idx];
     char devnode[128], adapter[64];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     snprintf(adapter, sizeof adapter, "%s", b->adapter);
@@ -262,12 +291,22 @@ static void run_job(st_bay *b)
         hooks.gate = already_passed_gate;
     if (st->wire_trace)
         hooks.trace = (bk_trace_hook){.fn = on_job_frame, .ctx = &j};
+    st_personal_job pj = {.st = st, .b = b, .ps = ps};
+    snprintf(pj.lot, sizeof pj.lot, "%s", lot);
+    if (ps->p.personal.enabled) {
+        hooks.personal = st_personal_make;
+        hooks.personal_ctx = &pj;
+    }
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
     backup_job_done(bj);
     if (bj)
         check_backup_cap(st, bj->k);
     free(bj);
+    st_personal_finish(&pj, &end.result);
+    end.ledger_row_id = pj.row_id;
+    if (ps->secrets && ps->p.personal.enabled)
+        snprintf(end.secrets_id, sizeof end.secrets_id, "%s", tf_secrets_id(ps->secrets));
     end.ts = station_now();
     snprintf(end.port, sizeof end.port, "%s", devnode);
     job_done(b, &end.result, &end);

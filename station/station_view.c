@@ -235,6 +235,14 @@ static void apply(station_view *v, const st_event *e)
         if (!b)
             break;
         const bk_result *r = &e->result;
+        if (r->held) { /* waiting for ledger rows: no result, the bay says why */
+            b->state = BAY_IDLE;
+            b->cause = BK_CAUSE_NONE;
+            b->power_cycle_needed = false;
+            snprintf(b->detail, sizeof b->detail, "%s", r->detail);
+            view_log(v, e->ts, "bay %02d %s", e->bay, r->detail);
+            break;
+        }
         if (r->skipped) { /* neither a pass nor a failure: no count, no history */
             b->state = BAY_SKIP;
             b->elapsed_s = r->seconds;

@@ -13,6 +13,7 @@
 #include "bk_session.h"
 #include "bksim.h"
 #include "check.h"
+#include "obk_config.h"
 
 #define IMAGE_OFFSET 0x11000u
 #define IMAGE_LEN (96u * 1024u) /* 15 sectors to 0x20000, one 64 KiB block, 9 sectors */
@@ -26,7 +27,34 @@ typedef struct rig {
     char link_dir[64];
     int power_cycle_events, info_events;
     char last_info[256];
+    struct personal_fake *personal; /* set: the job personalises through fake_personal */
 } rig;
+
+/* The host's side of per-device data, as a test double: a sector derived from the MAC, or a
+ * hold / a refusal. */
+typedef struct personal_fake {
+    bk_personal_answer answer;
+    int calls;
+    uint8_t mac[6];
+    uint8_t sector[4096];
+} personal_fake;
+
+static bk_personal_answer fake_personal(void *ctx, bk_chip chip, const uint8_t mac[6],
+                                        uint32_t *addr, uint8_t *sector, char *why, size_t whylen)
+{
+    personal_fake *pf = ctx;
+    pf->calls++;
+    memcpy(pf->mac, mac, 6);
+    if (pf->answer != BK_PERSONAL_WRITE) {
+        snprintf(why, whylen, "waiting: ledger empty (test)");
+        return pf->answer;
+    }
+    *addr = obk_config_addr(chip);
+    for (int i = 0; i < 4096; i++)
+        sector[i] = (uint8_t)(mac[i % 6] + i / 6);
+    memcpy(pf->sector, sector, 4096);
+    return BK_PERSONAL_WRITE;
+}
 
 static void make_image(uint8_t *img, size_t len, uint32_t seed)
 {
@@ -96,6 +124,10 @@ static void rig_start(rig *g, double time_scale)
 static void rig_flash(rig *g)
 {
     bk_job_hooks hooks = {.on_event = on_event, .ctx = g};
+    if (g->personal) {
+        hooks.personal = fake_personal;
+        hooks.personal_ctx = g->personal;
+    }
     bk_flash_job(bksim_link_path(g->sim, 0), &g->spec, &hooks, &g->r);
     fprintf(stderr, "  result: %s cause=%s warning=%s baud %u->%u written %u skipped %u retries %u "
             "%.2f s\n  detail: %s\n", g->r.passed ? "PASS" : "FAIL", bk_cause_id(g->r.cause),
@@ -397,6 +429,114 @@ static int case_per_device(void)
     return 0;
 }
 
+/* ---- per-device data ------------------------------------------------------------------ */
+
+static unsigned total_erases(rig *g)
+{
+    static uint16_t er[BKSIM_SECTORS], pr[BKSIM_SECTORS];
+    bksim_get_sector_counts(g->sim, 0, er, pr, BKSIM_SECTORS);
+    unsigned n = 0;
+    for (size_t i = 0; i < BKSIM_SECTORS; i++)
+        n += er[i];
+    return n;
+}
+
+/* The config sector goes last, once, at the chip's address, and reads back as built; the RF
+ * calibration is untouched. */
+static void case_personal(bk_chip chip, int config_brownouts)
+{
+    rig g;
+    personal_fake pf = {.answer = BK_PERSONAL_WRITE};
+    rig_init(&g, chip, NULL);
+    bool expect_retry = config_brownouts > 0;
+    if (expect_retry) {
+        g.mc.faults.brownout_at = obk_config_addr(chip);
+        g.mc.faults.brownout_at_count = config_brownouts;
+    }
+    g.personal = &pf;
+    rig_start(&g, 0.5);
+    const bk_family *fam = bk_family_get(chip);
+    uint8_t rf[4096], after[4096], cfg[4096];
+    bksim_read_flash(g.sim, 0, fam->rf_cal_addr, rf, sizeof rf);
+    rig_flash(&g);
+    expect_pass(&g);
+    CHECK(g.r.personalized);
+    CHECK_EQ_INT(pf.calls, 1);
+    CHECK(memcmp(pf.mac, g.r.mac, 6) == 0);
+    CHECK_EQ_U(g.r.config_addr, obk_config_addr(chip));
+    CHECK_EQ_U(g.r.config_crc, bk_chip_crc(pf.sector, 4096) ^ 0xFFFFFFFFu);
+    bksim_read_flash(g.sim, 0, g.r.config_addr, cfg, sizeof cfg);
+    CHECK(memcmp(cfg, pf.sector, sizeof cfg) == 0);
+    bksim_read_flash(g.sim, 0, fam->rf_cal_addr, after, sizeof after);
+    CHECK(memcmp(rf, after, sizeof rf) == 0);
+    uint16_t er[BKSIM_SECTORS], pr[BKSIM_SECTORS];
+    bksim_get_sector_counts(g.sim, 0, er, pr, BKSIM_SECTORS);
+    CHECK_EQ_INT(er[fam->rf_cal_addr / 4096] + pr[fam->rf_cal_addr / 4096], 0);
+    CHECK_EQ_INT(er[g.r.config_addr / 4096], expect_retry ? 2 : 1);
+    CHECK(expect_retry ? g.r.retries > 0 : g.r.retries == 0);
+    rig_stop(&g);
+}
+static int personal_t(void) { case_personal(BK_CHIP_BK7231T, 0); return 0; }
+static int personal_n(void) { case_personal(BK_CHIP_BK7231N, 0); return 0; }
+/* one brown-out on the config write: re-linked, erased and written again, passed */
+static int personal_brownout_once(void) { case_personal(BK_CHIP_BK7231N, 1); return 0; }
+
+/* A module without a MAC cannot be personalised: failed before anything is erased. */
+static int case_personal_no_mac(void)
+{
+    rig g;
+    personal_fake pf = {.answer = BK_PERSONAL_WRITE};
+    rig_init(&g, BK_CHIP_BK7231T, NULL);
+    g.mc.no_mac = true;
+    g.personal = &pf;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_NO_MAC);
+    CHECK_EQ_INT(pf.calls, 0);
+    CHECK_EQ_U(total_erases(&g), 0);
+    CHECK(strstr(g.r.detail, "nothing erased") != NULL);
+    rig_stop(&g);
+    return 0;
+}
+
+/* The host holds (an empty ledger) or refuses: the job ends before any erase. */
+static void case_personal_answer(bk_personal_answer a, bk_cause want)
+{
+    rig g;
+    personal_fake pf = {.answer = a};
+    rig_init(&g, BK_CHIP_BK7231N, NULL);
+    g.personal = &pf;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, want);
+    CHECK_EQ_INT(pf.calls, 1);
+    CHECK(g.r.held == (a == BK_PERSONAL_HOLD));
+    CHECK(!g.r.personalized);
+    CHECK_EQ_U(total_erases(&g), 0);
+    CHECK(strstr(g.r.detail, "ledger empty") != NULL);
+    rig_stop(&g);
+}
+static int personal_hold(void) { case_personal_answer(BK_PERSONAL_HOLD, BK_CAUSE_CANCELLED); return 0; }
+static int personal_refused(void) { case_personal_answer(BK_PERSONAL_REFUSED, BK_CAUSE_IMAGE_ERROR); return 0; }
+
+/* The config sector's write browns out every time: the app verified, the module fails with
+ * config_not_written (not passed), and the app stays verified on it. */
+static int case_personal_brownout(void)
+{
+    rig g;
+    personal_fake pf = {.answer = BK_PERSONAL_WRITE};
+    rig_init(&g, BK_CHIP_BK7231T, "brownout-at=0x1E1000");
+    g.personal = &pf;
+    rig_start(&g, 0.5);
+    rig_flash(&g);
+    expect_fail(&g, BK_CAUSE_CONFIG_NOT_WRITTEN);
+    CHECK(!g.r.personalized);
+    CHECK(flash_matches_image(&g, &g.spec.variants[0]));
+    CHECK(strstr(g.r.detail, "0x1E1000") != NULL);
+    rig_stop(&g);
+    return 0;
+}
+
 /* A sparse image (a UF2's blocks cover sectors 0-3 and 20-23 of the span): only those are
  * erased, written and checked; the gap keeps what the module held. */
 static int case_sparse(void)
@@ -682,6 +822,10 @@ static const check_case cases[] = {
     {"open_keeps_state", case_open_keeps_state}, {"unknown_loader", case_unknown_loader},
     {"loader_1_0_6", case_loader_1_0_6}, {"no_mac", case_no_mac},
     {"per_device", case_per_device}, {"sparse", case_sparse},
+    {"personal_t", personal_t}, {"personal_n", personal_n},
+    {"personal_brownout_once", personal_brownout_once}, {"personal_no_mac", case_personal_no_mac},
+    {"personal_hold", personal_hold}, {"personal_refused", personal_refused},
+    {"personal_brownout", case_personal_brownout},
 };
 
 int main(int argc, char **argv)

@@ -412,7 +412,8 @@ static int case_schema_docs(void)
                 fprintf(stderr, "key %s: range %s missing from the docs\n", k->name, want);
             CHECK(strstr(para, want) && strstr(row, want));
         }
-        const char *where = k->sections == 1u ? "| `[profile]` |" : "| both |";
+        const char *where = k->sections == 1u ? "| `[profile]` |"
+                            : k->sections == 4u ? "| `[personalize]` |" : "| both |";
         CHECK(strstr(row, where) != NULL);
         bool required = k->flags & (TF_KEY_REQUIRED | TF_KEY_REQUIRED_MAIN);
         CHECK(!required || strstr(row, "| yes") != NULL);
@@ -435,7 +436,8 @@ static int case_schema_docs(void)
         if (sscanf(r + 4, "%63[a-z_0-9]", key) != 1)
             continue;
         const char *after = r + 4 + strlen(key); /* a row of the key table says where */
-        if (!strncmp(after, "` | `[profile]` |", 17) || !strncmp(after, "` | both |", 10))
+        if (!strncmp(after, "` | `[profile]` |", 17) || !strncmp(after, "` | both |", 10) ||
+            !strncmp(after, "` | `[personalize]` |", 21))
             key_in_schema(key, "profiles/README.md");
     }
     DIR *d = opendir(profiles_dir);

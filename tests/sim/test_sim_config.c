@@ -23,10 +23,15 @@ static void test_fault_parse(void)
     REQUIRE(!bksim_fault_parse("protected=1", &f, err, sizeof err) && strstr(err, "no value"));
     REQUIRE(!bksim_fault_parse("yank-after", &f, err, sizeof err) && strstr(err, "needs a value"));
     REQUIRE(!bksim_fault_parse("explode", &f, err, sizeof err) && strstr(err, "unknown fault 'explode'"));
+    REQUIRE(f.brownout_at == 0 && f.brownout_at_count == -1);
+    REQUIRE(bksim_fault_parse("brownout-at=0x1E1000", &f, err, sizeof err) && f.brownout_at == 0x1E1000);
+    REQUIRE(bksim_fault_parse("brownout-at-count=2", &f, err, sizeof err) && f.brownout_at_count == 2);
+    REQUIRE(!bksim_fault_parse("brownout-at=0", &f, err, sizeof err) && strstr(err, "brownout-at"));
     char buf[256];
     bksim_fault_format(&f, buf, sizeof buf);
     REQUIRE(strstr(buf, "protected") && strstr(buf, "removed-after=3") && strstr(buf, "brownout-p=0.05"));
     REQUIRE(strstr(buf, "brownout-read-after=4"));
+    REQUIRE(strstr(buf, "brownout-at=1970176") && strstr(buf, "brownout-at-count=2"));
     bksim_faults_none(&f);
     bksim_fault_format(&f, buf, sizeof buf);
     REQUIRE(strcmp(buf, "none") == 0);

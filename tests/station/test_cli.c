@@ -74,6 +74,8 @@ static int case_help(char *tf, char *bksim)
         {"backup", "verify", "usage: trayflash backup verify"},
         {"backup", "prune", "usage: trayflash backup prune"},
         {"restore", NULL, "usage: trayflash restore"},
+        {"ledger", NULL, "usage: trayflash ledger"},
+        {"ledger", "import", "usage: trayflash ledger"},
     };
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -427,7 +429,8 @@ static int case_options(char *tf)
                                           {"profile", "new"},   {"pin-hash", NULL},
                                           {"backup", "list"},   {"backup", "export"},
                                           {"backup", "verify"}, {"backup", "prune"},
-                                          {"restore", NULL},    {"ctl", NULL}};
+                                          {"restore", NULL},    {"ledger", NULL},
+                                          {"ctl", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",
