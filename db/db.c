@@ -18,7 +18,7 @@ enum {
     S_STATION_INS, S_STATION_SEL,
     S_PROFILE_INS, S_PROFILE_SEL,
     S_IMAGE_INS, S_IMAGE_SEL,
-    S_ATTEMPT_BEGIN, S_ATTEMPT_END,
+    S_ATTEMPT_BEGIN, S_ATTEMPT_END, S_ATTEMPT_ADAPTER,
     S_MODULE_UPSERT, S_MODULE_SEL,
     S_DUP_OTHERS, S_DUP_SELF,
     S_EVENT_INS, S_ASSIGN_INS, S_MARK_INTERRUPTED,
@@ -43,6 +43,7 @@ static const char *const stmt_sql[S_COUNT] = {
                         "port_path, adapter, product, start_ts, outcome, uuid, kind, lot, tray, "
                         "operator) "
                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14)",
+    [S_ATTEMPT_ADAPTER] = "UPDATE attempt SET adapter_model = ?2, baud_asked = ?3 WHERE id = ?1",
     [S_ATTEMPT_END] = "UPDATE attempt SET end_ts = ?2, outcome = ?3, cause = ?4, detail = ?5, "
                       "chip = ?6, chip_id = ?7, flash_id = ?8, mac = ?9, boot_version = ?10, "
                       "bytes_written = ?11, sectors_written = ?12, sectors_skipped = ?13, "
@@ -643,6 +644,22 @@ int64_t db_attempt_begin(db *d, const db_attempt *a)
     if (run(d, st, "storing the start of an attempt") < 0)
         return -1;
     return sqlite3_last_insert_rowid(d->sq);
+}
+
+int db_attempt_set_adapter(db *d, int64_t attempt_id, const char *model, int baud_asked)
+{
+    if (writable(d) < 0)
+        return -1;
+    sqlite3_stmt *st = stmt_get(d, S_ATTEMPT_ADAPTER);
+    if (!st)
+        return -1;
+    sqlite3_bind_int64(st, 1, attempt_id);
+    bind_text(st, 2, model);
+    if (baud_asked > 0)
+        sqlite3_bind_int(st, 3, baud_asked);
+    else
+        sqlite3_bind_null(st, 3);
+    return run(d, st, "storing an attempt's adapter model") < 0 ? -1 : 0;
 }
 
 /* A MAC as the reports show it: lower case, so "D8:1F:.." and "d8:1f:.." are one module. */

@@ -93,6 +93,11 @@ typedef struct db_attempt {
 /* Inserts the attempt with outcome 'running' (uuid, kind, lot, tray, operator, station, profile,
  * image, bay, port, adapter, product, start_ts are used). Returns its id. */
 int64_t db_attempt_begin(db *d, const db_attempt *a);
+/* The adapter behind a started attempt: its model in the adapter table ("CP2102"; NULL/"" =
+ * simulated or unknown) and the working baud the profile asked for (0: none), so a bay that
+ * ran slower than asked (baud_start < baud_asked) is told apart from a module that failed a
+ * rate. Returns 0 or -1. */
+int db_attempt_set_adapter(db *d, int64_t attempt_id, const char *model, int baud_asked);
 /* Finishes the attempt: outcome pass|fail, cause, detail, end_ts and the module facts. With a MAC it
  * links the attempt to the module row (created on first sight, last_seen updated), so a module seen
  * again joins its history; if the same MAC is on another bay in an attempt whose time overlaps this

@@ -260,8 +260,13 @@ static const char *const migrations[] = {
     "ALTER TABLE attempt ADD COLUMN ledger_row_id INTEGER REFERENCES ledger_row (id);\n"
     "ALTER TABLE attempt ADD COLUMN config_crc INTEGER;\n"
     "ALTER TABLE attempt ADD COLUMN secrets_id TEXT;\n",
+    /* 6: the adapter behind an attempt (issue 17): its model in the station's adapter table,
+     * and the working baud the profile asked for; baud_start is the rate really used, lower
+     * when the adapter cannot make what the profile asks (a setup notice, not a failure). */
+    "ALTER TABLE attempt ADD COLUMN adapter_model TEXT;\n"
+    "ALTER TABLE attempt ADD COLUMN baud_asked INTEGER;\n",
 
-    /* 6: the backup store's index (issue 16). A block is a file of the store folder named by its
+    /* 7: the backup store's index (issue 16). A block is a file of the store folder named by its
      * sha256 (db/blockstore.h); its row is inserted only after the file is durable, with where it
      * was first read, so "do we hold (address, length, CRC) already?" is one index lookup. A
      * backup is one module's (MAC) at one time; its ranges point at blocks (NULL: blank, all

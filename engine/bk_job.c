@@ -55,6 +55,7 @@ typedef struct job {
     bool failed;
     bool linked_once;
     bool power_cycle_told;
+    bool alive_off_told, power_fail_told; /* BK_EV_SETUP sent (once a job each) */
     int baud_idx;
     /* protected-flash check: sector `prot_sector`'s CRC before anything was erased */
     int prot_sector;          /* -1: none chosen yet */
@@ -201,13 +202,82 @@ static bool is_hard(bk_status st)
 
 /* ---- link and baud --------------------------------------------------------------------- */
 
+static void setup_notice(job *j, bool *told, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void setup_notice(job *j, bool *told, const char *fmt, ...)
+{
+    if (*told)
+        return;
+    *told = true;
+    char msg[320];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    emit(j, BK_EV_SETUP, BK_PHASE_LINK, msg);
+}
+
+/* With the supply off, nothing may answer: a module that still links is kept alive through
+ * the adapter's TX line (back-powered through its protection diodes), or the hub only says it
+ * switched. Asked at the working rate (a module left in download mode) and at 115200. */
+static bool alive_while_off(job *j)
+{
+    uint32_t bauds[2] = {j->s.baud, LINK_BAUD};
+    for (int i = 0; i < (bauds[0] == bauds[1] ? 1 : 2); i++) {
+        if (j->s.tp->baud != bauds[i] && j->s.tp->ops->set_baud(j->s.tp, bauds[i]) < 0)
+            return false;
+        j->s.baud = bauds[i];
+        if (bk_link_check(&j->s, LINK_POLL_MS * 3) == BK_ST_OK)
+            return true;
+    }
+    return false;
+}
+
+/* The power half of a reset: off, a pause, the trap check, on. A supply the station cannot
+ * switch is a setup problem said once; the lines (if any) still reset the module. */
+static bk_status power_cycle(job *j)
+{
+    const bk_job_hooks *h = j->hooks;
+    char err[200] = "";
+    if (h->power(h->ctx, false, err, sizeof err) < 0) {
+        setup_notice(j, &j->power_fail_told, "cannot switch the module's power off: %s", err);
+        return BK_ST_OK;
+    }
+    bk_sleep_ms(h->power_off_ms > 0 ? h->power_off_ms : 300);
+    if (alive_while_off(j))
+        setup_notice(j, &j->alive_off_told, "the module still answers with its hub port off: "
+                     "it is fed through the adapter's TX line, or the hub does not really switch "
+                     "port power (docs/fixtures.md)");
+    int rc = h->power(h->ctx, true, err, sizeof err);
+    if (rc < 0) {
+        setup_notice(j, &j->power_fail_told, "cannot switch the module's power on: %s", err);
+        return BK_ST_IO;
+    }
+    if (rc == 1) { /* the adapter was on the switched port: a new tty, same path */
+        int r = j->s.tp->ops->reopen(j->s.tp);
+        if (r < 0)
+            return r == BK_IO_GONE ? BK_ST_GONE : BK_ST_IO;
+    }
+    return BK_ST_OK;
+}
+
 /* Resets the module into its download window (bk_reset_into_window); where the adapter has no
  * modem lines the operator is asked, once a job, to power-cycle the module. */
 static bk_status reset_module(job *j)
 {
     bool no_lines = false;
-    bk_status st = bk_reset_into_window(&j->s, &no_lines);
-    if (no_lines && !j->power_cycle_told) {
+    if (j->hooks && j->hooks->power) {
+        bk_status st = power_cycle(j);
+        if (st != BK_ST_OK)
+            return st;
+    }
+    if (j->spec->app_reboot) {
+        bk_status st = bk_app_reboot(&j->s, j->spec->app_reboot, j->spec->app_baud);
+        if (st != BK_ST_OK)
+            return st;
+    }
+    bk_status st = bk_reset_into_window(&j->s, j->spec->reset, &no_lines);
+    if (no_lines && !j->power_cycle_told && !(j->hooks && j->hooks->power)) {
         j->power_cycle_told = true;
         char msg[320];
         snprintf(msg, sizeof msg, "no modem lines on %s: power-cycle the module now", j->s.tp->path);

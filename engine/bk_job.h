@@ -13,6 +13,7 @@
 #include "bk_backup.h"
 #include "bk_cause.h"
 #include "bk_chip.h"
+#include "bk_reset.h"
 #include "transport.h"
 
 #define BK_MAX_BAUDS 8
@@ -52,6 +53,11 @@ typedef struct bk_job_spec {
     bool expect_mac_set;          /* refuse (WRONG_MODULE) a module showing another MAC ... */
     uint8_t expect_mac[6];
     bool allow_no_mac;            /* ... or none, unless this is set (--force) */
+    const bk_reset_seq *reset;    /* how the fixture's lines reset the module; NULL: the default
+                                     (owned by the caller, alive for the job) */
+    unsigned app_reboot;          /* BK_APP_REBOOT_TEXT|_FRAME: before each reset, ask firmware
+                                     already running to restart into its loader (0: never) */
+    uint32_t app_baud;            /* the running firmware's console rate (0: 115200) */
 } bk_job_spec;
 
 typedef enum bk_phase {
@@ -72,6 +78,8 @@ typedef enum bk_event_kind {
     BK_EV_INFO,     /* a timeline line: chip identified, baud changed, retry, ... */
     BK_EV_POWER_CYCLE_NEEDED, /* no modem lines: ask the operator to power-cycle the module */
     BK_EV_MAC,      /* the module's MAC was read: ev->mac (text is the timeline line) */
+    BK_EV_SETUP,    /* the fixture is not what it should be (text says what): a setup notice,
+                       not the module's fault; once per job and kind of trouble */
 } bk_event_kind;
 
 typedef struct bk_event {
@@ -120,6 +128,12 @@ typedef struct bk_job_hooks {
     bk_personal_fn personal; /* NULL: no per-device data. Set: a module without a MAC fails
                                (no_mac) before any erase, and the sector is written last */
     void *personal_ctx;
+    /* Switched supply of the module (a hub port the station controls); NULL: none. With it,
+     * every reset starts with a power-cycle: off, power_off_ms, on. Returns 0, or -1 with words
+     * in err. On a fixture whose adapter hangs on the switched port the callee returns 1
+     * from "on" once the port is back: the job then reopens it. */
+    int (*power)(void *ctx, bool on, char *err, size_t errlen);
+    int power_off_ms;
 } bk_job_hooks;
 
 enum { BK_CANCEL_OPERATOR = 1, BK_CANCEL_ADAPTER_REMOVED = 2 };

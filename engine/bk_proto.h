@@ -20,6 +20,8 @@ enum {
     BK_CMD_READ_BOOT_VERSION = 0x11,
     BK_CMD_RESET_SEAN = 0x70,  /* BootROM: "SEAN" -> watchdog reset, no reply */
     BK_CMD_STAY_ROM = 0xAA,    /* BootROM: 55 -> echo 55 */
+    BK_CMD_BKREG_REBOOT = 0xFE, /* "BKReg DoReboot" 95 27 95 27: a running Beken/Tuya
+                                   application restarts into its loader window (no reply) */
 };
 
 /* Long-frame ("flash") command codes; they overlap the short ones, the frame kind tells. */

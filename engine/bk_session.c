@@ -458,6 +458,27 @@ bk_status bk_read_mac(bk_session *s, uint8_t mac[6], bool *found)
     return st;
 }
 
+bk_status bk_app_reboot_request(bk_session *s, unsigned what)
+{
+    static const uint8_t text[] = "reboot\r\n";
+    static const uint8_t magic[] = {0x95, 0x27, 0x95, 0x27};
+    if (what & BK_APP_REBOOT_TEXT) {
+        if (cancelled(s))
+            return BK_ST_CANCELLED;
+        int rc = s->tp->ops->write(s->tp, text, sizeof text - 1);
+        if (rc < 0)
+            return io_status(rc);
+    }
+    if (what & BK_APP_REBOOT_FRAME) {
+        size_t sent = 0;
+        bk_status st = send_frame(s, false, BK_CMD_BKREG_REBOOT, magic, sizeof magic, &sent);
+        if (st != BK_ST_OK)
+            return st;
+    }
+    s->tp->ops->drain(s->tp);
+    return BK_ST_OK;
+}
+
 bk_status bk_reboot(bk_session *s)
 {
     uint8_t p = 0xA5;

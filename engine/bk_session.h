@@ -88,6 +88,11 @@ bk_status bk_read_4k(bk_session *s, uint32_t addr, uint8_t data[BK_SECTOR_SIZE])
 bk_status bk_read_mac(bk_session *s, uint8_t mac[6], bool *found);
 /* Reboot into the application (no reply is expected). */
 bk_status bk_reboot(bk_session *s);
+/* The public tools' requests to firmware that is already running (reference §3.10, §5.2), at
+ * the current baud, no reply expected: BK_APP_REBOOT_TEXT writes the console command
+ * "reboot\r\n", BK_APP_REBOOT_FRAME the register-write reboot frame 01 E0 FC 05 FE 95 27 95 27. */
+enum { BK_APP_REBOOT_TEXT = 1, BK_APP_REBOOT_FRAME = 2 };
+bk_status bk_app_reboot_request(bk_session *s, unsigned what);
 
 /* Reads and discards what is waiting on the line; counts non-frame bytes as idle garbage. */
 void bk_session_drain_idle(bk_session *s);

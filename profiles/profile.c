@@ -8,6 +8,7 @@
  * echoes. Messages quote the file's bytes escaped (tf_text.h). */
 #include "profile.h"
 #include "personal.h"
+#include "bk_session.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -42,8 +43,8 @@ bool tf_profile_baud_supported(uint32_t baud)
 
 enum key_id {
     K_NAME, K_PRODUCT, K_CHIP, K_BAUD, K_BAUD_FALLBACK, K_IMAGE, K_OFFSET, K_SHA256, K_ERASE,
-    K_ALLOW_BOOTLOADER, K_SKIP_UNCHANGED, K_LINK_TIMEOUT_MS, K_WRITE_RETRIES, K_QIO, K_BACKUP,
-    K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
+    K_ALLOW_BOOTLOADER, K_SKIP_UNCHANGED, K_LINK_TIMEOUT_MS, K_WRITE_RETRIES, K_QIO, K_APP_REBOOT,
+    K_APP_BAUD, K_BACKUP, K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
 };
 
 enum { IN_PROFILE = 1, IN_VARIANT = 2, IN_PERSONALIZE = 4 };
@@ -129,6 +130,14 @@ static const tf_key keys[K_COUNT] = {
     [K_P_CRC] = { "crc", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "signed|unsigned", "signed", NULL,
                   "The checksum's char flavour: signed as OpenBeken's BK7231 builds compute it.",
                   0, NULL },
+    [K_APP_REBOOT] = { "app_reboot", IN_PROFILE, TF_KEY_CHOICE, 0, 0, "none|text|frame|both",
+                       "none", NULL, "Modules that may already run firmware (rework, re-flash): "
+                       "before each reset ask it to restart into its loader - text: the console "
+                       "command reboot, frame: the register-write reboot frame, both, or none.",
+                       0, NULL },
+    [K_APP_BAUD] = { "app_baud", IN_PROFILE, TF_KEY_INT, 9600, 3000000, NULL, "115200", NULL,
+                     "The running firmware's console rate, for app_reboot, 9600..3000000.", 0,
+                     NULL },
 };
 
 static const char *const section_names[] = { "profile", "variant", "personalize" };
@@ -429,6 +438,24 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         else
             fail(c, c->rd.line, "crc \"%s\": expected signed or unsigned", v);
         break;
+    case K_APP_REBOOT:
+        if (!strcasecmp(v, "none"))
+            p->app_reboot = 0;
+        else if (!strcasecmp(v, "text"))
+            p->app_reboot = BK_APP_REBOOT_TEXT;
+        else if (!strcasecmp(v, "frame"))
+            p->app_reboot = BK_APP_REBOOT_FRAME;
+        else if (!strcasecmp(v, "both"))
+            p->app_reboot = BK_APP_REBOOT_TEXT | BK_APP_REBOOT_FRAME;
+        else
+            fail(c, c->rd.line, "bad app_reboot \"%s\" (expected none, text, frame or both)", v);
+        break;
+    case K_APP_BAUD: {
+        int baud = 0;
+        set_int(c, k, v, &baud);
+        p->app_baud = (uint32_t)baud;
+        break;
+    }
     case K_COUNT:
         break;
     }
@@ -873,4 +900,6 @@ void tf_profile_to_spec(const tf_profile *p, bk_job_spec *spec)
     spec->link_timeout_ms = p->link_timeout_ms;
     spec->write_retries = p->write_retries;
     spec->backup = p->backup;
+    spec->app_reboot = p->app_reboot;
+    spec->app_baud = p->app_baud;
 }

@@ -53,6 +53,8 @@ typedef struct tf_profile {
     int link_timeout_ms;
     int write_retries;
     bk_backup_mode backup;  /* what to keep before the first erase (engine/bk_backup.h) */
+    unsigned app_reboot;    /* BK_APP_REBOOT_TEXT|_FRAME (bk_session.h); 0: none */
+    uint32_t app_baud;      /* the running firmware's console rate */
     tf_profile_variant variants[BK_MAX_VARIANTS];
     int n_variants;
     char *text;             /* the file's exact text (NUL-terminated) ... */

@@ -21,6 +21,9 @@
 typedef struct bksim_faults {
     bool no_download;            /* never enters download mode */
     bool brownout_first_write;   /* first FlashWrite4K at 0x11000: chip resets, no reply, every time */
+    bool brownout_latch;         /* the first FlashWrite4K at 0x11000 after a cold power-up sags the
+                                    supply into a latched state: silent, and a CEN reset does not
+                                    clear it; only a power-cycle does (then writes succeed) */
     double brownout_p;           /* probability per 4 KiB write of a brown-out reset (no reply) */
     uint32_t bit_errors_above;   /* baud above which bytes get bit errors (0 = never) */
     double bit_error_rate;       /* per byte, both directions, when above (default 2e-4) */
@@ -43,8 +46,8 @@ void bksim_faults_none(bksim_faults *f);
 /* One spec: "brownout-first-write", "brownout-p=0.05", "bit-errors-above=460800",
    "bit-error-rate=1e-4", "adapter-max-baud=460800", "protected", "foreign-traffic",
    "slow-flash", "removed-after=N", "yank-after=N", "no-download", "wrong-chip",
-   "brownout-at=ADDR", "brownout-at-count=N",
-   "brownout-read-after=N", "none".
+   "brownout-at=ADDR", "brownout-at-count=N", "brownout-latch", "brownout-read-after=N",
+   "none".
    Applies it on top of *f; returns false with words in err. */
 bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errlen);
 /* "brownout-first-write,slow-flash" or "none"; returns the length written (snprintf rules). */
@@ -81,8 +84,17 @@ typedef struct bksim_module_config {
                                data of its own (key-value storage, Tuya data; sim/README.md) */
     bool device_data_full;  /* every per-device sector carries data of its own (the worst case
                                of a device backup; bench/bench_backup) */
+    /* "Running firmware" (rework, re-flash): the module's first power-up finds its application
+     * running (the loader window passed long ago), opens of the port never reset it, and the
+     * application's console (at app_baud, 0: 115200) restarts the chip into its loader window
+     * on the public tools' reboot requests: the line "reboot" (CR LF or LF) and the
+     * register-write reboot frame 01 E0 FC 05 FE 95 27 95 27 (reference §3.10, §5.2). */
+    bool running_app;
+    uint32_t app_baud;
 } bksim_module_config;
 void bksim_module_config_default(bksim_module_config *mc); /* BK7231T, no faults, derived MAC */
+/* The console rate of a running_app module: app_baud, or 115200. */
+uint32_t bksim_app_baud(const bksim_module_config *mc);
 
 typedef struct bksim_timing {            /* seconds; defaults = typical, slow_flash = worst */
     double erase_4k_s, erase_64k_s, page_program_s, crc_bytes_per_s, sr_write_s, read_4k_s;
@@ -137,7 +149,7 @@ double bksim_lower_bound_s(const bksim_timing *t, bk_chip chip, const uint8_t *i
                            uint32_t offset, uint32_t baud, bool identical);
 
 /* ------------------------------------------------------------------ stats */
-typedef struct bksim_stats { uint64_t frames, writes_4k, erases, reads_4k, crcs, resets, links,
+typedef struct bksim_stats { uint64_t app_reboots, frames, writes_4k, erases, reads_4k, crcs, resets, links,
     garbage_bytes, bytes_in, bytes_out; double busy_s;
     uint64_t writes_dropped;  /* writes ACKed with status 0 that changed nothing (protected/locked) */
     uint64_t erases_dropped;  /* erases ACKed with status 0 that changed nothing */
@@ -174,6 +186,8 @@ void bksim_module_free(bksim_module *m);
 void bksim_module_power_up(bksim_module *m, int64_t now_ns);
 /* RTS asserted: CEN low, the chip is held in reset; pending output is dropped. */
 void bksim_module_hold_reset(bksim_module *m, int64_t now_ns);
+/* The supply goes away (a switched hub port): silent, and a latched brown-out is cleared. */
+void bksim_module_power_off(bksim_module *m, int64_t now_ns);
 /* Whether a host has the port open (foreign traffic only flows to an open port). */
 void bksim_module_set_host(bksim_module *m, bool open, int64_t now_ns);
 /* Bytes from the host read at now_ns while the host's port was at host_baud. */
@@ -230,6 +244,9 @@ void bksim_detach(bksim_server *s, int i);
 /* Modem lines seen by module i (umockdev ioctl handler calls this): RTS asserted holds CEN low
    (reset); the chip boots when RTS is released. Thread-safe. */
 void bksim_set_lines(bksim_server *s, int i, bool dtr, bool rts);
+/* Module i's 3.3 V supply (a switched hub port): off silences it whatever CEN does; on powers
+ * it up (into the loader window) unless CEN (RTS) holds it in reset. Modules start powered. */
+void bksim_set_power(bksim_server *s, int i, bool on);
 /* Inspect a module's flash (thread-safe, for tests): returns 0, or -1 for a bad index. */
 int bksim_read_flash(bksim_server *s, int i, uint32_t addr, uint8_t *buf, size_t len);
 void bksim_get_mac(bksim_server *s, int i, uint8_t mac[6]);

@@ -20,6 +20,7 @@ typedef struct fault_row {
 static const fault_row fault_rows[] = {
     {"no-download", ARG_NONE, F(no_download), 0, 0},
     {"brownout-first-write", ARG_NONE, F(brownout_first_write), 0, 0},
+    {"brownout-latch", ARG_NONE, F(brownout_latch), 0, 0},
     {"brownout-p", ARG_DOUBLE, F(brownout_p), 0, 1},
     {"bit-errors-above", ARG_U32, F(bit_errors_above), 1, 100000000},
     {"bit-error-rate", ARG_DOUBLE, F(bit_error_rate), 0, 1},

@@ -17,9 +17,12 @@ static void usage(FILE *to)
     fprintf(to,
             "usage: bksim --count N [--chip bk7231t|bk7231n] [--link DIR] [--fault SPEC]...\n"
             "             [--scenario FILE.ini] [--seed S] [--time-scale X]\n"
-            "             [--bootloader NAME] [--open-keeps-state]\n"
+            "             [--bootloader NAME] [--open-keeps-state] [--running-app [--app-baud B]]\n"
             "--open-keeps-state: a client's open is not a power-cycle (only the first open\n"
             "        powers the module up): a fixture without modem lines nobody power-cycles\n"
+            "--running-app: the modules run firmware (opens keep it running); its console at\n"
+            "        --app-baud (115200) restarts into the loader on 'reboot' or the\n"
+            "        register-write reboot frame 01 E0 FC 05 FE 95 27 95 27\n"
             "bootloaders: bk7231s_1.0.1 bk7231s_1.0.3 bk7231s_1.0.5 (T default) bk7231s_1.0.6\n"
             "        bk7231n_1.0.1 (N default) unknown\n"
             "faults: no-download brownout-first-write brownout-p=P bit-errors-above=BAUD\n"
@@ -50,7 +53,8 @@ int main(int argc, char **argv)
     bk_chip chip = BK_CHIP_BK7231T;
     uint64_t seed = 1;
     double scale = 1.0, d;
-    bool open_keeps_state = false;
+    bool open_keeps_state = false, running_app = false;
+    uint32_t app_baud = 0;
     bksim_boot boot = BKSIM_BOOT_DEFAULT;
 
     for (int i = 1; i < argc; i++) {
@@ -63,9 +67,14 @@ int main(int argc, char **argv)
             open_keeps_state = true;
             continue;
         }
+        if (strcmp(a, "--running-app") == 0) {
+            running_app = true;
+            continue;
+        }
         bool takes = strcmp(a, "--count") == 0 || strcmp(a, "--chip") == 0 || strcmp(a, "--link") == 0 ||
                      strcmp(a, "--fault") == 0 || strcmp(a, "--scenario") == 0 || strcmp(a, "--seed") == 0 ||
-                     strcmp(a, "--time-scale") == 0 || strcmp(a, "--bootloader") == 0;
+                     strcmp(a, "--time-scale") == 0 || strcmp(a, "--bootloader") == 0 ||
+                     strcmp(a, "--app-baud") == 0;
         if (!takes) {
             fprintf(stderr, "bksim: unknown flag '%s'\n", a);
             usage(stderr);
@@ -114,6 +123,10 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--time-scale") == 0) {
             if (!parse_num(a, v, 0, 1000, false, &scale))
                 return 2;
+        } else if (strcmp(a, "--app-baud") == 0) {
+            if (!parse_num(a, v, 300, 12000000, true, &d))
+                return 2;
+            app_baud = (uint32_t)d;
         }
     }
     if (count < 0) {
@@ -133,6 +146,8 @@ int main(int argc, char **argv)
         mods[i].chip = chip;
         mods[i].boot = boot;
         mods[i].open_keeps_state = open_keeps_state;
+        mods[i].running_app = running_app;
+        mods[i].app_baud = app_baud;
         for (int k = 0; k < n_faults; k++)
             if (!bksim_fault_parse(faults[k], &mods[i].faults, err, sizeof err)) {
                 fprintf(stderr, "bksim: --fault %s: %s\n", faults[k], err);

@@ -133,6 +133,13 @@ struct bksim_module {
     uint8_t rx[RX_CAP];
     size_t rx_len;
     bool rx_discard;             /* the chip reset while decoding: drop the rest */
+    /* running_app: the application's console (bksim_module_config) */
+    bool app_booted;             /* the first power-up has happened (it found the app running) */
+    uint8_t app_rx[64];          /* the console's last bytes, for a reboot request */
+    size_t app_rx_len;
+    /* brownout_latch: latched until the supply goes away; latch_spent once it has happened
+     * (the fault strikes the first write after a cold start only) */
+    bool latched, latch_spent;
 
     out_item *q;
     size_t q_head, q_len, q_cap;
@@ -201,6 +208,11 @@ void bksim_module_config_default(bksim_module_config *mc)
     memset(mc, 0, sizeof *mc);
     mc->chip = BK_CHIP_BK7231T;
     bksim_faults_none(&mc->faults);
+}
+
+uint32_t bksim_app_baud(const bksim_module_config *mc)
+{
+    return mc->app_baud ? mc->app_baud : 115200u;
 }
 
 /* ---------------------------------------------------------------- initial flash */
@@ -393,7 +405,7 @@ static void chip_reset(bksim_module *m, int64_t now)
 {
     m->st.resets++;
     bool removed = m->state == BKSIM_REMOVED || m->cfg.faults.removed_after_writes == 0;
-    m->state = removed ? BKSIM_REMOVED : BKSIM_WINDOW;
+    m->state = removed ? BKSIM_REMOVED : m->latched ? BKSIM_OFF : BKSIM_WINDOW;
     m->baud = BKSIM_BAUD_BOOT;
     m->window_end = now + host_ms_to_model_ns(m, m->tm.download_window_ms);
     /* Assumption (sim/README.md): a fresh loader has no CRC lock; only a CheckCRC makes one. */
@@ -413,6 +425,16 @@ void bksim_module_power_up(bksim_module *m, int64_t now_ns)
     chip_reset(m, now_ns);
     m->rx_len = 0;
     m->rx_discard = false;
+    m->app_rx_len = 0;
+    if (m->cfg.running_app && !m->app_booted && m->state == BKSIM_WINDOW)
+        m->state = BKSIM_APP; /* found running: its loader window passed long ago */
+    m->app_booted = true;
+}
+
+void bksim_module_power_off(bksim_module *m, int64_t now_ns)
+{
+    bksim_module_hold_reset(m, now_ns);
+    m->latched = false;
 }
 
 void bksim_module_hold_reset(bksim_module *m, int64_t now_ns)
@@ -683,6 +705,10 @@ static void cmd_flash_write(bksim_module *m, const uint8_t *p, size_t n, uint8_t
 static bool brownout_now(bksim_module *m, uint32_t addr)
 {
     const bksim_faults *f = &m->cfg.faults;
+    if (f->brownout_latch && !m->latch_spent && (addr & FLASH_MASK) == APP_START) {
+        m->latched = m->latch_spent = true;
+        return true;
+    }
     if (f->brownout_first_write && (addr & FLASH_MASK) == APP_START)
         return true;
     if (f->brownout_at && (addr & FLASH_MASK) == (f->brownout_at & FLASH_MASK) &&
@@ -1021,9 +1047,45 @@ static void rx_piece(bksim_module *m, const uint8_t *buf, size_t n, uint32_t hos
     m->rx_len -= pos;
 }
 
+/* The running application's console (running_app): the line "reboot" or the register-write
+ * reboot frame restarts the chip into its loader window (reference §3.10, §5.2). Bytes sent at
+ * another rate than the console's are noise to it. Assumption (sim/README.md): the restart
+ * is at once; a real application takes some milliseconds to go down. */
+static void app_console_rx(bksim_module *m, const uint8_t *buf, size_t n, uint32_t host_baud,
+                           int64_t now)
+{
+    static const uint8_t frame[] = {0x01, 0xE0, 0xFC, 0x05, 0xFE, 0x95, 0x27, 0x95, 0x27};
+    if (host_baud != bksim_app_baud(&m->cfg)) {
+        note_garbage(m, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (m->app_rx_len == sizeof m->app_rx) { /* keep the newest half */
+            memmove(m->app_rx, m->app_rx + sizeof m->app_rx / 2, sizeof m->app_rx / 2);
+            m->app_rx_len = sizeof m->app_rx / 2;
+        }
+        m->app_rx[m->app_rx_len++] = buf[i];
+        const uint8_t *end = m->app_rx + m->app_rx_len;
+        bool text = buf[i] == '\n' &&
+                    ((m->app_rx_len >= 7 && !memcmp(end - 7, "reboot\n", 7)) ||
+                     (m->app_rx_len >= 8 && !memcmp(end - 8, "reboot\r\n", 8)));
+        bool regw = m->app_rx_len >= sizeof frame && !memcmp(end - sizeof frame, frame, sizeof frame);
+        if (text || regw) {
+            m->st.app_reboots++;
+            m->app_rx_len = 0;
+            chip_reset(m, now);
+            return; /* the rest of the bytes met a chip that was restarting */
+        }
+    }
+}
+
 void bksim_module_rx(bksim_module *m, const uint8_t *buf, size_t n, uint32_t host_baud, int64_t now_ns)
 {
     m->st.bytes_in += n;
+    if (m->state == BKSIM_APP && m->cfg.running_app) {
+        app_console_rx(m, buf, n, host_baud, now_ns);
+        return;
+    }
     if (m->state == BKSIM_OFF || m->state == BKSIM_REMOVED || m->state == BKSIM_APP) {
         m->rx_len = 0;
         return; /* nobody is listening on the UART */

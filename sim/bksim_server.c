@@ -44,6 +44,7 @@ typedef struct sim_port {
     int64_t armed_real_ns;   /* what timer_fd is set to (0 = disarmed) */
     int64_t yank_real_ns;    /* when the adapter vanishes (0 = not scheduled) */
     bool hung, gone, want_out, rts;
+    bool unpowered;          /* bksim_set_power(off): the supply is away */
     bool ever_opened;        /* a client has opened the slave at least once */
     char link[PATH_MAX];
     char pty[64];
@@ -167,8 +168,9 @@ static void port_unhang(bksim_server *s, sim_port *p, int idx)
         return;
     p->hung = false;
     int64_t now = model_now(s);
-    bool keeps = bksim_module_cfg(p->m)->open_keeps_state;
-    if (!p->rts && (!keeps || !p->ever_opened))
+    const bksim_module_config *mc = bksim_module_cfg(p->m);
+    bool keeps = mc->open_keeps_state || mc->running_app;
+    if (!p->rts && !p->unpowered && (!keeps || !p->ever_opened))
         bksim_module_power_up(p->m, now);
     p->ever_opened = true;
     bksim_module_set_host(p->m, true, now);
@@ -687,9 +689,26 @@ void bksim_set_lines(bksim_server *s, int i, bool dtr, bool rts)
     sim_port *p = port_at(s, i);
     if (p && !p->gone && rts != p->rts) {
         p->rts = rts;
-        if (rts)
+        if (p->unpowered)
+            ; /* CEN moves nothing on an unpowered chip */
+        else if (rts)
             bksim_module_hold_reset(p->m, model_now(s));
         else
+            bksim_module_power_up(p->m, model_now(s));
+    }
+    pthread_mutex_unlock(&s->mu);
+    wake(s);
+}
+
+void bksim_set_power(bksim_server *s, int i, bool on)
+{
+    pthread_mutex_lock(&s->mu);
+    sim_port *p = port_at(s, i);
+    if (p && !p->gone && on == p->unpowered) {
+        p->unpowered = !on;
+        if (!on)
+            bksim_module_power_off(p->m, model_now(s));
+        else if (!p->rts)
             bksim_module_power_up(p->m, model_now(s));
     }
     pthread_mutex_unlock(&s->mu);

@@ -15,8 +15,11 @@ int cmd_pin_hash(int argc, char **argv); /* pin-hash (cmd_profile.c) */
 int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
 int cmd_backup(int argc, char **argv);   /* backup list | export | verify | prune */
 int cmd_restore(int argc, char **argv);  /* restore a module's backup */
+int cmd_central(int argc, char **argv);  /* central init | add-station | add-reader */
+int cmd_sync(int argc, char **argv);     /* sync: the outbox to the central database */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */
 int cmd_ledger(int argc, char **argv);   /* ledger import | status | export | release */
+int cmd_adapters(int argc, char **argv); /* adapters (cmd_adapters.c) */
 void cli_usage(FILE *out);
 /* True when argv[1..] holds -h or --help. */
 bool cli_help_asked(int argc, char **argv);

@@ -41,7 +41,8 @@ static const char *demo_profile(void)
     return NULL;
 }
 
-enum { OPT_BAYS, OPT_HEADLESS, OPT_DB, OPT_ONCE, OPT_TIME_SCALE, OPT_PROFILE, OPT_LOT, OPT_OPERATOR };
+enum { OPT_BAYS, OPT_HEADLESS, OPT_DB, OPT_ONCE, OPT_TIME_SCALE, OPT_PROFILE, OPT_LOT, OPT_OPERATOR,
+       OPT_CENTRAL };
 static const cli_opt demo_opts[] = {
     [OPT_BAYS] = {"bays", "N", "simulated modules, 1 to 128"},
     [OPT_HEADLESS] = {"headless", NULL, "one line per event on stdout instead of the dashboard"},
@@ -51,13 +52,15 @@ static const cli_opt demo_opts[] = {
     [OPT_PROFILE] = {"profile", "FILE", "the profile (default profiles/demo-small.ini, installed or here)"},
     [OPT_LOT] = {"lot", "ID", "the lot (work order or reel) every attempt records"},
     [OPT_OPERATOR] = {"operator", "ID", "the operator every attempt records"},
+    [OPT_CENTRAL] = {"central", "URL", "forward the records to this PostgreSQL (no password in it:\n"
+                                       "a passfile gives it; docs/factory.md)"},
     {NULL, NULL, NULL},
 };
 
 static const cli_command demo_cmd = {
     .name = "demo",
     .synopsis = "demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X]\n"
-                "     [--profile FILE] [--lot ID] [--operator ID]",
+                "     [--profile FILE] [--lot ID] [--operator ID] [--central URL]",
     .about = "The station on N simulated modules (default 8) with a realistic mix of faults, on the\n"
              "dashboard (or headless lines). No hardware needed.",
     .opts = demo_opts,
@@ -119,6 +122,8 @@ static int cmd_demo_with(station_opts *o, int argc, char **argv)
             o->lot = v;
         else if (opt == OPT_OPERATOR)
             o->operator_id = v;
+        else if (opt == OPT_CENTRAL)
+            o->central_url = v;
         else if (!number_option(o, opt, v, &bays))
             return tf_exit_code(TF_OUT_USAGE);
     }

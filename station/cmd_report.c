@@ -15,7 +15,9 @@
 #include "cli.h"
 #include "cli_opts.h"
 #include "exit_codes.h"
+#include "central_conf.h"
 #include "report.h"
+#include "report_pg.h"
 
 /* The outcome -> exit code table is station/exit_codes.h's. */
 #define EXIT_USAGE tf_exit_code(TF_OUT_USAGE)
@@ -178,11 +180,12 @@ typedef struct report_opts {
     bool format_given;
     int limit;  /* --limit: failed modules listed; 0 when not given */
     const char *tz;
+    const char *central;  /* --central URL: the central PostgreSQL instead of --db */
     report_filter f;
 } report_opts;
 
 enum { OPT_DB, OPT_SINCE, OPT_UNTIL, OPT_PROFILE, OPT_BAY, OPT_FORMAT, OPT_HTML, OPT_LIMIT, OPT_TZ,
-       OPT_COUNT };
+       OPT_CENTRAL, OPT_COUNT };
 static const cli_opt report_opts_table[] = {
     [OPT_DB] = {"db", "FILE", "the database (default trayflash.db; the demo writes trayflash-demo.db)"},
     [OPT_SINCE] = {"since", "TIME", "attempts that ended at or after TIME"},
@@ -198,13 +201,16 @@ static const cli_opt report_opts_table[] = {
                                  "every one in csv and json); the total is always given"},
     [OPT_TZ] = {"tz", "ZONE", "hours, days, --since/--until and printed times in ZONE (default: the\n"
                               "station's zone, TZ): Europe/Berlin, or a POSIX rule such as UTC0"},
+    [OPT_CENTRAL] = {"central", "URL", "the factory report: every station's records in the central\n"
+                                       "PostgreSQL (no password in the URL; docs/factory.md)"},
     [OPT_COUNT] = {NULL, NULL, NULL},
 };
 
 static const cli_command report_cmd = {
     .name = "report",
     .synopsis = "report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-                "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]",
+                "       [--format table|csv|json] [--html FILE] [--limit N] [--tz ZONE]\n"
+                "       [--central URL]",
     .about = "Yield report from a station's database: yields, flash times, the causes of failures\n"
              "(Pareto), failed modules, by profile version, hour or day, bay and adapter.",
     .opts = report_opts_table,
@@ -247,6 +253,9 @@ static int parse_value(report_opts *o, int opt, const char *v)
         break;
     case OPT_TZ:
         break; /* applied by apply_tz() before any time is parsed */
+    case OPT_CENTRAL:
+        o->central = v;
+        break;
     case OPT_SINCE:
         if (!parse_time(v, &o->f.since, why, sizeof why))
             return usage_error(a, v, why);
@@ -312,6 +321,10 @@ static int parse_args(int argc, char **argv, report_opts *o)
                 "--help)\n", argv[cp.first_operand]);
         return EXIT_USAGE;
     }
+    if (given[OPT_DB] && given[OPT_CENTRAL]) {
+        fprintf(stderr, "trayflash report: --db and --central name two sources; give one\n");
+        return EXIT_USAGE;
+    }
     /* until <= 0 means "no end" to report_build: a given --until must never reach it as that */
     if (o->until_text && o->f.until <= o->f.since) {
         if (o->since_text)
@@ -326,6 +339,27 @@ static int parse_args(int argc, char **argv, report_opts *o)
 }
 
 static int fill_html(void *r, FILE *out) { return report_write_html(r, out); }
+
+static int write_report(const report_opts *o, report *r);
+
+/* --central URL: the same report on the central PostgreSQL (report_pg.h). The password comes
+ * from a passfile (central_conf.h): given to libpq as PGPASSFILE for this one process. */
+static int build_central(const report_opts *o, const report_options *ro, report **r)
+{
+    central_conf conf;
+    char err[1024];
+    if (central_conf_resolve(o->central, NULL, &conf, err, sizeof err) < 0) {
+        fprintf(stderr, "trayflash report: %s\n", err);
+        return -1;
+    }
+    if (conf.passfile[0])
+        setenv("PGPASSFILE", conf.passfile, 1);
+    int rc = report_build_pg(conf.conninfo, &o->f, ro, r, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "trayflash report: %s\n", err);
+    central_conf_close(&conf);
+    return rc;
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -343,6 +377,12 @@ int cmd_report(int argc, char **argv)
     bool machine = o.format_given && strcmp(o.format, "table");
     report_options ro = {.failed_limit = o.limit ? o.limit : machine ? 0 : REPORT_PAGE_DEFAULT, .tz = o.tz};
     char err[PATH_MAX + 512];
+    report *r;
+    if (o.central) {
+        if (build_central(&o, &ro, &r) < 0)
+            return EXIT_SETUP;
+        return write_report(&o, r);
+    }
     db *d;
     if (db_open(o.dbpath, true, &d, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
@@ -351,27 +391,33 @@ int cmd_report(int argc, char **argv)
                     "--db FILE (the demo writes trayflash-demo.db)\n", o.dbpath);
         return EXIT_SETUP;
     }
-    report *r;
     if (report_build_opts(d, &o.f, &ro, &r, err, sizeof err) < 0) {
         fprintf(stderr, "trayflash report: %s\n", err);
         db_close(d);
         return EXIT_SETUP;
     }
     db_close(d);
-    rc = 0;
-    if (o.html) {
-        if (atomic_file_write(o.html, fill_html, r, err, sizeof err) < 0) {
+    return write_report(&o, r);
+}
+
+/* The report in the formats asked for; frees r. */
+static int write_report(const report_opts *o, report *r)
+{
+    char err[PATH_MAX + 512];
+    int rc = 0;
+    if (o->html) {
+        if (atomic_file_write(o->html, fill_html, r, err, sizeof err) < 0) {
             fprintf(stderr, "trayflash report: cannot write the HTML report %s\n", err);
             report_free(r);
             return EXIT_SETUP;
         }
         /* --html alone: the page is the output, stdout says where it went; with --format as well,
          * stdout carries that format alone and the note goes to stderr */
-        fprintf(o.format_given ? stderr : stdout, "wrote %s\n", o.html);
+        fprintf(o->format_given ? stderr : stdout, "wrote %s\n", o->html);
     }
-    if (!o.html || o.format_given) {
-        rc = !strcmp(o.format, "csv") ? report_write_csv(r, stdout)
-             : !strcmp(o.format, "json") ? report_write_json(r, stdout)
+    if (!o->html || o->format_given) {
+        rc = !strcmp(o->format, "csv") ? report_write_csv(r, stdout)
+             : !strcmp(o->format, "json") ? report_write_json(r, stdout)
                                          : report_write_table(r, stdout);
         if (rc < 0)
             perror("trayflash report: writing the report to stdout");

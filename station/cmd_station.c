@@ -21,7 +21,7 @@
 
 enum {
     OPT_PROFILE, OPT_CONFIG, OPT_DB, OPT_HEADLESS, OPT_SYSLOG, OPT_SIM, OPT_SIM_SCENARIO,
-    OPT_TIME_SCALE, OPT_ONCE, OPT_LINK_TIMEOUT_MS, OPT_LOT, OPT_OPERATOR
+    OPT_TIME_SCALE, OPT_ONCE, OPT_LINK_TIMEOUT_MS, OPT_LOT, OPT_OPERATOR, OPT_CENTRAL
 };
 static const cli_opt station_opts_table[] = {
     [OPT_PROFILE] = {"profile", "FILE", "the default profile (the station file's [station] profile)"},
@@ -38,6 +38,9 @@ static const cli_opt station_opts_table[] = {
     [OPT_LOT] = {"lot", "ID", "the lot (work order or reel) attempts record; while the station\n"
                               "runs: the dashboard's L key or trayflash ctl --lot"},
     [OPT_OPERATOR] = {"operator", "ID", "the operator attempts record (also: L, trayflash ctl)"},
+    [OPT_CENTRAL] = {"central", "URL", "forward the records to this PostgreSQL (default: the station\n"
+                                       "file's central, else libpq's environment); no password in\n"
+                                       "it: a passfile gives it (docs/factory.md)"},
     {NULL, NULL, NULL},
 };
 
@@ -45,7 +48,7 @@ static const cli_command station_cmd = {
     .name = "station",
     .synopsis = "station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
                 "        [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
-                "        [--link-timeout-ms MS] [--lot ID] [--operator ID]",
+                "        [--link-timeout-ms MS] [--lot ID] [--operator ID] [--central URL]",
     .about =
         "Run the tray: hot-plugged USB-serial adapters become bays and are flashed in parallel;\n"
         "every attempt goes to the database. On a terminal the dashboard shows the tray (? for its\n"
@@ -210,6 +213,9 @@ static int cmd_station_with(station_opts *o, int argc, char **argv)
             break;
         case OPT_OPERATOR:
             o->operator_id = v;
+            break;
+        case OPT_CENTRAL:
+            o->central_url = v;
             break;
         default: /* --sim, --time-scale, --link-timeout-ms: numbers */
             if (!number_option(o, opt, v))

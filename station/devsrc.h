@@ -14,6 +14,11 @@ typedef struct devsrc_event {
     char id_path[128];   /* udev ID_PATH of the USB port ("sim-3" for the simulator) */
     uint16_t vid, pid;   /* 0 when not a USB device / simulated */
     char serial[64];     /* "" when the adapter has none (CH340) */
+    /* What tells adapter models apart (adapter_table.h); "" / 0 when unknown or simulated: */
+    char driver[32];     /* kernel driver of the USB interface: "cp210x", "ch341", ... */
+    char product[96];    /* USB product string: "CP2102N USB to UART Bridge Controller" */
+    uint16_t bcd_device; /* USB bcdDevice (ftdi_sio tells its chips apart by it) */
+    char usb_name[32];   /* the USB device's sysfs name ("1-1.3": hub 1-1, port 3) */
 } devsrc_event;
 
 typedef struct devsrc devsrc;

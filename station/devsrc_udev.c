@@ -33,6 +33,17 @@ static uint16_t hex16(const char *s)
     return s ? (uint16_t)strtoul(s, NULL, 16) : 0;
 }
 
+/* The kernel driver bound to the adapter's USB interface ("cp210x"); udevd's usb_id puts the
+ * same word in ID_USB_DRIVER, the fallback when the interface is not reachable. */
+static void describe_driver(struct udev_device *tty, devsrc_event *ev)
+{
+    struct udev_device *intf = udev_device_get_parent_with_subsystem_devtype(tty, "usb", "usb_interface");
+    const char *drv = intf ? udev_device_get_driver(intf) : NULL;
+    if (!drv)
+        drv = udev_device_get_property_value(tty, "ID_USB_DRIVER");
+    snprintf(ev->driver, sizeof ev->driver, "%s", drv ? drv : "");
+}
+
 /* Fills ev (and usb_id) from a tty device; false if it is not a USB serial adapter. */
 static bool describe(struct udev_device *d, devsrc_event *ev, char *usb_id, size_t usb_id_len)
 {
@@ -52,6 +63,12 @@ static bool describe(struct udev_device *d, devsrc_event *ev, char *usb_id, size
     ev->pid = hex16(udev_device_get_sysattr_value(usb, "idProduct"));
     const char *ser = udev_device_get_sysattr_value(usb, "serial");
     snprintf(ev->serial, sizeof ev->serial, "%s", ser ? ser : "");
+    const char *prod = udev_device_get_sysattr_value(usb, "product");
+    snprintf(ev->product, sizeof ev->product, "%s", prod ? prod : "");
+    ev->bcd_device = hex16(udev_device_get_sysattr_value(usb, "bcdDevice"));
+    describe_driver(d, ev);
+    const char *usb_name = udev_device_get_sysname(usb);
+    snprintf(ev->usb_name, sizeof ev->usb_name, "%s", usb_name ? usb_name : "");
     const char *devnum = udev_device_get_sysattr_value(usb, "devnum");
     snprintf(usb_id, usb_id_len, "%s#%s", udev_device_get_syspath(usb), devnum ? devnum : "?");
     return true;

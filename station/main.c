@@ -21,7 +21,7 @@ void cli_usage(FILE *out)
         "      holds a job after its config sector verified, before its ledger row is marked\n"
         "      used (crash tests).\n"
         "  report [--db FILE] [--since TIME] [--until TIME] [--profile NAME] [--bay N]\n"
-        "         [--format table|csv|json] [--html FILE]\n"
+        "         [--format table|csv|json] [--html FILE] [--central URL]\n"
         "      Yield report from the database. TIME: unix seconds, YYYY-MM-DD or\n"
         "      'YYYY-MM-DD HH:MM'.\n"
         "  demo [--bays N] [--headless] [--db FILE] [--once] [--time-scale X] [--profile FILE]\n"
@@ -49,12 +49,20 @@ void cli_usage(FILE *out)
         "  restore --port PATH --mac M [--db FILE] [--backup ID] [--force] [--baud B]\n"
         "      Write a module's backup back and verify it by CRC; --force for a module that\n"
         "      shows no MAC.\n"
+        "  sync [--once] [--status] [--db FILE] [--central URL] [--config FILE]\n"
+        "      Forward the database's queued records to the central PostgreSQL (a running\n"
+        "      station does it itself); --status: queued, parked (and why), sent.\n"
+        "  central init | add-station NAME | add-reader NAME [--central URL]\n"
+        "      Create or migrate the central schema; a login role per station, or read-only.\n"
         "  ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]\n"
         "      Give a running station the lot and operator its next attempts record.\n"
         "  ledger import FILE.csv --profile P | status | export | release [--db FILE]\n"
         "      The per-device ledger of a profile with [personalize]: rows modules take one\n"
         "      each by MAC; status counts them, export gives MAC -> row as CSV, release frees\n"
         "      a failed module's row (--mac or --key), audited.\n"
+        "  adapters [--config FILE] [-v]\n"
+        "      The USB-serial adapters connected now: bay, port, model, serial, driver and\n"
+        "      the rates each truly produces (the station runs a bay no faster).\n"
         "  pin-hash\n"
         "      Read an engineer PIN (no echo; from stdin when it is not a terminal) and print\n"
         "      its yescrypt hash for [station] engineer_pin_hash.\n"
@@ -102,10 +110,16 @@ int main(int argc, char **argv)
         return cmd_backup(argc - 1, argv + 1);
     if (!strcmp(c, "restore"))
         return cmd_restore(argc - 1, argv + 1);
+    if (!strcmp(c, "central"))
+        return cmd_central(argc - 1, argv + 1);
+    if (!strcmp(c, "sync"))
+        return cmd_sync(argc - 1, argv + 1);
     if (!strcmp(c, "ctl"))
         return cmd_ctl(argc - 1, argv + 1);
     if (!strcmp(c, "ledger"))
         return cmd_ledger(argc - 1, argv + 1);
+    if (!strcmp(c, "adapters"))
+        return cmd_adapters(argc - 1, argv + 1);
     if (!strcmp(c, "--version") || !strcmp(c, "version")) {
         printf("trayflash %s\n", TRAYFLASH_VERSION);
         return 0;

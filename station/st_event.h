@@ -32,6 +32,7 @@ typedef struct st_event {
     /* JOB_START and ADAPTER_*: */
     char port[128];
     char adapter[64];
+    char adapter_model[32];    /* JOB_START: the adapter table's model ("" simulated/unknown) */
     char bay_name[32];
     char product[64];
     const struct tf_profile *profile; /* JOB_START: loaded for the station's whole life */

@@ -17,8 +17,12 @@
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
+#include "central_conf.h"
 #include "station_internal.h"
 #include "station_log.h"
+#include "station_upstream.h"
+
+enum { STATION_UPSTREAM_FLUSH_MS = 3000 };
 
 double station_now(void)
 {
@@ -127,6 +131,9 @@ static st_bay *bay_add(station *st, int number, const char *name, const char *id
         snprintf(b->name, sizeof b->name, "%02d", number);
     snprintf(b->id_path, sizeof b->id_path, "%s", id_path);
     b->profile_idx = profile_idx;
+    b->rate_told_profile = -1;
+    const sc_bay *cb = station_config_bay_by_number(&st->o.cfg, number);
+    b->power = cb && cb->has_power ? &cb->power : NULL;
     atomic_init(&b->cancel, 0);
     return b;
 }
@@ -155,15 +162,33 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
                SV_MAX_BAYS);
         return;
     }
+    if (b->own_cycle && b->busy) {
+        /* the adapter's own port was switched on again by this bay's job: the same bay, the
+         * same job; the job reopens the port */
+        b->present = true;
+        b->own_back = true;
+        snprintf(b->devnode, sizeof b->devnode, "%s", d->devnode);
+        pthread_mutex_unlock(&st->lock);
+        pthread_cond_broadcast(&st->power_cv);
+        st_notice(st->q, b->number, ST_LOG_INFO, "bay %02d: adapter back on %s after the "
+                  "station's power-cycle of its port", b->number, d->devnode);
+        return;
+    }
     b->present = true;
     b->want_start = true;
     b->ledger_wait = false; /* a new adapter: whatever waited there is gone */
     b->next_probe = 0;
     snprintf(b->devnode, sizeof b->devnode, "%s", d->devnode);
-    if (simulated)
+    b->power_feeds_adapter = b->power && !simulated && hub_port_feeds(b->power, d->usb_name);
+    if (simulated) {
         snprintf(b->adapter, sizeof b->adapter, "sim");
-    else
+        b->model = NULL;
+    } else {
         snprintf(b->adapter, sizeof b->adapter, "%04x:%04x:%s", d->vid, d->pid, d->serial);
+        adapter_ident id = {.vid = d->vid, .pid = d->pid, .driver = d->driver,
+                            .product = d->product, .bcd_device = d->bcd_device};
+        b->model = adapter_lookup(&id);
+    }
     st_event ev = {.kind = ST_EV_ADAPTER_ADD, .ts = station_now(), .bay = b->number};
     snprintf(ev.port, sizeof ev.port, "%s", b->devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", b->adapter);
@@ -177,6 +202,15 @@ static void handle_add(station *st, const devsrc_event *d, bool simulated)
                d->id_path, d->devnode, number, st->o.cfg.path);
 }
 
+/* A bay without its adapter has no module to feed: its switched port goes off. */
+static void power_off_empty(station *st, int number, const hub_port *power)
+{
+    char err[400];
+    if (power && hub_port_set(power, false, err, sizeof err) < 0)
+        st_notice(st->q, number, ST_LOG_WARN, "bay %02d setup: switching its empty port off: %s",
+                  number, err);
+}
+
 static void handle_remove(station *st, const devsrc_event *d)
 {
     pthread_mutex_lock(&st->lock);
@@ -186,13 +220,20 @@ static void handle_remove(station *st, const devsrc_event *d)
         return;
     }
     b->present = false;
+    if (b->own_cycle && b->busy) { /* the job switched the adapter's own port off */
+        pthread_mutex_unlock(&st->lock);
+        return;
+    }
     b->want_start = false;
     if (b->busy)
         atomic_store(&b->cancel, BK_CANCEL_ADAPTER_REMOVED); /* the worker closes its own port */
     st_event ev = {.kind = ST_EV_ADAPTER_REMOVE, .ts = station_now(), .bay = b->number};
     snprintf(ev.port, sizeof ev.port, "%s", d->devnode);
+    int number = b->number;
+    const hub_port *power = b->power_feeds_adapter ? NULL : b->power;
     pthread_mutex_unlock(&st->lock);
     evq_post(st->q, &ev);
+    power_off_empty(st, number, power);
 }
 
 /* Starts what may start; returns true when once-mode is satisfied. Called with the lock. */
@@ -249,6 +290,16 @@ static void *loop_main(void *arg)
         st_notice(st->q, 0, ST_LOG_ERROR, "%s", err);
     for (int i = 0; i < n; i++)
         handle_add(st, &evs[i], simulated);
+    /* configured bays whose adapter is not there: nothing to feed */
+    for (int i = 0; i < st->o.cfg.n_bays; i++) {
+        const sc_bay *cb = &st->o.cfg.bays[i];
+        pthread_mutex_lock(&st->lock);
+        st_bay *b = station_bay_by_number(st, cb->bay);
+        bool empty = cb->has_power && (!b || !b->present);
+        pthread_mutex_unlock(&st->lock);
+        if (empty)
+            power_off_empty(st, cb->bay, &cb->power);
+    }
     for (;;) {
         pthread_mutex_lock(&st->lock);
         bool done = schedule_locked(st);
@@ -336,6 +387,13 @@ static int start_sim(station *st, char *err, size_t errlen)
     return st->src ? 0 : -1;
 }
 
+/* The forwarder's changes of state as the station's notices (headless lines, event list). */
+static void on_upstream_note(void *ctx, bool warn, const char *text)
+{
+    station *st = ctx;
+    st_notice(st->q, 0, warn ? ST_LOG_WARN : ST_LOG_INFO, "%s", text);
+}
+
 station *station_start(const station_opts *o, char *err, size_t errlen)
 {
     return station_start_why(o, NULL, err, errlen);
@@ -356,8 +414,13 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     st->o = *o;
     st->wire_trace = st_debug_wanted("wire");
     *why = STATION_FAIL_CONFIG; /* the profiles and the bays' assignment */
-    st->stop_fd = st->wake_fd = st->sig_fd = -1;
+    st->stop_fd = st->wake_fd = st->sig_fd = st->central_passfile_fd = -1;
     pthread_mutex_init(&st->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->power_cv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&st->serial, 0);
     *why = STATION_FAIL_CONFIG; /* until the profiles are loaded */
     if (station_lot_init(st, err, errlen) < 0)
@@ -382,6 +445,11 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         if (cb->id_path[0]) /* a bay known by number only is made when its adapter comes */
             bay_add(st, cb->bay, cb->name, cb->id_path, bay_profile_idx(st, cb->bay));
     }
+    central_conf central; /* the forwarder's target: a URL with a password is the config's fault */
+    if (central_conf_resolve(o->central_url, &o->cfg, &central, err, errlen) < 0)
+        goto fail;
+    st->central_passfile_fd = central.passfile_fd; /* the station's, for its life */
+    st->central = central;
     *why = STATION_FAIL_SETUP; /* from here on: the secrets, the database, the devices, threads */
     for (int i = 0; i < st->n_profiles; i++)
         if (st->profiles[i].secrets_err[0]) {
@@ -463,6 +531,11 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
         goto fail;
     if (!(st->pool = pool_new(o->cfg.pool_size, err, errlen)))
         goto fail;
+    if (central.configured) {
+        central_target t = central_conf_target(&central, "trayflash station");
+        if (!(st->up = upstream_start(st->db_path, &t, NULL, on_upstream_note, st, err, errlen)))
+            goto fail;
+    }
     st_notice(st->q, 0, ST_LOG_INFO, "station %s started: profile %s, %s source, pool %d", o->cfg.name,
            p0->name, st->src->ops->name, o->cfg.pool_size);
     int rc = pthread_create(&st->loop, NULL, loop_main, st);
@@ -516,6 +589,10 @@ int station_wait(station *st)
             st->result = -1;
         }
     }
+    /* Every record is written: the forwarder sends what it can in a few seconds (at once
+     * nothing while the server is away; the rest waits for the next run or `trayflash sync`),
+     * and its handle is closed before the checkpoint. Its notices from here on are dropped. */
+    upstream_finish(st->up, STATION_UPSTREAM_FLUSH_MS);
     if (st->view)
         sv_builder_join(st->view);
     if (st->hl)
@@ -548,6 +625,16 @@ void station_snapshot(station *st, station_view *out)
 {
     sv_builder_snapshot(st->view, out);
     out->db_pending = st->dbw ? db_writer_pending(st->dbw, out->db_stall, sizeof out->db_stall) : 0;
+    out->upstream_configured = st->up != NULL;
+    if (st->up) {
+        upstream_state u;
+        upstream_get(st->up, &u);
+        out->upstream_away = u.tried && !u.connected;
+        out->upstream_queued = u.queued;
+        out->upstream_parked = u.parked;
+        out->upstream_last_ok_ts = u.last_ok_ts;
+        snprintf(out->upstream_error, sizeof out->upstream_error, "%s", u.error);
+    }
     /* Assignment and engineer mode are the station's own state, not events: laid over. */
     pthread_mutex_lock(&st->lock);
     out->engineer_mode = bk_now_s() < st->engineer_until;
@@ -603,6 +690,7 @@ void station_free(station *st)
     if (st->loop_started)
         station_request_stop(st);
     station_wait(st);
+    upstream_free(st->up);
     db_writer_free(st->dbw);
     sv_builder_free(st->view);
     headless_free(st->hl);
@@ -626,6 +714,9 @@ void station_free(station *st)
         close(st->wake_fd);
     if (st->sig_fd >= 0)
         close(st->sig_fd);
+    if (st->central_passfile_fd >= 0)
+        close(st->central_passfile_fd);
+    pthread_cond_destroy(&st->power_cv);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }

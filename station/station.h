@@ -29,6 +29,7 @@ typedef struct station_opts {
     int link_timeout_ms;             /* 0: the profile's */
     const char *lot;                 /* the lot (work order, reel) and the operator from the */
     const char *operator_id;         /*   command line; NULL: none until the dashboard or ctl */
+    const char *central_url;         /* --central: overrides cfg.central (central_conf.h) */
 } station_opts;
 
 typedef struct station station;

@@ -25,7 +25,8 @@ enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
     SK_BACKUP_CAP_MB,
     SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED,
-    SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_COUNT
+    SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_RESET, SK_BAY_RESET,
+    SK_POWER_OFF_MS, SK_BAY_POWER, SK_CENTRAL, SK_CENTRAL_PASSFILE, SK_COUNT
 };
 
 /* The station file's schema: one row per key and section kind. on_key looks keys up here
@@ -75,6 +76,25 @@ static const tf_key keys[SK_COUNT] = {
     [SK_RANGE_PROFILE] = { "profile", SEC_BAYS, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
                            "The profile of the bays A to B (unless a [bay N] names its own).",
                            TF_KEY_REQUIRED, NULL },
+    [SK_RESET] = { "reset", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, "default", NULL,
+                   "How the fixture's DTR/RTS reset a module into download mode: a preset "
+                   "(default, rts-cen, dtr-cen, bk7231tools, tuya, none) or steps such as "
+                   "dtr+rts-on:50ms,dtr-off:50ms,rts-off.", 0, NULL },
+    [SK_BAY_RESET] = { "reset", SEC_BAY, TF_KEY_TEXT, 0, 0, NULL, NULL, "the station's",
+                       "This bay's reset sequence (a fixture wired apart).", 0, NULL },
+    [SK_POWER_OFF_MS] = { "power_off_ms", SEC_STATION, TF_KEY_INT, 50, 10000, NULL, "300", NULL,
+                          "How long a bay's switched hub port stays off in a power-cycle.", 0,
+                          NULL },
+    [SK_BAY_POWER] = { "power", SEC_BAY, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
+                       "The USB hub port feeding this bay's module (1-1-port3, or its sysfs "
+                       "path): power-cycled to reset, off while the bay is empty.", 0, NULL },
+    [SK_CENTRAL] = { "central", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL, "libpq's environment",
+                     "The central PostgreSQL the records are forwarded to (a URL without a "
+                     "password; --central overrides it).", 0, NULL },
+    [SK_CENTRAL_PASSFILE] = { "central_passfile", SEC_STATION, TF_KEY_PATH, 0, 0, NULL, NULL,
+                              "the credential pgpass, else libpq's",
+                              "The central database's password file (mode 0600), when no "
+                              "systemd credential pgpass is given.", 0, NULL },
 };
 
 static const char *const section_names[] = { "station", "adapters", "bay N", "bays A-B" };
@@ -105,7 +125,10 @@ void station_config_defaults(station_config *c)
     c->poll_interval_ms = int_default(SK_POLL_INTERVAL_MS);
     c->n_allow = (int)(sizeof default_allow / sizeof default_allow[0]);
     memcpy(c->allow, default_allow, sizeof default_allow);
+    c->reset = *bk_reset_default();
+    c->power_off_ms = int_default(SK_POWER_OFF_MS);
 }
+
 
 #define SC_TEXT_MAX (1u << 20)
 #define SC_MAX_SECTIONS (2 + SC_MAX_BAYS + SC_MAX_RANGES)
@@ -388,6 +411,17 @@ static bool set_pin_hash(parse_ctx *p, const char *value, int line)
     return true;
 }
 
+/* A reset sequence (bk_reset.h), its words prefixed with file:line. */
+static bool set_reset(parse_ctx *p, const char *value, int line, bk_reset_seq *out)
+{
+    char why[200];
+    if (bk_reset_parse(value, out, why, sizeof why) < 0) {
+        snprintf(p->err, sizeof p->err, "%s:%d: reset '%s': %s", p->c->path, line, value, why);
+        return false;
+    }
+    return true;
+}
+
 /* Applies key k's value; `range` and `bay` are the section's, when it is one of those. */
 static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int line,
                       const char *section, sc_bay_range *range, sc_bay *bay)
@@ -452,6 +486,35 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         return true;
     case SK_BAY_PROFILE:
         resolve(p, value, bay->profile, sizeof bay->profile);
+        return true;
+    case SK_RESET:
+        return set_reset(p, value, line, &c->reset);
+    case SK_BAY_RESET:
+        bay->has_reset = true;
+        return set_reset(p, value, line, &bay->reset);
+    case SK_POWER_OFF_MS:
+        return set_int(p, k, value, line, &c->power_off_ms);
+    case SK_BAY_POWER: {
+        char why[300];
+        if (hub_port_parse(value, &bay->power, why, sizeof why) < 0) {
+            snprintf(p->err, sizeof p->err, "%s:%d: %s", c->path, line, why);
+            return false;
+        }
+        for (int i = 0; i < c->n_bays; i++)
+            if (&c->bays[i] != bay && c->bays[i].has_power &&
+                !strcmp(c->bays[i].power.attr, bay->power.attr)) {
+                snprintf(p->err, sizeof p->err, "%s:%d: power '%s' already feeds bay %d",
+                         c->path, line, value, c->bays[i].bay);
+                return false;
+            }
+        bay->has_power = true;
+        return true;
+    }
+    case SK_CENTRAL:
+        snprintf(c->central, sizeof c->central, "%s", value);
+        return true;
+    case SK_CENTRAL_PASSFILE:
+        resolve(p, value, c->central_passfile, sizeof c->central_passfile);
         return true;
     case SK_COUNT:
         break;
@@ -596,4 +659,10 @@ const char *station_config_bay_profile(const station_config *c, int bay,
         if (bay >= c->ranges[i].first && bay <= c->ranges[i].last)
             return c->ranges[i].profile;
     return default_profile;
+}
+
+const bk_reset_seq *station_config_bay_reset(const station_config *c, int bay)
+{
+    const sc_bay *b = station_config_bay_by_number(c, bay);
+    return b && b->has_reset ? &b->reset : &c->reset;
 }

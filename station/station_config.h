@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "bk_reset.h"
+#include "hub_power.h"
 #include "tf_keys.h"
 
 #define SC_MAX_BAYS 128
@@ -35,6 +37,10 @@ typedef struct sc_bay {
                                   "" = by number only */
     char name[32];             /* "A01"; default "%02d" of the number */
     char profile[SC_PATH_MAX]; /* per-bay override, "" = the station's */
+    bk_reset_seq reset;        /* with has_reset: this bay's fixture resets its own way */
+    bool has_reset;
+    hub_port power;            /* with has_power: the hub port feeding the module's 3.3 V */
+    bool has_power;
     int line;
 } sc_bay;
 
@@ -61,6 +67,11 @@ typedef struct station_config {
     char line[64];             /* the production line; "" = none */
     int require_lot;           /* SC_REQUIRE_LOT_YES: no job starts without lot and operator */
     int on_already_passed;     /* sc_already_passed */
+    bk_reset_seq reset;        /* how the fixtures' DTR/RTS reset a module (default: preset
+                                  "default", the engine's own pulse) */
+    int power_off_ms;          /* a power-cycle's off time (bays with `power`), default 300 */
+    char central[SC_PATH_MAX];  /* the central database's URL (no password); "" = none given */
+    char central_passfile[SC_PATH_MAX]; /* "" = the credential pgpass or libpq's own */
     sc_usb_id allow[SC_MAX_ALLOW];
     int n_allow;
     sc_bay bays[SC_MAX_BAYS];
@@ -79,6 +90,8 @@ int station_config_load(const char *path, station_config *c, char *err, size_t e
 bool station_config_allows(const station_config *c, uint16_t vid, uint16_t pid);
 const sc_bay *station_config_bay_by_path(const station_config *c, const char *id_path);
 const sc_bay *station_config_bay_by_number(const station_config *c, int bay);
+/* The reset sequence of bay `bay`: its own, else the station's. */
+const bk_reset_seq *station_config_bay_reset(const station_config *c, int bay);
 /* The profile path bay `bay` flashes: its own, its range's, else `default_profile`. */
 const char *station_config_bay_profile(const station_config *c, int bay,
                                        const char *default_profile);

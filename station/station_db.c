@@ -174,6 +174,9 @@ static void job_start(db_writer *w, const st_event *e)
     if (o->attempt_id < 0) {
         failed(w, "starting an attempt");
         o->attempt_id = 0;
+    } else if (db_attempt_set_adapter(w->d, o->attempt_id, e->adapter_model,
+                                      p && p->n_bauds ? (int)p->bauds[0] : 0) < 0) {
+        failed(w, "recording the attempt's adapter");
     }
 }
 

@@ -71,6 +71,8 @@ double station_now(void);   /* unix seconds */
 #include "pool.h"
 #include "profile.h"
 #include "station.h"
+#include "central_conf.h"
+#include "adapter_table.h"
 
 #define ST_MAX_PROFILES 16
 
@@ -95,6 +97,17 @@ typedef struct st_bay {
                                the ledger has a free row (next_probe paces the checks) */
     char devnode[128];
     char adapter[64];
+    const adapter_model *model; /* the adapter table's row; NULL: simulated (no adapter) */
+    /* the setup notice "profile asks more than the adapter makes" is told once per bay and
+     * (model, profile): */
+    const adapter_model *rate_told_model;
+    int rate_told_profile;
+    /* switched power (the station file's [bay N] power); NULL: none */
+    const hub_port *power;
+    bool power_feeds_adapter;   /* the adapter hangs on that port too: its tty goes with it */
+    bool own_cycle;             /* a power-cycle of the adapter's own port is under way: its
+                                   remove and add are the station's doing */
+    bool own_back;              /* ... and its tty is back */
     int attempts;
     bool have_last_mac;
     uint8_t last_mac[6];
@@ -110,6 +123,7 @@ struct station {
     st_bay bays[SV_MAX_BAYS];
     int n_bays;
     pthread_mutex_t lock;
+    pthread_cond_t power_cv;  /* (with lock) an own-port power-cycle's adapter is back */
     bool paused;
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     char lot[64];           /* the lot and operator new attempts record ("" = none given) */
@@ -131,6 +145,10 @@ struct station {
     backup_keeper *backup;  /* the backup store, opened by the first job whose profile asks for
                                a backup (under lock); closed after the pool */
     bool backup_cap_warned; /* the 90% warning was given (under lock); again once below it */
+    struct upstream *up;    /* the forwarder to the central database; NULL: none configured */
+    int central_passfile_fd; /* a private copy of an ACL'd passfile the forwarder reads, or -1 */
+    central_conf central;    /* where the central store is (read-only after start): the
+                                forwarder's target and the already-passed guard's first source */
     sv_builder *view;
     headless *hl;
     devsrc *src;

@@ -1,11 +1,12 @@
 /* station_jobs.c - a bay's job on a pool worker: the image pin checked, the engine run, the
  * end posted once the bay is free; and poll mode's probe. See station_internal.h. */
 #include <errno.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "bk_image.h"
+#include "central.h"
 #include "bk_link.h"
 #include "station_internal.h"
 #include "station_log.h"
@@ -44,9 +45,16 @@ typedef struct job_ctx {
     uint64_t serial;
 } job_ctx;
 
+#define ST_OWN_PORT_BACK_S 10.0 /* an adapter re-enumerates in well under this after power-on */
+
 static void on_job_event(void *ctx, const bk_event *e)
 {
     job_ctx *j = ctx;
+    if (e->kind == BK_EV_SETUP) { /* the fixture, not the module: a setup notice */
+        st_notice(j->b->st->q, j->b->number, ST_LOG_WARN, "bay %02d setup: %s", j->b->number,
+                  e->text ? e->text : "");
+        return;
+    }
     st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
                    .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
                    .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
@@ -69,11 +77,92 @@ static void on_job_frame(void *ctx, const bk_trace_frame *f)
     st_notice(j->b->st->q, j->b->number, ST_LOG_DEBUG, "bay %02d wire: %s", j->b->number, line);
 }
 
+/* The engine's power hook (bk_job_hooks.power) for a bay with a switched hub port. When the
+ * adapter hangs on that port too, its tty goes with the power: the bay is marked so the loop
+ * takes that remove and the add that follows as the station's own doing, and "on" returns
+ * once the tty is back (1: the engine reopens the port). */
+static int job_power(void *ctx, bool on, char *err, size_t errlen)
+{
+    job_ctx *j = ctx;
+    st_bay *b = j->b;
+    station *st = b->st;
+    pthread_mutex_lock(&st->lock);
+    bool own = b->power_feeds_adapter;
+    if (own && !on) {
+        b->own_cycle = true;
+        b->own_back = false;
+    }
+    pthread_mutex_unlock(&st->lock);
+    if (hub_port_set(b->power, on, err, errlen) < 0) {
+        if (own && !on) {
+            pthread_mutex_lock(&st->lock);
+            b->own_cycle = false;
+            pthread_mutex_unlock(&st->lock);
+        }
+        return -1;
+    }
+    if (!own || !on)
+        return 0;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)ST_OWN_PORT_BACK_S;
+    pthread_mutex_lock(&st->lock);
+    int rc = 0;
+    while (!b->own_back && rc == 0 && atomic_load(&b->cancel) == 0)
+        rc = pthread_cond_timedwait(&st->power_cv, &st->lock, &until);
+    bool back = b->own_back;
+    b->own_cycle = false;
+    pthread_mutex_unlock(&st->lock);
+    if (!back) {
+        snprintf(err, errlen, "the adapter did not come back within %.0f s of its port %s-port%d "
+                 "being switched on", ST_OWN_PORT_BACK_S, b->power->hub, b->power->port);
+        return -1;
+    }
+    return 1;
+}
+
+/* The words of a skip: which module, where and when it passed, which source said so. */
+static bk_gate skip_words(station *st, const char *mac, const char *product, const db_pass_seen *seen,
+                          const char *source, char *why, size_t whylen)
+{
+    time_t t = (time_t)seen->end_ts;
+    struct tm tm;
+    char when[32] = "?", bay[16] = "";
+    if (localtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+    if (seen->bay > 0)
+        snprintf(bay, sizeof bay, " bay %02d", seen->bay);
+    snprintf(why, whylen, "%s already passed %s on station %s%s at %s (%s); on_already_passed = %s",
+             mac, product, seen->station[0] ? seen->station : "?", bay, when, source,
+             st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)" : "skip");
+    return BK_GATE_SKIP;
+}
+
+#define ST_GUARD_CENTRAL_MS 300 /* the central store's answer, or the station's own records */
+
+/* The central store's word (every station's forwarded records): 1 passed (*seen filled), 0
+ * not, -1 it did not answer in time (err says why). */
+static int central_passed(station *st, const char *mac, const char *product, db_pass_seen *seen,
+                          char *err, size_t errlen)
+{
+    central_target t = central_conf_target(&st->central, "trayflash guard");
+    central_guard_answer a;
+    if (central_guard_lookup(&t, mac, product, ST_GUARD_CENTRAL_MS, &a, err, errlen) < 0)
+        return -1;
+    if (!a.passed)
+        return 0;
+    seen->end_ts = a.end_ts;
+    snprintf(seen->station, sizeof seen->station, "%s", a.station);
+    seen->bay = 0;
+    return 1;
+}
+
 /* on_already_passed = skip|ask: a module whose MAC already passed this product is left as it
- * is. The station's own records answer (a read-only handle of this job's own: the writer's is
- * its thread's); `ask` asks no one on a headless station, and the dashboard has no question
- * for it yet: it skips too. An unreadable database flashes (and says so): refusing modules
- * because of a lookup would stop the line. */
+ * is. The central store answers first when there is one (within ST_GUARD_CENTRAL_MS); then
+ * the station's own records (a read-only handle of this job's own: the writer's is its
+ * thread's), which also hold passes not yet forwarded. `ask` asks no one on a headless
+ * station, and the dashboard has no question for it yet: it skips too. An unreadable database
+ * flashes (and says so): refusing modules because of a lookup would stop the line. */
 static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why, size_t whylen)
 {
     job_ctx *j = ctx;
@@ -83,6 +172,19 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
     char mac[18];
     bk_mac_format(so_far->mac, mac, sizeof mac);
     const char *product = st->profiles[j->b->profile_idx].p.product;
+    db_pass_seen seen;
+    const char *source = "this station's records";
+    if (st->central.configured) {
+        char cerr[300];
+        int c = central_passed(st, mac, product, &seen, cerr, sizeof cerr);
+        if (c > 0)
+            return skip_words(st, mac, product, &seen, "the central store", why, whylen);
+        if (c < 0) {
+            st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check: %s; "
+                      "asking this station's records", j->b->number, cerr);
+            source = "this station's records; the central store did not answer";
+        }
+    }
     db *d;
     char err[300];
     if (db_open(st->db_path, true, &d, err, sizeof err) < 0) {
@@ -90,7 +192,6 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
                   j->b->number, err);
         return BK_GATE_GO;
     }
-    db_pass_seen seen;
     int found = db_mac_passed(d, mac, product, &seen);
     if (found < 0)
         st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check skipped: %s",
@@ -98,16 +199,7 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
     db_close(d);
     if (found <= 0)
         return BK_GATE_GO;
-    time_t t = (time_t)seen.end_ts;
-    struct tm tm;
-    char when[32] = "?";
-    if (localtime_r(&t, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
-    snprintf(why, whylen, "%s already passed %s on station %s bay %02d at %s (this station's "
-             "records); on_already_passed = %s", mac, product, seen.station[0] ? seen.station : "?",
-             seen.bay, when, st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)"
-                                                                       : "skip");
-    return BK_GATE_SKIP;
+    return skip_words(st, mac, product, &seen, source, why, whylen);
 }
 
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
@@ -217,6 +309,30 @@ static uint64_t tray_for_job_locked(st_bay *b)
     return st->tray_seq;
 }
 
+/* The profile's spec with its baud ladder made fit for the bay's adapter (adapter_table.h):
+ * the bay starts at the highest rate both allow. A profile asking more than the adapter makes
+ * is a setup notice, told once per bay and (adapter model, profile), never a failed module.
+ * Called with the lock (the bay's model and notice memory). */
+static void fit_spec_locked(st_bay *b, const st_profile_slot *ps, bk_job_spec *spec)
+{
+    *spec = ps->spec;
+    spec->reset = station_config_bay_reset(&b->st->o.cfg, b->number);
+    if (!b->model)
+        return;
+    bool changed = false;
+    uint32_t fit[BK_MAX_BAUDS];
+    int n = adapter_fit_bauds(b->model, ps->spec.bauds, ps->spec.n_bauds, fit, &changed);
+    memcpy(spec->bauds, fit, sizeof fit);
+    spec->n_bauds = n;
+    if (!changed || (b->rate_told_model == b->model && b->rate_told_profile == b->profile_idx))
+        return;
+    b->rate_told_model = b->model;
+    b->rate_told_profile = b->profile_idx;
+    char why[600];
+    adapter_mismatch_text(b->model, ps->spec.bauds[0], fit[0], why, sizeof why);
+    st_notice(b->st->q, b->number, ST_LOG_WARN, "bay %02d setup: %s", b->number, why);
+}
+
 static void run_job(st_bay *b)
 {
     station *st = b->st;
@@ -249,9 +365,12 @@ static void run_job(st_bay *b)
     char lot[64], operator_id[64];
     snprintf(lot, sizeof lot, "%s", st->lot);
     snprintf(operator_id, sizeof operator_id, "%s", st->operator_id);
-    char devnode[128], adapter[64];
+    char devnode[128], adapter[64], model[32];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     snprintf(adapter, sizeof adapter, "%s", b->adapter);
+    snprintf(model, sizeof model, "%s", b->model ? b->model->model : "");
+    bk_job_spec spec;
+    fit_spec_locked(b, ps, &spec);
     pthread_mutex_unlock(&st->lock);
 
     char why[300];
@@ -268,6 +387,7 @@ static void run_job(st_bay *b)
                    .serial = j.serial, .profile = &ps->p};
     snprintf(ev.port, sizeof ev.port, "%s", devnode);
     snprintf(ev.adapter, sizeof ev.adapter, "%s", adapter);
+    snprintf(ev.adapter_model, sizeof ev.adapter_model, "%s", model);
     snprintf(ev.bay_name, sizeof ev.bay_name, "%s", b->name);
     snprintf(ev.product, sizeof ev.product, "%s", ps->p.product);
     snprintf(ev.lot, sizeof ev.lot, "%s", lot);
@@ -287,6 +407,10 @@ static void run_job(st_bay *b)
             hooks.backup = &ops; /* without it the job fails with backup_store, nothing erased */
         }
     }
+    if (b->power) {
+        hooks.power = job_power;
+        hooks.power_off_ms = st->o.cfg.power_off_ms;
+    }
     if (st->o.cfg.on_already_passed != SC_AP_REFLASH)
         hooks.gate = already_passed_gate;
     if (st->wire_trace)
@@ -298,7 +422,7 @@ static void run_job(st_bay *b)
         hooks.personal_ctx = &pj;
     }
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
-    bk_flash_job(devnode, &ps->spec, &hooks, &end.result);
+    bk_flash_job(devnode, &spec, &hooks, &end.result);
     backup_job_done(bj);
     if (bj)
         check_backup_cap(st, bj->k);
@@ -326,13 +450,14 @@ void station_probe_task(void *arg)
     char devnode[128];
     snprintf(devnode, sizeof devnode, "%s", b->devnode);
     bk_chip chip = st->profiles[b->profile_idx].p.variants[0].chip;
+    const bk_reset_seq *reset = station_config_bay_reset(&st->o.cfg, b->number);
     bool force = b->force;
     pthread_mutex_unlock(&st->lock);
     uint8_t mac[6];
     bool have_mac;
     char err[200] = "";
-    bk_probe_outcome out = bk_probe(devnode, chip, ST_PROBE_WINDOW_MS, &b->cancel, mac, &have_mac,
-                                    err, sizeof err);
+    bk_probe_outcome out = bk_probe(devnode, chip, reset, ST_PROBE_WINDOW_MS, &b->cancel, mac,
+                                    &have_mac, err, sizeof err);
     if (out == BK_PROBE_MODULE && !force && atomic_load(&b->cancel) == 0) {
         pthread_mutex_lock(&st->lock);
         /* a retry pressed during the probe (force now set) flashes it all the same */

@@ -77,6 +77,12 @@ typedef struct station_view {
     int db_pending;           /* records the database cannot save yet (kept in memory, retried);
                                  while > 0 no new job starts */
     char db_stall[160];       /* why, in SQLite's words, while db_pending > 0 */
+    /* The central database (station_upstream.h): */
+    bool upstream_configured; /* a central database is named: the rest means something */
+    bool upstream_away;       /* the last batch failed; records stay queued, retried later */
+    long long upstream_queued, upstream_parked;
+    double upstream_last_ok_ts; /* unix s of the last batch the server committed; 0 none */
+    char upstream_error[160]; /* while away: why */
     bool engineer_mode;
     bool shutting_down;
     char lot[64];             /* the lot and operator new attempts record; "" = none */

@@ -104,7 +104,7 @@ static void draw_header(const ui_state *s)
 {
     const station_view *v = s->view;
     int cols = s->layout.cols;
-    char right[64], clock[16] = "--:--:--";
+    char right[112], clock[16] = "--:--:--";
     time_t t = (time_t)v->now_ts;
     struct tm tm;
     if (v->now_ts > 0 && localtime_r(&t, &tm))
@@ -114,7 +114,15 @@ static void draw_header(const ui_state *s)
     const char *mode = v->shutting_down ? "STOPPING" : v->db_pending ? "DB WAIT"
                        : v->paused ? "PAUSED" : v->lot_waiting ? "LOT? (L)"
                        : v->tray_done ? "TRAY DONE" : "RUN";
-    snprintf(right, sizeof right, "%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, clock);
+    /* the central database: queued records, and AWAY (warn) while batches fail */
+    char up[40] = "";
+    if (v->upstream_configured && v->upstream_away)
+        snprintf(up, sizeof up, "  CENTRAL AWAY %lld", v->upstream_queued);
+    else if (v->upstream_configured && v->upstream_queued > 0)
+        snprintf(up, sizeof up, "  central %lld queued", v->upstream_queued);
+    else if (v->upstream_configured)
+        snprintf(up, sizeof up, "  central ok");
+    snprintf(right, sizeof right, "%s%s%s  %s", v->engineer_mode ? "ENG  " : "", mode, up, clock);
 
     char left[320];
     const char *dot = s->g.mid_dot;
@@ -131,6 +139,9 @@ static void draw_header(const ui_state *s)
     if (warn || v->tray_done)
         ui_put(0, rx + (v->engineer_mode ? 5 : 0), (int)strlen(mode), mode,
                ui_attr(s, warn ? UI_TONE_WARN : UI_TONE_PASS));
+    if (v->upstream_configured && v->upstream_away)
+        ui_put(0, rx + (v->engineer_mode ? 5 : 0) + (int)strlen(mode) + 2, (int)strlen(up) - 2,
+               up + 2, ui_attr(s, UI_TONE_WARN));
     ui_put(0, 0, rx - 1, left, ui_attr(s, UI_TONE_TITLE));
 }
 

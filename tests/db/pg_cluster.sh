@@ -4,6 +4,8 @@
 # 127.0.0.1 and a socket in the cluster's own directory, a free port).
 # start: writes DIR/pg-url (the URL the tests read) and DIR/pg-dir (where the cluster lives).
 # stop: stops it (immediate) and removes its directory.
+# pause / resume: stops the server (immediate: clients see their connections drop, nothing
+# uncommitted survives) and starts it again on the same port and directory ("server away").
 set -eu
 cmd=$1; dir=$2
 PGBIN=${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
@@ -36,5 +38,13 @@ stop)
     d=$(cat "$dir/pg-dir")
     as_owner "$PGBIN/pg_ctl" -D "$d/pg" -m immediate -w stop >/dev/null 2>&1 || true
     rm -rf "$d" "$dir/pg-dir" "$dir/pg-url" ;;
-*) echo "usage: pg_cluster.sh start|stop DIR" >&2; exit 2 ;;
+pause)
+    d=$(cat "$dir/pg-dir")
+    as_owner "$PGBIN/pg_ctl" -D "$d/pg" -m immediate -w stop >/dev/null ;;
+resume)
+    d=$(cat "$dir/pg-dir")
+    port=$(sed 's/.*:\([0-9]*\)\/.*/\1/' "$dir/pg-url")
+    as_owner "$PGBIN/pg_ctl" -D "$d/pg" -l "$d/pg.log" -w -t 30 start \
+        -o "-p $port -k $d -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off" >/dev/null ;;
+*) echo "usage: pg_cluster.sh start|stop|pause|resume DIR" >&2; exit 2 ;;
 esac

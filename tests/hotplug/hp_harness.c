@@ -211,16 +211,21 @@ void hp_lines_dump(hp_lines *l, const char *why)
 /* umockdev's worker thread, before the program's ioctl returns. */
 static void hp_on_lines(fakeport *port, bool dtr, bool rts, void *user)
 {
+    (void)port;
     hp_adapter *h = user;
     pthread_mutex_lock(&h->lock);
     if (rts && !h->last_rts) /* fakeport reports changes only: RTS up is a reset starting */
         h->rts_rises++;
+    if (dtr && !h->last_dtr)
+        h->dtr_rises++;
     h->last_rts = rts;
-    if (h->sim_idx >= 0) {
-        if (h->held && rts)
+    h->last_dtr = dtr;
+    bool cen = h->cen == HP_CEN_DTR ? dtr : rts; /* asserted: the module held in reset */
+    if (h->sim_idx >= 0 && h->cen != HP_CEN_NONE) {
+        if (h->held && cen)
             h->held = false; /* the program's reset: from its release on, the chip follows */
         if (!h->held)
-            bksim_set_lines(h->sim, h->sim_idx, dtr, rts);
+            bksim_set_lines(h->sim, h->sim_idx, dtr, cen);
     }
     pthread_mutex_unlock(&h->lock);
 }
@@ -229,10 +234,18 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen)
 {
+    return hp_adapter_plug_wired(h, tb, sim, a, mc, HP_CEN_RTS, false, err, errlen);
+}
+
+int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
+                          const fakeport_adapter *a, const bksim_module_config *mc,
+                          hp_cen cen, bool unpowered, char *err, size_t errlen)
+{
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
     h->sim = sim;
     h->sim_idx = -1;
+    h->cen = cen;
     /* "add" goes out here: the station may open the port (and move its lines) before the
      * module is attached; hp_on_lines keeps the last state and attach applies it. */
     h->port = fakeport_plug(tb, a, hp_on_lines, h, err, errlen);
@@ -250,15 +263,19 @@ int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
         return -1;
     }
     /* bksim powers a module up at attach, but the station may have opened the port (and
-     * pulsed RTS) already: hold the chip in reset until the program's next RTS, so it is
+     * pulsed CEN) already: hold the chip in reset until the program's next CEN, so it is
      * the program's reset pulse that starts it (the engine pulses again after each failed
      * link attempt), never the attach. */
+    if (unpowered)
+        bksim_set_power(sim, idx, false);
     pthread_mutex_lock(&h->lock);
     h->sim_idx = idx;
-    bool dtr, rts;
-    fakeport_get_lines(h->port, &dtr, &rts);
-    bksim_set_lines(sim, idx, dtr, true);
-    h->held = !rts;
+    if (cen != HP_CEN_NONE) { /* no wire to CEN: the module runs as it was powered */
+        bool dtr, rts;
+        fakeport_get_lines(h->port, &dtr, &rts);
+        bksim_set_lines(sim, idx, dtr, true);
+        h->held = !(cen == HP_CEN_DTR ? dtr : rts);
+    }
     pthread_mutex_unlock(&h->lock);
     return 0;
 }
@@ -294,6 +311,14 @@ int hp_adapter_rts_rises(hp_adapter *h)
 {
     pthread_mutex_lock(&h->lock);
     int n = h->rts_rises;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+int hp_adapter_dtr_rises(hp_adapter *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->dtr_rises;
     pthread_mutex_unlock(&h->lock);
     return n;
 }

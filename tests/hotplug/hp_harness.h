@@ -49,6 +49,10 @@ void hp_lines_dump(hp_lines *l, const char *why);
 
 /* ---- adapters wired to simulated modules ----------------------------------------------- */
 
+/* The fixture's wiring of the module's CEN: to RTS (bksim's own model, the default), to DTR,
+ * or to nothing (the lines move no module: it restarts only by application reboot or power). */
+typedef enum hp_cen { HP_CEN_RTS = 0, HP_CEN_DTR, HP_CEN_NONE } hp_cen;
+
 /* One plugged fake adapter and the bksim module behind it. The fakeport's DTR/RTS callback
  * forwards to bksim_set_lines once the module is attached, so the engine's reset pulse
  * through libserialport is what resets the simulated chip. The module starts held in reset
@@ -60,8 +64,11 @@ typedef struct hp_adapter {
     int sim_idx;      /* -1 until attached and after unplug */
     int last_sim_idx; /* the module this adapter had, after unplug */
     bool last_rts;
-    bool held;        /* attached while RTS was released: in reset until the program's next RTS */
+    bool held;        /* attached while CEN was released: in reset until the program's next CEN */
     int rts_rises;    /* RTS asserted edges the program made (kernel open + reset pulses) */
+    int dtr_rises;    /* the same for DTR */
+    bool last_dtr;
+    int cen;          /* hp_cen: which adapter line the fixture wires to the module's CEN */
 } hp_adapter;
 
 /* Plugs `a` into tb (the "add" uevents go out) and attaches a fresh module (mc NULL:
@@ -69,6 +76,12 @@ typedef struct hp_adapter {
 int hp_adapter_plug(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
                     const fakeport_adapter *a, const bksim_module_config *mc, char *err,
                     size_t errlen);
+/* The same on a fixture wired as `cen` says; `unpowered`: the module's supply is off until
+ * the test switches it on (bksim_set_power), as behind a hub port that is off. */
+int hp_adapter_plug_wired(hp_adapter *h, UMockdevTestbed *tb, bksim_server *sim,
+                          const fakeport_adapter *a, const bksim_module_config *mc,
+                          hp_cen cen, bool unpowered, char *err, size_t errlen);
+int hp_adapter_dtr_rises(hp_adapter *h);
 /* Unplugs like a USB yank: the module is held in reset first (it is unpowered once the
  * adapter is gone, and must never write to the master's fd number again: bksim has no
  * detach), then hang-up + "remove" uevent + sysfs removal. No-op if not plugged. */

@@ -635,6 +635,50 @@ static void test_scale_zero_charges_nothing(void)
     bksim_module_free(f.m);
 }
 
+/* "Running firmware" (running_app): found in the application, deaf to LinkCheck and to bytes
+ * at another rate; the console's "reboot" line or the register-write reboot frame at its rate
+ * restarts it into the loader window, where LinkCheck links. */
+static void test_running_app(void)
+{
+    static const uint8_t regw[] = {0x01, 0xE0, 0xFC, 0x05, 0xFE, 0x95, 0x27, 0x95, 0x27};
+    for (int how = 0; how < 2; how++) {
+        bksim_module_config mc;
+        bksim_module_config_default(&mc);
+        mc.running_app = true;
+        mc.app_baud = 921600;
+        char err[200];
+        fx f;
+        memset(&f, 0, sizeof f);
+        f.m = bksim_module_new(&mc, NULL, 42, 0, 0.0, err, sizeof err);
+        REQUIRE(f.m);
+        f.now = 1000000;
+        f.host_baud = 115200;
+        bksim_module_power_up(f.m, f.now);
+        REQUIRE(bksim_module_state(f.m) == BKSIM_APP);
+        REQUIRE(fx_x(&f, false, BK_CMD_LINK_CHECK, NULL, 0) == 0); /* the app does not answer */
+        /* the request at the loader's rate is noise to a console at 921600 */
+        bksim_module_rx(f.m, how ? regw : (const uint8_t *)"reboot\r\n", how ? sizeof regw : 8,
+                        115200, f.now);
+        REQUIRE(bksim_module_state(f.m) == BKSIM_APP);
+        /* at its rate, split over two reads, it restarts the chip */
+        const uint8_t *req = how ? regw : (const uint8_t *)"xx\nreboot\n";
+        size_t n = how ? sizeof regw : 10;
+        bksim_module_rx(f.m, req, 4, 921600, f.now);
+        REQUIRE(bksim_module_state(f.m) == BKSIM_APP);
+        bksim_module_rx(f.m, req + 4, n - 4, 921600, f.now);
+        REQUIRE(bksim_module_state(f.m) == BKSIM_WINDOW);
+        bksim_stats st;
+        bksim_module_stats(f.m, &st);
+        REQUIRE(st.app_reboots == 1);
+        fx_link(&f);
+        /* a later power-up (CEN, a brown-out) is a plain reset into the loader window */
+        bksim_module_hold_reset(f.m, f.now);
+        bksim_module_power_up(f.m, f.now + 1000);
+        REQUIRE(bksim_module_state(f.m) == BKSIM_WINDOW);
+        bksim_module_free(f.m);
+    }
+}
+
 int main(void)
 {
     test_link_timing_and_window();
@@ -650,6 +694,7 @@ int main(void)
     test_foreign_traffic();
     test_content_and_mac();
     test_scale_zero_charges_nothing();
+    test_running_app();
     printf("sim model: ok\n");
     return 0;
 }

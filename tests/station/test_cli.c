@@ -76,6 +76,7 @@ static int case_help(char *tf, char *bksim)
         {"restore", NULL, "usage: trayflash restore"},
         {"ledger", NULL, "usage: trayflash ledger"},
         {"ledger", "import", "usage: trayflash ledger"},
+        {"adapters", NULL, "usage: trayflash adapters"},
     };
     char *out;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -430,7 +431,7 @@ static int case_options(char *tf)
                                           {"backup", "list"},   {"backup", "export"},
                                           {"backup", "verify"}, {"backup", "prune"},
                                           {"restore", NULL},    {"ledger", NULL},
-                                          {"ctl", NULL}};
+                                          {"ctl", NULL},        {"adapters", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",

@@ -75,6 +75,28 @@ static int case_file(void)
     expect_error(dir, "interval.ini", "[station]\npoll_interval_ms = 5\n", 2, "poll_interval_ms");
     expect_error(dir, "garbage.ini", "[station]\nname = x\nthis is no ini line\n", 3,
                  "not an INI line");
+    /* reset sequences (issue 17): the step is named, in the station and in a bay */
+    expect_error(dir, "reset.ini", "[station]\nname = x\nreset = dtr-on,rts-of:50ms\n", 3,
+                 "step 2 'rts-of:50ms': the level must be on, off, low or high");
+    expect_error(dir, "bayreset.ini", "[station]\n\n[bay 2]\nreset = dtr-on:forever\n", 4,
+                 "step 1 'dtr-on:forever': the duration");
+    expect_error(dir, "resetline.ini", "[station]\nreset = cts-on\n", 2,
+                 "the line must be dtr, rts or dtr+rts");
+    {
+        char ok[256];
+        snprintf(ok, sizeof ok, "%s/reset-ok.ini", dir);
+        FILE *f = fopen(ok, "w");
+        REQUIRE(f);
+        fprintf(f, "[station]\nreset = tuya\n\n[bay 2]\nreset = rts-on:0.1s, wait:20ms, rts-off\n");
+        fclose(f);
+        station_config_defaults(&cfg);
+        CHECK_EQ_INT(station_config_load(ok, &cfg, err, sizeof err), 0);
+        char text[200];
+        bk_reset_format(station_config_bay_reset(&cfg, 1), text, sizeof text);
+        CHECK_STR(text, "dtr-off,rts-on:200ms,rts-off");
+        bk_reset_format(station_config_bay_reset(&cfg, 2), text, sizeof text);
+        CHECK_STR(text, "rts-on:100ms,wait:20ms,rts-off");
+    }
     /* a missing file is named too */
     char missing[256];
     snprintf(missing, sizeof missing, "%s/none.ini", dir);

@@ -1,10 +1,12 @@
 # tf_add_cases(<target> PREFIX <p> LABELS <l>... [TIMEOUT <s>] [SLOW_TIMEOUT <s>]
-#              [ARGS <arg>...] [ENVIRONMENT <VAR=value>...] [SKIP_RETURN_CODE <n>])
+#              [ARGS <arg>...] [ENVIRONMENT <VAR=value>...] [SKIP_RETURN_CODE <n>]
+#              [FIXTURES <fixture>])
 #
 # Registers one ctest test <p><case> per case of a tests/support/check.h program: after each
 # build the program's `--list` is written next to it, and ctest reads that list, so a case is
 # named in its C table only. Each test runs `<target> <case> <ARGS...>`. Words after a case's
 # name ({"name slow", fn} in its table) are extra labels; a "slow" case gets SLOW_TIMEOUT.
+# FIXTURES: a ctest fixture every case requires (FIXTURES_REQUIRED; the pg tests' pg_cluster).
 set(TF_LIST_CASES_SCRIPT ${CMAKE_CURRENT_LIST_DIR}/list_cases.cmake)
 
 function(tf_quote out)
@@ -16,7 +18,7 @@ function(tf_quote out)
 endfunction()
 
 function(tf_add_cases target)
-  cmake_parse_arguments(PARSE_ARGV 1 A "" "PREFIX;TIMEOUT;SLOW_TIMEOUT;SKIP_RETURN_CODE"
+  cmake_parse_arguments(PARSE_ARGV 1 A "" "PREFIX;TIMEOUT;SLOW_TIMEOUT;SKIP_RETURN_CODE;FIXTURES"
                         "LABELS;ARGS;ENVIRONMENT")
   if(NOT A_LABELS)
     message(FATAL_ERROR "tf_add_cases(${target}): every test carries LABELS")
@@ -41,6 +43,9 @@ function(tf_add_cases target)
   endif()
   if(A_SKIP_RETURN_CODE)
     string(APPEND props " SKIP_RETURN_CODE ${A_SKIP_RETURN_CODE}")
+  endif()
+  if(A_FIXTURES)
+    string(APPEND props " FIXTURES_REQUIRED ${A_FIXTURES}")
   endif()
   file(GENERATE OUTPUT ${ctest_file} CONTENT
 "if(EXISTS [==[${list_file}]==])

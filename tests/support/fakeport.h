@@ -34,6 +34,7 @@ typedef struct fakeport_adapter {
     char product[64];
     char manufacturer[32];
     char driver[16];   /* "cp210x" */
+    char bcd_device[8]; /* 4 hex digits, the USB bcdDevice ("0600" on an FT232R); "" = none */
     char usb_path[32]; /* USB port, "1-1" or "1-1.3": ID_PATH / sysfs name */
     char tty[16];      /* "ttyUSB0" */
     int minor;         /* 188:minor (166:minor for ttyACM) */

@@ -15,12 +15,12 @@
 #define FAKEPORT_PCI_ID_PATH "pci-0000:00:14.0"
 
 static const struct {
-    const char *vid, *pid, *serial, *product, *driver;
+    const char *vid, *pid, *serial, *product, *driver, *bcd;
 } fakeport_kinds[] = {
-    [FAKEPORT_CH340] = {"1a86", "7523", "", "USB Serial", "ch341"},
-    [FAKEPORT_CP2102] = {"10c4", "ea60", "0001", "CP2102 USB to UART Bridge Controller", "cp210x"},
-    [FAKEPORT_FT232R] = {"0403", "6001", "A50285BI", "FT232R USB UART", "ftdi_sio"},
-    [FAKEPORT_CDC_ACM] = {"2e8a", "000a", "E6614C311B4A", "Pico", "cdc_acm"},
+    [FAKEPORT_CH340] = {"1a86", "7523", "", "USB Serial", "ch341", "0264"},
+    [FAKEPORT_CP2102] = {"10c4", "ea60", "0001", "CP2102 USB to UART Bridge Controller", "cp210x", "0100"},
+    [FAKEPORT_FT232R] = {"0403", "6001", "A50285BI", "FT232R USB UART", "ftdi_sio", "0600"},
+    [FAKEPORT_CDC_ACM] = {"2e8a", "000a", "E6614C311B4A", "Pico", "cdc_acm", "0100"},
 };
 
 static bool fakeport_is_acm(const fakeport_adapter *a)
@@ -62,6 +62,8 @@ int fakeport_adapter_init(fakeport_adapter *a, fakeport_kind kind, const char *u
                       errlen) ||
         fakeport_copy(a->manufacturer, sizeof a->manufacturer, "Fake", "manufacturer", err, errlen) ||
         fakeport_copy(a->driver, sizeof a->driver, fakeport_kinds[kind].driver, "driver", err, errlen) ||
+        fakeport_copy(a->bcd_device, sizeof a->bcd_device, fakeport_kinds[kind].bcd, "bcdDevice", err,
+                      errlen) ||
         fakeport_copy(a->usb_path, sizeof a->usb_path, usb_path, "usb path", err, errlen) ||
         fakeport_copy(a->tty, sizeof a->tty, tty, "tty name", err, errlen))
         return -1;
@@ -142,6 +144,8 @@ int fakeport_describe(const fakeport_adapter *a, bool with_node, char *buf, size
     fakeport_add(&b, "A: idVendor=%s\nA: idProduct=%s\n", a->vid, a->pid);
     fakeport_add(&b, "A: busnum=1\nA: devnum=%d\n", 2 + a->minor);
     fakeport_add(&b, "A: product=%s\nA: manufacturer=%s\n", a->product, a->manufacturer);
+    if (a->bcd_device[0])
+        fakeport_add(&b, "A: bcdDevice=%s\n", a->bcd_device);
     if (a->serial[0])
         fakeport_add(&b, "A: serial=%s\n", a->serial);
     fakeport_add(&b, "\n");
