@@ -390,6 +390,40 @@ static const char *const migrations[] = {
     "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
     "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
     "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n",
+    /* 8: the backup store's index (issue 16). A block is a file of the store folder named by its
+     * sha256 (db/blockstore.h); its row is inserted only after the file is durable, with where it
+     * was first read, so "do we hold (address, length, CRC) already?" is one index lookup. A
+     * backup is one module's (MAC) at one time; its ranges point at blocks (NULL: blank, all
+     * 0xFF, never read). Rows are committed after their blocks: no row points at a missing file. */
+    "CREATE TABLE backup_block (\n"
+    "  sha256 TEXT PRIMARY KEY,\n"
+    "  size INTEGER NOT NULL,\n"
+    "  addr INTEGER NOT NULL,\n"
+    "  crc32 INTEGER NOT NULL,\n"
+    "  first_ts REAL NOT NULL\n"
+    ");\n"
+    "CREATE INDEX backup_block_by_content ON backup_block (addr, size, crc32);\n"
+    "CREATE TABLE backup (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  mac TEXT NOT NULL,\n"
+    "  chip TEXT NOT NULL,\n"
+    "  mode TEXT NOT NULL CHECK (mode IN ('device', 'full')),\n"
+    "  ts REAL NOT NULL,\n"
+    "  station_id INTEGER REFERENCES station(id),\n"
+    "  bay INTEGER,\n"
+    "  port_path TEXT\n"
+    ");\n"
+    "CREATE INDEX backup_by_mac ON backup (mac, ts);\n"
+    "CREATE TABLE backup_range (\n"
+    "  backup_id INTEGER NOT NULL REFERENCES backup(id) ON DELETE CASCADE,\n"
+    "  addr INTEGER NOT NULL,\n"
+    "  len INTEGER NOT NULL,\n"
+    "  crc32 INTEGER NOT NULL,\n"
+    "  shared INTEGER NOT NULL,\n"
+    "  sha256 TEXT REFERENCES backup_block(sha256),\n"
+    "  PRIMARY KEY (backup_id, addr)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX backup_range_by_block ON backup_range (sha256);\n",
 };
 
 int db_schema_latest(void)

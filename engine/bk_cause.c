@@ -56,6 +56,20 @@ static const bk_cause_info cause_table[BK_CAUSE_COUNT] = {
     [BK_CAUSE_CANCELLED] = {"cancelled", "cancelled",
         "the job was stopped before it finished (operator or station shutdown)",
         "flash the module again"},
+    [BK_CAUSE_BACKUP_FAILED] = {"backup_failed", "backup failed",
+        "the module's own data could not be read and verified by CRC for its backup; nothing "
+        "was erased",
+        "re-seat the module and retry; a module that resets while being read browns out: feed "
+        "3.3 V from a separate regulator, use short wires, lower the baud"},
+    [BK_CAUSE_BACKUP_STORE] = {"backup_store", "backup store",
+        "the station could not keep the module's backup (the store's disk or folder, or the "
+        "database, refused it); nothing was erased",
+        "free disk space or fix the backup folder's owner and mode (0700, the station's user); "
+        "trayflash backup verify checks the store"},
+    [BK_CAUSE_WRONG_MODULE] = {"wrong_module", "wrong module",
+        "restore: the module shows another MAC than the backup's (or none); nothing was erased",
+        "put the module the backup belongs to in the socket; a module whose RF sector was wiped "
+        "(no MAC) is restored only with --force"},
     [BK_CAUSE_NO_MAC] = {"no_mac", "no MAC",
         "the module's RF calibration sector holds no MAC, so it cannot be personalised or tied to "
         "a ledger row; nothing was erased",

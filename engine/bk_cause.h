@@ -22,6 +22,12 @@ typedef enum bk_cause {
     BK_CAUSE_PORT_ERROR,          /* the port could not be opened or configured */
     BK_CAUSE_PROTOCOL,            /* the chip answered with an error status we cannot explain */
     BK_CAUSE_CANCELLED,           /* stopped by the operator or a station shutdown */
+    BK_CAUSE_BACKUP_FAILED,       /* the backup before the first erase could not be read and
+                                     verified by CRC (nothing erased) */
+    BK_CAUSE_BACKUP_STORE,        /* the station's backup store refused a block or the index
+                                     (disk, permissions, database; nothing erased) */
+    BK_CAUSE_WRONG_MODULE,        /* restore: the module shows another MAC than the backup's,
+                                     or none without --force (nothing erased) */
     BK_CAUSE_NO_MAC,              /* personalising, and the RF calibration sector holds no MAC:
                                      failed before anything was erased */
     BK_CAUSE_CONFIG_NOT_WRITTEN,  /* the app verified, but the per-device config sector never

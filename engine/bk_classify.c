@@ -63,6 +63,9 @@ bk_cause bk_classify(const bk_evidence *e, bool passed)
     case BK_END_VERIFY_EXHAUSTED:
         return bk_readback_says_line(e) ? BK_CAUSE_SIGNAL_INTEGRITY : BK_CAUSE_VERIFY_FAILED;
     case BK_END_CRC_NEVER_WHOLE: return e->garbled > 0 ? BK_CAUSE_SIGNAL_INTEGRITY : BK_CAUSE_MODULE_LOST;
+    case BK_END_BACKUP_READ: return BK_CAUSE_BACKUP_FAILED;
+    case BK_END_BACKUP_STORE: return BK_CAUSE_BACKUP_STORE;
+    case BK_END_WRONG_MODULE: return BK_CAUSE_WRONG_MODULE;
     case BK_END_NO_MAC: return BK_CAUSE_NO_MAC;
     case BK_END_CONFIG_RETRIES: return BK_CAUSE_CONFIG_NOT_WRITTEN;
     case BK_END_NONE: break;

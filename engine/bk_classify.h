@@ -29,6 +29,9 @@ typedef enum bk_end {
     BK_END_UNIT_RETRIES,      /* a unit would not erase/write in every try at every baud allowed */
     BK_END_VERIFY_EXHAUSTED,  /* every write acknowledged; the CRC still differs after the rewrites */
     BK_END_CRC_NEVER_WHOLE,   /* the final CRC's reply never came back whole */
+    BK_END_BACKUP_READ,       /* the backup's reads or CRCs failed every try (before any erase) */
+    BK_END_BACKUP_STORE,      /* the backup store refused a block or the index (before any erase) */
+    BK_END_WRONG_MODULE,      /* restore: the MAC differs from the backup's, or is missing */
     BK_END_NO_MAC,            /* personalising, and the module has no MAC (nothing erased) */
     BK_END_CONFIG_RETRIES,    /* the config sector's CRC never matched in every try (app verified) */
 } bk_end;

@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "bk_classify.h"
 #include "bk_link.h"
 #include "bk_plan.h"
@@ -66,6 +67,14 @@ typedef struct job {
     int probe_garbled;    /* identification replies that came garbled this round */
     int silent_identifications; /* rounds where no probe got any answer */
     char first_failure[128];
+    /* the backup before the first erase (spec->backup): the plan and how far it got, kept
+       across retries so a retry goes on where the last try stopped */
+    bk_backup_range bk[BK_BACKUP_MAX_RANGES];
+    int n_bk;
+    bool bk_asked_store;      /* have_backup asked (after every per-device CRC was known) */
+    bool bk_settled;          /* committed, or kept already: a retry (of the LinkCheck after
+                                 it) must not commit the backup a second time */
+    char bk_failure[160];     /* the first failed exchange, for the detail */
     /* progress */
     uint64_t done_bytes;
     double write_t0;
@@ -1089,6 +1098,234 @@ static bool verify(job *j)
     }
 }
 
+/* ---- the backup before the first erase ------------------------------------------------ */
+
+/* Notes an exchange of the backup that failed: the first one goes in the detail. */
+static step_result backup_soft(job *j, bk_status st, const char *what, uint32_t addr)
+{
+    if (!j->bk_failure[0])
+        snprintf(j->bk_failure, sizeof j->bk_failure, "%s at 0x%X: %s at %u baud", what, addr,
+                 bk_status_name(st), j->s.baud);
+    return soft(j, st, what);
+}
+
+static step_result backup_store_failed(job *j, const char *what, const char *err)
+{
+    fail(j, BK_END_BACKUP_STORE, "backup: the store refused %s: %s; nothing erased", what, err);
+    return STEP_FAILED;
+}
+
+/* The chip's CRC of every range not yet known; blank ones are marked. */
+static step_result backup_crcs(job *j)
+{
+    for (int i = 0; i < j->n_bk; i++) {
+        bk_backup_range *r = &j->bk[i];
+        if (r->crc_known)
+            continue;
+        uint32_t crc = 0;
+        bk_status st = bk_check_crc(&j->s, r->addr, r->len, &crc);
+        j->r->backup.crcs++;
+        if (st != BK_ST_OK)
+            return backup_soft(j, st, "backup CheckCRC", r->addr);
+        r->crc32 = ~crc;
+        r->crc_known = true;
+        r->blank = r->crc32 == bk_backup_blank_crc32(r->len);
+    }
+    return STEP_DONE;
+}
+
+/* Reads one range and checks the bytes against the chip's CRC of it: a read that does not
+ * match is read again on the next try (the line garbled it), never kept. */
+static step_result backup_read(job *j, bk_backup_range *r, uint8_t *buf)
+{
+    for (uint32_t off = 0; off < r->len; off += BK_SECTOR_SIZE) {
+        bk_status st = bk_read_4k(&j->s, r->addr + off, buf + off);
+        if (st != BK_ST_OK)
+            return backup_soft(j, st, "backup Read4K", r->addr + off);
+        j->r->backup.bytes_read += BK_SECTOR_SIZE;
+    }
+    if ((uint32_t)crc32(0L, buf, r->len) != r->crc32) {
+        j->ev.garbled++;
+        if (!j->bk_failure[0])
+            snprintf(j->bk_failure, sizeof j->bk_failure, "backup read of 0x%X..0x%X differs "
+                     "from the chip's CRC at %u baud", r->addr, r->addr + r->len, j->s.baud);
+        return STEP_RETRY;
+    }
+    return STEP_DONE;
+}
+
+/* The backup's progress for the tile: bytes of the ranges kept so far of all planned (the
+ * phase stays IDENTIFY: nothing is erased yet). */
+static void backup_progress(job *j, uint32_t addr)
+{
+    if (!j->hooks || !j->hooks->on_event)
+        return;
+    uint64_t done = 0, total = 0;
+    for (int i = 0; i < j->n_bk; i++) {
+        total += j->bk[i].len;
+        done += j->bk[i].done ? j->bk[i].len : 0;
+    }
+    bk_event ev = job_event(j, BK_EV_PROGRESS, BK_PHASE_IDENTIFY);
+    ev.bytes_done = done;
+    ev.bytes_total = total;
+    ev.address = addr;
+    j->hooks->on_event(j->hooks->ctx, &ev);
+}
+
+/* One try of the backup: CRCs, "is this module kept already?", then each range that is not
+ * blank and not in the store is read, verified and put; the index is committed last. */
+static step_result backup_step(job *j)
+{
+    const bk_backup_ops *ops = j->hooks ? j->hooks->backup : NULL;
+    char err[256] = "";
+    if (j->bk_settled)
+        return STEP_DONE;
+    step_result sr = backup_crcs(j);
+    if (sr != STEP_DONE)
+        return sr;
+    if (!j->bk_asked_store) {
+        int n_dev = 0;
+        while (n_dev < j->n_bk && !j->bk[n_dev].shared)
+            n_dev++;
+        int have = ops->have_backup(ops->ctx, j->r->mac, j->spec->backup, j->bk, n_dev, err,
+                                    sizeof err);
+        if (have < 0)
+            return backup_store_failed(j, "the lookup", err);
+        j->bk_asked_store = true;
+        if (have == 1) {
+            j->bk_settled = true;
+            j->r->backup.already_kept = true;
+            info(j, "backup: this module's own data is kept already (same MAC, same CRCs): "
+                 "nothing read");
+            return STEP_DONE;
+        }
+    }
+    uint8_t *buf = malloc(BK_BACKUP_BLOCK);
+    if (!buf)
+        return backup_store_failed(j, "a block", "out of memory");
+    sr = STEP_DONE;
+    /* pass 0 leaves the blocks another job is reading for pass 1, which reads what is still
+       missing then */
+    for (int pass = 0; pass < 2 && sr == STEP_DONE; pass++)
+    for (int i = 0; i < j->n_bk && sr == STEP_DONE; i++) {
+        bk_backup_range *r = &j->bk[i];
+        if (r->done || (pass == 1 && !r->deferred))
+            continue;
+        if (r->blank) {
+            r->done = true;
+            j->r->backup.blank++;
+            continue;
+        }
+        if (r->shared) {
+            int have = ops->have_block(ops->ctx, r, pass == 1, err, sizeof err);
+            if (have < 0) {
+                sr = backup_store_failed(j, "the lookup", err);
+                break;
+            }
+            if (have == 1) {
+                r->done = true;
+                j->r->backup.known++;
+                continue;
+            }
+            if (have == 2 && pass == 0) {
+                r->deferred = true;
+                continue;
+            }
+        }
+        sr = backup_read(j, r, buf);
+        if (sr != STEP_DONE)
+            break;
+        if (ops->put_block(ops->ctx, r, buf, err, sizeof err) < 0) {
+            sr = backup_store_failed(j, "a block", err);
+            break;
+        }
+        r->done = true;
+        j->r->backup.read++;
+        backup_progress(j, r->addr);
+    }
+    free(buf);
+    if (sr != STEP_DONE)
+        return sr;
+    if (ops->commit(ops->ctx, j->r->mac, j->r->chip, j->spec->backup, j->bk, j->n_bk, err,
+                    sizeof err) < 0)
+        return backup_store_failed(j, "the index", err);
+    j->bk_settled = true;
+    info(j, "backup (%s): %u ranges, %u blank, %u already in the store, %u read (%llu bytes)",
+         bk_backup_mode_name(j->spec->backup), j->r->backup.ranges, j->r->backup.blank,
+         j->r->backup.known, j->r->backup.read, (unsigned long long)j->r->backup.bytes_read);
+    return STEP_DONE;
+}
+
+/* Keeps what the module came with before anything is erased (spec->backup). A read that fails
+ * or does not match its CRC is tried again after a re-link, up to write_retries times; then
+ * the module fails with its own cause, nothing erased. */
+static bool backup(job *j)
+{
+    j->r->backup.mode = j->spec->backup;
+    if (j->spec->backup == BK_BACKUP_NONE)
+        return true;
+    double t0 = bk_now_s();
+    if (!j->hooks || !j->hooks->backup)
+        return fail(j, BK_END_BACKUP_STORE, "the profile asks for a backup (%s) and no store is "
+                    "set up (trayflash flash --db FILE, or the station's database); nothing "
+                    "erased", bk_backup_mode_name(j->spec->backup));
+    if (!j->r->have_mac)
+        return fail(j, BK_END_BACKUP_READ, "no MAC in the RF calibration sector at 0x%X: the "
+                    "backup cannot be filed under the module; nothing erased",
+                    j->s.fam->rf_cal_addr);
+    j->n_bk = bk_backup_plan(j->s.fam, j->spec->backup, j->bk, BK_BACKUP_MAX_RANGES);
+    if (j->n_bk < 0)
+        return fail(j, BK_END_BACKUP_STORE, "the backup plan of %s does not fit", j->s.fam->name);
+    j->r->backup.ranges = (uint32_t)j->n_bk;
+    uint32_t garbled_before = j->ev.garbled;
+    for (int attempt = 0;; attempt++) {
+        /* reads and CRCs only: the T's LinkCheck after each CRC waits for the end */
+        j->s.reads_only = true;
+        step_result r = backup_step(j);
+        if (r == STEP_DONE) {
+            bk_status st = bk_relink_after_crcs(&j->s, (int)(bk_byte_time_s(j->s.baud) * 13 * 1000.0) + 250);
+            if (st == BK_ST_OK)
+                break;
+            if (ended_hard(j, st, "the LinkCheck after the backup"))
+                return false;
+            r = backup_soft(j, st, "LinkCheck after the backup", 0);
+        }
+        j->s.reads_only = false;
+        if (r == STEP_FAILED || j->failed)
+            return false;
+        if (attempt >= j->spec->write_retries)
+            return fail(j, BK_END_BACKUP_READ, "backup: %s; %d tries, %u garbled; nothing erased",
+                        j->bk_failure[0] ? j->bk_failure : "no reply", attempt + 1,
+                        j->ev.garbled - garbled_before);
+        if (!recover(j, "a failed backup read"))
+            return false;
+    }
+    j->r->backup.seconds = bk_now_s() - t0;
+    return true;
+}
+
+/* Restore: the module in the socket must be the one the backup belongs to. */
+static bool check_expected_module(job *j)
+{
+    if (!j->spec->expect_mac_set)
+        return true;
+    char want[20], got[20];
+    bk_mac_format(j->spec->expect_mac, want, sizeof want);
+    if (!j->r->have_mac) {
+        if (j->spec->allow_no_mac) {
+            info(j, "module shows no MAC: restoring %s's backup as forced", want);
+            return true;
+        }
+        return fail(j, BK_END_WRONG_MODULE, "the module shows no MAC (its RF sector is wiped); "
+                    "the backup is %s's: restore it with --force; nothing erased", want);
+    }
+    if (memcmp(j->r->mac, j->spec->expect_mac, 6) == 0)
+        return true;
+    bk_mac_format(j->r->mac, got, sizeof got);
+    return fail(j, BK_END_WRONG_MODULE, "the module is %s, the backup is %s's; nothing erased",
+                got, want);
+}
+
 /* ---- per-device data ------------------------------------------------------------------ */
 
 /* Before anything is erased: a module to personalise must have its MAC, and the host builds its
@@ -1217,7 +1454,7 @@ static bool check_spec(job *j)
         if (v->offset < f->protected_end && !sp->allow_bootloader_write)
             return fail(j, BK_END_IMAGE_REFUSED, "offset 0x%X is inside the bootloader area "
                         "(below 0x%X) and the profile does not allow it", v->offset, f->protected_end);
-        if (!check_per_device(j, v, f))
+        if (!sp->allow_per_device_write && !check_per_device(j, v, f))
             return false;
     }
     return true;
@@ -1260,7 +1497,8 @@ static bool run(job *j)
      * still traceable in the records (a read changes nothing on the module). */
     if (!run_step(j, identify_step, "identification") ||
         !run_step(j, read_mac_step, "reading the MAC") || !choose_variant(j) || !pass_gate(j) ||
-        !personal_prepare(j) || !run_step(j, unprotect_step, "unprotecting the flash"))
+        !check_expected_module(j) || !personal_prepare(j) ||
+        !run_step(j, unprotect_step, "unprotecting the flash") || !backup(j))
         return false;
     j->r->offset = j->v->offset;
     if (!bk_plan_build_covered(&j->plan, j->v->image, j->v->image_len, j->v->offset,

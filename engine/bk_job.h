@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <stdatomic.h>
+#include "bk_backup.h"
 #include "bk_cause.h"
 #include "bk_chip.h"
 #include "bk_reset.h"
@@ -45,6 +46,13 @@ typedef struct bk_job_spec {
     bool skip_unchanged;          /* re-flash: skip sectors whose CRC already matches */
     int link_timeout_ms;          /* how long to send LinkCheck after a reset (default 10000) */
     int write_retries;            /* per sector, each after a re-erase (default 2) */
+    bk_backup_mode backup;        /* keep what the module came with before the first erase
+                                     (bk_backup.h); needs hooks->backup */
+    /* restore (trayflash restore): the image is a module's backup */
+    bool allow_per_device_write;  /* the image may cover the per-device ranges */
+    bool expect_mac_set;          /* refuse (WRONG_MODULE) a module showing another MAC ... */
+    uint8_t expect_mac[6];
+    bool allow_no_mac;            /* ... or none, unless this is set (--force) */
     const bk_reset_seq *reset;    /* how the fixture's lines reset the module; NULL: the default
                                      (owned by the caller, alive for the job) */
     unsigned app_reboot;          /* BK_APP_REBOOT_TEXT|_FRAME: before each reset, ask firmware
@@ -115,6 +123,8 @@ typedef struct bk_job_hooks {
     atomic_int *cancel;     /* set non-zero by another thread: the job ends with CANCELLED
                                (or ADAPTER_REMOVED if cancel == BK_CANCEL_ADAPTER_REMOVED) */
     bk_trace_hook trace;    /* the wire, frame by frame (bk_trace.h); fn NULL: none */
+    const bk_backup_ops *backup; /* where spec->backup keeps its blocks; NULL: nowhere (a spec
+                                    asking for a backup then fails with BACKUP_STORE) */
     bk_personal_fn personal; /* NULL: no per-device data. Set: a module without a MAC fails
                                (no_mac) before any erase, and the sector is written last */
     void *personal_ctx;
@@ -151,6 +161,7 @@ typedef struct bk_result {
     uint32_t baud_start, baud_end;
     double seconds;
     uint32_t image_crc;       /* chip CRC of the image region (host-computed) */
+    bk_backup_stats backup;   /* what the backup before the first erase did */
     bool held;                /* the personal hook held the job (BK_PERSONAL_HOLD): cause
                                  CANCELLED, nothing erased, not a module failure */
     bool personalized;        /* the config sector was written and its CRC matched the host's */

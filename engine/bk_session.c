@@ -300,12 +300,20 @@ bk_status bk_check_crc_raw(bk_session *s, uint32_t start, uint32_t end, uint32_t
     if (st == BK_ST_OK || st == BK_ST_GARBLED)
         s->crc_since_link++;
     /* T quirk: a CRC re-protects the flash until the next LinkCheck. Unknown family: assume it. */
-    if (st == BK_ST_OK && (!s->fam || s->fam->reprotects_after_crc)) {
+    if (st == BK_ST_OK && !s->reads_only && (!s->fam || s->fam->reprotects_after_crc)) {
         bk_status ls = bk_link_check(s, timeout_for(s, 5, 8, 0));
         if (ls != BK_ST_OK)
             return ls;
     }
     return st;
+}
+
+bk_status bk_relink_after_crcs(bk_session *s, int timeout_ms)
+{
+    s->reads_only = false;
+    if (s->crc_since_link == 0 || (s->fam && !s->fam->reprotects_after_crc))
+        return BK_ST_OK;
+    return bk_link_check(s, timeout_ms);
 }
 
 bk_status bk_check_crc(bk_session *s, uint32_t start, uint32_t len, uint32_t *crc)

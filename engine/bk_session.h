@@ -35,6 +35,9 @@ typedef struct bk_session {
     uint32_t garbled_replies;    /* exchanges that got bytes but no valid reply */
     uint32_t timeouts;
     uint32_t crc_since_link;     /* T quirk bookkeeping: CRCs not yet followed by a LinkCheck */
+    bool reads_only;             /* the caller only reads and CRCs until it clears this (the
+                                    backup): the T's LinkCheck after each CRC is left out, and
+                                    bk_relink_after_crcs sends the one the next erase needs */
     bk_trace_hook trace;         /* frames out/in to the caller's trace (fn NULL: none) */
     bool trace_long;             /* the last request's kind and command: names its reply */
     uint8_t trace_cmd;
@@ -65,6 +68,9 @@ bk_status bk_set_baud(bk_session *s, uint32_t baud, uint8_t delay_ms);
  * after a CRC, a LinkCheck follows automatically. */
 bk_status bk_check_crc(bk_session *s, uint32_t start, uint32_t len, uint32_t *crc);
 bk_status bk_check_crc_raw(bk_session *s, uint32_t start, uint32_t end, uint32_t *crc);
+/* Ends a reads_only stretch: the LinkCheck a T needs after CRCs before it erases or writes
+ * again (none if no CRC is pending, or on a family that does not re-protect). */
+bk_status bk_relink_after_crcs(bk_session *s, int timeout_ms);
 bk_status bk_read_reg(bk_session *s, uint32_t addr, uint32_t *value, int timeout_ms);
 /* ReadBootVersion: a T loader answers its version as ASCII (into out, NUL-terminated); the N
  * BootROM answers the single byte 07, UNKNOW_CMD (*not_implemented set, out empty). */

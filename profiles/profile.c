@@ -44,7 +44,7 @@ bool tf_profile_baud_supported(uint32_t baud)
 enum key_id {
     K_NAME, K_PRODUCT, K_CHIP, K_BAUD, K_BAUD_FALLBACK, K_IMAGE, K_OFFSET, K_SHA256, K_ERASE,
     K_ALLOW_BOOTLOADER, K_SKIP_UNCHANGED, K_LINK_TIMEOUT_MS, K_WRITE_RETRIES, K_QIO, K_APP_REBOOT,
-    K_APP_BAUD, K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
+    K_APP_BAUD, K_BACKUP, K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
 };
 
 enum { IN_PROFILE = 1, IN_VARIANT = 2, IN_PERSONALIZE = 4 };
@@ -108,6 +108,11 @@ static const tf_key keys[K_COUNT] = {
     [K_QIO] = { "qio", IN_PROFILE | IN_VARIANT, TF_KEY_BOOL, 0, 0, NULL, "no", NULL,
                 "yes: image is a whole-flash QIO dump from address 0; the part above the "
                 "bootloader is written, and offset is not used.", 0, NULL },
+    [K_BACKUP] = { "backup", IN_PROFILE, TF_KEY_CHOICE, 0, 0, "none|device|full", "none", NULL,
+                   "Before the first erase keep what the module came with: none, device (its "
+                   "per-device ranges: RF calibration, key-value storage, config, Tuya data) or "
+                   "full (also the vendor app and OTA regions, deduplicated across a reel).",
+                   0, NULL },
     [K_P_KIND] = { "kind", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "openbeken", NULL, NULL,
                    "What the per-device sector is: openbeken (OpenBeken's config sector, version "
                    "5, at 0x1E1000 on a BK7231T and 0x1D1000 on a BK7231N).", TF_KEY_REQUIRED, NULL },
@@ -382,6 +387,10 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
             p->skip_unchanged = b;
         else
             var->qio = b;
+        break;
+    case K_BACKUP:
+        if (!bk_backup_mode_parse(v, &p->backup))
+            fail(c, c->rd.line, "bad backup mode \"%s\" (expected none, device or full)", v);
         break;
     case K_LINK_TIMEOUT_MS:
         set_int(c, k, v, &p->link_timeout_ms);
@@ -890,6 +899,7 @@ void tf_profile_to_spec(const tf_profile *p, bk_job_spec *spec)
     spec->skip_unchanged = p->skip_unchanged;
     spec->link_timeout_ms = p->link_timeout_ms;
     spec->write_retries = p->write_retries;
+    spec->backup = p->backup;
     spec->app_reboot = p->app_reboot;
     spec->app_baud = p->app_baud;
 }

@@ -11,7 +11,7 @@
  *              for UF2 and must then match it, unused with qio), sha256 (required pin of the
  *              image file), qio, baud, baud_fallback (list, each lower than the one before),
  *              erase (auto | 4k), allow_bootloader, skip_unchanged, link_timeout_ms,
- *              write_retries.
+ *              write_retries, backup (none | device | full).
  *   [variant <chip>]  another chip family of the same product: chip (optional, must agree with
  *              the section name), image, offset, sha256, qio. The [profile] section's chip and
  *              image are the first variant.
@@ -20,7 +20,7 @@
  *              and field = template lines.
  * Defaults: product = name, baud 921600, fall-backs those of 921600, 460800, 115200 that are
  * below baud, erase auto, allow_bootloader no, skip_unchanged yes, link_timeout_ms 10000,
- * write_retries 2, qio no. Booleans: yes/no, true/false, on/off, 1/0. */
+ * write_retries 2, qio no, backup none. Booleans: yes/no, true/false, on/off, 1/0. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
@@ -52,6 +52,7 @@ typedef struct tf_profile {
     bool skip_unchanged;
     int link_timeout_ms;
     int write_retries;
+    bk_backup_mode backup;  /* what to keep before the first erase (engine/bk_backup.h) */
     unsigned app_reboot;    /* BK_APP_REBOOT_TEXT|_FRAME (bk_session.h); 0: none */
     uint32_t app_baud;      /* the running firmware's console rate */
     tf_profile_variant variants[BK_MAX_VARIANTS];

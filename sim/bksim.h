@@ -34,6 +34,8 @@ typedef struct bksim_faults {
     int removed_after_writes;    /* module pulled out after this many 4 KiB writes (-1 = never) */
     int yank_after_writes;       /* the ADAPTER vanishes (master closed, link removed) after N writes (-1 never) */
     bool wrong_chip;             /* the module carries the other family than configured */
+    int brownout_read_after;     /* every FlashRead4K after this many resets the chip, no reply
+                                    (a supply that sags while reading; -1 = never) */
     uint32_t brownout_at;        /* a FlashWrite4K at this address browns out (0 = none): no reply,
                                     the chip resets (a supply that sags on one sector's write, e.g.
                                     the config sector written last) */
@@ -44,7 +46,8 @@ void bksim_faults_none(bksim_faults *f);
 /* One spec: "brownout-first-write", "brownout-p=0.05", "bit-errors-above=460800",
    "bit-error-rate=1e-4", "adapter-max-baud=460800", "protected", "foreign-traffic",
    "slow-flash", "removed-after=N", "yank-after=N", "no-download", "wrong-chip",
-   "brownout-at=ADDR", "brownout-at-count=N", "brownout-latch", "none".
+   "brownout-at=ADDR", "brownout-at-count=N", "brownout-latch", "brownout-read-after=N",
+   "none".
    Applies it on top of *f; returns false with words in err. */
 bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errlen);
 /* "brownout-first-write,slow-flash" or "none"; returns the length written (snprintf rules). */
@@ -75,6 +78,12 @@ typedef struct bksim_module_config {
                                adapter has no modem lines and nobody power-cycles): only the
                                first open powers the module up */
     bool no_mac;            /* the RF calibration sector carries no MAC TLV */
+    int reel;               /* 0: vendor firmware of its own (seed and index); N > 0: the module
+                               comes from reel N: bootloader and vendor app are the reel's (the
+                               same bytes on every module of it) and its per-device regions hold
+                               data of its own (key-value storage, Tuya data; sim/README.md) */
+    bool device_data_full;  /* every per-device sector carries data of its own (the worst case
+                               of a device backup; bench/bench_backup) */
     /* "Running firmware" (rework, re-flash): the module's first power-up finds its application
      * running (the loader window passed long ago), opens of the port never reset it, and the
      * application's console (at app_baud, 0: 115200) restarts the chip into its loader window
@@ -98,7 +107,7 @@ void bksim_timing_typical(bksim_timing *t);
 void bksim_timing_worst(bksim_timing *t);
 
 /* Scenario file (INI): [all] for every module, [module N] for one; keys
- * chip = bk7231t|bk7231n, fault = SPEC (repeatable), mac = d8:1f:12:00:00:01.
+ * chip = bk7231t|bk7231n, fault = SPEC (repeatable), mac = d8:1f:12:00:00:01, reel = N.
  * `mods` (count entries) holds the defaults on entry ([all] then [module N] apply on top).
  * Errors name path:line. */
 bool bksim_scenario_load(const char *path, int count, bksim_module_config *mods, char *err, size_t errlen);

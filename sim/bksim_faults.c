@@ -31,6 +31,7 @@ static const fault_row fault_rows[] = {
     {"removed-after", ARG_INT, F(removed_after_writes), 0, 1000000},
     {"yank-after", ARG_INT, F(yank_after_writes), 0, 1000000},
     {"wrong-chip", ARG_NONE, F(wrong_chip), 0, 0},
+    {"brownout-read-after", ARG_INT, F(brownout_read_after), 0, 1000000},
     {"brownout-at", ARG_U32, F(brownout_at), 1, 0xFFFFFFFF},
     {"brownout-at-count", ARG_INT, F(brownout_at_count), 0, 1000000},
 };
@@ -43,6 +44,7 @@ void bksim_faults_none(bksim_faults *f)
     f->bit_error_rate = 2e-4;
     f->removed_after_writes = -1;
     f->yank_after_writes = -1;
+    f->brownout_read_after = -1;
     f->brownout_at_count = -1;
 }
 
@@ -95,7 +97,7 @@ bool bksim_fault_parse(const char *spec, bksim_faults *f, char *err, size_t errl
     snprintf(err, errlen, "unknown fault '%.*s' (known: no-download, brownout-first-write, brownout-p=P, "
              "bit-errors-above=BAUD, bit-error-rate=P, adapter-max-baud=BAUD, protected, foreign-traffic, "
              "slow-flash, removed-after=N, yank-after=N, wrong-chip, brownout-at=ADDR, "
-             "brownout-at-count=N, none)", (int)nlen, spec);
+             "brownout-at-count=N, brownout-read-after=N, none)", (int)nlen, spec);
     return false;
 }
 

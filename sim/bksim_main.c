@@ -28,7 +28,7 @@ static void usage(FILE *to)
             "faults: no-download brownout-first-write brownout-p=P bit-errors-above=BAUD\n"
             "        bit-error-rate=P adapter-max-baud=BAUD protected foreign-traffic slow-flash\n"
             "        removed-after=N yank-after=N wrong-chip\n"
-            "        brownout-at=ADDR brownout-at-count=N\n");
+            "        brownout-at=ADDR brownout-at-count=N brownout-read-after=N\n");
 }
 
 static bool parse_num(const char *flag, const char *v, double lo, double hi, bool integer, double *out)

@@ -149,6 +149,8 @@ struct bksim_module {
     bool hb_valid;
 
     int writes;
+    int reads;                  /* FlashRead4K answered since power-on of the model (the
+                                   brownout-read-after fault counts them) */
     int brownouts_at;       /* brown-outs the brownout-at fault has caused so far */
     bool yanked;
     bksim_stats st;
@@ -279,12 +281,37 @@ static void init_rf_calibration(bksim_module *m)
     memcpy(rf + BKSIM_MAC_OFF, m->mac, 6);
 }
 
+/* A module from a reel carries data of its own where the firmware keeps it: two sectors of
+ * key-value storage and three of Tuya data (the licence) from 0x1EE000, where
+ * BK7231GUIFlashTool looks first (docs/per-device-data.md). Their contents are random per
+ * module: only that they differ from module to module matters (sim/README.md, assumptions). */
+static void init_device_data(bksim_module *m, uint64_t seed, int index)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)index << 20) ^ 0xDA7A;
+    for (int i = 0; i < m->fam->n_per_device; i++) {
+        const bk_region *r = &m->fam->per_device[i];
+        if (!strncmp(r->name, "key-value", 9))
+            fill_random(m->flash + r->start, 2 * BK_SECTOR_SIZE, &s);
+    }
+    fill_random(m->flash + 0x1EE000, 3 * BK_SECTOR_SIZE, &s);
+}
+
 static void init_flash(bksim_module *m, uint64_t seed, int index)
 {
-    uint64_t s = seed * 0x100000001B3ull ^ ((uint64_t)index << 32) ^ 0xB7231;
+    /* a reel's modules share their vendor firmware: its stream depends on the reel, not the
+       module */
+    uint64_t who = m->cfg.reel > 0 ? ((uint64_t)m->cfg.reel << 40 | 0xEE1) : (uint64_t)index << 32;
+    uint64_t s = seed * 0x100000001B3ull ^ who ^ 0xB7231;
     memset(m->flash, 0xFF, BKSIM_FLASH_SIZE);
     init_bootloader(m, &s);
     fill_random(m->flash + APP_START, m->sfam->vendor_app_end - APP_START, &s);
+    if (m->cfg.reel > 0)
+        init_device_data(m, seed, index);
+    if (m->cfg.device_data_full) {
+        uint64_t d = seed ^ ((uint64_t)index << 24) ^ 0xF011;
+        for (int i = 0; i < m->fam->n_per_device; i++)
+            fill_random(m->flash + m->fam->per_device[i].start, m->fam->per_device[i].len, &d);
+    }
     init_rf_calibration(m);
 }
 
@@ -725,6 +752,13 @@ static void cmd_read_4k(bksim_module *m, const uint8_t *p, size_t n, uint8_t *r,
         res->reply_len = 5;
         return;
     }
+    int after = m->cfg.faults.brownout_read_after;
+    if (after >= 0 && m->reads >= after) {
+        res->no_reply = true;
+        res->reset = true;
+        return;
+    }
+    m->reads++;
     reply_status_addr(r, ST_OK, addr);
     bksim_module_read_flash(m, addr, r + 5, BK_SECTOR_SIZE);
     res->reply_len = 5 + BK_SECTOR_SIZE;

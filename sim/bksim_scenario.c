@@ -20,6 +20,7 @@
 
 typedef struct section_cfg {
     bool used, have_chip, have_mac, have_boot, have_open, open_keeps_state, no_mac;
+    int reel;                 /* 0: not given */
     bksim_boot boot;
     bk_chip chip;
     uint8_t mac[6];
@@ -169,6 +170,14 @@ static int on_entry(void *user, const char *section, const char *name, const cha
             return 0;
         }
         sc->have_mac = true;
+    } else if (strcmp(name, "reel") == 0) {
+        char *end = NULL;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || v < 1 || v > 1000000) {
+            snprintf(c->msg, sizeof c->msg, "reel '%s': want a number 1..1000000", value);
+            return 0;
+        }
+        sc->reel = (int)v;
     } else if (strcmp(name, "fault") == 0) {
         bksim_faults probe;
         bksim_faults_none(&probe);
@@ -183,7 +192,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         }
         snprintf(sc->faults[sc->n_faults++], sizeof sc->faults[0], "%s", value);
     } else {
-        snprintf(c->msg, sizeof c->msg, "unknown key '%s' (want chip, fault, mac, bootloader or open)", name);
+        snprintf(c->msg, sizeof c->msg, "unknown key '%s' (want chip, fault, mac, reel, bootloader or open)", name);
         return 0;
     }
     return 1;
@@ -200,6 +209,8 @@ static void apply(const section_cfg *sc, bksim_module_config *mc)
         mc->open_keeps_state = sc->open_keeps_state;
     if (sc->no_mac)
         mc->no_mac = true;
+    if (sc->reel)
+        mc->reel = sc->reel;
     if (sc->have_mac) {
         mc->have_mac = true;
         memcpy(mc->mac, sc->mac, 6);

@@ -13,6 +13,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_profile(int argc, char **argv);  /* profile check | list (cmd_profile.c) */
 int cmd_pin_hash(int argc, char **argv); /* pin-hash (cmd_profile.c) */
 int cmd_db(int argc, char **argv);       /* db snapshot (cmd_db.c) */
+int cmd_backup(int argc, char **argv);   /* backup list | export | verify | prune */
+int cmd_restore(int argc, char **argv);  /* restore a module's backup */
 int cmd_central(int argc, char **argv);  /* central init | add-station | add-reader */
 int cmd_sync(int argc, char **argv);     /* sync: the outbox to the central database */
 int cmd_ctl(int argc, char **argv);      /* ctl: lot/operator of a running station (cmd_ctl.c) */

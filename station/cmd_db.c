@@ -3,9 +3,11 @@
  * or the copy failed (setup error). */
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 #include "cli_opts.h"
 #include "exit_codes.h"
+#include "blockstore.h"
 #include "db.h"
 
 enum { OPT_DB, OPT_FORCE };
@@ -23,10 +25,30 @@ static const cli_command snapshot_cmd = {
              "while a station is writing to DB (SQLite's VACUUM INTO reads one snapshot, WAL\n"
              "included). Copying trayflash.db with cp while a station runs may miss the newest\n"
              "rows (they sit in trayflash.db-wal); this does not. FILE must not exist unless\n"
-             "--force is given; a failed copy leaves no file.",
+             "--force is given; a failed copy leaves no file. The backup store beside DB\n"
+             "(DB.blocks/, trayflash backup) is copied to FILE.blocks/ after the database, so every\n"
+             "block the copy's index names is in the copy's store.",
     .opts = snapshot_opts,
     .footer = "Exit status: 0 copied, 2 usage error, 3 the database or the copy failed.\n",
 };
+
+/* The backup store beside the database, if it has one, goes beside the copy: after the
+ * database, so every block the copy's index names is there (blocks are only ever added). */
+static int copy_store(const char *dbpath, const char *dest, char *err, size_t errlen)
+{
+    char src_dir[4096], dest_dir[4096];
+    blockstore_dir_for_db(dbpath, src_dir, sizeof src_dir);
+    blockstore_dir_for_db(dest, dest_dir, sizeof dest_dir);
+    struct stat st;
+    if (stat(src_dir, &st) != 0)
+        return 0; /* no backups kept */
+    blockstore *bs;
+    if (blockstore_open(src_dir, false, &bs, err, errlen) < 0)
+        return -1;
+    int rc = blockstore_copy_to(bs, dest_dir, err, errlen);
+    blockstore_close(bs);
+    return rc;
+}
 
 static int db_snapshot_cmd(int argc, char **argv)
 {
@@ -68,6 +90,11 @@ static int db_snapshot_cmd(int argc, char **argv)
     db_close(d);
     if (rc < 0)
         return tf_exit_code(TF_OUT_SETUP);
+    if (copy_store(dbpath, dest, err, sizeof err) < 0) {
+        fprintf(stderr, "trayflash db snapshot: %s (the database copy %s is written; its backup "
+                "index names blocks its store lacks)\n", err, dest);
+        return tf_exit_code(TF_OUT_SETUP);
+    }
     printf("%s: snapshot of %s written\n", dest, dbpath);
     return tf_exit_code(TF_OUT_PASS);
 }

@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "backup_keeper.h"
 #include "bk_job.h"
 #include "cli.h"
+#include "cli_record.h"
 #include "cli_opts.h"
 #include "exit_codes.h"
 #include "profile.h"
@@ -51,11 +53,14 @@ static void on_frame(void *ctx, const bk_trace_frame *f)
     fprintf(stderr, "trayflash: wire: %s\n", line);
 }
 
-enum { OPT_PORT, OPT_PROFILE, OPT_JSON, OPT_VERBOSE };
+enum { OPT_PORT, OPT_PROFILE, OPT_DB, OPT_JSON, OPT_VERBOSE };
 static const cli_opt flash_opts[] = {
     [OPT_PORT] = {"port", "PATH",
                   "the serial port (/dev/ttyUSB0, /dev/trayflash/<ID_PATH>, a bksim link)"},
     [OPT_PROFILE] = {"profile", "FILE", "the product's flash profile (trayflash profile check FILE)"},
+    [OPT_DB] = {"db", "FILE",
+                "record the attempt in this station database, as a station does, and keep\n"
+                "the profile's backup (backup = device|full) in its store FILE.blocks/"},
     [OPT_JSON] = {"json", NULL,
                   "one JSON object on stdout, the same keys for every outcome:\n"
                   "{\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt, or null when\n"
@@ -69,12 +74,13 @@ static const cli_opt flash_opts[] = {
 
 static const cli_command flash_cmd = {
     .name = "flash",
-    .synopsis = "flash --port PATH --profile FILE [--json] [-v]",
+    .synopsis = "flash --port PATH --profile FILE [--db FILE] [--json] [-v]",
     .about = "Flash one module through one serial port and verify it by CRC.",
     .opts = flash_opts,
     .footer =
         "Exit status: 0 verified pass, 1 the module failed (the cause and its remedy are printed),\n"
-        "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened).\n"
+        "2 usage or profile error, 3 setup error (the port does not exist or cannot be opened,\n"
+        "the database or the backup store failed).\n"
         "A pass that needed help (a lower baud, retried writes) prints a warning with its remedy.\n",
     .letters = {{'v', OPT_VERBOSE}},
 };
@@ -113,6 +119,15 @@ static cJSON *result_json(const bk_result *r, const char *port, const tf_profile
     }
     cJSON_AddStringToObject(o, "detail", r->passed ? "" : r->detail);
     cJSON_AddBoolToObject(o, "warning", r->passed && r->warning != BK_CAUSE_NONE);
+    cJSON *b = cJSON_AddObjectToObject(o, "backup");
+    cJSON_AddStringToObject(b, "mode", bk_backup_mode_name(r->backup.mode));
+    cJSON_AddBoolToObject(b, "already_kept", r->backup.already_kept);
+    cJSON_AddNumberToObject(b, "ranges", r->backup.ranges);
+    cJSON_AddNumberToObject(b, "blank", r->backup.blank);
+    cJSON_AddNumberToObject(b, "known", r->backup.known);
+    cJSON_AddNumberToObject(b, "read", r->backup.read);
+    cJSON_AddNumberToObject(b, "bytes_read", (double)r->backup.bytes_read);
+    cJSON_AddNumberToObject(b, "seconds", r->backup.seconds);
     return o;
 }
 
@@ -151,6 +166,11 @@ static void print_line(const bk_result *r)
     printf("%s chip %s flash %s mac %s bytes %llu seconds %.1f retries %u baud %u\n",
            r->passed ? "PASS" : "FAIL", bk_chip_name(r->chip), fid, mac,
            (unsigned long long)r->bytes_written, r->seconds, r->retries, r->baud_end);
+    const bk_backup_stats *b = &r->backup;
+    if (b->mode != BK_BACKUP_NONE && (b->already_kept || b->ranges))
+        printf("backup %s: %s%u ranges, %u blank, %u already kept, %u read (%llu bytes) in %.1f s\n",
+               bk_backup_mode_name(b->mode), b->already_kept ? "kept already; " : "", b->ranges,
+               b->blank, b->known, b->read, (unsigned long long)b->bytes_read, b->seconds);
     if (!r->passed)
         printf("cause %s (%s): %s\nremedy: %s\n", bk_cause_name(r->cause), bk_cause_id(r->cause),
                r->detail, bk_cause_remedy(r->cause));
@@ -175,7 +195,7 @@ int cmd_flash(int argc, char **argv)
         cli_print_help(&flash_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
-    const char *port = NULL, *profile = NULL, *v;
+    const char *port = NULL, *profile = NULL, *dbpath = NULL, *v;
     bool json = false, verbose = st_debug_wanted("wire");
     char msg[600];
     cli_parser cp;
@@ -191,6 +211,8 @@ int cmd_flash(int argc, char **argv)
             port = v;
         else if (o == OPT_PROFILE)
             profile = v;
+        else if (o == OPT_DB)
+            dbpath = v;
         else if (o == OPT_VERBOSE)
             verbose = true;
     }
@@ -215,9 +237,29 @@ int cmd_flash(int argc, char **argv)
     }
     bk_job_spec spec;
     tf_profile_to_spec(&p, &spec);
+    if (spec.backup != BK_BACKUP_NONE && !dbpath) {
+        snprintf(msg, sizeof msg, "%s asks for backup = %s: give --db FILE (the station "
+                 "database whose store keeps it)", profile, bk_backup_mode_name(spec.backup));
+        tf_profile_free(&p);
+        return refuse(json, TF_OUT_USAGE, "usage", msg);
+    }
+    cli_record rec = {0};
+    backup_keeper *keeper = NULL;
+    backup_job bj;
+    bk_backup_ops ops;
+    if (dbpath && (cli_record_begin(&rec, dbpath, &p, port, "flash", err, sizeof err) < 0 ||
+                   backup_keeper_open(dbpath, rec.station_id, &keeper, err, sizeof err) < 0)) {
+        cli_record_close(&rec);
+        tf_profile_free(&p);
+        return refuse(json, TF_OUT_SETUP, "setup", err);
+    }
     /* the trace owns stderr's lines: no progress bar redrawn over them */
     flash_ui u = {.tty = !json && !verbose && isatty(STDERR_FILENO)};
     bk_job_hooks hooks = {.on_event = on_event, .ctx = &u};
+    if (keeper) {
+        backup_job_init(&bj, keeper, 0, port, &ops);
+        hooks.backup = &ops;
+    }
     if (verbose) {
         hooks.trace = (bk_trace_hook){.fn = on_frame};
         bk_transport_set_debug(st_serialport_debug_to_stderr);
@@ -227,6 +269,14 @@ int cmd_flash(int argc, char **argv)
     if (u.tty)
         fputs("\r\033[K", stderr);
     tf_outcome out = r.passed ? TF_OUT_PASS : tf_outcome_of_cause(r.cause);
+    if (dbpath && cli_record_end(&rec, &r, err, sizeof err) < 0) {
+        fprintf(stderr, "trayflash flash: %s\n", err);
+        out = tf_outcome_worse(out, TF_OUT_SETUP);
+    }
+    if (keeper)
+        backup_job_done(&bj);
+    backup_keeper_close(keeper);
+    cli_record_close(&rec);
     bool bench = out != TF_OUT_PASS && out != TF_OUT_MODULE_FAILED;
     if (bench) /* not the module: say so where errors go, with the words the engine gave */
         fprintf(stderr, "trayflash flash: %s: %s\n", port, r.detail[0] ? r.detail :

@@ -98,9 +98,14 @@ static void print_check_text(const tf_profile *p, const variant_facts *fs)
     printf("  bauds");
     for (int i = 0; i < p->n_bauds; i++)
         printf(" %" PRIu32, p->bauds[i]);
-    printf(", erase %s, skip_unchanged %s, allow_bootloader %s\n",
+    printf(", erase %s, skip_unchanged %s, allow_bootloader %s, backup %s\n",
            p->erase_mode == BK_ERASE_4K ? "4k" : "auto", p->skip_unchanged ? "yes" : "no",
-           p->allow_bootloader ? "yes" : "no");
+           p->allow_bootloader ? "yes" : "no", bk_backup_mode_name(p->backup));
+    if (p->backup != BK_BACKUP_NONE)
+        printf("  backup   before the first erase: %s (the store beside the station database; "
+               "docs/backup.md); not in the estimate below\n",
+               p->backup == BK_BACKUP_FULL ? "per-device ranges, vendor app and OTA"
+                                           : "per-device ranges");
     for (int i = 0; i < p->n_variants; i++) {
         const tf_profile_variant *v = &p->variants[i];
         const variant_facts *f = &fs[i];
@@ -257,6 +262,7 @@ static cJSON *check_json(const tf_profile *p, const variant_facts *fs)
     for (int i = 0; i < p->n_bauds; i++)
         cJSON_AddItemToArray(bauds, cJSON_CreateNumber(p->bauds[i]));
     cJSON_AddStringToObject(o, "erase", p->erase_mode == BK_ERASE_4K ? "4k" : "auto");
+    cJSON_AddStringToObject(o, "backup", bk_backup_mode_name(p->backup));
     cJSON *vs = cJSON_AddArrayToObject(o, "variants");
     for (int i = 0; i < p->n_variants; i++) {
         const tf_profile_variant *v = &p->variants[i];

@@ -33,6 +33,7 @@ static const struct {
     {BK_CAUSE_NONE, TF_OUT_PASS},
     {BK_CAUSE_PORT_ERROR, TF_OUT_SETUP},  /* the port is missing or cannot be opened: the bench */
     {BK_CAUSE_IMAGE_ERROR, TF_OUT_USAGE}, /* the profile's image is unusable; nothing written */
+    {BK_CAUSE_BACKUP_STORE, TF_OUT_SETUP}, /* the station's backup store or index refused */
 };
 
 tf_outcome tf_outcome_of_cause(bk_cause c)

@@ -8,8 +8,9 @@ void cli_usage(FILE *out)
     fputs(
         "usage: trayflash COMMAND [options]\n"
         "\n"
-        "  flash --port PATH --profile FILE [--json] [-v]\n"
-        "      Flash one module and verify it (exit status below).\n"
+        "  flash --port PATH --profile FILE [--db FILE] [--json] [-v]\n"
+        "      Flash one module and verify it (exit status below). --db records the attempt\n"
+        "      and keeps the profile's backup (backup = device|full) in FILE.blocks/.\n"
         "  station --profile FILE [--config FILE] [--db FILE] [--headless] [--syslog]\n"
         "          [--sim N [--sim-scenario FILE] [--time-scale X]] [--once]\n"
         "          [--link-timeout-ms MS] [--lot ID] [--operator ID]\n"
@@ -37,6 +38,17 @@ void cli_usage(FILE *out)
         "      Write a commented profile template (never over an existing file).\n"
         "  db snapshot FILE [--db DB] [--force]\n"
         "      A consistent one-file copy of the database, safe while a station writes to it.\n"
+        "  backup list [--db FILE] [--mac M]\n"
+        "  backup export [--db FILE] --mac M [--backup ID] FILE.bin\n"
+        "  backup verify [--db FILE]\n"
+        "  backup prune --older-than D [--db FILE] [--force]\n"
+        "      The modules' backups kept before their first erase: list them with the store's\n"
+        "      size and dedupe ratio, export one as a 2 MiB image with a list of its real\n"
+        "      ranges, re-hash every block, delete old ones (never a module's only one\n"
+        "      without --force).\n"
+        "  restore --port PATH --mac M [--db FILE] [--backup ID] [--force] [--baud B]\n"
+        "      Write a module's backup back and verify it by CRC; --force for a module that\n"
+        "      shows no MAC.\n"
         "  sync [--once] [--status] [--db FILE] [--central URL] [--config FILE]\n"
         "      Forward the database's queued records to the central PostgreSQL (a running\n"
         "      station does it itself); --status: queued, parked (and why), sent.\n"
@@ -94,6 +106,10 @@ int main(int argc, char **argv)
         return cmd_pin_hash(argc - 1, argv + 1);
     if (!strcmp(c, "db"))
         return cmd_db(argc - 1, argv + 1);
+    if (!strcmp(c, "backup"))
+        return cmd_backup(argc - 1, argv + 1);
+    if (!strcmp(c, "restore"))
+        return cmd_restore(argc - 1, argv + 1);
     if (!strcmp(c, "central"))
         return cmd_central(argc - 1, argv + 1);
     if (!strcmp(c, "sync"))

@@ -470,6 +470,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     int64_t station_id = db_station_upsert(st->db, o->cfg.name, host);
     if (station_id > 0 && db_station_set_line(st->db, station_id, o->cfg.line) < 0)
         station_id = -1;
+    st->station_id = station_id;
     if (station_id < 0) {
         snprintf(err, errlen, "database: recording the station: %s", db_errmsg(st->db));
         goto fail;
@@ -574,6 +575,8 @@ int station_wait(station *st)
     st->ctl = NULL;
     pool_free(st->pool); /* every job has ended and posted its end */
     st->pool = NULL;
+    backup_keeper_close(st->backup);
+    st->backup = NULL;
     if (st->q)
         evq_close(st->q);
     if (st->dbw) {

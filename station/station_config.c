@@ -23,6 +23,7 @@ enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
 
 enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
+    SK_BACKUP_CAP_MB,
     SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED,
     SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_RESET, SK_BAY_RESET,
     SK_POWER_OFF_MS, SK_BAY_POWER, SK_CENTRAL, SK_CENTRAL_PASSFILE, SK_COUNT
@@ -49,6 +50,9 @@ static const tf_key keys[SK_COUNT] = {
     [SK_START_MODE] = { "start_mode", SEC_STATION, TF_KEY_CHOICE, 0, 0, "on_plug|poll",
                         "on_plug", NULL, "on_plug: flash when an adapter appears; poll: fixed "
                         "adapters, modules swapped in the sockets.", 0, NULL },
+    [SK_BACKUP_CAP_MB] = { "backup_cap_mb", SEC_STATION, TF_KEY_INT, 0, 10000000, NULL, "0",
+                           NULL, "the backup store's size cap in MiB (0: none): a warning at 90%, "
+                           "backups refused at the cap.", 0, NULL },
     [SK_LINE] = { "line", SEC_STATION, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
                   "The production line the station stands on, in every record.", 0, NULL },
     [SK_REQUIRE_LOT] = { "require_lot", SEC_STATION, TF_KEY_CHOICE, 0, 0, "no|yes", "no", NULL,
@@ -439,6 +443,8 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         return set_int(p, k, value, line, &c->pool_size);
     case SK_POLL_INTERVAL_MS:
         return set_int(p, k, value, line, &c->poll_interval_ms);
+    case SK_BACKUP_CAP_MB:
+        return set_int(p, k, value, line, &c->backup_cap_mb);
     case SK_START_MODE:
         if (!strcmp(value, "on_plug"))
             c->start_mode = SC_START_ON_PLUG;

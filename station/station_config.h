@@ -61,6 +61,7 @@ typedef struct station_config {
     int pool_size;             /* default 32: one worker per bay of a 32-bay tray */
     sc_start_mode start_mode;
     int poll_interval_ms;      /* poll mode: how often an idle bay is probed (default 2000) */
+    int backup_cap_mb;         /* the backup store's cap in MiB; 0: none (warning at 90%) */
     char profile[SC_PATH_MAX];
     char engineer_pin_hash[SC_HASH_MAX]; /* crypt(3) hash; "" = engineer mode disabled */
     char line[64];             /* the production line; "" = none */

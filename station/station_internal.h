@@ -64,6 +64,7 @@ double station_now(void);   /* unix seconds */
 #include <stdatomic.h>
 #include "bksim.h"
 #include "bk_job.h"
+#include "backup_keeper.h"
 #include "bk_session.h"  /* bk_now_s: monotonic seconds */
 #include "db_lock.h"
 #include "devsrc.h"
@@ -140,6 +141,10 @@ struct station {
     db *db;
     db_lock *db_lock;       /* one station process per database file, for the station's life */
     db_writer *dbw;
+    int64_t station_id;     /* the station's row (backups point at it) */
+    backup_keeper *backup;  /* the backup store, opened by the first job whose profile asks for
+                               a backup (under lock); closed after the pool */
+    bool backup_cap_warned; /* the 90% warning was given (under lock); again once below it */
     struct upstream *up;    /* the forwarder to the central database; NULL: none configured */
     int central_passfile_fd; /* a private copy of an ACL'd passfile the forwarder reads, or -1 */
     central_conf central;    /* where the central store is (read-only after start): the

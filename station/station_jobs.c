@@ -257,6 +257,41 @@ static bool hold_for_db_locked(st_bay *b)
     return true;
 }
 
+/* The backup store, opened by the first job that needs it. NULL with words in why. */
+static backup_keeper *keeper_for_job(station *st, char *why, size_t whylen)
+{
+    pthread_mutex_lock(&st->lock);
+    if (!st->backup && backup_keeper_open(st->db_path, st->station_id, &st->backup, why,
+                                          whylen) == 0) {
+        backup_keeper_set_cap(st->backup, (uint64_t)st->o.cfg.backup_cap_mb << 20);
+        st_notice(st->q, 0, ST_LOG_INFO, "backup store %s.blocks opened", st->db_path);
+    }
+    backup_keeper *k = st->backup;
+    pthread_mutex_unlock(&st->lock);
+    return k;
+}
+
+/* After a job that kept a backup: a warning on the dashboard once the store passes 90% of its
+ * cap (again after it fell below, e.g. a prune). */
+static void check_backup_cap(station *st, backup_keeper *k)
+{
+    uint64_t cap = (uint64_t)st->o.cfg.backup_cap_mb << 20;
+    backup_usage u;
+    char why[300];
+    if (!cap || backup_keeper_usage(k, &u, why, sizeof why) < 0)
+        return;
+    bool high = u.stored * 10 >= cap * 9;
+    pthread_mutex_lock(&st->lock);
+    bool tell = high && !st->backup_cap_warned;
+    st->backup_cap_warned = high;
+    pthread_mutex_unlock(&st->lock);
+    if (tell)
+        st_notice(st->q, 0, ST_LOG_WARN, "backup store at %.0f%% of its cap (%.1f of %d MiB): "
+                  "prune old backups (trayflash backup prune) before new ones are refused",
+                  100.0 * (double)u.stored / (double)cap, (double)u.stored / 1048576,
+                  st->o.cfg.backup_cap_mb);
+}
+
 /* The tray a job belongs to. A bay's first job of the current tray joins it, however late its
  * module was seated; a bay that already had a job in it starts the next tray once no other bay
  * flashes (the operator swapped the modules), unless the operator asked for a retry. */
@@ -361,6 +396,17 @@ static void run_job(st_bay *b)
     evq_post(st->q, &ev);
 
     bk_job_hooks hooks = {.on_event = on_job_event, .ctx = &j, .cancel = &b->cancel};
+    backup_job *bj = NULL;
+    bk_backup_ops ops;
+    if (ps->spec.backup != BK_BACKUP_NONE) {
+        backup_keeper *k = keeper_for_job(st, why, sizeof why);
+        if (!k)
+            st_notice(st->q, b->number, ST_LOG_ERROR, "bay %02d backup store: %s", b->number, why);
+        else if ((bj = malloc(sizeof *bj))) {
+            backup_job_init(bj, k, b->number, devnode, &ops);
+            hooks.backup = &ops; /* without it the job fails with backup_store, nothing erased */
+        }
+    }
     if (b->power) {
         hooks.power = job_power;
         hooks.power_off_ms = st->o.cfg.power_off_ms;
@@ -377,6 +423,10 @@ static void run_job(st_bay *b)
     }
     st_event end = {.kind = ST_EV_JOB_END, .bay = b->number, .serial = j.serial};
     bk_flash_job(devnode, &spec, &hooks, &end.result);
+    backup_job_done(bj);
+    if (bj)
+        check_backup_cap(st, bj->k);
+    free(bj);
     st_personal_finish(&pj, &end.result);
     end.ledger_row_id = pj.row_id;
     if (ps->secrets && ps->p.personal.enabled)

@@ -16,6 +16,8 @@ static void test_fault_parse(void)
     REQUIRE(bksim_fault_parse("removed-after=3", &f, err, sizeof err) && f.removed_after_writes == 3);
     REQUIRE(bksim_fault_parse("protected", &f, err, sizeof err) && f.flash_protected);
     REQUIRE(bksim_fault_parse("foreign-traffic", &f, err, sizeof err) && f.foreign_traffic);
+    REQUIRE(f.brownout_read_after == -1);
+    REQUIRE(bksim_fault_parse("brownout-read-after=4", &f, err, sizeof err) && f.brownout_read_after == 4);
     REQUIRE(!bksim_fault_parse("brownout-p=2", &f, err, sizeof err) && strstr(err, "brownout-p"));
     REQUIRE(!bksim_fault_parse("removed-after=1.5", &f, err, sizeof err) && strstr(err, "integer"));
     REQUIRE(!bksim_fault_parse("protected=1", &f, err, sizeof err) && strstr(err, "no value"));
@@ -28,6 +30,7 @@ static void test_fault_parse(void)
     char buf[256];
     bksim_fault_format(&f, buf, sizeof buf);
     REQUIRE(strstr(buf, "protected") && strstr(buf, "removed-after=3") && strstr(buf, "brownout-p=0.05"));
+    REQUIRE(strstr(buf, "brownout-read-after=4"));
     REQUIRE(strstr(buf, "brownout-at=1970176") && strstr(buf, "brownout-at-count=2"));
     bksim_faults_none(&f);
     bksim_fault_format(&f, buf, sizeof buf);
@@ -58,6 +61,12 @@ static void test_scenario(void)
     REQUIRE(mods[2].have_mac && mods[2].mac[5] == 0xAA);
     REQUIRE(mods[0].chip == BK_CHIP_BK7231T && mods[0].faults.foreign_traffic && !mods[0].faults.slow_flash);
     REQUIRE(mods[2].faults.foreign_traffic);
+    REQUIRE(mods[0].reel == 0);
+    write_file(path, "[all]\nreel = 3\n[module 1]\nreel = 4\n");
+    REQUIRE(bksim_scenario_load(path, 4, mods, err, sizeof err));
+    REQUIRE(mods[0].reel == 3 && mods[1].reel == 4 && mods[3].reel == 3);
+    write_file(path, "[all]\nreel = 0\n");
+    REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err) && strstr(err, ":2:") && strstr(err, "reel"));
 
     write_file(path, "[all]\nchip = bk7231t\n\nfault = melt\n");
     REQUIRE(!bksim_scenario_load(path, 4, mods, err, sizeof err));
@@ -111,9 +120,39 @@ static void test_lower_bound(void)
     REQUIRE(t.erase_4k_s == 0.3 && t.erase_64k_s == 1.5 && t.page_program_s == 0.0025 && t.sr_write_s == 0.015);
 }
 
+/* Modules of one reel: the same vendor firmware byte for byte, data of their own in the
+ * key-value storage and Tuya data; modules of no reel: firmware of their own. */
+static void test_reel(void)
+{
+    char err[200];
+    bksim_module_config mc;
+    bksim_module_config_default(&mc);
+    mc.reel = 1;
+    bksim_module *a = bksim_module_new(&mc, NULL, 7, 0, 0, err, sizeof err);
+    bksim_module *b = bksim_module_new(&mc, NULL, 7, 1, 0, err, sizeof err);
+    mc.reel = 0;
+    bksim_module *c = bksim_module_new(&mc, NULL, 7, 2, 0, err, sizeof err);
+    REQUIRE(a && b && c);
+    static uint8_t fa[BKSIM_FLASH_SIZE], fb[BKSIM_FLASH_SIZE], fc[BKSIM_FLASH_SIZE];
+    bksim_module_read_flash(a, 0, fa, sizeof fa);
+    bksim_module_read_flash(b, 0, fb, sizeof fb);
+    bksim_module_read_flash(c, 0, fc, sizeof fc);
+    REQUIRE(memcmp(fa, fb, 0x1D8000) == 0);              /* bootloader, app, OTA: the reel's */
+    REQUIRE(memcmp(fa + 0x11000, fc + 0x11000, 4096) != 0); /* no reel: its own */
+    REQUIRE(memcmp(fa + 0x1D8000, fb + 0x1D8000, 2 * 4096) != 0); /* key-value storage */
+    REQUIRE(memcmp(fa + 0x1EE000, fb + 0x1EE000, 3 * 4096) != 0); /* Tuya data */
+    static const uint8_t ff[4096] = {[0 ... 4095] = 0xFF};
+    REQUIRE(memcmp(fc + 0x1D8000, ff, 4096) == 0);        /* none without a reel */
+    REQUIRE(memcmp(fa + 0x1DA000, ff, 4096) == 0);        /* the third KV sector is blank */
+    bksim_module_free(a);
+    bksim_module_free(b);
+    bksim_module_free(c);
+}
+
 int main(void)
 {
     test_fault_parse();
+    test_reel();
     test_scenario();
     test_lower_bound();
     printf("sim config: ok\n");

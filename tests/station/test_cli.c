@@ -69,6 +69,11 @@ static int case_help(char *tf, char *bksim)
         {"profile", "check", "usage: trayflash profile"},
         {"profile", "list", "usage: trayflash profile"},
         {"pin-hash", NULL, "usage: trayflash pin-hash"},
+        {"backup", "list", "usage: trayflash backup list"},
+        {"backup", "export", "usage: trayflash backup export"},
+        {"backup", "verify", "usage: trayflash backup verify"},
+        {"backup", "prune", "usage: trayflash backup prune"},
+        {"restore", NULL, "usage: trayflash restore"},
         {"ledger", NULL, "usage: trayflash ledger"},
         {"ledger", "import", "usage: trayflash ledger"},
         {"adapters", NULL, "usage: trayflash adapters"},
@@ -423,7 +428,10 @@ static int case_options(char *tf)
                                           {"report", NULL}, {"demo", NULL},
                                           {"profile", "check"}, {"profile", "list"},
                                           {"profile", "new"},   {"pin-hash", NULL},
-                                          {"ledger", NULL}, {"ctl", NULL}, {"adapters", NULL}};
+                                          {"backup", "list"},   {"backup", "export"},
+                                          {"backup", "verify"}, {"backup", "prune"},
+                                          {"restore", NULL},    {"ledger", NULL},
+                                          {"ctl", NULL},        {"adapters", NULL}};
     int options = 0;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *h[] = {tf, cmds[i][0], cmds[i][1] ? cmds[i][1] : "--help",

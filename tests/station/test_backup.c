@@ -1,0 +1,455 @@
+/* The backup before the first erase, and the restore, end to end on bksim (issue 16):
+ *   reel16   - 16 bays of modules from one reel (identical vendor firmware, per-device data of
+ *              their own), profile backup = full: all pass; the store holds ONE copy of each
+ *              shared block; every backup, read back from the store, equals the module's flash
+ *              as it came (a fresh model of the same module) over the stored ranges; a module
+ *              flashed with the new image and then restored (`trayflash restore`, a child) is
+ *              byte-identical to its original over those ranges, recorded as kind 'restore'.
+ *   brownout - a module that resets on every read after its third browns out during the
+ *              backup: it fails with backup_failed before anything is erased (no sector of it
+ *              erased), and no backup is recorded.
+ *   sigkill  - `trayflash flash --db` killed (SIGKILL) while it reads the backup, then run
+ *              again: `backup verify` is clean after the kill and after the rerun, and the
+ *              module is backed up once.
+ *   cap      - backup_cap_mb: the dashboard's warning past 90%, then backup_store, nothing erased.
+ *   force    - a module whose RF sector was wiped (no MAC) is restored only with --force, which
+ *              leaves an audit row; the restore puts its MAC back.
+ * Waits are on the station (--once), a child's exit or the database, with deadlines; no sleeps. */
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include "backup_keeper.h"
+#include "bksim.h"
+#include "check.h"
+#include "db_backup.h"
+#include "robust_util.h"
+#include "station.h"
+
+#define IMAGE TRAYFLASH_SOURCE_DIR "/profiles/images/demo-small.bin"
+#define IMAGE_SHA "8017d6d3802ce06e996dfe2f11c80673e971c38d19c5487178f4a63afcbddd40"
+#define SEED 7
+
+static const char *trayflash_exe;
+
+typedef struct run {
+    char dir[64], db_path[128], profile[128];
+} run;
+
+static void setup(run *r, const char *mode)
+{
+    ru_mkdtemp(r->dir, sizeof r->dir);
+    snprintf(r->db_path, sizeof r->db_path, "%s/t.db", r->dir);
+    snprintf(r->profile, sizeof r->profile, "%s/backup-%s.ini", r->dir, mode);
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[profile]\nname = backup-%s\nproduct = demo-plug\nchip = bk7231t\nbaud = 921600\n"
+             "image = " IMAGE "\noffset = 0x11000\nsha256 = " IMAGE_SHA "\nbackup = %s\n",
+             mode, mode);
+    ru_write_file(r->profile, text);
+}
+
+static station *start_capped(run *r, int n, const bksim_module_config *mods, double scale,
+                             int cap_mb, FILE *out)
+{
+    static station_opts o;
+    memset(&o, 0, sizeof o);
+    station_config_defaults(&o.cfg);
+    o.cfg.backup_cap_mb = cap_mb;
+    o.headless_out = out;
+    o.cfg.pool_size = 16;
+    o.profile_path = r->profile;
+    o.db_path = r->db_path;
+    o.sim_count = n;
+    o.sim_modules = mods;
+    o.sim_time_scale = scale;
+    o.sim_seed = SEED;
+    o.once = true;
+    o.link_timeout_ms = 3000;
+    char err[512];
+    station *st = station_start(&o, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "station_start: %s\n", err);
+        exit(2);
+    }
+    return st;
+}
+
+static station *start(run *r, int n, const bksim_module_config *mods, double scale)
+{
+    return start_capped(r, n, mods, scale, 0, NULL);
+}
+
+static void reel_modules(bksim_module_config *mods, int n)
+{
+    for (int i = 0; i < n; i++) {
+        bksim_module_config_default(&mods[i]);
+        mods[i].reel = 1;
+    }
+}
+
+/* The flash module i came with: a fresh model of the same module (same seed and index). */
+static uint8_t *original_flash(const bksim_module_config *mc, int i, uint8_t mac[6])
+{
+    char err[200];
+    bksim_module *m = bksim_module_new(mc, NULL, SEED, i, 0, err, sizeof err);
+    REQUIRE_MSG(m != NULL, "%s", err);
+    uint8_t *flash = malloc(BKSIM_FLASH_SIZE);
+    REQUIRE(flash != NULL);
+    bksim_module_read_flash(m, 0, flash, BKSIM_FLASH_SIZE);
+    bksim_module_mac(m, mac);
+    bksim_module_free(m);
+    return flash;
+}
+
+/* Bytes of `got` that differ from `want` over the backup's ranges. */
+static long differ_over_ranges(const uint8_t *got, const uint8_t *want, const backup_image *im)
+{
+    long bad = 0;
+    for (int k = 0; k < im->n; k++)
+        for (uint32_t a = im->ranges[k].addr; a < im->ranges[k].addr + im->ranges[k].len; a++)
+            bad += got[a] != want[a];
+    return bad;
+}
+
+static int run_program(const char *const argv[], char *text, size_t cap)
+{
+    ru_child c;
+    ru_spawn(&c, argv, NULL);
+    size_t used = 0;
+    char line[1024];
+    double deadline = ru_mono() + 120;
+    int got;
+    while ((got = ru_next_line(&c, line, sizeof line, deadline)) == 1)
+        used += (size_t)snprintf(text + used, used < cap ? cap - used : 0, "%s\n", line);
+    if (got < 0)
+        kill(c.pid, SIGKILL);
+    return ru_reap(&c);
+}
+
+static void exe(void)
+{
+    trayflash_exe = check_arg(0) ? check_arg(0) : "trayflash";
+}
+
+static int case_reel16(void)
+{
+    exe();
+    enum { N = 16 };
+    run r;
+    setup(&r, "full");
+    bksim_module_config mods[N];
+    reel_modules(mods, N);
+    station *st = start(&r, N, mods, 0.25);
+    CHECK_EQ_INT(station_wait(st), 0);
+    int pass, fail;
+    station_counts(st, &pass, &fail);
+    CHECK_EQ_INT(pass, N);
+    CHECK_EQ_INT(fail, 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup where mode = 'full'"), N);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(distinct mac) from backup"), N);
+    /* one copy of each shared block: as many distinct shared blocks as one module has */
+    long long one = check_db_int(r.db_path, "select count(*) from backup_range where shared = 1 "
+                                            "and sha256 is not null and backup_id = (select "
+                                            "min(id) from backup)");
+    CHECK(one > 10);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(distinct sha256) from backup_range where "
+                                         "shared = 1"), one);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup_block where addr < "
+                                         "0x1D8000"), one);
+    /* every module's own data is its own: N distinct blocks at the RF sector */
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(distinct sha256) from backup_range where "
+                                         "addr = 0x1E0000"), N);
+    long long covered = check_db_int(r.db_path, "select sum(len) from backup_range where sha256 "
+                                                "is not null");
+    long long stored = check_db_int(r.db_path, "select sum(size) from backup_block");
+    REQUIRE(stored > 0);
+    printf("note: %d modules, %lld bytes covered, %lld stored: dedupe ratio %.2f\n", N, covered,
+           stored, (double)covered / (double)stored);
+    CHECK(covered > 8 * stored);
+    /* read in parallel, each shared block was read about once for the whole tray (a job leaves
+       a block another is reading for later, bk_backup_ops.have_block), not once a module */
+    long long shared_sectors = check_db_int(r.db_path, "select sum(size) / 4096 from backup_block "
+                                                       "where addr < 0x1D8000");
+    uint64_t reads = 0;
+    for (int i = 0; i < N; i++) {
+        bksim_stats ss;
+        bksim_get_stats(station_sim(st), i, &ss);
+        reads += ss.reads_4k;
+    }
+    printf("note: %llu sectors read over the tray for %lld shared sectors (%.2f reads each, "
+           "per-device sectors included)\n", (unsigned long long)reads, shared_sectors,
+           (double)reads / (double)shared_sectors);
+    CHECK((long long)reads < 2 * shared_sectors + 16 * N);
+
+    /* every backup equals the module's flash as it came, over the stored ranges */
+    db *d;
+    blockstore *bs;
+    char err[600];
+    REQUIRE_MSG(backup_store_open(r.db_path, false, &d, &bs, err, sizeof err) == 0, "%s", err);
+    uint8_t mac0[6];
+    uint8_t *orig0 = NULL;
+    for (int i = 0; i < N; i++) {
+        uint8_t mac[6];
+        uint8_t *orig = original_flash(&mods[i], i, mac);
+        char m[18];
+        bk_mac_format(mac, m, sizeof m);
+        db_backup b;
+        backup_image im;
+        REQUIRE_MSG(db_backup_get(d, m, 0, &b) == 1, "no backup of %s", m);
+        REQUIRE_MSG(backup_image_load(d, bs, b.id, b.chip, &im, err, sizeof err) == 0, "%s", err);
+        CHECK_EQ_INT(differ_over_ranges(im.flash, orig, &im), 0);
+        /* the filler outside the ranges is 0xFF */
+        CHECK_EQ_INT(im.flash[0x1E2000], 0xFF);
+        backup_image_free(&im);
+        if (i == 0) {
+            orig0 = orig;
+            memcpy(mac0, mac, 6);
+        } else {
+            free(orig);
+        }
+    }
+    db_close(d);
+    blockstore_close(bs);
+
+    /* module 0 holds the new image now; restored, it is its original again over the ranges */
+    uint8_t *now = malloc(BKSIM_FLASH_SIZE);
+    REQUIRE(now != NULL);
+    REQUIRE(bksim_read_flash(station_sim(st), 0, 0, now, BKSIM_FLASH_SIZE) == 0);
+    CHECK(memcmp(now + 0x11000, orig0 + 0x11000, 0x1000) != 0); /* it was flashed */
+    char m0[18];
+    bk_mac_format(mac0, m0, sizeof m0);
+    const char *argv[] = {trayflash_exe, "restore", "--port", bksim_link_path(station_sim(st), 0),
+                          "--mac", m0, "--db", r.db_path, NULL};
+    char *text = calloc(1, 1 << 16);
+    CHECK_EQ_INT(run_program(argv, text, 1 << 16), 0);
+    CHECK_HAS(text, "RESTORED");
+    REQUIRE(bksim_read_flash(station_sim(st), 0, 0, now, BKSIM_FLASH_SIZE) == 0);
+    REQUIRE(backup_store_open(r.db_path, false, &d, &bs, err, sizeof err) == 0);
+    db_backup b;
+    backup_image im;
+    REQUIRE(db_backup_get(d, m0, 0, &b) == 1);
+    REQUIRE(backup_image_load(d, bs, b.id, b.chip, &im, err, sizeof err) == 0);
+    CHECK_EQ_INT(differ_over_ranges(now, orig0, &im), 0);
+    backup_image_free(&im);
+    db_close(d);
+    blockstore_close(bs);
+    check_sql_arg mac_arg = SQL_TEXT(m0);
+    CHECK_EQ_INT(check_db_int_args(r.db_path, "select count(*) from attempt where kind = 'restore' "
+                                              "and outcome = 'pass' and mac = ?1", 1, &mac_arg), 1);
+    /* a module showing another MAC is refused, nothing erased */
+    const char *wrong[] = {trayflash_exe, "restore", "--port", bksim_link_path(station_sim(st), 1),
+                           "--mac", m0, "--db", r.db_path, NULL};
+    bksim_clear_counts(station_sim(st), 1);
+    CHECK_EQ_INT(run_program(wrong, text, 1 << 16), 1);
+    CHECK_HAS(text, "wrong_module");
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(station_sim(st), 1, erases, programs, BKSIM_SECTORS);
+    int erased = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        erased += erases[s] + programs[s];
+    CHECK_EQ_INT(erased, 0);
+    free(text);
+    free(now);
+    free(orig0);
+    station_free(st);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
+static int case_brownout(void)
+{
+    run r;
+    setup(&r, "device");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    char err[200];
+    REQUIRE(bksim_fault_parse("brownout-read-after=3", &mods[0].faults, err, sizeof err));
+    station *st = start(&r, 1, mods, 0.25);
+    CHECK_EQ_INT(station_wait(st), 0);
+    int causes[BK_CAUSE_COUNT];
+    station_fail_causes(st, causes);
+    CHECK_EQ_INT(causes[BK_CAUSE_BACKUP_FAILED], 1);
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(station_sim(st), 0, erases, programs, BKSIM_SECTORS);
+    int touched = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        touched += erases[s] + programs[s];
+    CHECK_EQ_INT(touched, 0); /* failed before any erase */
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where cause = "
+                                         "'backup_failed' and detail like '%Read4K%'"), 1);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 0);
+    station_free(st);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
+/* backup_cap_mb 1 and a full backup of 1.2 MiB: a warning past 90%, then the block that would
+ * pass the cap is refused and the module fails with backup_store, nothing erased. */
+static int case_cap(void)
+{
+    run r;
+    setup(&r, "full");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    FILE *out = tmpfile();
+    REQUIRE(out != NULL);
+    station *st = start_capped(&r, 1, mods, 0.1, 1, out);
+    CHECK_EQ_INT(station_wait(st), 0);
+    int causes[BK_CAUSE_COUNT];
+    station_fail_causes(st, causes);
+    CHECK_EQ_INT(causes[BK_CAUSE_BACKUP_STORE], 1);
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(station_sim(st), 0, erases, programs, BKSIM_SECTORS);
+    int touched = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        touched += erases[s] + programs[s];
+    CHECK_EQ_INT(touched, 0);
+    station_free(st);
+    char *lines = check_read_file(out);
+    fclose(out);
+    CHECK_HAS(lines, "backup store at 9");
+    CHECK_HAS(lines, "backup_cap_mb");
+    CHECK(check_db_int(r.db_path, "select sum(size) from backup_block") <= 1 << 20);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 0);
+    free(lines);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
+typedef struct db_wait {
+    const char *path;
+    const char *sql;
+    long long at_least;
+} db_wait;
+
+static bool db_reaches(void *ctx)
+{
+    db_wait *w = ctx;
+    return access(w->path, F_OK) == 0 && check_db_int(w->path, w->sql) >= w->at_least;
+}
+
+static int case_sigkill(void)
+{
+    exe();
+    run r;
+    setup(&r, "full");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    bksim_config cfg = {.count = 1, .seed = SEED, .time_scale = 0.5, .modules = mods};
+    char err[300];
+    bksim_server *srv = bksim_start(&cfg, err, sizeof err);
+    REQUIRE_MSG(srv != NULL, "%s", err);
+    const char *argv[] = {trayflash_exe, "flash", "--port", bksim_link_path(srv, 0), "--profile",
+                          r.profile, "--db", r.db_path, NULL};
+    ru_child c;
+    ru_spawn(&c, argv, NULL);
+    /* the first block of the backup is durable and indexed: the backup is under way */
+    db_wait w = {r.db_path, "select count(*) from backup_block", 1};
+    CHECK(check_wait_until(db_reaches, &w, 60000));
+    kill(c.pid, SIGKILL);
+    CHECK_EQ_INT(ru_reap(&c), 128 + SIGKILL);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 0);
+    char *text = calloc(1, 1 << 16);
+    const char *verify[] = {trayflash_exe, "backup", "verify", "--db", r.db_path, NULL};
+    CHECK_EQ_INT(run_program(verify, text, 1 << 16), 0);
+    CHECK_HAS(text, " 0 missing or damaged");
+    /* once the port is seen closed, the next open is the power-cycle it stands for */
+    CHECK_EQ_INT(run_program(argv, text, 1 << 16), 0);
+    CHECK_HAS(text, "PASS");
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 1);
+    CHECK_EQ_INT(run_program(verify, text, 1 << 16), 0);
+    CHECK_HAS(text, " 0 missing or damaged");
+    /* and flashed again, the module is not backed up a second time */
+    CHECK_EQ_INT(run_program(argv, text, 1 << 16), 0);
+    CHECK_HAS(text, "kept already");
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from backup"), 1);
+    free(text);
+    bksim_stop(srv);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
+/* Wipes the RF calibration sector of module i (the damage a restore repairs): a job whose
+ * image is one blank sector there, which the engine erases and does not write. */
+static void wipe_rf_sector(bksim_server *srv, int i)
+{
+    static const uint8_t blank[4096] = {[0 ... 4095] = 0xFF};
+    bk_job_spec spec;
+    memset(&spec, 0, sizeof spec);
+    bk_job_spec_defaults(&spec);
+    spec.n_variants = 1;
+    spec.variants[0] = (bk_variant){.chip = BK_CHIP_BK7231T, .image = blank,
+                                    .image_len = sizeof blank, .offset = 0x1E0000};
+    spec.allow_per_device_write = true;
+    bk_result r;
+    bk_flash_job(bksim_link_path(srv, i), &spec, NULL, &r);
+    REQUIRE_MSG(r.passed, "wiping the RF sector: %s", r.detail);
+}
+
+/* A module whose RF sector was wiped shows no MAC: restored only with --force, which leaves an
+ * audit row; the restore puts the MAC back. */
+static int case_force(void)
+{
+    exe();
+    run r;
+    setup(&r, "device");
+    bksim_module_config mods[1];
+    reel_modules(mods, 1);
+    bksim_config cfg = {.count = 1, .seed = SEED, .time_scale = 0.1, .modules = mods};
+    char err[300];
+    bksim_server *srv = bksim_start(&cfg, err, sizeof err);
+    REQUIRE_MSG(srv != NULL, "%s", err);
+    char *text = calloc(1, 1 << 16);
+    const char *flash[] = {trayflash_exe, "flash", "--port", bksim_link_path(srv, 0), "--profile",
+                           r.profile, "--db", r.db_path, NULL};
+    CHECK_EQ_INT(run_program(flash, text, 1 << 16), 0);
+    uint8_t mac[6], rf[4096];
+    bksim_get_mac(srv, 0, mac);
+    char m[18];
+    bk_mac_format(mac, m, sizeof m);
+    wipe_rf_sector(srv, 0);
+    REQUIRE(bksim_read_flash(srv, 0, 0x1E0000, rf, sizeof rf) == 0);
+    CHECK(!bk_mac_from_rf_cal(rf, sizeof rf, mac));
+    bksim_clear_counts(srv, 0);
+    const char *restore[] = {trayflash_exe, "restore", "--port", bksim_link_path(srv, 0), "--mac",
+                             m, "--db", r.db_path, NULL};
+    CHECK_EQ_INT(run_program(restore, text, 1 << 16), 1);
+    CHECK_HAS(text, "--force");
+    uint16_t erases[BKSIM_SECTORS], programs[BKSIM_SECTORS];
+    bksim_get_sector_counts(srv, 0, erases, programs, BKSIM_SECTORS);
+    int touched = 0;
+    for (unsigned s = 0; s < BKSIM_SECTORS; s++)
+        touched += erases[s] + programs[s];
+    CHECK_EQ_INT(touched, 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from event_log where text like "
+                                         "'restore --force%'"), 0);
+    const char *forced[] = {trayflash_exe, "restore", "--port", bksim_link_path(srv, 0), "--mac",
+                            m, "--db", r.db_path, "--force", NULL};
+    CHECK_EQ_INT(run_program(forced, text, 1 << 16), 0);
+    CHECK_HAS(text, "RESTORED");
+    REQUIRE(bksim_read_flash(srv, 0, 0x1E0000, rf, sizeof rf) == 0);
+    uint8_t back[6];
+    CHECK(bk_mac_from_rf_cal(rf, sizeof rf, back));
+    bksim_get_mac(srv, 0, mac);
+    CHECK(memcmp(back, mac, 6) == 0);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from event_log where level = 'warn' and "
+                                         "text like 'restore --force%'"), 1);
+    CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from attempt where kind = 'restore'"), 2);
+    free(text);
+    bksim_stop(srv);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
+static const check_case cases[] = {
+    {"reel16", case_reel16},
+    {"brownout", case_brownout},
+    {"sigkill", case_sigkill},
+    {"cap", case_cap},
+    {"force", case_force},
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_RUN(argc, argv, cases);
+}
