@@ -6,7 +6,8 @@
  *   lot VALUE        -> ok ... | error WORDS      (an empty VALUE clears it)
  *   operator VALUE   -> ok ... | error WORDS
  *   status           -> ok lot=VALUE operator=VALUE waiting=yes|no
- * The client half-closes after its requests; the server answers each and closes. */
+ * The client half-closes after its requests; the server answers and closes. A lot and an
+ * operator sent together take effect together (one change: no job starts between them). */
 #pragma once
 #include <stddef.h>
 

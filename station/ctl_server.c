@@ -56,28 +56,41 @@ static void reply(int fd, const char *fmt, ...)
             return; /* the client left: nothing to tell */
 }
 
-static void handle_line(ctl_server *c, int fd, char *line)
+/* One request's wishes: a lot and an operator given together take effect together (no job may
+ * start between the two with one new and one old). */
+typedef struct ctl_request {
+    const char *lot, *operator_id;
+    bool status, unknown;
+} ctl_request;
+
+static void parse_line(ctl_request *q, char *line)
+{
+    if (!strncmp(line, "lot ", 4) || !strcmp(line, "lot"))
+        q->lot = line[3] ? line + 4 : "";
+    else if (!strncmp(line, "operator ", 9) || !strcmp(line, "operator"))
+        q->operator_id = line[8] ? line + 9 : "";
+    else if (!strcmp(line, "status"))
+        q->status = true;
+    else
+        q->unknown = true;
+}
+
+static void answer(ctl_server *c, int fd, const ctl_request *q)
 {
     char msg[300];
-    if (!strncmp(line, "lot ", 4) || !strcmp(line, "lot")) {
-        const char *v = line[3] ? line + 4 : "";
-        if (station_set_lot(c->st, v, NULL, msg, sizeof msg) < 0)
+    if (q->unknown)
+        reply(fd, "error unknown request (lot VALUE, operator VALUE, status)");
+    if (q->lot || q->operator_id) {
+        if (station_set_lot(c->st, q->lot, q->operator_id, msg, sizeof msg) < 0)
             reply(fd, "error %s", msg);
         else
             reply(fd, "ok %s", msg);
-    } else if (!strncmp(line, "operator ", 9) || !strcmp(line, "operator")) {
-        const char *v = line[8] ? line + 9 : "";
-        if (station_set_lot(c->st, NULL, v, msg, sizeof msg) < 0)
-            reply(fd, "error %s", msg);
-        else
-            reply(fd, "ok %s", msg);
-    } else if (!strcmp(line, "status")) {
+    }
+    if (q->status) {
         char lot[64], op[64];
         bool waiting;
         station_get_lot(c->st, lot, op, &waiting);
         reply(fd, "ok lot=%s operator=%s waiting=%s", lot, op, waiting ? "yes" : "no");
-    } else {
-        reply(fd, "error unknown request (lot VALUE, operator VALUE, status)");
     }
 }
 
@@ -108,6 +121,7 @@ static void serve(ctl_server *c, int fd)
         reply(fd, "error request longer than %d bytes", CTL_REQUEST_MAX);
         return;
     }
+    ctl_request q = {0};
     for (char *line = buf, *nl; line && *line; line = nl) {
         nl = strchr(line, '\n');
         if (nl)
@@ -116,8 +130,9 @@ static void serve(ctl_server *c, int fd)
         if (n && line[n - 1] == '\r')
             line[n - 1] = 0;
         if (*line)
-            handle_line(c, fd, line);
+            parse_line(&q, line);
     }
+    answer(c, fd, &q);
 }
 
 static void *ctl_main(void *arg)
