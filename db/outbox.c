@@ -209,6 +209,22 @@ int outbox_mark_sent(db *d, const int64_t *ids, int n, double ts)
                    "outbox: marking records sent");
 }
 
+int outbox_prune_sent(db *d, double before_ts, int max)
+{
+    /* oldest ids first: sent rows are the old ones, so the scan stops early */
+    sqlite3_stmt *st = prepare(d, "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+                                  "WHERE sent_ts IS NOT NULL AND sent_ts < ?1 ORDER BY id LIMIT ?2)");
+    if (!st)
+        return -1;
+    sqlite3_bind_double(st, 1, before_ts);
+    sqlite3_bind_int(st, 2, max);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(db_sqlite(d)) : -1;
+    if (rc < 0)
+        db_set_sqlite_errmsg(d, "outbox: forgetting rows sent long ago");
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int outbox_mark_tried(db *d, const int64_t *ids, int n)
 {
     return each_id(d, "UPDATE outbox SET tries = tries + 1 WHERE id = ?1", ids, n, NULL,

@@ -36,6 +36,10 @@ void outbox_batch_free(outbox_batch *b);
 int outbox_mark_sent(db *d, const int64_t *ids, int n, double ts);
 /* Rows the server did not take this time: tries + 1 (they stay queued). */
 int outbox_mark_tried(db *d, const int64_t *ids, int n);
+/* Forgets rows sent before `before_ts` (at most `max` of them, oldest first): the records
+ * themselves stay, and a queue that kept every sent row would grow by a row per attempt for
+ * ever. Returns how many went, -1 on error. */
+int outbox_prune_sent(db *d, double before_ts, int max);
 /* A row the server refuses for good: parked with the reason, out of the queue. */
 int outbox_park(db *d, int64_t id, const char *reason, double ts);
 

@@ -98,11 +98,17 @@ static void count(upstream *u)
     pthread_mutex_unlock(&u->lock);
 }
 
+/* Sent queue rows are kept a week (`sync --status`, a look at what went lately), then forgotten,
+ * an hour's worth of checks apart, at most PRUNE_MAX at a time. */
+#define KEEP_SENT_S (7 * 86400.0)
+#define PRUNE_EVERY_MS (3600 * 1000LL)
+#define PRUNE_MAX 200000
+
 static void *upstream_main(void *arg)
 {
     upstream *u = arg;
     int backoff = 0;
-    long long last_count = 0;
+    long long last_count = 0, last_prune = 0;
     bool away = false;
     char err[512];
     for (;;) {
@@ -130,6 +136,12 @@ static void *upstream_main(void *arg)
             snprintf(text, sizeof text, "central: a record was parked (the server refuses it for "
                      "good; trayflash sync --status lists it): %s", err);
             note(u, true, text);
+        }
+        if (!failed && r.empty && mono_ms() - last_prune >= PRUNE_EVERY_MS) {
+            /* the queue is empty: forget rows sent more than a week ago (their records stay) */
+            if (outbox_prune_sent(u->d, now_s() - KEEP_SENT_S, PRUNE_MAX) < 0)
+                note(u, true, "central: forgetting sent queue rows failed; they are kept");
+            last_prune = mono_ms();
         }
         if (mono_ms() - last_count >= COUNT_EVERY_MS || r.empty || failed) {
             count(u);

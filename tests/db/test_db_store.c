@@ -1,6 +1,7 @@
 /* test_db_store.c - the writer's API: upserts, MAC history linking, the duplicate-MAC flag,
  * db_mark_interrupted, the audit and event tables, and refusals of bad input with words. */
 #include "db_fixture.h"
+#include "outbox.h"
 #include <sqlite3.h>
 #include <string.h>
 
@@ -100,6 +101,21 @@ static void test_outbox(const char *path, db *d)
     REQUIRE_MSG(db_attempt_end(d, id3, &sk) == 0, "%s", db_errmsg(d));
     REQUIRE(scalar_ints(path, "SELECT count(*) FROM attempt WHERE id = ?1 AND outcome = 'skipped' "
                               "AND kind = 'skipped' AND cause IS NULL", 1, &id3) == 1);
+    /* rows sent long ago are forgotten (the records stay), queued and recent ones are kept */
+    outbox_batch ob = {0};
+    REQUIRE(outbox_read(d, 1000, &ob) >= 3);
+    int64_t old_ids[2] = {ob.rec[0].id, ob.rec[1].id}, new_id = ob.rec[2].id;
+    REQUIRE(outbox_mark_sent(d, old_ids, 2, 100.0) == 0);
+    REQUIRE(outbox_mark_sent(d, &new_id, 1, 5000.0) == 0);
+    int64_t total = scalar(path, "SELECT count(*) FROM outbox", NULL);
+    int64_t attempts = scalar(path, "SELECT count(*) FROM attempt", NULL);
+    REQUIRE(outbox_prune_sent(d, 1000.0, 1) == 1); /* at most max a call */
+    REQUIRE(outbox_prune_sent(d, 1000.0, 100) == 1);
+    REQUIRE(outbox_prune_sent(d, 1000.0, 100) == 0);
+    REQUIRE(scalar(path, "SELECT count(*) FROM outbox", NULL) == total - 2);
+    REQUIRE(scalar_ints(path, "SELECT count(*) FROM outbox WHERE id = ?1", 1, &new_id) == 1);
+    REQUIRE(scalar(path, "SELECT count(*) FROM attempt", NULL) == attempts);
+    outbox_batch_free(&ob);
     /* a UUID that is not one is refused with words */
     db_attempt bad = {.uuid = "42", .bay = 1, .start_ts = 1};
     REQUIRE(db_attempt_begin(d, &bad) < 0 && strstr(db_errmsg(d), "UUID") != NULL);
