@@ -73,6 +73,28 @@ typedef struct bench {
     char dir[64], db_path[128], cfg_path[128], profile[600];
 } bench;
 
+/* Stops the station: its lines are all there afterwards. */
+static void bench_stop(bench *b)
+{
+    station_request_stop(b->st);
+    CHECK_EQ_INT(station_wait(b->st), 0);
+    station_free(b->st);
+    hp_lines_finish(&b->lines);
+}
+
+/* After the checks: the lines when one failed, then the adapters, the simulator, the testbed. */
+static void bench_free(bench *b, hp_adapter *ad, int n)
+{
+    if (check_failures())
+        hp_lines_dump(&b->lines, "test failed");
+    for (int i = 0; i < n; i++)
+        hp_adapter_free(&ad[i]);
+    bksim_stop(b->sim);
+    g_object_unref(b->tb);
+    hp_lines_free(&b->lines);
+    hp_rmtree(b->dir);
+}
+
 static void adapter_of(const model_spec *m, fakeport_adapter *a)
 {
     char err[300] = "";
@@ -229,19 +251,9 @@ static int case_rates(void)
               "bay 01 re-plugged should pass at 921600: %s", end >= 0 ? line : "no end line");
     CHECK_EQ_INT(setup_notices(&b, 1), 1);
 
-    station_request_stop(b.st);
-    CHECK_EQ_INT(station_wait(b.st), 0);
-    station_free(b.st);
-    hp_lines_finish(&b.lines);
+    bench_stop(&b);
     check_db(&b);
-    if (check_failures())
-        hp_lines_dump(&b.lines, "test failed");
-    for (int i = 0; i < N_MODELS; i++)
-        hp_adapter_free(&ad[i]);
-    bksim_stop(b.sim);
-    g_object_unref(b.tb);
-    hp_lines_free(&b.lines);
-    hp_rmtree(b.dir);
+    bench_free(&b, ad, N_MODELS);
     return CHECK_DONE();
 }
 
@@ -295,19 +307,9 @@ static int case_reset_presets(void)
         CHECK_MSG(unused == 1, "bay %02d: the line not wired to CEN rose %d times", i + 1, unused);
         CHECK_MSG(used >= 2, "bay %02d: CEN was pulsed %d times (open included)", i + 1, used);
     }
-    station_request_stop(b.st);
-    CHECK_EQ_INT(station_wait(b.st), 0);
-    station_free(b.st);
-    hp_lines_finish(&b.lines);
+    bench_stop(&b);
     CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
-    if (check_failures())
-        hp_lines_dump(&b.lines, "test failed");
-    for (int i = 0; i < 3; i++)
-        hp_adapter_free(&ad[i]);
-    bksim_stop(b.sim);
-    g_object_unref(b.tb);
-    hp_lines_free(&b.lines);
-    hp_rmtree(b.dir);
+    bench_free(&b, ad, 3);
     return CHECK_DONE();
 }
 
@@ -391,19 +393,9 @@ static int case_app_reboot(void)
     bksim_get_stats(b.sim, hp_adapter_sim_idx(&ad[1]), &s2);
     CHECK_MSG(s1.app_reboots >= 1, "bay 01's module was never asked to reboot");
     CHECK_EQ_INT(s2.app_reboots, 0);
-    station_request_stop(b.st);
-    CHECK_EQ_INT(station_wait(b.st), 0);
-    station_free(b.st);
-    hp_lines_finish(&b.lines);
+    bench_stop(&b);
     CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
-    if (check_failures())
-        hp_lines_dump(&b.lines, "test failed");
-    for (int i = 0; i < 2; i++)
-        hp_adapter_free(&ad[i]);
-    bksim_stop(b.sim);
-    g_object_unref(b.tb);
-    hp_lines_free(&b.lines);
-    hp_rmtree(b.dir);
+    bench_free(&b, ad, 2);
     return CHECK_DONE();
 }
 
@@ -667,21 +659,11 @@ static int case_hub_power(void)
     CHECK_MSG(hub_wait(&hub, 1, false, offs1 + 1, 10000), "bay 01's port stayed on after its "
               "adapter was removed");
 
-    station_request_stop(b.st);
-    CHECK_EQ_INT(station_wait(b.st), 0);
-    station_free(b.st);
-    hp_lines_finish(&b.lines);
+    bench_stop(&b);
     CHECK_EQ_INT(hp_lines_count(&b.lines, "power-cycle the module now", NULL, NULL), 0);
     CHECK_EQ_INT(hp_lines_count(&b.lines, " setup: ", NULL, NULL), 0);
-    if (check_failures())
-        hp_lines_dump(&b.lines, "test failed");
     hub_stop(&hub);
-    for (int i = 0; i < 4; i++)
-        hp_adapter_free(&ad[i]);
-    bksim_stop(b.sim);
-    g_object_unref(b.tb);
-    hp_lines_free(&b.lines);
-    hp_rmtree(b.dir);
+    bench_free(&b, ad, 4);
     return CHECK_DONE();
 }
 
@@ -762,22 +744,13 @@ static int case_hub_trap(void)
     CHECK_MSG(end >= 0 && strstr(line, " PASS 100% PASS "), "bay 01 is not the module's fault: "
               "%s", end >= 0 ? line : "no end line");
     CHECK_MSG(hub_offs(&hub, 4) >= 1, "the station never switched the port off");
-    station_request_stop(b.st);
-    CHECK_EQ_INT(station_wait(b.st), 0);
-    station_free(b.st);
-    hp_lines_finish(&b.lines);
+    bench_stop(&b);
     CHECK_EQ_INT(hp_lines_count(&b.lines, " bay 01 warn ", " setup: the module still answers "
                                 "with its hub port off", NULL), 1);
     CHECK_EQ_INT(check_db_int(b.db_path, "select count(*) from attempt where outcome = 'pass'"),
                  1);
-    if (check_failures())
-        hp_lines_dump(&b.lines, "test failed");
     hub_stop(&hub);
-    hp_adapter_free(&ad);
-    bksim_stop(b.sim);
-    g_object_unref(b.tb);
-    hp_lines_free(&b.lines);
-    hp_rmtree(b.dir);
+    bench_free(&b, &ad, 1);
     return CHECK_DONE();
 }
 

@@ -246,6 +246,30 @@ static bool attempt_arrived(void *ctx)
     return ok;
 }
 
+/* What 60-trayflash.rules does to the adapter's tty (root:dialout 0660); and the testbed
+ * (umockdev's /sys, /dev and sockets) to the user: see the comment on top. */
+static void tty_as_the_rule_leaves_it(const char *root)
+{
+    char node[300], slave[300];
+    snprintf(node, sizeof node, "%s/dev/ttyUSB0", root);
+    ssize_t n = readlink(node, slave, sizeof slave - 1);
+    REQUIRE_MSG(n > 0, "%s is not a link to a pty", node);
+    slave[n] = '\0';
+    REQUIRE_MSG(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
+    REQUIRE_MSG(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
+}
+
+/* A fresh module on a fresh adapter, its tty as the rule leaves it. */
+static void replug(hp_adapter *ad, UMockdevTestbed *tb, bksim_server *sim, fakeport_adapter *a,
+                   const char *root)
+{
+    char err[300];
+    hp_adapter_free(ad);
+    memset(ad, 0, sizeof *ad);
+    REQUIRE_MSG(hp_adapter_plug(ad, tb, sim, a, NULL, err, sizeof err) == 0, "%s", err);
+    tty_as_the_rule_leaves_it(root);
+}
+
 /* 3: the credentials, read as the unit's user. */
 static void check_credentials(const char *creds)
 {
@@ -357,14 +381,7 @@ int main(int argc, char **argv)
     gchar *tb_root = umockdev_testbed_get_root_dir(tb); /* transfer full */
     snprintf(root, sizeof root, "%s", tb_root);
     g_free(tb_root);
-    char node[300], slave[300];
-    snprintf(node, sizeof node, "%s/dev/ttyUSB0", root);
-    ssize_t n = readlink(node, slave, sizeof slave - 1);
-    REQUIRE_MSG(n > 0, "%s is not a link to a pty", node);
-    slave[n] = '\0';
-    REQUIRE_MSG(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
-    /* the testbed (umockdev's /sys, /dev and sockets) to the user: see the comment on top */
-    REQUIRE_MSG(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
+    tty_as_the_rule_leaves_it(root);
 
     /* 2 first: without dialout the adapter's tty is shut */
     run denied = {.tf = bin, .cfg = cfg, .state = state, .creds = creds};
@@ -384,14 +401,7 @@ int main(int argc, char **argv)
     printf("without dialout: exit %d; the station said: %s\n", rc, why);
 
     /* 1: as the unit runs it; a fresh module on a fresh adapter */
-    hp_adapter_free(&ad);
-    memset(&ad, 0, sizeof ad);
-    REQUIRE_MSG(hp_adapter_plug(&ad, tb, sim, &a, NULL, err, sizeof err) == 0, "%s", err);
-    n = readlink(node, slave, sizeof slave - 1);
-    REQUIRE_MSG(n > 0, "%s", node);
-    slave[n] = '\0';
-    REQUIRE_MSG(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
-    REQUIRE_MSG(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
+    replug(&ad, tb, sim, &a, root);
     unlink(denied.db);
     run unit = {.tf = bin, .cfg = cfg, .state = state, .creds = creds};
     start_station(&unit, true);
@@ -440,14 +450,7 @@ int main(int argc, char **argv)
                  "[station]\nname = service-test\nprofile = %s\npool_size = 2\ncentral = %s\n\n"
                  "[bay 1]\npath = %s\n", prof, central, idp);
         write_file(cfg, cfg_text, 0644);
-        hp_adapter_free(&ad);
-        memset(&ad, 0, sizeof ad);
-        REQUIRE_MSG(hp_adapter_plug(&ad, tb, sim, &a, NULL, err, sizeof err) == 0, "%s", err);
-        n = readlink(node, slave, sizeof slave - 1);
-        REQUIRE_MSG(n > 0, "%s", node);
-        slave[n] = '\0';
-        REQUIRE_MSG(chown(slave, 0, user.dialout) == 0 && chmod(slave, 0660) == 0, "%s", slave);
-        REQUIRE_MSG(nftw(root, chown_to_user, 16, FTW_PHYS) == 0, "chown %s", root);
+        replug(&ad, tb, sim, &a, root);
         unlink(unit.db);
         run up = {.tf = bin, .cfg = cfg, .state = state, .creds = creds2};
         start_station(&up, true);
