@@ -14,23 +14,17 @@
 #include <unistd.h>
 #include "bk_job.h"
 #include "bksim.h"
+#include "tf_file.h"
 
+/* The whole file (tf_file_read: a regular file, at most 16 MiB); NULL with words on stderr. */
 static uint8_t *load_file(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *buf = NULL, err[300];
+    if (tf_file_read(path, 16u << 20, &buf, len, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
         return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc((size_t)n);
-    if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-        free(b);
-        b = NULL;
     }
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    return (uint8_t *)buf;
 }
 
 static uint8_t *random_image(size_t len)
