@@ -137,6 +137,15 @@ static void write_files(bench *b)
     REQUIRE_MSG(fclose(f) == 0, "%s", b->cfg_path);
 }
 
+/* A scratch folder named for the case, its database path, the profile and station files. */
+static void bench_init(bench *b, const char *name)
+{
+    memset(b, 0, sizeof *b);
+    REQUIRE_MSG(hp_tempdir(b->dir, sizeof b->dir, name) == 0, "mkdtemp");
+    snprintf(b->db_path, sizeof b->db_path, "%s/t.db", b->dir);
+    write_files(b);
+}
+
 static void plug(bench *b, hp_adapter *h, const model_spec *m)
 {
     fakeport_adapter a;
@@ -208,11 +217,8 @@ static void check_db(bench *b)
 static int case_rates(void)
 {
     bench b;
-    memset(&b, 0, sizeof b);
     char err[512];
-    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "adapters") == 0, "mkdtemp");
-    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
-    write_files(&b);
+    bench_init(&b, "adapters");
     b.tb = umockdev_testbed_new(); /* before the station's monitor exists */
     REQUIRE_MSG(b.tb, "umockdev_testbed_new");
     bksim_config sc = {.count = 0, .seed = 17, .time_scale = 0.5};
@@ -262,11 +268,8 @@ static void edit_config(bench *b, const char *extra, const char *bay2);
 static int case_reset_presets(void)
 {
     bench b;
-    memset(&b, 0, sizeof b);
     char err[512];
-    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "presets") == 0, "mkdtemp");
-    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
-    write_files(&b);
+    bench_init(&b, "presets");
     /* the station's sequence, and two bays of their own */
     edit_config(&b, "reset = rts-cen\n", "reset = dtr-cen\n");
     FILE *f = fopen(b.cfg_path, "a");
@@ -340,11 +343,8 @@ static void edit_config(bench *b, const char *extra, const char *bay2)
 static int case_app_reboot(void)
 {
     bench b;
-    memset(&b, 0, sizeof b);
     char err[512];
-    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "appreboot") == 0, "mkdtemp");
-    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
-    write_files(&b);
+    bench_init(&b, "appreboot");
     /* bay 02's profile: the same without app_reboot */
     char plain[700], cmd[1600];
     snprintf(plain, sizeof plain, "%s/plain.ini", b.dir);
@@ -603,11 +603,8 @@ static void write_power_config(bench *b)
 static int case_hub_power(void)
 {
     bench b;
-    memset(&b, 0, sizeof b);
     char err[512];
-    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "hub") == 0, "mkdtemp");
-    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
-    write_files(&b);
+    bench_init(&b, "hub");
     write_power_config(&b);
     b.tb = umockdev_testbed_new();
     REQUIRE_MSG(b.tb, "umockdev_testbed_new");
@@ -706,11 +703,8 @@ static bool link_by_hand(const char *devnode)
 static int case_hub_trap(void)
 {
     bench b;
-    memset(&b, 0, sizeof b);
     char err[512];
-    REQUIRE_MSG(hp_tempdir(b.dir, sizeof b.dir, "hubtrap") == 0, "mkdtemp");
-    snprintf(b.db_path, sizeof b.db_path, "%s/t.db", b.dir);
-    write_files(&b);
+    bench_init(&b, "hubtrap");
     FILE *f = fopen(b.cfg_path, "w");
     REQUIRE(f);
     fakeport_adapter a;
