@@ -14,6 +14,7 @@
 #include "report_summary.h"
 #include <libpq-fe.h>
 #include <sqlite3.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,7 @@ static int triggers_on(sqlite3 *sq, triggers *t)
 /* Rows as the station writes them, inserted directly (one prepared statement, one transaction): the
  * store's per-attempt API would time the writer, not the report. A bulk load: the summary triggers
  * are dropped for the insert, the summaries filled from the rows in one statement each (what
- * migration 7 does for an old file), and the triggers made again, in the same transaction. UUIDs
+ * migrations 7 and 9 do for an old file), and the triggers made again, in the same transaction. UUIDs
  * are sequential (a random key's index costs the writer, not the report). */
 static int build_db(const char *path, long n)
 {
@@ -162,7 +163,8 @@ static int build_db(const char *path, long n)
     }
     sqlite3_finalize(ins);
     if (sqlite3_exec(sq, "INSERT INTO attempt_cell " CELL_REBUILD_SELECT "; INSERT INTO module_span "
-                         SPAN_REBUILD_SELECT "; INSERT INTO pass_hist " HIST_REBUILD_SELECT ";", 0, 0, 0) != SQLITE_OK || triggers_on(sq, &trig) < 0 ||
+                         SPAN9_REBUILD_SELECT "; INSERT INTO pass_hist " HIST_REBUILD_SELECT "; "
+                         "INSERT INTO attempt_quarter " QUARTER_REBUILD_SELECT ";", 0, 0, 0) != SQLITE_OK || triggers_on(sq, &trig) < 0 ||
         sqlite3_exec(sq, "COMMIT", 0, 0, 0) != SQLITE_OK) {
         fprintf(stderr, "bench: %s\n", sqlite3_errmsg(sq));
         return -1;
@@ -231,6 +233,13 @@ static int build_factory(const char *url, long n)
     return ok ? 0 : -1;
 }
 
+/* The dashboard asks from the local midnight, a whole quarter-hour in every zone in use: the
+ * benchmark asks the last 24 hours from such a moment, a day's worth of attempts. */
+static double today_start(double end)
+{
+    return ceil((end - 86400) / 900) * 900;
+}
+
 /* One measurement in this (fresh) process: prints seconds and peak MB. */
 static int measure(const char *what, const char *path, const char *pg, long n, int stations)
 {
@@ -243,17 +252,34 @@ static int measure(const char *what, const char *path, const char *pg, long n, i
     char err[512];
     double t0 = now_s();
     int modules = 0;
+    if (!strcmp(what, "today-warm") && !pg) {
+        /* the dashboard's case: a handle kept open, the question asked again (the mean of ten) */
+        db *d;
+        int pass = 0, fail = 0;
+        double fpy;
+        if (db_open(path, true, &d, err, sizeof err) < 0 || report_yield_since(d, today_start(end), &pass, &fail, &fpy) < 0)
+            return 1;
+        t0 = now_s();
+        for (int k = 0; k < 10; k++)
+            if (report_yield_since(d, today_start(end), &pass, &fail, &fpy) < 0)
+                return 1;
+        modules = pass + fail;
+        db_close(d);
+        printf("| sqlite | %ld | %d | today, warm (mean of 10) | %.4f | | | %d |\n", n, stations, (now_s() - t0) / 10,
+               modules);
+        return 0;
+    }
     if (!strcmp(what, "today") && !pg) {
         db *d;
         int pass, fail;
         double fpy;
-        if (db_open(path, true, &d, err, sizeof err) < 0 || report_yield_since(d, end - 86400 + 60, &pass, &fail, &fpy) < 0)
+        if (db_open(path, true, &d, err, sizeof err) < 0 || report_yield_since(d, today_start(end), &pass, &fail, &fpy) < 0)
             return 1;
         modules = pass + fail;
         db_close(d);
     } else {
         if (!strcmp(what, "today"))
-            f.since = end - 86400 + 60;
+            f.since = today_start(end);
         report *r;
         db *d = NULL;
         if (pg ? report_build_pg(pg, &f, NULL, &r, err, sizeof err) < 0
@@ -357,6 +383,18 @@ int main(int argc, char **argv)
             if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return 1;
             fprintf(stderr, "built %ld attempts in %.1f s\n", n, now_s() - t0);
+        } else {
+            /* a file kept from an older schema: opened read-write once, as the station would, which
+             * migrates it (and times what a station in the field pays once) */
+            char err[512];
+            db *d;
+            double t0 = now_s();
+            if (db_open(path, false, &d, err, sizeof err) < 0) {
+                fprintf(stderr, "bench: %s\n", err);
+                return 1;
+            }
+            db_close(d);
+            fprintf(stderr, "opened %s read-write in %.1f s\n", path, now_s() - t0);
         }
         if (pg) {
             char err[512];
@@ -368,8 +406,8 @@ int main(int argc, char **argv)
             }
             db_close(d);
         }
-        const char *what[] = {"full", "shift", "today"};
-        for (int w = 0; w < 3; w++)
+        const char *what[] = {"full", "shift", "today", "today-warm"};
+        for (int w = 0; w < (pg ? 3 : 4); w++)
             if (run_child(self, what[w], path, pg, n, 1) < 0)
                 return 1;
         if (!keep) {

@@ -65,6 +65,27 @@
     "INSERT INTO module_span SELECT a.mac, count(*), min(a.end_ts), max(a.end_ts) FROM attempt a " \
     "WHERE a.mac = " r ".mac AND " SPAN_COUNTED("a") " GROUP BY a.mac;\n"
 
+/* ---- schema 9: the dashboard's summaries (report_summary.h) ----
+ * attempt_quarter: a counted attempt added to or taken from its quarter-hour; a quarter emptied goes.
+ * module_span: SPAN9_REDO recomputes a MAC's row from attempt_by_mac_end as SPAN_REDO did, with its
+ * passes and whether its first attempt (by start, then id) passed. */
+#define QUARTER_ADD(r)                                                                            \
+    "INSERT INTO attempt_quarter (qs, n, passes) VALUES (" QUARTER_QS(r) ", 1, "                  \
+    "CASE WHEN " r ".outcome = 'pass' THEN 1 ELSE 0 END) ON CONFLICT (qs) DO UPDATE SET n = n + 1, " \
+    "passes = passes + excluded.passes;\n"
+#define QUARTER_SUB(r)                                                                            \
+    "UPDATE attempt_quarter SET n = n - 1, passes = passes - CASE WHEN " r ".outcome = 'pass' THEN 1 ELSE 0 END " \
+    "WHERE qs = " QUARTER_QS(r) ";\n"                                                             \
+    "DELETE FROM attempt_quarter WHERE qs = " QUARTER_QS(r) " AND n <= 0;\n"
+#define QUARTER_COLUMNS "end_ts, outcome, cause, kind"
+#define SPAN9_REDO(r)                                                                             \
+    "DELETE FROM module_span WHERE mac = " r ".mac;\n"                                            \
+    "INSERT INTO module_span (mac, n, first_end, last_end, passes, first_ok) SELECT a.mac, count(*), " \
+    "min(a.end_ts), max(a.end_ts), sum(CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END), "          \
+    "(SELECT CASE WHEN b.outcome = 'pass' THEN 1 ELSE 0 END FROM attempt b WHERE b.mac = " r ".mac AND " \
+    SPAN_COUNTED("b") " ORDER BY b.start_ts, b.id LIMIT 1) FROM attempt a "                        \
+    "WHERE a.mac = " r ".mac AND " SPAN_COUNTED("a") " GROUP BY a.mac;\n"
+
 static const char *const migrations[] = {
     /* 1: the first schema. */
     "CREATE TABLE station (\n"
@@ -424,6 +445,46 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (backup_id, addr)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX backup_range_by_block ON backup_range (sha256);\n",
+    /* 9: the dashboard's "today" at any size (issue 19): the counted attempts per quarter-hour, and
+     * per MAC its passes and first attempt's result, so that a period's modules are read from one
+     * row per quarter-hour and one per returning MAC (report.c, totals_sql). module_span is made
+     * again with the new columns (its triggers with it); module_span_multi gives way to an index
+     * that holds every column the dashboard reads of a span. */
+    "CREATE TABLE attempt_quarter (\n"
+    "  qs REAL PRIMARY KEY,\n"
+    "  n INTEGER NOT NULL,\n"
+    "  passes INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER attempt_quarter_ins AFTER INSERT ON attempt WHEN " SPAN_COUNTED("NEW") " BEGIN\n"
+    QUARTER_ADD("NEW") "END;\n"
+    "CREATE TRIGGER attempt_quarter_del AFTER DELETE ON attempt WHEN " SPAN_COUNTED("OLD") " BEGIN\n"
+    QUARTER_SUB("OLD") "END;\n"
+    "CREATE TRIGGER attempt_quarter_upd_old AFTER UPDATE OF " QUARTER_COLUMNS " ON attempt WHEN "
+    SPAN_COUNTED("OLD") " BEGIN\n" QUARTER_SUB("OLD") "END;\n"
+    "CREATE TRIGGER attempt_quarter_upd_new AFTER UPDATE OF " QUARTER_COLUMNS " ON attempt WHEN "
+    SPAN_COUNTED("NEW") " BEGIN\n" QUARTER_ADD("NEW") "END;\n"
+    "INSERT INTO attempt_quarter " QUARTER_REBUILD_SELECT ";\n"
+    "DROP TRIGGER module_span_ins;\n"
+    "DROP TRIGGER module_span_del;\n"
+    "DROP TRIGGER module_span_upd;\n"
+    "DROP TABLE module_span;\n"
+    "CREATE TABLE module_span (\n"
+    "  mac TEXT PRIMARY KEY,\n"
+    "  n INTEGER NOT NULL,\n"
+    "  first_end REAL NOT NULL,\n"
+    "  last_end REAL NOT NULL,\n"
+    "  passes INTEGER NOT NULL,\n"
+    "  first_ok INTEGER NOT NULL\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX module_span_recent ON module_span (last_end, first_end, n, passes, first_ok) WHERE n > 1;\n"
+    "CREATE TRIGGER module_span_ins AFTER INSERT ON attempt WHEN coalesce(NEW.mac, '') <> '' BEGIN\n"
+    SPAN9_REDO("NEW") "END;\n"
+    "CREATE TRIGGER module_span_del AFTER DELETE ON attempt WHEN coalesce(OLD.mac, '') <> '' BEGIN\n"
+    SPAN9_REDO("OLD") "END;\n"
+    "CREATE TRIGGER module_span_upd AFTER UPDATE OF mac, start_ts, end_ts, outcome, cause, kind ON attempt "
+    "  WHEN coalesce(OLD.mac, '') <> '' OR coalesce(NEW.mac, '') <> '' BEGIN\n"
+    SPAN9_REDO("OLD") SPAN9_REDO("NEW") "END;\n"
+    "INSERT INTO module_span " SPAN9_REBUILD_SELECT ";\n",
 };
 
 int db_schema_latest(void)

@@ -134,6 +134,20 @@ static const char multi_sql[] =
     "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s, a.duplicate_mac FROM attempt a WHERE " COUNTED
     "AND a.mac IN (%s) ORDER BY a.mac";
 
+/* The dashboard's question (a period's modules, passes and first passes; no filter, no grouping) on
+ * a file of schema 9: the counted attempts of the whole quarter-hours [?9, ?10) from attempt_quarter
+ * and those of the edges one by one; then the MACs with several attempts, from module_span: those
+ * whose every counted attempt ends in the period summed as they are (span_inside_sql), and only those
+ * with attempts on both sides of an end of the period read whole (MULTI_CROSSING, through multi_sql). */
+static const char quarter_totals_sql[] =
+    "SELECT sum(u.n), sum(u.p) FROM (SELECT 1 AS n, " PASSED " AS p FROM attempt a WHERE " EDGES "AND " COUNTED_ONLY
+    "UNION ALL SELECT q.n, q.passes FROM attempt_quarter q WHERE q.qs >= ?9 AND q.qs < ?10) u";
+static const char span_inside_sql[] =
+    "SELECT count(*), sum(s.n), sum(s.passes), sum(s.first_ok), sum(CASE WHEN s.passes > 0 THEN 1 ELSE 0 END) "
+    "FROM module_span s WHERE s.n > 1 AND s.last_end >= ?1 AND s.last_end < ?2 AND s.first_end >= ?1";
+#define MULTI_CROSSING                                                                            \
+    "SELECT mac FROM module_span WHERE n > 1 AND last_end >= ?1 AND first_end < ?2 AND (first_end < ?1 OR last_end >= ?2)"
+
 static const char causes_sql[] =
     "%sSELECT %s, coalesce(a.cause, ''), sum(a.n) FROM u a WHERE " COUNTED_ONLY
     "AND a.outcome <> 'pass' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
@@ -371,7 +385,7 @@ typedef struct build {
     int n_failed, cap_failed;
     int64_t failed_total;
     bool by_day;
-    bool summary;   /* the backend keeps attempt_cell and module_span */
+    int summary;    /* what the backend keeps: REPORT_SUMMARY_* (report_backend.h) */
     bool totals_only;
     mac_map failed_macs; /* the MACs with several attempts and a failure: their list figures */
     const report_options *stream;  /* on_failed given: failed rows go there, not into failed */
@@ -626,7 +640,7 @@ static int flush_mac(build *bd, mac_rows *m)
         cross_station(bd->r, m);
     if (m->n && !bd->totals_only && note_failed_mac(bd, m) < 0)
         return -1;
-    for (int d = 0; d <= DIM_TOTAL && m->n; d++) {
+    for (int d = bd->totals_only ? DIM_TOTAL : 0; d <= DIM_TOTAL && m->n; d++) {
         mrow_sort c = {m->v, d};
         for (int i = 0; i < m->n; i++)
             m->order[i] = i;
@@ -1124,6 +1138,47 @@ static int run(build *bd, const char *sql, const rb_param *p, int np, int (*cb)(
     return b->ops->query(b->be, sql, p, np, cb, ctx, err, errlen);
 }
 
+static int on_quarter_totals(void *ctx, const rb_row *row)
+{
+    build *bd = ctx;
+    bd->total.attempts += row->ops->i64(row, 0);
+    bd->total.pass += row->ops->i64(row, 1);
+    return 0;
+}
+
+/* The MACs whose counted attempts all fall in the period: each one module, as its span row says. */
+static int on_span_inside(void *ctx, const rb_row *row)
+{
+    acc *a = &((build *)ctx)->total;
+    a->m_first += row->ops->i64(row, 0);
+    a->m_rows += row->ops->i64(row, 1);
+    a->m_pass += row->ops->i64(row, 2);
+    a->m_first_ok += row->ops->i64(row, 3);
+    a->m_any_ok += row->ops->i64(row, 4);
+    return 0;
+}
+
+static bool unfiltered(const report_filter *f)
+{
+    return !f->profile && f->bay < 0 && !f->station && !f->line && !f->lot && !f->operator_id;
+}
+
+/* The totals alone from schema 9's summaries (quarter_totals_sql); a few rows whatever the history. */
+static int run_quarter_totals(build *bd, const rb_param *p, int np, char *err, size_t errlen)
+{
+    char sql[sizeof multi_sql + sizeof MULTI_CROSSING + 64];
+    snprintf(sql, sizeof sql, multi_sql, TOTAL_KEYS, MULTI_CROSSING);
+    multi_ctx mc = {.bd = bd};
+    int rc = run(bd, quarter_totals_sql, p, np, on_quarter_totals, bd, err, errlen);
+    rc = rc ? rc : run(bd, span_inside_sql, p, np, on_span_inside, bd, err, errlen);
+    rc = rc ? rc : run(bd, sql, p, np, on_multi, &mc, err, errlen);
+    rc = rc ? rc : flush_mac(bd, &mc.m);
+    free(mc.m.v);
+    free(mc.m.order);
+    free(mc.m.mac);
+    return rc;
+}
+
 /* cells_sql, multi_sql and causes_sql with the units and the bucket expression in. */
 static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, bool totals_only, char *err,
                      size_t errlen)
@@ -1221,7 +1276,9 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
     /* the totals have no buckets: the summary serves them in any zone */
     summed_range(p, f, bd->summary && (totals_only || zone_fits_quarters(z)));
     int np = bucket_params(p, z, bd->by_day);
-    if (run_cells(bd, p, np, z, totals_only, err, errlen) < 0)
+    if (totals_only && bd->summary >= REPORT_SUMMARY_QUARTERS && unfiltered(f)
+            ? run_quarter_totals(bd, p, P_FILTER, err, errlen) < 0
+            : run_cells(bd, p, np, z, totals_only, err, errlen) < 0)
         goto done;
     if (!totals_only) {
         if (bd->timed > P95_EXACT_MAX && bd->summary) {
@@ -1343,7 +1400,7 @@ int report_build_on(const report_backend *b, const report_filter *f, const repor
     build bd = {.b = b, .r = r, .stream = o->on_failed ? o : NULL, .totals_only = totals_only};
     int rc = b->ops->begin(b->be, o->tz, err, errlen);
     if (rc == 0) {
-        bd.summary = b->ops->has_summary(b->be);
+        bd.summary = b->ops->summary(b->be);
         rc = run_queries(&bd, f, o, totals_only, err, errlen);
         b->ops->end(b->be);
     }

@@ -19,6 +19,10 @@ typedef struct rb_param {
     const char *s;
 } rb_param;
 
+/* REPORT_SUMMARY_CELLS: attempt_cell, module_span and pass_hist (station schema 7);
+ * REPORT_SUMMARY_QUARTERS: also attempt_quarter and module_span's passes and first_ok (schema 9). */
+enum { REPORT_SUMMARY_NONE, REPORT_SUMMARY_CELLS, REPORT_SUMMARY_QUARTERS };
+
 typedef struct rb_row rb_row;     /* one result row, valid during the callback only */
 
 typedef struct report_backend_ops {
@@ -27,9 +31,10 @@ typedef struct report_backend_ops {
      * where the server has one (PostgreSQL's TimeZone); NULL for the default. */
     int (*begin)(void *be, const char *tz, char *err, size_t errlen);
     void (*end)(void *be);
-    /* Whether the database keeps the report's summaries (attempt_cell, module_span: a station file
-     * of schema 7 always; a central store when its schema has them), asked within the snapshot. */
-    bool (*has_summary)(void *be);
+    /* Which of the report's summaries the database keeps (REPORT_SUMMARY_*), asked within the
+     * snapshot: a station file keeps them all (it is opened only at the current schema); a central
+     * store what its migrations made. */
+    int (*summary)(void *be);
     /* Runs sql with the params, calling on_row for each row (a non-zero return stops with it). */
     int (*query)(void *be, const char *sql, const rb_param *p, int np,
                  int (*on_row)(void *ctx, const rb_row *row), void *ctx, char *err, size_t errlen);

@@ -67,13 +67,18 @@ static void pg_end(void *be)
     exec_ok(((pg_be *)be)->c, "COMMIT", err, sizeof err);
 }
 
-static bool pg_has_summary(void *be)
+static int pg_summary(void *be)
 {
-    PGresult *res = PQexec(((pg_be *)be)->c, "SELECT to_regclass('attempt_cell') IS NOT NULL "
-                                             "AND to_regclass('module_span') IS NOT NULL");
-    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't';
+    PGresult *res = PQexec(((pg_be *)be)->c,
+                           "SELECT to_regclass('attempt_cell') IS NOT NULL AND to_regclass('module_span') IS NOT NULL, "
+                           "to_regclass('attempt_quarter') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                           "information_schema.columns WHERE table_name = 'module_span' AND column_name = 'first_ok' "
+                           "AND table_schema = current_schema())");
+    int level = REPORT_SUMMARY_NONE;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't')
+        level = PQgetvalue(res, 0, 1)[0] == 't' ? REPORT_SUMMARY_QUARTERS : REPORT_SUMMARY_CELLS;
     PQclear(res);
-    return yes;
+    return level;
 }
 
 /* The dialect: PostgreSQL numbers its placeholders $N where SQLite takes ?N. */
@@ -176,7 +181,7 @@ static int64_t pg_i64(const rb_row *r, int col)
 }
 
 static const report_backend_ops report_pg_ops = {
-    "postgresql", pg_begin, pg_end, pg_has_summary, pg_query, pg_is_null, pg_dbl, pg_i64, pg_text,
+    "postgresql", pg_begin, pg_end, pg_summary, pg_query, pg_is_null, pg_dbl, pg_i64, pg_text,
 };
 
 static PGconn *pg_connect(const char *conninfo, char *err, size_t errlen)

@@ -22,10 +22,10 @@ static void sq_end(void *be)
     sqlite3_exec(db_sqlite(be), "COMMIT", 0, 0, 0);
 }
 
-static bool sq_has_summary(void *be)
+static int sq_summary(void *be)
 {
-    (void)be; /* schema 7 made them; a file is opened only at the current version */
-    return true;
+    (void)be; /* schemas 7 and 9 made them; a file is opened only at the current version */
+    return REPORT_SUMMARY_QUARTERS;
 }
 
 static void bind(sqlite3_stmt *st, int i, const rb_param *p)
@@ -74,7 +74,7 @@ static const char *sq_text(const rb_row *r, int col)
 }
 
 static const report_backend_ops sqlite_ops = {
-    "sqlite", sq_begin, sq_end, sq_has_summary, sq_query, sq_is_null, sq_dbl, sq_i64, sq_text,
+    "sqlite", sq_begin, sq_end, sq_summary, sq_query, sq_is_null, sq_dbl, sq_i64, sq_text,
 };
 
 report_backend report_backend_sqlite(struct db *d)

@@ -10,6 +10,7 @@
 #include "report.h"
 #include "report_backend.h"
 #include "report_summary.h"
+#include <math.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <time.h>
@@ -81,7 +82,8 @@ static void summaries_match(sqlite3 *sq, const char *when)
     exec(sq, "DROP TABLE IF EXISTS temp.cell_now; DROP TABLE IF EXISTS temp.span_now;"
              "CREATE TEMP TABLE cell_now AS SELECT * FROM attempt_cell WHERE 0;"
              "INSERT INTO cell_now " CELL_REBUILD_SELECT ";"
-             "CREATE TEMP TABLE span_now AS " SPAN_REBUILD_SELECT ";"
+             "CREATE TEMP TABLE span_now AS " SPAN9_REBUILD_SELECT ";"
+             "DROP TABLE IF EXISTS temp.quarter_now; CREATE TEMP TABLE quarter_now AS " QUARTER_REBUILD_SELECT ";"
              "DROP TABLE IF EXISTS temp.hist_now; CREATE TEMP TABLE hist_now AS " HIST_REBUILD_SELECT ";");
     static const char same_cell[] =
         "r.qs = c.qs AND r.station_id IS c.station_id AND r.profile_id IS c.profile_id AND r.bay = c.bay "
@@ -99,6 +101,9 @@ static void summaries_match(sqlite3 *sq, const char *when)
     CHECK_MSG(scalar(sq, "SELECT count(*) FROM (SELECT * FROM module_span EXCEPT SELECT * FROM span_now)") == 0 &&
                   scalar(sq, "SELECT count(*) FROM (SELECT * FROM span_now EXCEPT SELECT * FROM module_span)") == 0,
               "%s: module_span differs from the attempts", when);
+    CHECK_MSG(scalar(sq, "SELECT count(*) FROM (SELECT * FROM attempt_quarter EXCEPT SELECT * FROM quarter_now)") == 0 &&
+                  scalar(sq, "SELECT count(*) FROM (SELECT * FROM quarter_now EXCEPT SELECT * FROM attempt_quarter)") == 0,
+              "%s: attempt_quarter differs from the attempts", when);
     CHECK_MSG(scalar(sq, "SELECT count(*) FROM (SELECT * FROM pass_hist EXCEPT SELECT * FROM hist_now)") == 0 &&
                   scalar(sq, "SELECT count(*) FROM (SELECT * FROM hist_now EXCEPT SELECT * FROM pass_hist)") == 0,
               "%s: pass_hist differs from the attempts", when);
@@ -110,10 +115,10 @@ static void summaries_match(sqlite3 *sq, const char *when)
 
 static const report_backend_ops *sqlite_ops;
 static report_backend_ops raw_ops;
-static bool no_summary(void *be)
+static int no_summary(void *be)
 {
     (void)be;
-    return false;
+    return REPORT_SUMMARY_NONE;
 }
 
 static report *build(db *d, const report_filter *f, bool summary)
@@ -122,7 +127,7 @@ static report *build(db *d, const report_filter *f, bool summary)
     if (!summary) {
         sqlite_ops = b.ops;
         raw_ops = *b.ops;
-        raw_ops.has_summary = no_summary;
+        raw_ops.summary = no_summary;
         b.ops = &raw_ops;
     }
     report *r;
@@ -138,6 +143,56 @@ static void same_both_ways(db *d, const report_filter *f)
     same_report(a, b, "summaries", "attempts");
     report_free(a);
     report_free(b);
+}
+
+/* The dashboard's totals (schema 9: attempt_quarter and module_span's passes and first_ok) are the
+ * whole report's, from the attempts alone, for a period whose ends cut through quarter-hours and
+ * through MACs' attempts. */
+static void totals_match(db *d, double since, double until)
+{
+    report_filter f = {.since = since, .until = until, .bay = -1};
+    report_backend b = report_backend_sqlite(d);
+    report *t, *whole = build(d, &f, false);
+    char err[512];
+    REQUIRE_MSG(report_build_on(&b, &f, NULL, true, &t, err, sizeof err) == 0, "%s", err);
+    CHECK_MSG(t->total.attempts == whole->total.attempts && t->total.modules == whole->total.modules &&
+                  t->total.modules_passed == whole->total.modules_passed &&
+                  t->total.modules_first_pass == whole->total.modules_first_pass,
+              "totals of [%.1f, %.1f): attempts %d/%d modules %d/%d passed %d/%d first %d/%d", since, until,
+              t->total.attempts, whole->total.attempts, t->total.modules, whole->total.modules,
+              t->total.modules_passed, whole->total.modules_passed, t->total.modules_first_pass,
+              whole->total.modules_first_pass);
+    report_free(t);
+    report_free(whole);
+    if (until > 0)
+        return;
+    int pass, fail;
+    double fpy;
+    REQUIRE_MSG(report_yield_since(d, since, &pass, &fail, &fpy) == 0, "%s", db_errmsg(d));
+    report *again = build(d, &f, false);
+    CHECK_EQ_INT(pass, again->total.modules_passed);
+    CHECK_EQ_INT(pass + fail, again->total.modules);
+    CHECK(fabs(fpy - again->total.first_pass_yield) < 1e-12);
+    report_free(again);
+}
+
+static void totals_match_everywhere(db *d, sqlite3 *sq)
+{
+    double lo = 0, hi = 0;
+    sqlite3_stmt *st;
+    REQUIRE(sqlite3_prepare_v2(sq, "SELECT min(end_ts), max(end_ts) FROM attempt", -1, &st, 0) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    lo = sqlite3_column_double(st, 0);
+    hi = sqlite3_column_double(st, 1);
+    sqlite3_finalize(st);
+    totals_match(d, 0, 0);
+    for (int i = 1; i < 12; i++) {
+        double t = lo + (hi - lo) * i / 12;
+        totals_match(d, t, 0);                          /* cuts a quarter-hour */
+        totals_match(d, floor(t / 900) * 900, 0);       /* on one */
+        totals_match(d, t, t + 3 * 3600 + 17);          /* both ends inside the history */
+        totals_match(d, floor(t / 900) * 900, floor(t / 900) * 900 + 1800);
+    }
 }
 
 /* ---- the failed list streamed: the same text as the whole report's ---- */
@@ -250,6 +305,8 @@ int main(void)
     exec(sq, "DELETE FROM attempt WHERE id % 31 = 0;");
     summaries_match(sq, "after deleting rows");
     REQUIRE(scalar(sq, "SELECT count(*) FROM module_span WHERE n > 1") > 50);
+    REQUIRE(scalar(sq, "SELECT count(*) FROM module_span WHERE n > 1 AND passes > 0 AND first_ok = 0") > 10);
+    totals_match_everywhere(d, sq);
 
     /* the report both ways: whole and partial quarter-hours, every filter, three kinds of zone */
     static const char *const zones[] = {"UTC0", "CET-1CEST,M3.5.0,M10.5.0/3", "NPT-5:45", "ODD-0:07"};
