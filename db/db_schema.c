@@ -69,15 +69,23 @@
  * attempt_quarter: a counted attempt added to or taken from its quarter-hour; a quarter emptied goes.
  * module_span: SPAN9_REDO recomputes a MAC's row from attempt_by_mac_end as SPAN_REDO did, with its
  * passes and whether its first attempt (by start, then id) passed. */
+#define QUARTER_MATCH(r) "qs = " QUARTER_QS(r) " AND station_id = coalesce(" r ".station_id, 0)"
 #define QUARTER_ADD(r)                                                                            \
-    "INSERT INTO attempt_quarter (qs, n, passes) VALUES (" QUARTER_QS(r) ", 1, "                  \
-    "CASE WHEN " r ".outcome = 'pass' THEN 1 ELSE 0 END) ON CONFLICT (qs) DO UPDATE SET n = n + 1, " \
-    "passes = passes + excluded.passes;\n"
+    "INSERT INTO attempt_quarter (qs, station_id, n, passes) VALUES (" QUARTER_QS(r) ", "          \
+    "coalesce(" r ".station_id, 0), 1, CASE WHEN " r ".outcome = 'pass' THEN 1 ELSE 0 END) "       \
+    "ON CONFLICT (qs, station_id) DO UPDATE SET n = n + 1, passes = passes + excluded.passes;\n"
 #define QUARTER_SUB(r)                                                                            \
     "UPDATE attempt_quarter SET n = n - 1, passes = passes - CASE WHEN " r ".outcome = 'pass' THEN 1 ELSE 0 END " \
-    "WHERE qs = " QUARTER_QS(r) ";\n"                                                             \
-    "DELETE FROM attempt_quarter WHERE qs = " QUARTER_QS(r) " AND n <= 0;\n"
-#define QUARTER_COLUMNS "end_ts, outcome, cause, kind"
+    "WHERE " QUARTER_MATCH(r) ";\n"                                                               \
+    "DELETE FROM attempt_quarter WHERE " QUARTER_MATCH(r) " AND n <= 0;\n"
+#define QUARTER_COLUMNS "station_id, end_ts, outcome, cause, kind"
+/* multi_attempt: a MAC's rows made again from attempt_by_mac_end at every change of them (a few). */
+#define MULTI_REDO(r)                                                                             \
+    "DELETE FROM multi_attempt WHERE mac = " r ".mac;\n"                                          \
+    "INSERT INTO multi_attempt SELECT " MULTI_COLUMNS("a") " FROM attempt a WHERE a.mac = " r ".mac AND " \
+    SPAN_COUNTED("a") " AND (SELECT count(*) FROM attempt b WHERE b.mac = " r ".mac AND " SPAN_COUNTED("b") ") > 1;\n"
+#define MULTI_UPDATED "mac, id, start_ts, end_ts, outcome, cause, kind, profile_id, station_id, bay, adapter, lot, " \
+    "operator, duplicate_mac"
 #define SPAN9_REDO(r)                                                                             \
     "DELETE FROM module_span WHERE mac = " r ".mac;\n"                                            \
     "INSERT INTO module_span (mac, n, first_end, last_end, passes, first_ok) SELECT a.mac, count(*), " \
@@ -445,15 +453,18 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (backup_id, addr)\n"
     ") WITHOUT ROWID;\n"
     "CREATE INDEX backup_range_by_block ON backup_range (sha256);\n",
-    /* 9: the dashboard's "today" at any size (issue 19): the counted attempts per quarter-hour, and
-     * per MAC its passes and first attempt's result, so that a period's modules are read from one
-     * row per quarter-hour and one per returning MAC (report.c, totals_sql). module_span is made
-     * again with the new columns (its triggers with it); module_span_multi gives way to an index
-     * that holds every column the dashboard reads of a span. */
+    /* 9: reports at any size (issue 19): the counted attempts per quarter-hour, and per MAC its
+     * passes and first attempt's result, so that the dashboard's "today" reads one row per
+     * quarter-hour and one per returning MAC (report.c, quarter_totals_sql); and the returning
+     * MACs' attempts in a narrow table of their own (multi_attempt) for the report's ordered read.
+     * module_span is made again with the new columns (its triggers with it); module_span_multi
+     * gives way to an index that holds every column the dashboard reads of a span. */
     "CREATE TABLE attempt_quarter (\n"
-    "  qs REAL PRIMARY KEY,\n"
+    "  qs REAL NOT NULL,\n"
+    "  station_id INTEGER NOT NULL,\n"
     "  n INTEGER NOT NULL,\n"
-    "  passes INTEGER NOT NULL\n"
+    "  passes INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (qs, station_id)\n"
     ") WITHOUT ROWID;\n"
     "CREATE TRIGGER attempt_quarter_ins AFTER INSERT ON attempt WHEN " SPAN_COUNTED("NEW") " BEGIN\n"
     QUARTER_ADD("NEW") "END;\n"
@@ -484,7 +495,32 @@ static const char *const migrations[] = {
     "CREATE TRIGGER module_span_upd AFTER UPDATE OF mac, start_ts, end_ts, outcome, cause, kind ON attempt "
     "  WHEN coalesce(OLD.mac, '') <> '' OR coalesce(NEW.mac, '') <> '' BEGIN\n"
     SPAN9_REDO("OLD") SPAN9_REDO("NEW") "END;\n"
-    "INSERT INTO module_span " SPAN9_REBUILD_SELECT ";\n",
+    "INSERT INTO module_span " SPAN9_REBUILD_SELECT ";\n"
+    "CREATE TABLE multi_attempt (\n"
+    "  mac TEXT NOT NULL,\n"
+    "  id INTEGER NOT NULL,\n"
+    "  start_ts REAL NOT NULL,\n"
+    "  end_ts REAL NOT NULL,\n"
+    "  outcome TEXT NOT NULL,\n"
+    "  cause TEXT,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  profile_id INTEGER,\n"
+    "  station_id INTEGER,\n"
+    "  bay INTEGER NOT NULL,\n"
+    "  adapter TEXT,\n"
+    "  lot TEXT,\n"
+    "  operator TEXT,\n"
+    "  duplicate_mac INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (mac, id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TRIGGER multi_attempt_ins AFTER INSERT ON attempt WHEN coalesce(NEW.mac, '') <> '' BEGIN\n"
+    MULTI_REDO("NEW") "END;\n"
+    "CREATE TRIGGER multi_attempt_del AFTER DELETE ON attempt WHEN coalesce(OLD.mac, '') <> '' BEGIN\n"
+    MULTI_REDO("OLD") "END;\n"
+    "CREATE TRIGGER multi_attempt_upd AFTER UPDATE OF " MULTI_UPDATED " ON attempt "
+    "  WHEN coalesce(OLD.mac, '') <> '' OR coalesce(NEW.mac, '') <> '' BEGIN\n"
+    MULTI_REDO("OLD") MULTI_REDO("NEW") "END;\n"
+    "INSERT INTO multi_attempt " MULTI_REBUILD_SELECT ";\n",
 };
 
 int db_schema_latest(void)

@@ -131,8 +131,10 @@ static const char cells_sql[] =
 #define MULTI_FROM_ATTEMPTS                                                                       \
     "SELECT mac FROM attempt WHERE mac <> '' AND end_ts >= ?1 AND end_ts < ?2 GROUP BY mac HAVING count(*) > 1"
 static const char multi_sql[] =
-    "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s, a.duplicate_mac FROM attempt a WHERE " COUNTED
+    "SELECT a.mac, a.id, a.start_ts, " PASSED ", %s, a.duplicate_mac FROM %s a WHERE " COUNTED
     "AND a.mac IN (%s) ORDER BY a.mac";
+/* where multi_sql reads the rows: the narrow copy of the returning MACs' attempts (schema 9), or all */
+#define MULTI_TABLE(bd) ((bd)->summary >= REPORT_SUMMARY_MODULES ? "multi_attempt" : "attempt")
 
 /* The dashboard's question (a period's modules, passes and first passes; no filter, no grouping) on
  * a file of schema 9: the counted attempts of the whole quarter-hours [?9, ?10) from attempt_quarter
@@ -1166,8 +1168,8 @@ static bool unfiltered(const report_filter *f)
 /* The totals alone from schema 9's summaries (quarter_totals_sql); a few rows whatever the history. */
 static int run_quarter_totals(build *bd, const rb_param *p, int np, char *err, size_t errlen)
 {
-    char sql[sizeof multi_sql + sizeof MULTI_CROSSING + 64];
-    snprintf(sql, sizeof sql, multi_sql, TOTAL_KEYS, MULTI_CROSSING);
+    char sql[sizeof multi_sql + sizeof MULTI_CROSSING + 96];
+    snprintf(sql, sizeof sql, multi_sql, TOTAL_KEYS, MULTI_TABLE(bd), MULTI_CROSSING);
     multi_ctx mc = {.bd = bd};
     int rc = run(bd, quarter_totals_sql, p, np, on_quarter_totals, bd, err, errlen);
     rc = rc ? rc : run(bd, span_inside_sql, p, np, on_span_inside, bd, err, errlen);
@@ -1203,7 +1205,7 @@ static int run_cells(build *bd, const rb_param *p, int np, const zone_span *z, b
     snprintf(sql, cap, cells_sql, units, keys, totals_only ? "" : GROUP_KEYS);
     rc = rc ? rc : run(bd, sql, p, np, on_cell, bd, err, errlen);
     snprintf(keys, cap, totals_only ? TOTAL_KEYS : RAW_KEYS, bucket_end);
-    snprintf(sql, cap, multi_sql, keys, bd->summary ? MULTI_FROM_SPAN : MULTI_FROM_ATTEMPTS);
+    snprintf(sql, cap, multi_sql, keys, MULTI_TABLE(bd), bd->summary ? MULTI_FROM_SPAN : MULTI_FROM_ATTEMPTS);
     multi_ctx mc = {.bd = bd};
     rc = rc ? rc : run(bd, sql, p, np, on_multi, &mc, err, errlen);
     rc = rc ? rc : flush_mac(bd, &mc.m);
@@ -1276,7 +1278,7 @@ static int run_queries(build *bd, const report_filter *f, const report_options *
     /* the totals have no buckets: the summary serves them in any zone */
     summed_range(p, f, bd->summary && (totals_only || zone_fits_quarters(z)));
     int np = bucket_params(p, z, bd->by_day);
-    if (totals_only && bd->summary >= REPORT_SUMMARY_QUARTERS && unfiltered(f)
+    if (totals_only && bd->summary >= REPORT_SUMMARY_MODULES && unfiltered(f)
             ? run_quarter_totals(bd, p, P_FILTER, err, errlen) < 0
             : run_cells(bd, p, np, z, totals_only, err, errlen) < 0)
         goto done;

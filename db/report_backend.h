@@ -19,9 +19,10 @@ typedef struct rb_param {
     const char *s;
 } rb_param;
 
-/* REPORT_SUMMARY_CELLS: attempt_cell, module_span and pass_hist (station schema 7);
- * REPORT_SUMMARY_QUARTERS: also attempt_quarter and module_span's passes and first_ok (schema 9). */
-enum { REPORT_SUMMARY_NONE, REPORT_SUMMARY_CELLS, REPORT_SUMMARY_QUARTERS };
+/* REPORT_SUMMARY_CELLS: attempt_cell, module_span and pass_hist (station schema 7, central 2);
+ * REPORT_SUMMARY_MODULES: also attempt_quarter, multi_attempt and module_span's passes and first_ok
+ * (station schema 9, central 4). */
+enum { REPORT_SUMMARY_NONE, REPORT_SUMMARY_CELLS, REPORT_SUMMARY_MODULES };
 
 typedef struct rb_row rb_row;     /* one result row, valid during the callback only */
 

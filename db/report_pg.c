@@ -71,12 +71,12 @@ static int pg_summary(void *be)
 {
     PGresult *res = PQexec(((pg_be *)be)->c,
                            "SELECT to_regclass('attempt_cell') IS NOT NULL AND to_regclass('module_span') IS NOT NULL, "
-                           "to_regclass('attempt_quarter') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+                           "to_regclass('attempt_quarter') IS NOT NULL AND to_regclass('multi_attempt') IS NOT NULL AND EXISTS (SELECT 1 FROM "
                            "information_schema.columns WHERE table_name = 'module_span' AND column_name = 'first_ok' "
                            "AND table_schema = current_schema())");
     int level = REPORT_SUMMARY_NONE;
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't')
-        level = PQgetvalue(res, 0, 1)[0] == 't' ? REPORT_SUMMARY_QUARTERS : REPORT_SUMMARY_CELLS;
+        level = PQgetvalue(res, 0, 1)[0] == 't' ? REPORT_SUMMARY_MODULES : REPORT_SUMMARY_CELLS;
     PQclear(res);
     return level;
 }

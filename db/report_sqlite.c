@@ -25,7 +25,7 @@ static void sq_end(void *be)
 static int sq_summary(void *be)
 {
     (void)be; /* schemas 7 and 9 made them; a file is opened only at the current version */
-    return REPORT_SUMMARY_QUARTERS;
+    return REPORT_SUMMARY_MODULES;
 }
 
 static void bind(sqlite3_stmt *st, int i, const rb_param *p)
