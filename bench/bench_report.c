@@ -192,7 +192,7 @@ static int build_factory(const char *url, long n)
     const char *v[1] = {count};
     static const char *const steps[] = {
         "BEGIN",
-        "TRUNCATE attempt, station, profile, attempt_cell, module_span, pass_hist CASCADE",
+        "TRUNCATE attempt, station, profile, attempt_cell, module_span, pass_hist, attempt_quarter, multi_attempt CASCADE",
         "ALTER TABLE attempt DISABLE TRIGGER attempt_summary",
         "INSERT INTO station (id, name, host, line) SELECT s, 'station-' || lpad(s::text, 2, '0'), 'bench', "
         "'L' || (1 + s % 2) FROM generate_series(1, 20) s",

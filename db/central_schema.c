@@ -215,6 +215,18 @@ static const char *const migrations[] = {
     "INSERT INTO attempt_cell " CELL_REBUILD_SELECT ";\n"
     "INSERT INTO pass_hist " HIST_REBUILD_SELECT ";\n"
     "INSERT INTO module_span " SPAN_REBUILD_SELECT ";\n",
+
+    /* 4: the report's summaries, second version (issue 19; the station's schema 9): attempt_quarter,
+     * multi_attempt, module_span's passes and first attempt; the trigger function replaced. */
+    report_summary_pg_v2_sql,
+
+    /* 5: their rights and their rows. Replacing the function reset what migration 3 set on it. */
+    "ALTER FUNCTION attempt_summary_add() SECURITY DEFINER SET search_path FROM CURRENT;\n"
+    "REVOKE ALL ON FUNCTION attempt_summary_add() FROM PUBLIC;\n"
+    "REVOKE ALL ON attempt_quarter, multi_attempt FROM PUBLIC;\n"
+    "GRANT SELECT ON attempt_quarter, multi_attempt TO trayflash_reader;\n"
+    "LOCK TABLE attempt IN SHARE MODE;\n"
+    SUMMARY_PG_V2_FILL,
 };
 
 enum { N_MIGRATIONS = (int)(sizeof migrations / sizeof migrations[0]) };

@@ -233,6 +233,7 @@ int report_pg_create_schema(const char *conninfo, char *err, size_t errlen)
         return -1;
     int rc = exec_ok(c, central_schema_sql, err, errlen);
     rc = rc ? rc : exec_ok(c, report_summary_pg_sql, err, errlen);
+    rc = rc ? rc : exec_ok(c, report_summary_pg_v2_sql, err, errlen);
     PQfinish(c);
     return rc;
 }

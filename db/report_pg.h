@@ -25,3 +25,8 @@ int report_pg_copy_station(const char *conninfo, db *d, char *err, size_t errlen
  * fill them again from the attempts (after a bulk load with the trigger off, or a repair). */
 extern const char report_summary_pg_sql[];
 extern const char report_summary_pg_rebuild_sql[];
+/* The second version (the station's schema 9: attempt_quarter, multi_attempt, module_span's passes
+ * and first attempt), applied after the first; and the statements that fill its parts from the
+ * attempts already there (a store migrated with rows in it). */
+extern const char report_summary_pg_v2_sql[];
+extern const char report_summary_pg_v2_fill_sql[];

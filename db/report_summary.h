@@ -68,3 +68,17 @@
     "SELECT " MULTI_COLUMNS("a") " FROM attempt a WHERE coalesce(a.mac, '') <> '' AND " SPAN_COUNTED("a") \
     " AND a.mac IN (SELECT b.mac FROM attempt b WHERE coalesce(b.mac, '') <> '' AND " SPAN_COUNTED("b") \
     " GROUP BY b.mac HAVING count(*) > 1)"
+
+/* On PostgreSQL (report_summary_pg.c; central migrations 4 and 5) module_span also keeps its first
+ * attempt's start and id, so the first is kept as attempts arrive (a store only ever inserts). */
+#define SPAN_PG_REBUILD                                                                           \
+    "INSERT INTO module_span (mac, n, first_end, last_end, passes, first_ok, first_start, first_id) "      \
+    "SELECT a.mac, count(*), min(a.end_ts), max(a.end_ts), sum(a.ok), max(CASE WHEN a.rn = 1 THEN a.ok END), " \
+    "max(CASE WHEN a.rn = 1 THEN a.start_ts END), max(CASE WHEN a.rn = 1 THEN a.id END) "            \
+    "FROM (SELECT a.mac, a.id, a.start_ts, a.end_ts, CASE WHEN a.outcome = 'pass' THEN 1 ELSE 0 END AS ok, " \
+    "row_number() OVER (PARTITION BY a.mac ORDER BY a.start_ts, a.id) AS rn FROM attempt a "       \
+    "WHERE coalesce(a.mac, '') <> '' AND " SPAN_COUNTED("a") ") a GROUP BY a.mac"
+#define SUMMARY_PG_V2_FILL                                                                        \
+    "TRUNCATE module_span, attempt_quarter, multi_attempt;\n" SPAN_PG_REBUILD ";\n"               \
+    "INSERT INTO attempt_quarter " QUARTER_REBUILD_SELECT ";\n"                                   \
+    "INSERT INTO multi_attempt " MULTI_REBUILD_SELECT ";\n"

@@ -228,7 +228,9 @@ static void summary_trigger_on_pg(const char *url)
                  "CREATE TABLE cell_rebuilt AS SELECT * FROM attempt_cell;"
                  "CREATE TABLE hist_rebuilt AS SELECT * FROM pass_hist;"
                  "CREATE TABLE span_rebuilt AS SELECT * FROM module_span;"
-                 "TRUNCATE attempt_cell, pass_hist, module_span; DELETE FROM attempt;"
+                 "CREATE TABLE quarter_rebuilt AS SELECT * FROM attempt_quarter;"
+                 "CREATE TABLE multi_rebuilt AS SELECT * FROM multi_attempt;"
+                 "TRUNCATE attempt_cell, pass_hist, module_span, attempt_quarter, multi_attempt; DELETE FROM attempt;"
                  "INSERT INTO attempt SELECT * FROM attempt_again ORDER BY id;");
     REQUIRE(pg_scalar(url, "SELECT count(*) FROM attempt_cell") > 100);
     CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT qs, station_id, profile_id, bay, bay_name, adapter, "
@@ -241,7 +243,19 @@ static void summary_trigger_on_pg(const char *url)
     CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM pass_hist"), pg_scalar(url, "SELECT count(*) FROM hist_rebuilt"));
     CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM (SELECT * FROM module_span EXCEPT SELECT * FROM span_rebuilt) x"), 0);
     CHECK_EQ_INT(pg_scalar(url, "SELECT count(*) FROM module_span"), pg_scalar(url, "SELECT count(*) FROM span_rebuilt"));
-    pg_exec(url, "DROP TABLE attempt_again, cell_rebuilt, hist_rebuilt, span_rebuilt");
+    static const char *const pairs[][2] = {{"attempt_quarter", "quarter_rebuilt"}, {"multi_attempt", "multi_rebuilt"}};
+    for (int i = 0; i < 2; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM (SELECT * FROM %s EXCEPT SELECT * FROM %s) x", pairs[i][0],
+                 pairs[i][1]);
+        CHECK_EQ_INT(pg_scalar(url, sql), 0);
+        snprintf(sql, sizeof sql, "SELECT (SELECT count(*) FROM %s) - (SELECT count(*) FROM %s)", pairs[i][0],
+                 pairs[i][1]);
+        CHECK_EQ_INT(pg_scalar(url, sql), 0);
+    }
+    REQUIRE(pg_scalar(url, "SELECT count(*) FROM multi_attempt") > 50);
+    REQUIRE(pg_scalar(url, "SELECT count(*) FROM module_span WHERE n > 1 AND first_ok = 0 AND passes > 0") > 5);
+    pg_exec(url, "DROP TABLE attempt_again, cell_rebuilt, hist_rebuilt, span_rebuilt, quarter_rebuilt, multi_rebuilt");
 }
 
 int main(void)
