@@ -73,8 +73,15 @@ const char report_summary_pg_v2_sql[] =
     "  ADD COLUMN IF NOT EXISTS first_ok bigint NOT NULL DEFAULT 0, "
     "  ADD COLUMN IF NOT EXISTS first_start double precision, ADD COLUMN IF NOT EXISTS first_id bigint;\n"
     "DROP INDEX IF EXISTS module_span_multi;\n"
+    /* with the MAC in: the report's list of returning MACs is an index-only scan, not a read of the
+     * span rows (a row per module ever made: 1.2 GB at 10^7 attempts) */
     "CREATE INDEX IF NOT EXISTS module_span_recent ON module_span (last_end, first_end, n, passes, first_ok) "
-    "  WHERE n > 1;\n"
+    "  INCLUDE (mac) WHERE n > 1;\n"
+    /* the failed list's columns beside its key: an index-only scan of the failed attempts (2 % of
+     * them), not a heap page read for each (1.1 s of 1.8 s at 10^7 attempts) */
+    "DROP INDEX IF EXISTS attempt_failed_by_end;\n"
+    "CREATE INDEX IF NOT EXISTS attempt_failed_cover ON attempt (end_ts) INCLUDE (id, mac, bay, cause, detail, "
+    "  duplicate_mac, start_ts, outcome, kind, profile_id, station_id, lot, operator) WHERE outcome <> 'pass';\n"
     "CREATE TABLE IF NOT EXISTS attempt_quarter (qs double precision NOT NULL, station_id bigint NOT NULL, "
     "  n bigint NOT NULL, passes bigint NOT NULL, PRIMARY KEY (qs, station_id));\n"
     "CREATE TABLE IF NOT EXISTS multi_attempt (mac text NOT NULL, id bigint NOT NULL, "
