@@ -10,6 +10,7 @@
 #include <zlib.h>
 #include "backup_keeper.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "cli_opts.h"
 #include "db_backup.h"
 #include "exit_codes.h"
@@ -18,15 +19,20 @@
 
 /* ---- list ------------------------------------------------------------------------------ */
 
-enum { L_DB, L_MAC };
+#define JSON_HELP "one JSON object on stdout for scripts, the same keys for every outcome:\n"     \
+                  "{\"ok\", \"exit_code\", \"outcome\", \"result\", \"error\"}; errors still go\n" \
+                  "to stderr, the exit status is the same\n"
+
+enum { L_DB, L_MAC, L_JSON };
 static const cli_opt list_opts[] = {
     [L_DB] = {"db", "FILE", "the station database (default trayflash.db); its store is FILE.blocks/"},
     [L_MAC] = {"mac", "M", "only this module's backups (d8:1f:12:0a:3c:7e)"},
+    [L_JSON] = {"json", NULL, JSON_HELP "(docs/backup.md lists the fields)"},
     {NULL, NULL, NULL},
 };
 static const cli_command list_cmd = {
     .name = "backup list",
-    .synopsis = "backup list [--db FILE] [--mac M]",
+    .synopsis = "backup list [--db FILE] [--mac M] [--json]",
     .about = "The backups kept, oldest first: id, MAC, chip, mode, when, where (station and bay),\n"
              "ranges (blank ones), bytes; then the store's size and its dedupe ratio (bytes the\n"
              "backups cover over bytes kept).",
@@ -58,14 +64,15 @@ static const cli_command export_cmd = {
 
 /* ---- verify ---------------------------------------------------------------------------- */
 
-enum { V_DB };
+enum { V_DB, V_JSON };
 static const cli_opt verify_opts[] = {
     [V_DB] = {"db", "FILE", "the station database (default trayflash.db)"},
+    [V_JSON] = {"json", NULL, JSON_HELP "(each damaged block is named in result.bad as well)"},
     {NULL, NULL, NULL},
 };
 static const cli_command verify_cmd = {
     .name = "backup verify",
-    .synopsis = "backup verify [--db FILE]",
+    .synopsis = "backup verify [--db FILE] [--json]",
     .about = "Re-hash every block the index names: each must be in the store, of its size, its\n"
              "bytes hashing to its name and matching the CRC the module gave. An index without its\n"
              "blocks (a database copied without FILE.blocks/) is refused. Temporary files a killed\n"
@@ -125,17 +132,77 @@ static bool normalize_mac(const char *in, char out[18])
     return true;
 }
 
+/* A refusal of list or verify: the words on stderr; with --json also the envelope on stdout
+ * (kind "usage" or "setup", as the outcome). */
+static int refuse(const cli_command *c, bool json, tf_outcome out, const char *msg)
+{
+    fprintf(stderr, "trayflash %s: %s\n", c->name, msg);
+    if (json)
+        cli_json_print(out, NULL, tf_outcome_get(out)->id, msg);
+    return tf_exit_code(out);
+}
+
+/* --json is known before any refusal: it decides the refusal's form. */
+static bool json_asked(const cli_command *c, int json_opt, int argc, char **argv)
+{
+    const char *v;
+    char msg[300];
+    bool json = false;
+    cli_parser cp;
+    cli_parser_init(&cp, c, argc, argv);
+    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
+        json |= o == json_opt;
+    return json;
+}
+
+/* The store in numbers; false (nothing filled) when the index or the folder cannot be read. */
+typedef struct store_numbers {
+    db_backup_totals t;
+    uint64_t disk_bytes, disk_files;
+} store_numbers;
+
+static bool store_numbers_get(db *d, blockstore *bs, store_numbers *n)
+{
+    char err[300];
+    memset(n, 0, sizeof *n);
+    return db_backup_totals_get(d, &n->t) == 0 &&
+           (!bs || blockstore_usage(bs, &n->disk_bytes, &n->disk_files, err, sizeof err) == 0);
+}
+
+static double dedupe_ratio(const db_backup_totals *t)
+{
+    return t->stored ? (double)t->covered / (double)t->stored : 1.0;
+}
+
 static void print_totals(db *d, blockstore *bs)
 {
-    db_backup_totals t;
-    uint64_t bytes = 0, files = 0;
-    char err[300];
-    if (db_backup_totals_get(d, &t) < 0 || blockstore_usage(bs, &bytes, &files, err, sizeof err) < 0)
+    store_numbers n;
+    if (!store_numbers_get(d, bs, &n))
         return;
     printf("store %s: %" PRIu64 " blocks, %.1f KiB on disk; %" PRId64 " backups of %" PRId64
            " modules cover %.1f KiB: dedupe ratio %.2f\n",
-           blockstore_path(bs), files, (double)bytes / 1024, t.backups, t.macs,
-           (double)t.covered / 1024, t.stored ? (double)t.covered / (double)t.stored : 1.0);
+           blockstore_path(bs), n.disk_files, (double)n.disk_bytes / 1024, n.t.backups, n.t.macs,
+           (double)n.t.covered / 1024, dedupe_ratio(&n.t));
+}
+
+/* result.store of --json: the same numbers as the text's last line. */
+static cJSON *store_json(const char *dbpath, blockstore *bs, const store_numbers *n)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "db", dbpath);
+    if (bs)
+        cJSON_AddStringToObject(o, "path", blockstore_path(bs));
+    else
+        cJSON_AddNullToObject(o, "path");
+    cJSON_AddNumberToObject(o, "blocks", (double)n->t.blocks);
+    cJSON_AddNumberToObject(o, "files", (double)n->disk_files);
+    cJSON_AddNumberToObject(o, "bytes_on_disk", (double)n->disk_bytes);
+    cJSON_AddNumberToObject(o, "backups", (double)n->t.backups);
+    cJSON_AddNumberToObject(o, "modules", (double)n->t.macs);
+    cJSON_AddNumberToObject(o, "bytes_covered", (double)n->t.covered);
+    cJSON_AddNumberToObject(o, "bytes_stored", (double)n->t.stored);
+    cJSON_AddNumberToObject(o, "dedupe_ratio", dedupe_ratio(&n->t));
+    return o;
 }
 
 /* A database that never kept a backup has no store folder: nothing to list, no error. */
@@ -148,14 +215,47 @@ static bool no_store_yet(const char *dbpath)
     db_backup_totals t;
     bool none = db_backup_totals_get(d, &t) == 0 && t.backups == 0 && t.blocks == 0;
     db_close(d);
-    if (none)
-        printf("no backups in %s\n", dbpath);
     return none;
+}
+
+/* "2026-12-03T20:52:03Z": a script's time, never the station's zone. */
+static void utc_text(double ts, char out[24])
+{
+    time_t t = (time_t)ts;
+    struct tm tm;
+    strftime(out, 24, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+}
+
+static cJSON *backup_json(const db_backup *b)
+{
+    char when[24];
+    utc_text(b->ts, when);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)b->id);
+    cJSON_AddStringToObject(o, "mac", b->mac);
+    cJSON_AddStringToObject(o, "chip", b->chip);
+    cJSON_AddStringToObject(o, "mode", b->mode);
+    cJSON_AddNumberToObject(o, "ts", b->ts);
+    cJSON_AddStringToObject(o, "time", when);
+    cJSON_AddStringToObject(o, "station", b->station);
+    if (b->bay > 0)
+        cJSON_AddNumberToObject(o, "bay", b->bay);
+    else
+        cJSON_AddNullToObject(o, "bay");
+    cJSON_AddStringToObject(o, "port", b->port_path);
+    cJSON_AddNumberToObject(o, "ranges", b->n_ranges);
+    cJSON_AddNumberToObject(o, "blank", b->n_blank);
+    cJSON_AddNumberToObject(o, "bytes", (double)b->bytes);
+    return o;
 }
 
 static int print_row(void *ctx, const db_backup *b)
 {
-    (void)ctx;
+    cJSON *rows = ctx;
+    if (rows) {
+        cJSON_AddItemToArray(rows, backup_json(b));
+        return 0;
+    }
     char when[32];
     time_t ts = (time_t)b->ts;
     struct tm tm;
@@ -170,40 +270,75 @@ static int print_row(void *ctx, const db_backup *b)
     return 0;
 }
 
+/* list --json: {"mac": filter or null, "backups": [...], "store": {...}}. */
+static cJSON *list_result(const char *mac, cJSON *rows, cJSON *store)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (mac)
+        cJSON_AddStringToObject(o, "mac", mac);
+    else
+        cJSON_AddNullToObject(o, "mac");
+    cJSON_AddItemToObject(o, "backups", rows);
+    cJSON_AddItemToObject(o, "store", store);
+    return o;
+}
+
 static int backup_list(int argc, char **argv)
 {
     const char *dbpath = DEFAULT_DB, *v;
     char mac[18] = "", msg[512];
-    bool want_mac = false;
+    bool want_mac = false, json = json_asked(&list_cmd, L_JSON, argc, argv);
     cli_parser cp;
     cli_parser_init(&cp, &list_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
         if (o == CLI_ERROR)
-            return usage_error(&list_cmd, msg);
-        if (o == L_DB)
+            return refuse(&list_cmd, json, TF_OUT_USAGE, msg);
+        if (o == L_DB) {
             dbpath = v;
-        else if (!normalize_mac(v, mac)) {
-            snprintf(msg, sizeof msg, "--mac '%.40s' is not a MAC (d8:1f:12:0a:3c:7e)", v);
-            return usage_error(&list_cmd, msg);
-        } else
+        } else if (o == L_MAC) {
+            if (!normalize_mac(v, mac)) {
+                snprintf(msg, sizeof msg, "--mac '%.40s' is not a MAC (d8:1f:12:0a:3c:7e)", v);
+                return refuse(&list_cmd, json, TF_OUT_USAGE, msg);
+            }
             want_mac = true;
+        }
     }
     if (cp.first_operand < argc)
-        return usage_error(&list_cmd, "unexpected argument (see trayflash backup list --help)");
+        return refuse(&list_cmd, json, TF_OUT_USAGE,
+                      "unexpected argument (see trayflash backup list --help)");
     db *d;
     blockstore *bs;
-    if (backup_store_open(dbpath, false, &d, &bs, msg, sizeof msg) < 0)
-        return no_store_yet(dbpath) ? tf_exit_code(TF_OUT_PASS) : setup_error(&list_cmd, msg);
-    printf("   id  mac                chip     mode   when                 where                   "
-           "ranges          bytes\n");
-    int rc = db_backup_list(d, want_mac ? mac : NULL, print_row, NULL);
-    if (rc < 0)
+    if (backup_store_open(dbpath, false, &d, &bs, msg, sizeof msg) < 0) {
+        if (!no_store_yet(dbpath))
+            return refuse(&list_cmd, json, TF_OUT_SETUP, msg);
+        if (json)
+            cli_json_print(TF_OUT_PASS, list_result(want_mac ? mac : NULL, cJSON_CreateArray(),
+                                                    store_json(dbpath, NULL, &(store_numbers){0})),
+                           NULL, NULL);
+        else
+            printf("no backups in %s\n", dbpath);
+        return tf_exit_code(TF_OUT_PASS);
+    }
+    cJSON *rows = json ? cJSON_CreateArray() : NULL;
+    if (!json)
+        printf("   id  mac                chip     mode   when                 where                   "
+               "ranges          bytes\n");
+    int rc = db_backup_list(d, want_mac ? mac : NULL, print_row, rows);
+    store_numbers n;
+    if (rc < 0 || (json && !store_numbers_get(d, bs, &n))) {
         snprintf(msg, sizeof msg, "%s", db_errmsg(d));
-    else
+        rc = -1;
+    } else if (json) {
+        cli_json_print(TF_OUT_PASS, list_result(want_mac ? mac : NULL, rows,
+                                                store_json(dbpath, bs, &n)), NULL, NULL);
+        rows = NULL; /* the envelope took it */
+    } else {
         print_totals(d, bs);
+    }
+    cJSON_Delete(rows);
     db_close(d);
     blockstore_close(bs);
-    return rc < 0 ? setup_error(&list_cmd, msg) : tf_exit_code(TF_OUT_PASS);
+    return rc < 0 ? refuse(&list_cmd, json, TF_OUT_SETUP, msg) : tf_exit_code(TF_OUT_PASS);
 }
 
 static int write_file(const char *path, const void *data, size_t len, char *err, size_t errlen)
@@ -312,6 +447,7 @@ static int backup_export(int argc, char **argv)
 typedef struct verify_ctx {
     blockstore *bs;
     int64_t ok, bad;
+    cJSON *bad_json; /* --json: each damaged block, else NULL */
 } verify_ctx;
 
 static int verify_block(void *ctx, const char *sha, uint32_t size)
@@ -320,8 +456,16 @@ static int verify_block(void *ctx, const char *sha, uint32_t size)
     uint8_t *buf = malloc(size ? size : 1);
     char err[600];
     if (!buf || blockstore_get(v->bs, sha, buf, size, err, sizeof err) < 0) {
-        fprintf(stderr, "trayflash backup verify: %s\n", buf ? err : "out of memory");
+        const char *why = buf ? err : "out of memory";
+        fprintf(stderr, "trayflash backup verify: %s\n", why);
         v->bad++;
+        if (v->bad_json) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "sha256", sha);
+            cJSON_AddNumberToObject(o, "size", size);
+            cJSON_AddStringToObject(o, "message", why);
+            cJSON_AddItemToArray(v->bad_json, o);
+        }
     } else {
         v->ok++;
     }
@@ -329,36 +473,63 @@ static int verify_block(void *ctx, const char *sha, uint32_t size)
     return 0;
 }
 
+/* verify --json: {"blocks_whole", "blocks_bad", "bad": [{"sha256","size","message"}], "store"}.
+ * Takes vc->bad_json. */
+static cJSON *verify_result(verify_ctx *vc, cJSON *store)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "blocks_whole", (double)vc->ok);
+    cJSON_AddNumberToObject(o, "blocks_bad", (double)vc->bad);
+    cJSON_AddItemToObject(o, "bad", vc->bad_json);
+    vc->bad_json = NULL;
+    cJSON_AddItemToObject(o, "store", store);
+    return o;
+}
+
 static int backup_verify(int argc, char **argv)
 {
     const char *dbpath = DEFAULT_DB, *v;
     char msg[600];
+    bool json = json_asked(&verify_cmd, V_JSON, argc, argv);
     cli_parser cp;
     cli_parser_init(&cp, &verify_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
         if (o == CLI_ERROR)
-            return usage_error(&verify_cmd, msg);
-        dbpath = v;
+            return refuse(&verify_cmd, json, TF_OUT_USAGE, msg);
+        if (o == V_DB)
+            dbpath = v;
     }
     if (cp.first_operand < argc)
-        return usage_error(&verify_cmd, "unexpected argument (see trayflash backup verify --help)");
+        return refuse(&verify_cmd, json, TF_OUT_USAGE,
+                      "unexpected argument (see trayflash backup verify --help)");
     db *d;
     blockstore *bs;
     if (backup_store_open(dbpath, false, &d, &bs, msg, sizeof msg) < 0)
-        return setup_error(&verify_cmd, msg);
-    verify_ctx vc = {.bs = bs};
+        return refuse(&verify_cmd, json, TF_OUT_SETUP, msg);
+    verify_ctx vc = {.bs = bs, .bad_json = json ? cJSON_CreateArray() : NULL};
     int rc = db_backup_blocks(d, verify_block, &vc);
-    if (rc < 0)
+    store_numbers n;
+    if (rc < 0 || (json && !store_numbers_get(d, bs, &n))) {
         snprintf(msg, sizeof msg, "%s", db_errmsg(d));
-    else
+        rc = -1;
+    }
+    if (rc == 0 && !json) {
         printf("%" PRId64 " blocks whole, %" PRId64 " missing or damaged\n", vc.ok, vc.bad);
-    if (rc == 0)
         print_totals(d, bs);
+    }
+    tf_outcome out = rc < 0 || vc.bad ? TF_OUT_SETUP : TF_OUT_PASS;
+    if (rc == 0 && vc.bad)
+        snprintf(msg, sizeof msg, "%" PRId64 " of %" PRId64 " blocks missing or damaged: the "
+                 "index names blocks its store does not hold whole", vc.bad, vc.ok + vc.bad);
+    if (rc < 0)
+        fprintf(stderr, "trayflash backup verify: %s\n", msg);
+    if (json)
+        cli_json_print(out, rc < 0 ? NULL : verify_result(&vc, store_json(dbpath, bs, &n)),
+                       out == TF_OUT_PASS ? NULL : tf_outcome_get(out)->id, msg);
+    cJSON_Delete(vc.bad_json);
     db_close(d);
     blockstore_close(bs);
-    if (rc < 0)
-        return setup_error(&verify_cmd, msg);
-    return tf_exit_code(vc.bad ? TF_OUT_SETUP : TF_OUT_PASS);
+    return tf_exit_code(out);
 }
 
 /* "30d", "12h", "90" (days) -> seconds; false if not a duration. */

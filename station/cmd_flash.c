@@ -1,5 +1,4 @@
 /* cmd_flash.c - `trayflash flash`: one module through one port, no station. */
-#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "cli.h"
 #include "cli_record.h"
 #include "cli_opts.h"
+#include "cli_json.h"
 #include "exit_codes.h"
 #include "profile.h"
 #include "station_log.h"
@@ -85,78 +85,6 @@ static const cli_command flash_cmd = {
     .letters = {{'v', OPT_VERBOSE}},
 };
 
-/* The attempt's facts: what `result` holds in --json. */
-static cJSON *result_json(const bk_result *r, const char *port, const tf_profile *p)
-{
-    char mac[18], fid[8] = "";
-    mac_str(r, mac);
-    if (r->have_flash_id)
-        snprintf(fid, sizeof fid, "%02x%02x%02x", r->flash_id[0], r->flash_id[1], r->flash_id[2]);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "verdict", r->passed ? "pass" : "fail");
-    cJSON_AddStringToObject(o, "port", port);
-    cJSON_AddStringToObject(o, "profile", p->name);
-    cJSON_AddStringToObject(o, "chip", bk_chip_name(r->chip));
-    cJSON_AddStringToObject(o, "flash_id", fid);
-    cJSON_AddStringToObject(o, "mac", r->have_mac ? mac : "");
-    cJSON_AddNumberToObject(o, "bytes_written", (double)r->bytes_written);
-    cJSON_AddNumberToObject(o, "seconds", r->seconds);
-    cJSON_AddNumberToObject(o, "retries", r->retries);
-    cJSON_AddNumberToObject(o, "baud_start", r->baud_start);
-    cJSON_AddNumberToObject(o, "baud_end", r->baud_end);
-    /* cause: the failure's (fail) or the trouble overcome (pass with a warning), else null */
-    bk_cause c = r->passed ? r->warning : r->cause;
-    if (c != BK_CAUSE_NONE) {
-        cJSON_AddStringToObject(o, "cause", bk_cause_id(c));
-        cJSON_AddStringToObject(o, "cause_name", bk_cause_name(c));
-        cJSON_AddStringToObject(o, "explain", bk_cause_explain(c));
-        cJSON_AddStringToObject(o, "remedy", bk_cause_remedy(c));
-    } else {
-        cJSON_AddNullToObject(o, "cause");
-        cJSON_AddNullToObject(o, "cause_name");
-        cJSON_AddNullToObject(o, "explain");
-        cJSON_AddNullToObject(o, "remedy");
-    }
-    cJSON_AddStringToObject(o, "detail", r->passed ? "" : r->detail);
-    cJSON_AddBoolToObject(o, "warning", r->passed && r->warning != BK_CAUSE_NONE);
-    cJSON *b = cJSON_AddObjectToObject(o, "backup");
-    cJSON_AddStringToObject(b, "mode", bk_backup_mode_name(r->backup.mode));
-    cJSON_AddBoolToObject(b, "already_kept", r->backup.already_kept);
-    cJSON_AddNumberToObject(b, "ranges", r->backup.ranges);
-    cJSON_AddNumberToObject(b, "blank", r->backup.blank);
-    cJSON_AddNumberToObject(b, "known", r->backup.known);
-    cJSON_AddNumberToObject(b, "read", r->backup.read);
-    cJSON_AddNumberToObject(b, "bytes_read", (double)r->backup.bytes_read);
-    cJSON_AddNumberToObject(b, "seconds", r->backup.seconds);
-    return o;
-}
-
-/* The one --json shape: {"ok","exit_code","outcome","result","error"}; `result` and `error`
- * are objects or null, never missing. Takes `result`. */
-static void print_json(tf_outcome out, cJSON *result, const char *error_kind, const char *message)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", out == TF_OUT_PASS);
-    cJSON_AddNumberToObject(o, "exit_code", tf_exit_code(out));
-    cJSON_AddStringToObject(o, "outcome", tf_outcome_get(out)->id);
-    if (result)
-        cJSON_AddItemToObject(o, "result", result);
-    else
-        cJSON_AddNullToObject(o, "result");
-    if (error_kind) {
-        cJSON *e = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(e, "kind", error_kind);
-        cJSON_AddStringToObject(e, "message", message);
-    } else {
-        cJSON_AddNullToObject(o, "error");
-    }
-    char *s = cJSON_PrintUnformatted(o);
-    if (s)
-        puts(s);
-    cJSON_free(s);
-    cJSON_Delete(o);
-}
-
 static void print_line(const bk_result *r)
 {
     char mac[18], fid[8] = "-";
@@ -185,7 +113,7 @@ static int refuse(bool json, tf_outcome out, const char *kind, const char *messa
 {
     fprintf(stderr, "trayflash flash: %s\n", message);
     if (json)
-        print_json(out, NULL, kind, message);
+        cli_json_print(out, NULL, kind, message);
     return tf_exit_code(out);
 }
 
@@ -282,7 +210,7 @@ int cmd_flash(int argc, char **argv)
         fprintf(stderr, "trayflash flash: %s: %s\n", port, r.detail[0] ? r.detail :
                 bk_cause_explain(r.cause));
     if (json)
-        print_json(out, result_json(&r, port, &p), bench ? tf_outcome_get(out)->id : NULL,
+        cli_json_print(out, cli_json_attempt(&r, port, p.name), bench ? tf_outcome_get(out)->id : NULL,
                    r.detail[0] ? r.detail : bk_cause_explain(r.cause));
     else
         print_line(&r);

@@ -16,12 +16,13 @@
 #include "bk_job.h"
 #include "bk_proto.h"
 #include "cli.h"
+#include "cli_json.h"
 #include "cli_opts.h"
 #include "cli_record.h"
 #include "db_backup.h"
 #include "exit_codes.h"
 
-enum { OPT_PORT, OPT_MAC, OPT_DB, OPT_BACKUP, OPT_FORCE, OPT_BAUD };
+enum { OPT_PORT, OPT_MAC, OPT_DB, OPT_BACKUP, OPT_FORCE, OPT_BAUD, OPT_JSON };
 static const cli_opt restore_opts[] = {
     [OPT_PORT] = {"port", "PATH", "the serial port of the module"},
     [OPT_MAC] = {"mac", "M", "the module whose backup to write back (required)"},
@@ -31,12 +32,18 @@ static const cli_opt restore_opts[] = {
     [OPT_FORCE] = {"force", NULL, "restore a module that shows no MAC (its RF sector wiped); an\n"
                                   "audit row records who did it"},
     [OPT_BAUD] = {"baud", "B", "working baud (default 921600, falling back to 460800, 115200)"},
+    [OPT_JSON] = {"json", NULL,
+                  "one JSON object on stdout for scripts, the same keys for every outcome:\n"
+                  "{\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt and the\n"
+                  "backup written, or null), \"error\"}; errors still go to stderr, the exit\n"
+                  "status is the same"},
     {NULL, NULL, NULL},
 };
 
 static const cli_command restore_cmd = {
     .name = "restore",
-    .synopsis = "restore --port PATH --mac M [--db FILE] [--backup ID] [--force] [--baud B]",
+    .synopsis = "restore --port PATH --mac M [--db FILE] [--backup ID] [--force] [--baud B]\n"
+                "        [--json]",
     .about = "Write a module's backup back, exactly its stored ranges (blank ones erased), and\n"
              "verify each by the chip's CRC. A module that shows another MAC is refused; one that\n"
              "shows none only with --force. Recorded as an attempt of kind 'restore'.",
@@ -105,10 +112,30 @@ static void audit_force(cli_record *rec, const char *mac, const char *port, int6
         fprintf(stderr, "trayflash restore: the audit row failed: %s\n", db_errmsg(rec->d));
 }
 
-static int refuse(tf_outcome out, const char *msg)
+/* A refusal before any attempt: the words on stderr; with --json also the envelope on stdout
+ * (error kind "usage" or "setup", as the outcome). */
+static int refuse(bool json, tf_outcome out, const char *msg)
 {
     fprintf(stderr, "trayflash restore: %s\n", msg);
+    if (json)
+        cli_json_print(out, NULL, tf_outcome_get(out)->id, msg);
     return tf_exit_code(out);
+}
+
+/* restore --json's result: the attempt's facts (as flash --json) and "restore": which backup,
+ * its ranges, the sectors written and skipped. */
+static cJSON *restore_json(const bk_result *r, const char *port, const db_backup *b, int n_ranges)
+{
+    cJSON *o = cli_json_attempt(r, port, NULL);
+    cJSON *x = cJSON_AddObjectToObject(o, "restore");
+    cJSON_AddNumberToObject(x, "backup_id", (double)b->id);
+    cJSON_AddStringToObject(x, "mac", b->mac);
+    cJSON_AddStringToObject(x, "chip", b->chip);
+    cJSON_AddStringToObject(x, "mode", b->mode);
+    cJSON_AddNumberToObject(x, "ranges", n_ranges);
+    cJSON_AddNumberToObject(x, "sectors_written", r->sectors_written);
+    cJSON_AddNumberToObject(x, "sectors_skipped", r->sectors_skipped);
+    return o;
 }
 
 int cmd_restore(int argc, char **argv)
@@ -119,50 +146,54 @@ int cmd_restore(int argc, char **argv)
     }
     const char *port = NULL, *dbpath = "trayflash.db", *v;
     uint8_t mac[6];
-    bool have_mac = false, force = false;
+    bool have_mac = false, force = false, json = false;
     int64_t id = 0;
     uint32_t baud = 0;
     char msg[700];
     cli_parser cp;
+    /* --json is known before any refusal: it decides the refusal's form */
+    cli_parser_init(&cp, &restore_cmd, argc, argv);
+    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
+        json |= o == OPT_JSON;
     cli_parser_init(&cp, &restore_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
         char *end = NULL;
         switch (o) {
-        case CLI_ERROR: return refuse(TF_OUT_USAGE, msg);
+        case CLI_ERROR: return refuse(json, TF_OUT_USAGE, msg);
         case OPT_PORT: port = v; break;
         case OPT_DB: dbpath = v; break;
         case OPT_FORCE: force = true; break;
         case OPT_MAC:
             if (!(have_mac = parse_mac(v, mac))) {
                 snprintf(msg, sizeof msg, "--mac '%.40s' is not a MAC (d8:1f:12:0a:3c:7e)", v);
-                return refuse(TF_OUT_USAGE, msg);
+                return refuse(json, TF_OUT_USAGE, msg);
             }
             break;
         case OPT_BACKUP:
             id = strtoll(v, &end, 10);
             if (!*v || *end || id < 1) {
                 snprintf(msg, sizeof msg, "--backup '%.40s' is not a backup id", v);
-                return refuse(TF_OUT_USAGE, msg);
+                return refuse(json, TF_OUT_USAGE, msg);
             }
             break;
         case OPT_BAUD:
             baud = (uint32_t)strtoul(v, &end, 10);
             if (!*v || *end || baud < 9600 || baud > 4000000) {
                 snprintf(msg, sizeof msg, "--baud '%.40s' is not a baud rate (115200..2000000)", v);
-                return refuse(TF_OUT_USAGE, msg);
+                return refuse(json, TF_OUT_USAGE, msg);
             }
             break;
         }
     }
     if (!port || !have_mac || cp.first_operand < argc)
-        return refuse(TF_OUT_USAGE, "--port PATH and --mac M are required (see trayflash restore "
+        return refuse(json, TF_OUT_USAGE, "--port PATH and --mac M are required (see trayflash restore "
                                     "--help)");
     char mtext[18];
     bk_mac_format(mac, mtext, sizeof mtext);
     db *d;
     blockstore *bs;
     if (backup_store_open(dbpath, false, &d, &bs, msg, sizeof msg) < 0)
-        return refuse(TF_OUT_SETUP, msg);
+        return refuse(json, TF_OUT_SETUP, msg);
     db_backup b;
     backup_image im = {0};
     int found = db_backup_get(d, mtext, id, &b);
@@ -174,13 +205,13 @@ int cmd_restore(int argc, char **argv)
                      id ? " with that id" : "", mtext, dbpath);
         db_close(d);
         blockstore_close(bs);
-        return refuse(found < 0 ? TF_OUT_SETUP : TF_OUT_USAGE, msg);
+        return refuse(json, found < 0 ? TF_OUT_SETUP : TF_OUT_USAGE, msg);
     }
     int rc = backup_image_load(d, bs, b.id, b.chip, &im, msg, sizeof msg);
     db_close(d);
     blockstore_close(bs);
     if (rc < 0)
-        return refuse(TF_OUT_SETUP, msg);
+        return refuse(json, TF_OUT_SETUP, msg);
     const bk_family *f = NULL;
     for (int c = 1; c < BK_CHIP_COUNT && !f; c++)
         if (!strcmp(bk_chip_name((bk_chip)c), b.chip))
@@ -189,7 +220,7 @@ int cmd_restore(int argc, char **argv)
     bk_job_spec spec;
     if (!f || !image_spec(&im, f->chip, &covered, &spec, msg, sizeof msg)) {
         backup_image_free(&im);
-        return refuse(TF_OUT_SETUP, f ? msg : "the backup's chip is unknown");
+        return refuse(json, TF_OUT_SETUP, f ? msg : "the backup's chip is unknown");
     }
     if (baud) {
         spec.bauds[0] = baud;
@@ -203,19 +234,28 @@ int cmd_restore(int argc, char **argv)
         cli_record_close(&rec);
         free(covered);
         backup_image_free(&im);
-        return refuse(TF_OUT_SETUP, msg);
+        return refuse(json, TF_OUT_SETUP, msg);
     }
     bk_result r;
     bk_flash_job(port, &spec, NULL, &r);
     if (force && !r.have_mac && r.chip != BK_CHIP_UNKNOWN)
         audit_force(&rec, mtext, port, b.id);
     tf_outcome out = r.passed ? TF_OUT_PASS : tf_outcome_of_cause(r.cause);
+    const char *why = r.detail[0] ? r.detail : bk_cause_explain(r.cause);
     if (cli_record_end(&rec, &r, msg, sizeof msg) < 0) {
         fprintf(stderr, "trayflash restore: %s\n", msg);
         out = tf_outcome_worse(out, TF_OUT_SETUP);
+        why = msg;
     }
     cli_record_close(&rec);
-    if (r.passed)
+    if (json) {
+        if (!r.passed) /* stdout is the document: the failure's words go where errors go */
+            fprintf(stderr, "trayflash restore: FAIL %s on %s: cause %s: %s\n", mtext, port,
+                    bk_cause_id(r.cause), why);
+        bool bench = out != TF_OUT_PASS && out != TF_OUT_MODULE_FAILED;
+        cli_json_print(out, restore_json(&r, port, &b, im.n),
+                       bench ? tf_outcome_get(out)->id : NULL, why);
+    } else if (r.passed)
         printf("RESTORED %s from backup %" PRId64 " (%s): %d ranges, %u sectors written, %u "
                "skipped, verified by CRC in %.1f s\n", mtext, b.id, b.mode, im.n,
                r.sectors_written, r.sectors_skipped, r.seconds);

@@ -14,7 +14,12 @@
  *   cap      - backup_cap_mb: the dashboard's warning past 90%, then backup_store, nothing erased.
  *   force    - a module whose RF sector was wiped (no MAC) is restored only with --force, which
  *              leaves an audit row; the restore puts its MAC back.
+ *   json     - `backup list|verify --json` and `restore --json` (children): one JSON document
+ *              on stdout whose fields match the database (ids, MACs, ranges, blocks, totals);
+ *              a restore, a wrong module, an unknown MAC and a damaged block each give their
+ *              exit code in the document and the process, errors named on stderr too.
  * Waits are on the station (--once), a child's exit or the database, with deadlines; no sleeps. */
+#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -441,12 +446,217 @@ static int case_force(void)
     return CHECK_DONE();
 }
 
+
+/* ---- json ---------------------------------------------------------------------------- */
+
+/* Runs a child, parses its stdout (stderr apart) as ONE JSON document of the envelope's five
+ * keys whose exit_code and ok agree with the process. NULL (checked) when it is not. */
+static cJSON *run_json(const char *const argv[], int want_rc)
+{
+    char *out = NULL;
+    int rc = check_capture(argv, false, 120, &out);
+    CHECK_EQ_INT(rc, want_rc);
+    cJSON *o = cJSON_Parse(out);
+    CHECK_MSG(o != NULL && cJSON_IsObject(o), "%s %s: not one JSON object: %s", argv[1], argv[2],
+              out);
+    free(out);
+    if (!o)
+        return NULL;
+    CHECK_EQ_INT(cJSON_GetArraySize(o), 5);
+    cJSON *code = cJSON_GetObjectItem(o, "exit_code"), *ok = cJSON_GetObjectItem(o, "ok");
+    CHECK(cJSON_IsNumber(code) && code->valueint == rc);
+    CHECK(cJSON_IsBool(ok) && cJSON_IsTrue(ok) == (rc == 0));
+    CHECK(cJSON_HasObjectItem(o, "result") && cJSON_HasObjectItem(o, "error"));
+    return o;
+}
+
+static double num_at(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, key);
+    CHECK_MSG(cJSON_IsNumber(x), "%s is not a number", key);
+    return cJSON_IsNumber(x) ? x->valuedouble : -1;
+}
+
+static const char *str_at(const cJSON *o, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItem(o, key);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+/* Each listed backup against its rows: MAC, chip, mode, ranges, blank ones, bytes, bay. */
+static void check_listed(const char *dbp, const cJSON *rows)
+{
+    const cJSON *b;
+    cJSON_ArrayForEach(b, rows) {
+        check_sql_arg id = SQL_INT((long long)num_at(b, "id"));
+        char *mac = check_db_text_args(dbp, "select mac from backup where id = ?1", 1, &id);
+        char *mode = check_db_text_args(dbp, "select mode from backup where id = ?1", 1, &id);
+        char *chip = check_db_text_args(dbp, "select chip from backup where id = ?1", 1, &id);
+        CHECK_STR(str_at(b, "mac"), mac ? mac : "?");
+        CHECK_STR(str_at(b, "mode"), mode ? mode : "?");
+        CHECK_STR(str_at(b, "chip"), chip ? chip : "?");
+        free(mac);
+        free(mode);
+        free(chip);
+        CHECK_EQ_INT((long long)num_at(b, "ranges"),
+                     check_db_int_args(dbp, "select count(*) from backup_range where backup_id = "
+                                            "?1", 1, &id));
+        CHECK_EQ_INT((long long)num_at(b, "blank"),
+                     check_db_int_args(dbp, "select count(*) from backup_range where backup_id = "
+                                            "?1 and sha256 is null", 1, &id));
+        CHECK_EQ_INT((long long)num_at(b, "bytes"),
+                     check_db_int_args(dbp, "select coalesce(sum(len), 0) from backup_range where "
+                                            "backup_id = ?1 and sha256 is not null", 1, &id));
+        CHECK_EQ_INT((long long)num_at(b, "bay"),
+                     check_db_int_args(dbp, "select bay from backup where id = ?1", 1, &id));
+        CHECK(strlen(str_at(b, "time")) == 20); /* 2026-12-03T20:52:03Z */
+    }
+}
+
+static void check_store_numbers(const char *dbp, const cJSON *store)
+{
+    CHECK(cJSON_IsObject(store));
+    CHECK_STR(str_at(store, "db"), dbp);
+    CHECK_EQ_INT((long long)num_at(store, "backups"), check_db_int(dbp, "select count(*) from backup"));
+    CHECK_EQ_INT((long long)num_at(store, "modules"),
+                 check_db_int(dbp, "select count(distinct mac) from backup"));
+    CHECK_EQ_INT((long long)num_at(store, "blocks"), check_db_int(dbp, "select count(*) from backup_block"));
+    CHECK_EQ_INT((long long)num_at(store, "bytes_stored"),
+                 check_db_int(dbp, "select sum(size) from backup_block"));
+    CHECK(num_at(store, "dedupe_ratio") >= 1.0);
+}
+
+static int case_json(void)
+{
+    exe();
+    enum { N = 2 };
+    run r;
+    setup(&r, "full");
+    bksim_module_config mods[N];
+    reel_modules(mods, N);
+    station *st = start(&r, N, mods, 0.25);
+    CHECK_EQ_INT(station_wait(st), 0);
+    int pass, fail;
+    station_counts(st, &pass, &fail);
+    REQUIRE(pass == N && fail == 0);
+    uint8_t mac[N][6];
+    char m[N][18];
+    for (int i = 0; i < N; i++) {
+        free(original_flash(&mods[i], i, mac[i]));
+        bk_mac_format(mac[i], m[i], sizeof m[i]);
+    }
+
+    /* list: every backup, each as its rows say; the store's numbers as the index says */
+    const char *list[] = {trayflash_exe, "backup", "list", "--db", r.db_path, "--json", NULL};
+    cJSON *o = run_json(list, 0);
+    REQUIRE(o != NULL);
+    const cJSON *res = cJSON_GetObjectItem(o, "result");
+    const cJSON *rows = cJSON_GetObjectItem(res, "backups");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+    CHECK_EQ_INT(cJSON_GetArraySize(rows), check_db_int(r.db_path, "select count(*) from backup"));
+    CHECK_EQ_INT(cJSON_GetArraySize(rows), N);
+    check_listed(r.db_path, rows);
+    check_store_numbers(r.db_path, cJSON_GetObjectItem(res, "store"));
+    cJSON_Delete(o);
+    /* --mac: that module's alone */
+    const char *one[] = {trayflash_exe, "backup", "list", "--json", "--db", r.db_path, "--mac",
+                         m[1], NULL};
+    o = run_json(one, 0);
+    REQUIRE(o != NULL);
+    rows = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "result"), "backups");
+    CHECK_EQ_INT(cJSON_GetArraySize(rows), 1);
+    CHECK_STR(str_at(cJSON_GetArrayItem(rows, 0), "mac"), m[1]);
+    CHECK_STR(str_at(cJSON_GetObjectItem(o, "result"), "mac"), m[1]);
+    cJSON_Delete(o);
+
+    /* verify: every block whole */
+    const char *verify[] = {trayflash_exe, "backup", "verify", "--db", r.db_path, "--json", NULL};
+    o = run_json(verify, 0);
+    REQUIRE(o != NULL);
+    res = cJSON_GetObjectItem(o, "result");
+    CHECK_EQ_INT((long long)num_at(res, "blocks_whole"),
+                 check_db_int(r.db_path, "select count(*) from backup_block"));
+    CHECK_EQ_INT((long long)num_at(res, "blocks_bad"), 0);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(res, "bad")), 0);
+    check_store_numbers(r.db_path, cJSON_GetObjectItem(res, "store"));
+    cJSON_Delete(o);
+
+    /* restore module 0 from its backup: a pass, the backup the index holds for its MAC */
+    const char *restore[] = {trayflash_exe, "restore", "--port", bksim_link_path(station_sim(st), 0),
+                             "--mac", m[0], "--db", r.db_path, "--json", NULL};
+    o = run_json(restore, 0);
+    REQUIRE(o != NULL);
+    res = cJSON_GetObjectItem(o, "result");
+    CHECK_STR(str_at(res, "verdict"), "pass");
+    CHECK_STR(str_at(res, "mac"), m[0]);
+    const cJSON *rs = cJSON_GetObjectItem(res, "restore");
+    check_sql_arg mac0 = SQL_TEXT(m[0]);
+    CHECK_EQ_INT((long long)num_at(rs, "backup_id"),
+                 check_db_int_args(r.db_path, "select min(id) from backup where mac = ?1", 1, &mac0));
+    check_sql_arg bid = SQL_INT((long long)num_at(rs, "backup_id"));
+    CHECK_EQ_INT((long long)num_at(rs, "ranges"),
+                 check_db_int_args(r.db_path, "select count(*) from backup_range where backup_id "
+                                              "= ?1", 1, &bid));
+    CHECK(num_at(rs, "sectors_written") + num_at(rs, "sectors_skipped") > 0);
+    CHECK_EQ_INT(check_db_int_args(r.db_path, "select count(*) from attempt where kind = 'restore' "
+                                              "and outcome = 'pass' and mac = ?1", 1, &mac0), 1);
+    cJSON_Delete(o);
+    /* module 1 under module 0's MAC: a failed module (1), its cause in the result, no error */
+    const char *wrong[] = {trayflash_exe, "restore", "--json", "--port",
+                           bksim_link_path(station_sim(st), 1), "--mac", m[0], "--db", r.db_path, NULL};
+    o = run_json(wrong, 1);
+    REQUIRE(o != NULL);
+    res = cJSON_GetObjectItem(o, "result");
+    CHECK_STR(str_at(res, "verdict"), "fail");
+    CHECK_STR(str_at(res, "cause"), "wrong_module");
+    CHECK_STR(str_at(res, "mac"), m[1]);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "error")));
+    cJSON_Delete(o);
+    /* a MAC without a backup: a usage error (2), no result, the words in error */
+    const char *none[] = {trayflash_exe, "restore", "--json", "--port",
+                          bksim_link_path(station_sim(st), 1), "--mac", "02:00:00:00:00:01",
+                          "--db", r.db_path, NULL};
+    o = run_json(none, 2);
+    REQUIRE(o != NULL);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "result")));
+    const cJSON *e = cJSON_GetObjectItem(o, "error");
+    CHECK_STR(str_at(e, "kind"), "usage");
+    CHECK_HAS(str_at(e, "message"), "no backup of 02:00:00:00:00:01");
+    cJSON_Delete(o);
+
+    /* one block damaged in the store: verify exits 3 and names it in result.bad */
+    char *sha = check_db_text(r.db_path, "select sha256 from backup_block order by sha256 limit 1");
+    REQUIRE(sha != NULL);
+    char path[400];
+    snprintf(path, sizeof path, "%s.blocks/%.2s/%s", r.db_path, sha, sha);
+    FILE *f = fopen(path, "r+b");
+    REQUIRE_MSG(f != NULL, "%s", path);
+    fputc(0x5A, f);
+    fclose(f);
+    o = run_json(verify, 3);
+    REQUIRE(o != NULL);
+    res = cJSON_GetObjectItem(o, "result");
+    CHECK_EQ_INT((long long)num_at(res, "blocks_bad"), 1);
+    CHECK_EQ_INT((long long)num_at(res, "blocks_whole"),
+                 check_db_int(r.db_path, "select count(*) from backup_block") - 1);
+    const cJSON *bad = cJSON_GetObjectItem(res, "bad");
+    CHECK_EQ_INT(cJSON_GetArraySize(bad), 1);
+    CHECK_STR(str_at(cJSON_GetArrayItem(bad, 0), "sha256"), sha);
+    CHECK_STR(str_at(cJSON_GetObjectItem(o, "error"), "kind"), "setup");
+    cJSON_Delete(o);
+    free(sha);
+    station_free(st);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
     {"reel16", case_reel16},
     {"brownout", case_brownout},
     {"sigkill", case_sigkill},
     {"cap", case_cap},
     {"force", case_force},
+    {"json", case_json},
 };
 
 int main(int argc, char **argv)
