@@ -4,6 +4,7 @@
  *   [personalize]
  *   kind = openbeken                 ; OpenBeken's config sector, version 5 (engine/obk_config.h)
  *   base = plug-base.bin             ; a config exported from a configured module of this product
+ *   base_sha256 = 64 hex digits      ; optional: the base file must have this sha256
  *   secrets = credential:line2       ; or a path; read by the station, never stored
  *   ledger = serial, batch           ; the ledger's columns the templates use (optional)
  *   crc = signed                     ; the checksum's char variant (signed: OpenBeken on BK7231)
@@ -40,7 +41,9 @@ typedef struct tf_personal {
     char base_path[4096];
     int base_line;
     uint8_t base[OBK_CFG_SIZE];
-    char base_sha256[65];
+    char base_sha256[65];         /* the base file's, as read */
+    char base_sha256_pin[65];     /* base_sha256 = HEX: the file must have it */
+    int base_sha256_line;         /* 0: not pinned */
     char secrets[4096];           /* a path, or "credential:NAME"; "" = none */
     int secrets_line;
     obk_crc_variant crc;

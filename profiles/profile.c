@@ -44,7 +44,7 @@ bool tf_profile_baud_supported(uint32_t baud)
 enum key_id {
     K_NAME, K_PRODUCT, K_CHIP, K_BAUD, K_BAUD_FALLBACK, K_IMAGE, K_OFFSET, K_SHA256, K_ERASE,
     K_ALLOW_BOOTLOADER, K_SKIP_UNCHANGED, K_LINK_TIMEOUT_MS, K_WRITE_RETRIES, K_QIO, K_APP_REBOOT,
-    K_APP_BAUD, K_BACKUP, K_P_KIND, K_P_BASE, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
+    K_APP_BAUD, K_BACKUP, K_P_KIND, K_P_BASE, K_P_BASE_SHA256, K_P_SECRETS, K_P_LEDGER, K_P_CRC, K_COUNT
 };
 
 enum { IN_PROFILE = 1, IN_VARIANT = 2, IN_PERSONALIZE = 4 };
@@ -115,18 +115,25 @@ static const tf_key keys[K_COUNT] = {
                    0, NULL },
     [K_P_KIND] = { "kind", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "openbeken", NULL, NULL,
                    "What the per-device sector is: openbeken (OpenBeken's config sector, version "
-                   "5, at 0x1E1000 on a BK7231T and 0x1D1000 on a BK7231N).", TF_KEY_REQUIRED, NULL },
+                   "5, at 0x1E1000 on a BK7231T and 0x1D1000 on a BK7231N).", TF_KEY_REQUIRED,
+                   "openbeken" },
     [K_P_BASE] = { "base", IN_PERSONALIZE, TF_KEY_PATH, 0, 0, NULL, NULL, NULL,
                    "A config exported from a configured module of this product (pins, channels, "
                    "flags): every field the section does not set comes from it.", TF_KEY_REQUIRED,
-                   NULL },
+                   "plug-base.bin" },
+    [K_P_BASE_SHA256] = { "base_sha256", IN_PERSONALIZE, TF_KEY_TEXT, 0, 0, NULL, NULL,
+                          "not pinned",
+                          "sha256 of the base file (sha256sum plug-base.bin): a changed base, "
+                          "which would change every module's config, is refused before any "
+                          "module is touched. profile check prints the line to paste.", 0,
+                          "0000000000000000000000000000000000000000000000000000000000000000" },
     [K_P_SECRETS] = { "secrets", IN_PERSONALIZE, TF_KEY_TEXT, 0, 0, NULL, NULL, "none",
                       "The station-local secrets file ({secret.NAME} values): a path, or "
                       "credential:NAME from $CREDENTIALS_DIRECTORY; refused when a group or others "
-                      "can read it.", 0, NULL },
+                      "can read it.", 0, "credential:line2-secrets" },
     [K_P_LEDGER] = { "ledger", IN_PERSONALIZE, TF_KEY_LIST, 0, 0, NULL, NULL, "no ledger",
                      "The ledger columns the templates use (trayflash ledger import); each "
-                     "module then takes one row, keyed by its MAC.", 0, NULL },
+                     "module then takes one row, keyed by its MAC.", 0, "serial" },
     [K_P_CRC] = { "crc", IN_PERSONALIZE, TF_KEY_CHOICE, 0, 0, "signed|unsigned", "signed", NULL,
                   "The checksum's char flavour: signed as OpenBeken's BK7231 builds compute it.",
                   0, NULL },
@@ -192,6 +199,20 @@ static void fail(parse_ctx *c, int line, const char *fmt, ...)
 }
 
 /* Accepts decimal or 0x-hex, digits only (no sign, no spaces, no suffix). */
+/* 64 hex digits (either case) -> out, lower case; false (out untouched) otherwise. */
+static bool sha256_hex_parse(const char *v, char out[65])
+{
+    bool ok = strlen(v) == 64;
+    for (size_t i = 0; ok && i < 64; i++)
+        ok = isxdigit((unsigned char)v[i]);
+    if (!ok)
+        return false;
+    for (size_t i = 0; i < 64; i++)
+        out[i] = (char)tolower((unsigned char)v[i]);
+    out[64] = '\0';
+    return true;
+}
+
 static bool parse_u32(const char *s, uint32_t *out)
 {
     int base = 10;
@@ -353,19 +374,10 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         if (!parse_u32(v, &var->offset))
             fail(c, c->rd.line, "bad number \"%s\" for offset (expected decimal or 0x hex)", v);
         break;
-    case K_SHA256: {
-        bool ok = strlen(v) == 64;
-        for (size_t i = 0; ok && i < 64; i++)
-            ok = isxdigit((unsigned char)v[i]);
-        if (!ok) {
+    case K_SHA256:
+        if (!sha256_hex_parse(v, var->sha256_pin))
             fail(c, c->rd.line, "bad sha256 \"%s\": expected 64 hex digits", v);
-            break;
-        }
-        for (size_t i = 0; i < 64; i++)
-            var->sha256_pin[i] = (char)tolower((unsigned char)v[i]);
-        var->sha256_pin[64] = '\0';
         break;
-    }
     case K_ERASE:
         if (strcasecmp(v, "auto") == 0)
             p->erase_mode = BK_ERASE_AUTO;
@@ -406,6 +418,11 @@ static void apply_key(parse_ctx *c, int s, enum key_id k, const char *v)
         if (!v[0] || !resolve_image(p->path, v, p->personal.base_path, sizeof p->personal.base_path))
             fail(c, c->rd.line, "base \"%s\": empty or too long a path", v);
         p->personal.base_line = c->rd.line;
+        break;
+    case K_P_BASE_SHA256:
+        if (!sha256_hex_parse(v, p->personal.base_sha256_pin))
+            fail(c, c->rd.line, "bad base_sha256 \"%s\": expected 64 hex digits", v);
+        p->personal.base_sha256_line = c->rd.line;
         break;
     case K_P_SECRETS: {
         const char *cred = "credential:";
@@ -621,11 +638,18 @@ static void check_personalize(parse_ctx *c)
         fail(c, pp->base_line, "base: %s", why);
         return;
     }
-    bool ok = obk_config_check((const uint8_t *)buf, len, pp->crc, why, sizeof why);
-    if (ok) {
-        memcpy(pp->base, buf, OBK_CFG_SIZE);
-        bk_sha256_hex((const uint8_t *)buf, len, pp->base_sha256);
+    bk_sha256_hex((const uint8_t *)buf, len, pp->base_sha256);
+    /* A pinned base that changed would change every module's config: refused here, at load,
+     * before any module is touched (the station loads a profile before its first job). */
+    if (pp->base_sha256_line && strcmp(pp->base_sha256, pp->base_sha256_pin) != 0) {
+        free(buf);
+        fail(c, pp->base_sha256_line, "base_sha256 mismatch for base \"%s\": the file has %s, the "
+             "profile pins %s", pp->base_path, pp->base_sha256, pp->base_sha256_pin);
+        return;
     }
+    bool ok = obk_config_check((const uint8_t *)buf, len, pp->crc, why, sizeof why);
+    if (ok)
+        memcpy(pp->base, buf, OBK_CFG_SIZE);
     free(buf);
     if (!ok) {
         fail(c, pp->base_line, "base \"%s\": %s", pp->base_path, why);

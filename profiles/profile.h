@@ -16,7 +16,8 @@
  *              the section name), image, offset, sha256, qio. The [profile] section's chip and
  *              image are the first variant.
  *   [personalize]  the per-device config sector each module gets (personal.h): kind
- *              (required: openbeken), base (required, a config file), secrets, ledger, crc,
+ *              (required: openbeken), base (required, a config file), base_sha256 (optional pin of
+ *              the base file), secrets, ledger, crc,
  *              and field = template lines.
  * Defaults: product = name, baud 921600, fall-backs those of 921600, 460800, 115200 that are
  * below baud, erase auto, allow_bootloader no, skip_unchanged yes, link_timeout_ms 10000,

@@ -204,6 +204,11 @@ static void print_personal_text(const tf_profile *p, const personal_facts *pf)
            "checksum %s char\n", pp->line, OBK_CFG_VERSION, obk_config_addr(BK_CHIP_BK7231T),
            obk_config_addr(BK_CHIP_BK7231N), pp->crc == OBK_CRC_SIGNED_CHAR ? "signed" : "unsigned");
     printf("    base     %s (sha256 %s)\n", pp->base_path, pp->base_sha256);
+    if (pp->base_sha256_line) /* a mismatch never gets here: the loader refused it */
+        printf("    pinned   base_sha256 (line %d) ok\n", pp->base_sha256_line);
+    else /* once the base is the product's released config, pin it */
+        printf("    not pinned: to refuse a changed base file, add to [personalize]:\n"
+               "      base_sha256 = %s\n", pp->base_sha256);
     if (pp->secrets[0])
         printf("    secrets  %s%s%s\n", pp->secrets, pf->secrets_note[0] ? ": " : ", read",
                pf->secrets_note);
@@ -231,6 +236,7 @@ static cJSON *personal_json(const tf_profile *p, const personal_facts *pf)
     cJSON_AddNumberToObject(o, "line", pp->line);
     cJSON_AddStringToObject(o, "base", pp->base_path);
     cJSON_AddStringToObject(o, "base_sha256", pp->base_sha256);
+    cJSON_AddBoolToObject(o, "base_sha256_pinned", pp->base_sha256_line > 0);
     cJSON_AddStringToObject(o, "crc", pp->crc == OBK_CRC_SIGNED_CHAR ? "signed" : "unsigned");
     cJSON_AddBoolToObject(o, "secrets_read", pf->secrets != NULL);
     cJSON *fields = cJSON_AddArrayToObject(o, "fields");
@@ -633,6 +639,35 @@ static const char *template_value(const tf_key *k, const char *name)
     return k->def ? k->def : name;
 }
 
+/* The [personalize] block of the template, commented out: its keys from the schema, then a few
+ * fields (templates over the module's MAC, the ledger, the secrets file). Uncommented as it is,
+ * it loads once base names a real config and base_sha256 is the line profile check prints. */
+static void put_personalize_example(FILE *f, const tf_schema *s)
+{
+    static const char *const fields[] = {
+        "short_name = plug-{mac_suffix}", "long_name = {product} {serial}",
+        "mqtt_client = {short_name}",     "mqtt_host = broker.lan",
+        "mqtt_pass = {secret.mqtt}",      "wifi_ssid = factory-net",
+        "wifi_pass = {secret.wifi}",
+    };
+    fputs("\n; ---- a product that ships configured: each module gets its own OpenBeken config\n"
+          "; sector, written after the app verified (profiles/README.md, \"Per-device data\").\n"
+          "; Remove the ; of the section's lines to use it; flashed by `trayflash station` ----\n"
+          ";[personalize]\n", f);
+    for (int i = 0; i < s->n_keys; i++) {
+        const tf_key *k = &s->keys[i];
+        if (!(k->sections & 4u))
+            continue;
+        put_comment(f, k->help, false);
+        fprintf(f, ";%s = %s\n", k->name, k->example ? k->example : k->def ? k->def : "");
+    }
+    put_comment(f, "The fields to fill, each a literal or a template over {mac}, {mac_hex}, "
+                "{mac_suffix}, {bay}, {lot}, {product}, the ledger's columns, another field, "
+                "{secret.NAME} (password fields only).", false);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        fprintf(f, ";%s\n", fields[i]);
+}
+
 static void put_template(FILE *f, const char *name)
 {
     const tf_schema *s = &tf_profile_schema;
@@ -661,6 +696,7 @@ static void put_template(FILE *f, const char *name)
             !(k->flags & TF_KEY_REQUIRED_MAIN))
             fprintf(f, ";%s = %s\n", k->name, template_value(k, name));
     }
+    put_personalize_example(f, s);
 }
 
 /* The profile name a file name suggests: its base name without .ini, if it is a valid name. */

@@ -322,6 +322,48 @@ static void keys_documented(const char *template_text, const char *doc, const ch
     CHECK(keys >= 14); /* every key profile.c knows */
 }
 
+/* The template's commented [personalize] block, uncommented as it is (a base file beside it and
+ * its sha256 pasted), loads: every key and field it shows is a valid line. */
+static void personalize_example_loads(const char *dir, const char *path, const char *tmpl)
+{
+    char base[160], err[1024];
+    snprintf(base, sizeof base, "%s/plug-base.bin", dir);
+    ru_copy_file(TRAYFLASH_SOURCE_DIR "/tests/engine/fixtures/obk-base-t.bin", base);
+    size_t blen;
+    char *bytes = slurp(base, &blen), sha[65];
+    REQUIRE(bytes != NULL);
+    bk_sha256_hex((const uint8_t *)bytes, blen, sha);
+    free(bytes);
+    const char *block = strstr(tmpl, "\n;[personalize]\n");
+    REQUIRE_MSG(block != NULL, "profile new wrote no [personalize] example");
+    size_t cap = strlen(tmpl) + 1, n = (size_t)(block + 1 - tmpl);
+    char *text = malloc(cap);
+    REQUIRE(text != NULL);
+    memcpy(text, tmpl, n);
+    for (const char *l = block + 1; *l;) { /* ";key = v" -> "key = v"; "; words" stay */
+        size_t ll = strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n');
+        bool keyline = l[0] == ';' && l[1] != ' ' && l[1] != '\n';
+        memcpy(text + n, l + keyline, ll - keyline);
+        n += ll - keyline;
+        l += ll;
+    }
+    text[n] = 0;
+    char *zeros = strstr(text, "base_sha256 = 0000");
+    REQUIRE(zeros != NULL);
+    memcpy(zeros + strlen("base_sha256 = "), sha, 64);
+    ru_write_file(path, text);
+    tf_profile p;
+    int rc = tf_profile_load(path, &p, err, sizeof err);
+    CHECK_MSG(rc == 0, "the template's [personalize] uncommented: %s", err);
+    if (!rc) {
+        CHECK(p.personal.enabled && p.personal.base_sha256_line > 0);
+        CHECK_STR(p.personal.base_sha256, sha);
+        CHECK(p.personal.n_fields >= 5 && p.personal.ledger_line > 0);
+        tf_profile_free(&p);
+    }
+    free(text);
+}
+
 static int case_profile_cli(void)
 {
     char dir[64], path[128], *out, err[1024];
@@ -374,8 +416,10 @@ static int case_profile_cli(void)
     if (!rc) {
         CHECK(!strcmp(p.name, "smart-bulb") && p.variants[0].offset == 0x11000);
         CHECK(p.n_bauds == 3 && p.bauds[0] == 921600 && p.bauds[1] == 460800);
+        CHECK(!p.personal.enabled); /* the [personalize] example is commented out */
         tf_profile_free(&p);
     }
+    personalize_example_loads(dir, path, tmpl);
 
     /* the profile format is documented where a product engineer looks */
     size_t man_len, readme_len;

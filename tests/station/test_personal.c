@@ -9,7 +9,11 @@
  *           keeps its row reserved; the retry gets the same row and passes.
  *   crash_restart  SIGKILL of `trayflash station` after the sector verified, before the row is
  *           marked used (TRAYFLASH_DEBUG=ledger-pause shows the moment); the restart gets the
- *           same row for the same module: no row lost, none given twice; no secret in argv. */
+ *           same row for the same module: no row lost, none given twice; no secret in argv.
+ *   base_pinned  `profile check` prints the base_sha256 line to paste; pasted, the profile loads;
+ *           the base then changed (still a valid config: unpinned it would load and change
+ *           every module) refuses the profile in `profile check` and at station_start, before
+ *           any job, naming the line, the file and both hashes. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -19,6 +23,8 @@
 #include <unistd.h>
 #include "check.h"
 #include "db.h"
+#include "bk_image.h"
+#include "tf_file.h"
 #include "db_ledger.h"
 #include "obk_config.h"
 #include "profile.h"
@@ -489,6 +495,110 @@ static int case_profile_check(void)
     return CHECK_DONE();
 }
 
+
+static void write_bytes(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    REQUIRE_MSG(f != NULL, "%s", path);
+    REQUIRE(fwrite(data, 1, len, f) == len);
+    REQUIRE(fclose(f) == 0);
+}
+
+/* The file with its line starting `key = ` replaced by `line` (which ends in \n). */
+static void replace_line(const char *path, const char *key, const char *line)
+{
+    FILE *pf = fopen(path, "r");
+    REQUIRE(pf != NULL);
+    fseek(pf, 0, SEEK_END);
+    char *text = check_read_file(pf);
+    fclose(pf);
+    char *at = strstr(text, key);
+    REQUIRE_MSG(at != NULL, "%s has no %s", path, key);
+    char *eol = strchr(at, '\n');
+    REQUIRE(eol != NULL);
+    char changed[4096];
+    snprintf(changed, sizeof changed, "%.*s%s%s", (int)(at - text), text, line, eol + 1);
+    write_file(path, changed, 0644);
+    free(text);
+}
+
+static int case_base_pinned(void)
+{
+    const char *tf = check_arg(0);
+    REQUIRE(tf != NULL);
+    fixture f;
+    make_fixture(&f, 1);
+    /* the product's base, a file of its own beside the profile */
+    char base[160], line[300];
+    snprintf(base, sizeof base, "%s/base.bin", f.dir);
+    size_t len;
+    char *bytes, err[700];
+    REQUIRE_MSG(tf_file_read(TRAYFLASH_SOURCE_DIR "/tests/engine/fixtures/obk-base-t.bin", 1 << 16,
+                             &bytes, &len, err, sizeof err) == 0, "%s", err);
+    REQUIRE(len == OBK_CFG_SIZE);
+    uint8_t *cfg = (uint8_t *)bytes;
+    write_bytes(base, cfg, len);
+    snprintf(line, sizeof line, "base = %s\n", base);
+    replace_line(f.profile, "base = ", line);
+    char sha_before[65];
+    bk_sha256_hex(cfg, len, sha_before);
+
+    /* unpinned: profile check prints the line to paste */
+    char *out;
+    const char *argv[] = {tf, "profile", "check", f.profile, NULL};
+    CHECK_EQ_INT(check_capture(argv, false, 60, &out), 0);
+    char *paste = strstr(out, "      base_sha256 = ");
+    REQUIRE_MSG(paste != NULL, "no line to paste in: %s", out);
+    paste += 6;
+    snprintf(line, sizeof line, "%.*s\n", (int)strcspn(paste, "\n"), paste);
+    CHECK_HAS(line, sha_before);
+    free(out);
+    /* pasted after base (line 13): it loads, shown as pinned */
+    char both[600];
+    snprintf(both, sizeof both, "base = %s\n%s", base, line);
+    replace_line(f.profile, "base = ", both);
+    CHECK_EQ_INT(check_capture(argv, false, 60, &out), 0);
+    CHECK_HAS(out, "pinned   base_sha256 (line 13) ok");
+    free(out);
+
+    /* the base changed, still a valid config: every module would get its pins and name */
+    REQUIRE(obk_config_set(cfg, obk_field_find("short_name"), "other-{mac}", err, sizeof err));
+    obk_config_seal(cfg, OBK_CRC_SIGNED_CHAR);
+    REQUIRE(obk_config_check(cfg, len, OBK_CRC_SIGNED_CHAR, err, sizeof err));
+    write_bytes(base, cfg, len);
+    char sha_after[65];
+    bk_sha256_hex(cfg, len, sha_after);
+    REQUIRE(strcmp(sha_before, sha_after) != 0);
+    char want[400];
+    snprintf(want, sizeof want, "plug.ini:13: base_sha256 mismatch for base \"%s\": the file has %s, "
+             "the profile pins %s", base, sha_after, sha_before);
+    CHECK_EQ_INT(check_capture(argv, true, 60, &out), 2);
+    CHECK_HAS(out, want);
+    free(out);
+    /* ... and the station does not start: no job, no module touched */
+    static station_opts o;
+    memset(&o, 0, sizeof o);
+    station_config_defaults(&o.cfg);
+    o.profile_path = f.profile;
+    o.db_path = f.db;
+    o.sim_count = 1;
+    station_failure why;
+    CHECK(station_start_why(&o, &why, err, sizeof err) == NULL);
+    CHECK(why == STATION_FAIL_CONFIG);
+    CHECK_HAS(err, want);
+    /* without the pin the changed base loads: the pin is what caught it */
+    replace_line(f.profile, "base_sha256 = ", "");
+    tf_profile *p = calloc(1, sizeof *p);
+    REQUIRE(p != NULL);
+    CHECK(tf_profile_load(f.profile, p, err, sizeof err) == TF_PROFILE_OK);
+    CHECK_STR(p->personal.base_sha256, sha_after);
+    tf_profile_free(p);
+    free(p);
+    free(cfg);
+    ru_rmrf(f.dir);
+    return CHECK_DONE();
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {
@@ -496,6 +606,7 @@ int main(int argc, char **argv)
         {"brownout_retry", case_brownout_retry},
         {"crash_restart", case_crash_restart},
         {"profile_check", case_profile_check},
+        {"base_pinned", case_base_pinned},
     };
     return CHECK_RUN(argc, argv, cases);
 }
