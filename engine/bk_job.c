@@ -85,8 +85,8 @@ typedef struct job {
 
 static const char *const phase_names[BK_PHASE_COUNT] = {
     [BK_PHASE_IDLE] = "IDLE", [BK_PHASE_LINK] = "LINK", [BK_PHASE_IDENTIFY] = "IDENTIFY",
-    [BK_PHASE_ERASE] = "ERASE", [BK_PHASE_WRITE] = "WRITE", [BK_PHASE_VERIFY] = "VERIFY",
-    [BK_PHASE_DONE] = "DONE",
+    [BK_PHASE_BACKUP] = "BACKUP", [BK_PHASE_ERASE] = "ERASE", [BK_PHASE_WRITE] = "WRITE",
+    [BK_PHASE_VERIFY] = "VERIFY", [BK_PHASE_DONE] = "DONE",
 };
 
 const char *bk_phase_name(bk_phase p)
@@ -1154,20 +1154,25 @@ static step_result backup_read(job *j, bk_backup_range *r, uint8_t *buf)
     return STEP_DONE;
 }
 
-/* The backup's progress for the tile: bytes of the ranges kept so far of all planned (the
- * phase stays IDENTIFY: nothing is erased yet). */
-static void backup_progress(job *j, uint32_t addr)
+/* The backup's progress (phase BACKUP): ranges and their bytes kept so far of all planned;
+ * `all`: the module is kept already, every range counts as done. */
+static void backup_progress(job *j, uint32_t addr, bool all)
 {
     if (!j->hooks || !j->hooks->on_event)
         return;
     uint64_t done = 0, total = 0;
+    uint32_t n_done = 0;
     for (int i = 0; i < j->n_bk; i++) {
+        bool kept = all || j->bk[i].done;
         total += j->bk[i].len;
-        done += j->bk[i].done ? j->bk[i].len : 0;
+        done += kept ? j->bk[i].len : 0;
+        n_done += kept;
     }
-    bk_event ev = job_event(j, BK_EV_PROGRESS, BK_PHASE_IDENTIFY);
+    bk_event ev = job_event(j, BK_EV_PROGRESS, BK_PHASE_BACKUP);
     ev.bytes_done = done;
     ev.bytes_total = total;
+    ev.ranges_done = n_done;
+    ev.ranges_total = (uint32_t)j->n_bk;
     ev.address = addr;
     j->hooks->on_event(j->hooks->ctx, &ev);
 }
@@ -1195,6 +1200,7 @@ static step_result backup_step(job *j)
         if (have == 1) {
             j->bk_settled = true;
             j->r->backup.already_kept = true;
+            backup_progress(j, j->n_bk ? j->bk[0].addr : 0, true);
             info(j, "backup: this module's own data is kept already (same MAC, same CRCs): "
                  "nothing read");
             return STEP_DONE;
@@ -1214,6 +1220,7 @@ static step_result backup_step(job *j)
         if (r->blank) {
             r->done = true;
             j->r->backup.blank++;
+            backup_progress(j, r->addr, false);
             continue;
         }
         if (r->shared) {
@@ -1225,6 +1232,7 @@ static step_result backup_step(job *j)
             if (have == 1) {
                 r->done = true;
                 j->r->backup.known++;
+                backup_progress(j, r->addr, false);
                 continue;
             }
             if (have == 2 && pass == 0) {
@@ -1241,7 +1249,7 @@ static step_result backup_step(job *j)
         }
         r->done = true;
         j->r->backup.read++;
-        backup_progress(j, r->addr);
+        backup_progress(j, r->addr, false);
     }
     free(buf);
     if (sr != STEP_DONE)
@@ -1277,6 +1285,8 @@ static bool backup(job *j)
     if (j->n_bk < 0)
         return fail(j, BK_END_BACKUP_STORE, "the backup plan of %s does not fit", j->s.fam->name);
     j->r->backup.ranges = (uint32_t)j->n_bk;
+    set_phase(j, BK_PHASE_BACKUP);
+    backup_progress(j, j->n_bk ? j->bk[0].addr : 0, false);
     uint32_t garbled_before = j->ev.garbled;
     for (int attempt = 0;; attempt++) {
         /* reads and CRCs only: the T's LinkCheck after each CRC waits for the end */

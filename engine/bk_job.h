@@ -64,6 +64,8 @@ typedef enum bk_phase {
     BK_PHASE_IDLE = 0,
     BK_PHASE_LINK,     /* reset, LinkCheck */
     BK_PHASE_IDENTIFY, /* baud switch, chip, flash id, MAC, unprotect */
+    BK_PHASE_BACKUP,   /* spec->backup: the module's ranges kept before the first erase (only
+                          then: a job without a backup goes from IDENTIFY to ERASE) */
     BK_PHASE_ERASE,
     BK_PHASE_WRITE,
     BK_PHASE_VERIFY,
@@ -89,6 +91,8 @@ typedef struct bk_event {
     uint32_t address;   /* where the job is in flash */
     uint32_t baud;
     double rate_bps;    /* payload bytes per second in this phase */
+    uint32_t ranges_done, ranges_total; /* BACKUP: ranges of the backup's plan kept so far
+                                           (blank, already in the store, or read) */
     double t_s;         /* seconds since the job started */
     const char *text;   /* INFO: the line; valid only during the callback */
     uint8_t mac[6];     /* BK_EV_MAC: the MAC as data (nobody parses the words) */

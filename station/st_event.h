@@ -46,6 +46,7 @@ typedef struct st_event {
     uint64_t bytes_done, bytes_total;
     uint32_t address, baud;
     double rate_bps, t_s;
+    uint32_t ranges_done, ranges_total; /* BK_PHASE_BACKUP's progress: ranges kept, planned */
     uint8_t mac[6];            /* BK_EV_MAC */
     /* JOB_END: */
     bk_result result;

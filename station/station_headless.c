@@ -72,8 +72,12 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
                 break; /* progress every 25 %: a log, not a film */
             hb->last_pct = pct;
             prio = LOG_DEBUG;
-            snprintf(line, len, "%s bay %s %s %d%% - - %.0f B/s at 0x%X", when, bay,
-                     phase_word(e->phase), pct, e->rate_bps, e->address);
+            if (e->phase == BK_PHASE_BACKUP) /* ranges, not a rate: most are CRCs, not reads */
+                snprintf(line, len, "%s bay %s %s %d%% - - ranges %u/%u at 0x%X", when, bay,
+                         phase_word(e->phase), pct, e->ranges_done, e->ranges_total, e->address);
+            else
+                snprintf(line, len, "%s bay %s %s %d%% - - %.0f B/s at 0x%X", when, bay,
+                         phase_word(e->phase), pct, e->rate_bps, e->address);
         } else if (e->ev_kind == BK_EV_PHASE) {
             /* erase and write alternate block by block: name each phase once per attempt */
             if ((int)e->phase <= hb->max_phase && e->phase != BK_PHASE_LINK)

@@ -58,7 +58,8 @@ static void on_job_event(void *ctx, const bk_event *e)
     st_event ev = {.kind = ST_EV_JOB_EVENT, .ts = station_now(), .bay = j->b->number,
                    .serial = j->serial, .ev_kind = e->kind, .phase = e->phase,
                    .bytes_done = e->bytes_done, .bytes_total = e->bytes_total,
-                   .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s};
+                   .address = e->address, .baud = e->baud, .rate_bps = e->rate_bps, .t_s = e->t_s,
+                   .ranges_done = e->ranges_done, .ranges_total = e->ranges_total};
     if (e->text)
         snprintf(ev.text, sizeof ev.text, "%s", e->text);
     memcpy(ev.mac, e->mac, sizeof ev.mac);

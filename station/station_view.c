@@ -24,7 +24,7 @@
 const char *bay_state_name(bay_state s)
 {
     static const char *const names[BAY_STATE_COUNT] = {
-        "empty", "idle", "LINK", "IDENTIFY", "ERASE", "WRITE", "VERIFY", "PASS", "FAIL", "SKIP"};
+        "empty", "idle", "LINK", "IDENTIFY", "BACKUP", "ERASE", "WRITE", "VERIFY", "PASS", "FAIL", "SKIP"};
     return s >= 0 && s < BAY_STATE_COUNT ? names[s] : "?";
 }
 
@@ -137,6 +137,7 @@ static bay_state phase_state(bk_phase p)
     switch (p) {
     case BK_PHASE_LINK: return BAY_LINK;
     case BK_PHASE_IDENTIFY: return BAY_IDENTIFY;
+    case BK_PHASE_BACKUP: return BAY_BACKUP;
     case BK_PHASE_ERASE: return BAY_ERASE;
     case BK_PHASE_WRITE: return BAY_WRITE;
     case BK_PHASE_VERIFY: return BAY_VERIFY;
@@ -197,6 +198,7 @@ static void apply(station_view *v, const st_event *e)
         b->state = BAY_LINK;
         b->progress = b->rate_bps = 0;
         b->address = b->baud = 0;
+        b->backup_done = b->backup_total = 0;
         b->started_ts = e->ts;
         b->elapsed_s = 0;
         b->power_cycle_needed = false;
@@ -225,6 +227,10 @@ static void apply(station_view *v, const st_event *e)
             b->state = phase_state(e->phase);
             b->progress = e->bytes_total ? (double)e->bytes_done / (double)e->bytes_total : 0;
             b->rate_bps = e->rate_bps;
+            if (e->phase == BK_PHASE_BACKUP) {
+                b->backup_done = e->ranges_done;
+                b->backup_total = e->ranges_total;
+            }
         } else if (e->ev_kind == BK_EV_POWER_CYCLE_NEEDED) {
             b->power_cycle_needed = true;
         }

@@ -19,6 +19,7 @@ typedef enum bay_state {
     BAY_IDLE,        /* adapter present, waiting for a module / for the operator */
     BAY_LINK,        /* resetting and linking (may be asking for a power-cycle) */
     BAY_IDENTIFY,
+    BAY_BACKUP,      /* keeping what the module came with, before the first erase */
     BAY_ERASE,
     BAY_WRITE,
     BAY_VERIFY,
@@ -46,6 +47,7 @@ typedef struct bay_view {
     double progress;          /* 0..1 of the current phase's bytes */
     double rate_bps;          /* payload bytes/s while writing */
     uint32_t address;         /* flash address being worked on */
+    uint32_t backup_done, backup_total; /* BACKUP: ranges kept of the backup's plan */
     uint32_t baud;
     double started_ts;        /* unix seconds; 0 if no job */
     double elapsed_s;         /* running: so far; PASS/FAIL: the attempt's time */

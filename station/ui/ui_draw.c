@@ -36,7 +36,7 @@ ui_tone ui_bay_tone(const bay_view *b)
 {
     static const ui_tone by_state[BAY_STATE_COUNT] = {
         [BAY_EMPTY] = UI_TONE_IDLE, [BAY_IDLE] = UI_TONE_IDLE, [BAY_LINK] = UI_TONE_WORK,
-        [BAY_IDENTIFY] = UI_TONE_WORK, [BAY_ERASE] = UI_TONE_WORK, [BAY_WRITE] = UI_TONE_WORK,
+        [BAY_IDENTIFY] = UI_TONE_WORK, [BAY_BACKUP] = UI_TONE_WORK, [BAY_ERASE] = UI_TONE_WORK, [BAY_WRITE] = UI_TONE_WORK,
         [BAY_VERIFY] = UI_TONE_WORK, [BAY_PASS] = UI_TONE_PASS, [BAY_FAIL] = UI_TONE_FAIL,
         [BAY_SKIP] = UI_TONE_WARN,
     };
@@ -49,7 +49,7 @@ const char *ui_state_word(bay_state st)
 {
     static const char *const words[BAY_STATE_COUNT] = {
         [BAY_EMPTY] = "empty", [BAY_IDLE] = "idle", [BAY_LINK] = "LINK",
-        [BAY_IDENTIFY] = "IDENT", [BAY_ERASE] = "ERASE", [BAY_WRITE] = "WRITE",
+        [BAY_IDENTIFY] = "IDENT", [BAY_BACKUP] = "BACKUP", [BAY_ERASE] = "ERASE", [BAY_WRITE] = "WRITE",
         [BAY_VERIFY] = "VERIFY", [BAY_PASS] = "PASS", [BAY_FAIL] = "FAIL",
         [BAY_SKIP] = "SKIP",
     };
@@ -87,7 +87,7 @@ static int percent_of(double progress)
 
 static bool is_working(bay_state st)
 {
-    return st == BAY_ERASE || st == BAY_WRITE || st == BAY_VERIFY;
+    return st == BAY_BACKUP || st == BAY_ERASE || st == BAY_WRITE || st == BAY_VERIFY;
 }
 
 static void draw_bar(const ui_state *s, int y, int x, int width, double progress, attr_t attr)
@@ -220,8 +220,8 @@ static void draw_tile_line1(const ui_state *s, const bay_view *b, int y, int x, 
 
 /* What matters now for the bay, in words; a FAIL's remedy continues on line 3 when there is
  * one (returned in *more). */
-static ui_tone tile_context(const bay_view *b, char *out, size_t outlen, const char **more,
-                            int width, bool name_first)
+ui_tone ui_tile_context(const bay_view *b, char *out, size_t outlen, const char **more,
+                        int width, bool name_first)
 {
     *more = NULL;
     if (b->power_cycle_needed && (b->state == BAY_LINK || b->state == BAY_IDLE)) {
@@ -243,6 +243,11 @@ static ui_tone tile_context(const bay_view *b, char *out, size_t outlen, const c
         return UI_TONE_PLAIN;
     case BAY_IDENTIFY:
         snprintf(out, outlen, "%s @%u", b->chip[0] ? b->chip : "identify", b->baud);
+        return UI_TONE_PLAIN;
+    case BAY_BACKUP: /* "12/39 ranges": kept before anything is erased */
+        snprintf(out, outlen, "%u/%u ranges 0x%05X", b->backup_done, b->backup_total, b->address);
+        if (ui_text_cols(out) > width)
+            snprintf(out, outlen, "%u/%u ranges", b->backup_done, b->backup_total);
         return UI_TONE_PLAIN;
     case BAY_ERASE:
         snprintf(out, outlen, "erase 0x%05X", b->address);
@@ -336,7 +341,7 @@ static void draw_tile(const ui_state *s, const bay_view *b, int y, int x, int w,
     char ctx[160];
     const char *more;
     /* Indent 2: a MAC (17 columns) just fits a 19-column tile. */
-    ui_tone tone = tile_context(b, ctx, sizeof ctx, &more, iw - 2, !cause_fits_line1(b, iw));
+    ui_tone tone = ui_tile_context(b, ctx, sizeof ctx, &more, iw - 2, !cause_fits_line1(b, iw));
     ui_put(y + 1, ix + 2, iw - 2, ctx, ui_attr(s, tone));
     if (l->tile_lines >= 3)
         draw_tile_line3(s, b, y + 2, ix + 2, iw - 2, more);

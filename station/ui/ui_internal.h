@@ -107,6 +107,10 @@ ui_tone ui_bay_tone(const bay_view *b);
 const char *ui_state_word(bay_state st);
 /* The label printed in a tile and the detail view: the bay's short name, else its number. */
 void ui_bay_label(const bay_view *b, char *out, size_t outlen);
+/* A tile's context line (line 2): what matters now for the bay in at most `width` columns
+ * ("12/39 ranges 0x1E0000" while it backs up); a FAIL's remedy continues in *more. */
+ui_tone ui_tile_context(const bay_view *b, char *out, size_t outlen, const char **more, int width,
+                        bool name_first);
 void ui_set_status(ui_state *s, const char *msg);
 
 void ui_draw_dashboard(ui_state *s);

@@ -14,6 +14,10 @@
  *   cap      - backup_cap_mb: the dashboard's warning past 90%, then backup_store, nothing erased.
  *   force    - a module whose RF sector was wiped (no MAC) is restored only with --force, which
  *              leaves an audit row; the restore puts its MAC back.
+ *   phases   - the engine's events for one job with backup = device (bk_flash_job with the
+ *              keeper's ops): LINK, IDENTIFY, BACKUP, then ERASE; BACKUP's progress counts the
+ *              plan's ranges up to all of them before the first erase; a module kept already
+ *              shows them all at once; backup = none has no BACKUP phase.
  *   json     - `backup list|verify --json` and `restore --json` (children): one JSON document
  *              on stdout whose fields match the database (ids, MACs, ranges, blocks, totals);
  *              a restore, a wrong module, an unknown MAC and a damaged block each give their
@@ -27,6 +31,7 @@
 #include "bksim.h"
 #include "check.h"
 #include "db_backup.h"
+#include "profile.h"
 #include "robust_util.h"
 #include "station.h"
 
@@ -447,6 +452,121 @@ static int case_force(void)
 }
 
 
+/* ---- phases -------------------------------------------------------------------------- */
+
+typedef struct phase_log {
+    bk_phase seq[64];       /* BK_EV_PHASE events, a repeat of the last one left out */
+    int n;
+    int backup_events, backup_after_erase;
+    uint32_t first_done, last_done, total;
+    bool went_back;         /* ranges_done ever decreased */
+    bool bytes_over;        /* bytes_done > bytes_total */
+    bool erased;
+} phase_log;
+
+static void on_phase_event(void *ctx, const bk_event *ev)
+{
+    phase_log *l = ctx;
+    if (ev->kind == BK_EV_PHASE && (l->n == 0 || l->seq[l->n - 1] != ev->phase) && l->n < 64)
+        l->seq[l->n++] = ev->phase;
+    l->erased |= ev->phase == BK_PHASE_ERASE;
+    if (ev->kind != BK_EV_PROGRESS || ev->phase != BK_PHASE_BACKUP)
+        return;
+    if (l->backup_events++ == 0)
+        l->first_done = ev->ranges_done;
+    l->went_back |= ev->ranges_done < l->last_done;
+    l->bytes_over |= ev->bytes_done > ev->bytes_total;
+    l->backup_after_erase += l->erased;
+    l->last_done = ev->ranges_done;
+    l->total = ev->ranges_total;
+}
+
+static int phase_index(const phase_log *l, bk_phase p)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->seq[i] == p)
+            return i;
+    return -1;
+}
+
+static void flash_logged(const char *port, const bk_job_spec *spec, backup_keeper *k,
+                         phase_log *l, bk_result *res)
+{
+    memset(l, 0, sizeof *l);
+    backup_job bj;
+    bk_backup_ops ops;
+    bk_job_hooks hooks = {.on_event = on_phase_event, .ctx = l};
+    backup_job_init(&bj, k, 0, port, &ops);
+    hooks.backup = &ops;
+    bk_flash_job(port, spec, &hooks, res);
+    backup_job_done(&bj);
+}
+
+static int case_phases(void)
+{
+    run r;
+    setup(&r, "device");
+    bksim_module_config mc;
+    reel_modules(&mc, 1);
+    char err[600];
+    bksim_config cfg = {.count = 1, .seed = SEED, .time_scale = 0.25, .modules = &mc};
+    bksim_server *srv = bksim_start(&cfg, err, sizeof err);
+    REQUIRE_MSG(srv != NULL, "bksim_start: %s", err);
+    tf_profile *p = calloc(1, sizeof *p);
+    REQUIRE(p != NULL);
+    REQUIRE_MSG(tf_profile_load(r.profile, p, err, sizeof err) == 0, "%s", err);
+    bk_job_spec spec;
+    tf_profile_to_spec(p, &spec);
+    backup_keeper *k;
+    REQUIRE_MSG(backup_keeper_open(r.db_path, 0, &k, err, sizeof err) == 0, "%s", err);
+    const char *port = bksim_link_path(srv, 0);
+
+    /* first job: the backup is read, between IDENTIFY and the first ERASE */
+    phase_log l;
+    bk_result res;
+    flash_logged(port, &spec, k, &l, &res);
+    CHECK_MSG(res.passed, "%s", res.detail);
+    REQUIRE(l.n >= 4);
+    CHECK(l.seq[0] == BK_PHASE_LINK);
+    int ident = phase_index(&l, BK_PHASE_IDENTIFY), bkp = phase_index(&l, BK_PHASE_BACKUP),
+        erase = phase_index(&l, BK_PHASE_ERASE);
+    CHECK(ident > 0 && bkp == ident + 1 && erase == bkp + 1);
+    for (int i = bkp + 1; i < l.n; i++)
+        CHECK(l.seq[i] != BK_PHASE_BACKUP && l.seq[i] != BK_PHASE_IDENTIFY);
+    CHECK(l.backup_events >= 2);
+    CHECK_EQ_INT(l.first_done, 0);
+    CHECK_EQ_U(l.total, res.backup.ranges);
+    CHECK_EQ_U(l.last_done, l.total);
+    CHECK(res.backup.ranges > 0 && res.backup.read > 0);
+    CHECK(!l.went_back && !l.bytes_over);
+    CHECK_EQ_INT(l.backup_after_erase, 0);
+    printf("note: BACKUP phase: %d progress events over %u ranges (%u blank, %u read)\n",
+           l.backup_events, l.total, res.backup.blank, res.backup.read);
+
+    /* again: kept already, nothing read; the tile still counts every range, at once */
+    flash_logged(port, &spec, k, &l, &res);
+    CHECK_MSG(res.passed, "%s", res.detail);
+    CHECK(res.backup.already_kept);
+    CHECK(phase_index(&l, BK_PHASE_BACKUP) == phase_index(&l, BK_PHASE_IDENTIFY) + 1);
+    CHECK_EQ_U(l.last_done, l.total);
+    CHECK(l.total > 0);
+
+    /* backup = none: no BACKUP phase at all */
+    spec.backup = BK_BACKUP_NONE;
+    flash_logged(port, &spec, k, &l, &res);
+    CHECK_MSG(res.passed, "%s", res.detail);
+    CHECK_EQ_INT(phase_index(&l, BK_PHASE_BACKUP), -1);
+    CHECK_EQ_INT(l.backup_events, 0);
+    CHECK(phase_index(&l, BK_PHASE_IDENTIFY) >= 0);
+
+    backup_keeper_close(k);
+    tf_profile_free(p);
+    free(p);
+    bksim_stop(srv);
+    ru_rmrf(r.dir);
+    return CHECK_DONE();
+}
+
 /* ---- json ---------------------------------------------------------------------------- */
 
 /* Runs a child, parses its stdout (stderr apart) as ONE JSON document of the envelope's five
@@ -656,6 +776,7 @@ static const check_case cases[] = {
     {"sigkill", case_sigkill},
     {"cap", case_cap},
     {"force", case_force},
+    {"phases", case_phases},
     {"json", case_json},
 };
 

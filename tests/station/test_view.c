@@ -5,6 +5,9 @@
  *   address    progress's flash address never goes back to 0x00000 on a phase or a message
  *   timeline   a long attempt keeps its first steps (and its latest), and says what it left out
  *   tray_done  only when every bay with an adapter has a result and none works
+ *   backup     the engine's BACKUP phase is its own tile state (not IDENTIFY) with the ranges
+ *              kept of the plan's; a bay backing up is running; ERASE follows; a new job
+ *              starts its count again
  * Usage: test_station_view --list | CASE */
 #include <string.h>
 #include "check.h"
@@ -194,9 +197,57 @@ static int case_tray_done(void)
     return CHECK_DONE();
 }
 
+static void phase_event(int bay, bk_event_kind kind, bk_phase phase, uint32_t done, uint32_t total)
+{
+    st_event e = {.kind = ST_EV_JOB_EVENT, .ts = 1000, .bay = bay, .ev_kind = kind, .phase = phase,
+                  .address = 0x1E0000, .bytes_done = done * 4096u, .bytes_total = total * 4096u,
+                  .ranges_done = done, .ranges_total = total};
+    evq_post(q, &e);
+}
+
+static int case_backup(void)
+{
+    start();
+    post(ST_EV_ADAPTER_ADD, 1);
+    post(ST_EV_JOB_START, 1);
+    phase_event(1, BK_EV_PHASE, BK_PHASE_IDENTIFY, 0, 0);
+    phase_event(1, BK_EV_PHASE, BK_PHASE_BACKUP, 0, 0);
+    phase_event(1, BK_EV_PROGRESS, BK_PHASE_BACKUP, 12, 39);
+    finish();
+    const bay_view *b1 = bay(1);
+    REQUIRE(b1 != NULL);
+    CHECK_EQ_INT(b1->state, BAY_BACKUP);
+    CHECK_STR(bay_state_name(b1->state), "BACKUP");
+    CHECK_EQ_U(b1->backup_done, 12);
+    CHECK_EQ_U(b1->backup_total, 39);
+    CHECK_NEAR(b1->progress, 12.0 / 39.0, 1e-9);
+    CHECK_EQ_INT(view.running, 1);
+    CHECK(!view.tray_done);
+
+    /* the first erase ends it; the next job counts from nothing */
+    start();
+    post(ST_EV_ADAPTER_ADD, 1);
+    post(ST_EV_JOB_START, 1);
+    phase_event(1, BK_EV_PROGRESS, BK_PHASE_BACKUP, 39, 39);
+    phase_event(1, BK_EV_PHASE, BK_PHASE_ERASE, 0, 0);
+    finish();
+    CHECK(bay(1) && bay(1)->state == BAY_ERASE);
+    CHECK(bay(1) && bay(1)->backup_done == 39);
+    start();
+    post(ST_EV_ADAPTER_ADD, 1);
+    post(ST_EV_JOB_START, 1);
+    phase_event(1, BK_EV_PROGRESS, BK_PHASE_BACKUP, 39, 39);
+    post(ST_EV_JOB_START, 1);
+    finish();
+    CHECK(bay(1) && bay(1)->state == BAY_LINK && bay(1)->backup_done == 0 &&
+          bay(1)->backup_total == 0);
+    return CHECK_DONE();
+}
+
 int main(int argc, char **argv)
 {
     static const check_case cases[] = {{"replug", case_replug}, {"address", case_address},
-                                       {"timeline", case_timeline}, {"tray_done", case_tray_done}};
+                                       {"timeline", case_timeline}, {"tray_done", case_tray_done},
+                                       {"backup", case_backup}};
     return CHECK_RUN(argc, argv, cases);
 }

@@ -72,5 +72,24 @@ int main(void)
     CHECK_MSG(n == 10 && next[0] == 'f', "cut at a word: %zu bytes, next '%s'", n, next);
     CHECK_MSG(ui_text_cols("abc") == 3, "ascii columns");
 
+    /* Every bay state has its tile word; a bay backing up says BACKUP and its ranges. */
+    for (int st = 0; st < BAY_STATE_COUNT; st++) {
+        const char *w = ui_state_word((bay_state)st);
+        CHECK_MSG(w && w[0] && strcmp(w, "?"), "bay state %d has no tile word", st);
+    }
+    CHECK_STR(ui_state_word(BAY_BACKUP), "BACKUP");
+    static bay_view bv;
+    bv.state = BAY_BACKUP;
+    bv.backup_done = 12;
+    bv.backup_total = 39;
+    bv.address = 0x1E0000;
+    CHECK(ui_bay_tone(&bv) == UI_TONE_WORK);
+    char ctx[160];
+    const char *more;
+    ui_tile_context(&bv, ctx, sizeof ctx, &more, 40, false);
+    CHECK_STR(ctx, "12/39 ranges 0x1E0000");
+    ui_tile_context(&bv, ctx, sizeof ctx, &more, 16, false); /* a narrow tile keeps the count */
+    CHECK_STR(ctx, "12/39 ranges");
+
     return CHECK_DONE();
 }
