@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define PREVIEW_PIN "1234" /* the preview's engineer PIN; the station checks a crypt() hash */
+#define PREVIEW_BACKUP_RANGES 39u /* a device backup's plan on a BK7231T (illustrative) */
 
 typedef struct preview_model {
     pthread_mutex_t lock;
@@ -52,7 +53,7 @@ static const bay_seed seeds[32] = {
     {BAY_IDLE, 0, 0, false, 0},                     {BAY_ERASE, 0.4, 0, false, 0},
     {BAY_PASS, 1, BK_CAUSE_NONE, false, 0},         {BAY_WRITE, 0.12, 0, false, 0},
     {BAY_FAIL, 0.6, BK_CAUSE_MODULE_LOST, false, 1}, {BAY_VERIFY, 0.5, 0, false, 0},
-    {BAY_IDLE, 0, 0, false, 0},                     {BAY_PASS, 1, BK_CAUSE_NONE, false, 0},
+    {BAY_BACKUP, 0.31, 0, false, 0},                {BAY_PASS, 1, BK_CAUSE_NONE, false, 0},
     {BAY_LINK, 0, 0, false, 1},                     {BAY_PASS, 1, BK_CAUSE_NONE, false, 0},
     {BAY_WRITE, 0.31, 0, false, 1},                 {BAY_FAIL, 0, BK_CAUSE_NO_DOWNLOAD_MODE, false, 0},
     {BAY_WRITE, 0.66, 0, false, 0},                 {BAY_PASS, 1, BK_CAUSE_NONE, false, 0},
@@ -210,6 +211,12 @@ static void seed_bay(preview_model *m, int i)
     push_log(b, "baud 921600, chip BK7231T boot 1.0.5, flash c8 40 15");
     b->address = 0x11000 + (uint32_t)(b->progress * 0xEF000) / 0x1000 * 0x1000;
     b->rate_bps = 86000 + (i % 4) * 1500;
+    if (b->state == BAY_BACKUP) {
+        b->backup_total = PREVIEW_BACKUP_RANGES;
+        b->backup_done = (uint32_t)(b->progress * PREVIEW_BACKUP_RANGES);
+        b->address = 0x1D8000 + b->backup_done * 0x1000;
+        push_log(b, "backup (device): 39 ranges, CRCs first");
+    }
     if (b->state >= BAY_ERASE)
         push_log(b, "erase 0x11000..0x100000 (64K blocks)");
     if (b->state >= BAY_WRITE)
@@ -302,6 +309,15 @@ static void model_advance(preview_model *m, double dt)
             if (in_state > 0.4) {
                 fill_identity(m, i);
                 push_log(b, "chip BK7231T boot 1.0.5, flash c8 40 15");
+                set_state(m, i, BAY_ERASE);
+            }
+            break;
+        case BAY_BACKUP:
+            b->progress += dt / 1.5;
+            b->backup_done = (uint32_t)((b->progress < 1 ? b->progress : 1) * PREVIEW_BACKUP_RANGES);
+            b->address = 0x1D8000 + b->backup_done * 0x1000;
+            if (b->progress >= 1.0) {
+                push_log(b, "backup kept before the first erase");
                 set_state(m, i, BAY_ERASE);
             }
             break;

@@ -86,7 +86,7 @@ fits_width() {
     done || fail "a line is wider than $1 columns"
 }
 
-STATES='(PASS|FAIL|LINK|IDENT|ERASE|WRITE|VERIFY|idle|empty)'
+STATES='(PASS|FAIL|LINK|IDENT|BACKUP|ERASE|WRITE|VERIFY|idle|empty)'
 READY='q quit *$' # the key line; the too-small screen says "q quits"
 
 # all_tiles N : every bay 01..N has a tile whose first line starts with its number and a state.
@@ -116,9 +116,10 @@ tiles_80x24)
 state_words)
     start 80 24 "" --frozen
     wait_for "$READY"
-    for w in LINK IDENT ERASE WRITE VERIFY PASS FAIL idle empty; do
+    for w in LINK IDENT BACKUP ERASE WRITE VERIFY PASS FAIL idle empty; do
         has "[0-9]{2} $w"
     done
+    has '[0-9]+/39 ranges' # the backup's count under its BACKUP
     has '[0-9]{2} WRITE ▓+░+ +[0-9]+%'
     has '[0-9]+ KB/s 0x[0-9A-F]{5}'
     has 'd8:1f:12:0a:[0-9a-f]{2}:[0-9a-f]{2}'
