@@ -2,6 +2,18 @@
 #include "cli_json.h"
 #include <stdio.h>
 
+bool cli_json_asked(const cli_command *c, int json_opt, int argc, char **argv)
+{
+    const char *v;
+    char msg[300];
+    bool json = false;
+    cli_parser cp;
+    cli_parser_init(&cp, c, argc, argv);
+    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
+        json |= o == json_opt;
+    return json;
+}
+
 void cli_json_print(tf_outcome out, cJSON *result, const char *error_kind, const char *message)
 {
     cJSON *o = cJSON_CreateObject();

@@ -19,15 +19,11 @@
 
 /* ---- list ------------------------------------------------------------------------------ */
 
-#define JSON_HELP "one JSON object on stdout for scripts, the same keys for every outcome:\n"     \
-                  "{\"ok\", \"exit_code\", \"outcome\", \"result\", \"error\"}; errors still go\n" \
-                  "to stderr, the exit status is the same\n"
-
 enum { L_DB, L_MAC, L_JSON };
 static const cli_opt list_opts[] = {
     [L_DB] = {"db", "FILE", "the station database (default trayflash.db); its store is FILE.blocks/"},
     [L_MAC] = {"mac", "M", "only this module's backups (d8:1f:12:0a:3c:7e)"},
-    [L_JSON] = {"json", NULL, JSON_HELP "(docs/backup.md lists the fields)"},
+    [L_JSON] = {"json", NULL, CLI_JSON_HELP "(docs/backup.md lists the fields)"},
     {NULL, NULL, NULL},
 };
 static const cli_command list_cmd = {
@@ -67,7 +63,7 @@ static const cli_command export_cmd = {
 enum { V_DB, V_JSON };
 static const cli_opt verify_opts[] = {
     [V_DB] = {"db", "FILE", "the station database (default trayflash.db)"},
-    [V_JSON] = {"json", NULL, JSON_HELP "(each damaged block is named in result.bad as well)"},
+    [V_JSON] = {"json", NULL, CLI_JSON_HELP "(each damaged block is named in result.bad as well)"},
     {NULL, NULL, NULL},
 };
 static const cli_command verify_cmd = {
@@ -142,31 +138,20 @@ static int refuse(const cli_command *c, bool json, tf_outcome out, const char *m
     return tf_exit_code(out);
 }
 
-/* --json is known before any refusal: it decides the refusal's form. */
-static bool json_asked(const cli_command *c, int json_opt, int argc, char **argv)
-{
-    const char *v;
-    char msg[300];
-    bool json = false;
-    cli_parser cp;
-    cli_parser_init(&cp, c, argc, argv);
-    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
-        json |= o == json_opt;
-    return json;
-}
-
-/* The store in numbers; false (nothing filled) when the index or the folder cannot be read. */
+/* The store in numbers; false (err says why) when the index or the folder cannot be read. */
 typedef struct store_numbers {
     db_backup_totals t;
     uint64_t disk_bytes, disk_files;
 } store_numbers;
 
-static bool store_numbers_get(db *d, blockstore *bs, store_numbers *n)
+static bool store_numbers_get(db *d, blockstore *bs, store_numbers *n, char *err, size_t errlen)
 {
-    char err[300];
     memset(n, 0, sizeof *n);
-    return db_backup_totals_get(d, &n->t) == 0 &&
-           (!bs || blockstore_usage(bs, &n->disk_bytes, &n->disk_files, err, sizeof err) == 0);
+    if (db_backup_totals_get(d, &n->t) < 0) {
+        snprintf(err, errlen, "%s", db_errmsg(d));
+        return false;
+    }
+    return !bs || blockstore_usage(bs, &n->disk_bytes, &n->disk_files, err, errlen) == 0;
 }
 
 static double dedupe_ratio(const db_backup_totals *t)
@@ -177,7 +162,8 @@ static double dedupe_ratio(const db_backup_totals *t)
 static void print_totals(db *d, blockstore *bs)
 {
     store_numbers n;
-    if (!store_numbers_get(d, bs, &n))
+    char err[300];
+    if (!store_numbers_get(d, bs, &n, err, sizeof err))
         return;
     printf("store %s: %" PRIu64 " blocks, %.1f KiB on disk; %" PRId64 " backups of %" PRId64
            " modules cover %.1f KiB: dedupe ratio %.2f\n",
@@ -287,7 +273,7 @@ static int backup_list(int argc, char **argv)
 {
     const char *dbpath = DEFAULT_DB, *v;
     char mac[18] = "", msg[512];
-    bool want_mac = false, json = json_asked(&list_cmd, L_JSON, argc, argv);
+    bool want_mac = false, json = cli_json_asked(&list_cmd, L_JSON, argc, argv);
     cli_parser cp;
     cli_parser_init(&cp, &list_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
@@ -325,8 +311,9 @@ static int backup_list(int argc, char **argv)
                "ranges          bytes\n");
     int rc = db_backup_list(d, want_mac ? mac : NULL, print_row, rows);
     store_numbers n;
-    if (rc < 0 || (json && !store_numbers_get(d, bs, &n))) {
+    if (rc < 0) {
         snprintf(msg, sizeof msg, "%s", db_errmsg(d));
+    } else if (json && !store_numbers_get(d, bs, &n, msg, sizeof msg)) {
         rc = -1;
     } else if (json) {
         cli_json_print(TF_OUT_PASS, list_result(want_mac ? mac : NULL, rows,
@@ -490,7 +477,7 @@ static int backup_verify(int argc, char **argv)
 {
     const char *dbpath = DEFAULT_DB, *v;
     char msg[600];
-    bool json = json_asked(&verify_cmd, V_JSON, argc, argv);
+    bool json = cli_json_asked(&verify_cmd, V_JSON, argc, argv);
     cli_parser cp;
     cli_parser_init(&cp, &verify_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
@@ -509,10 +496,10 @@ static int backup_verify(int argc, char **argv)
     verify_ctx vc = {.bs = bs, .bad_json = json ? cJSON_CreateArray() : NULL};
     int rc = db_backup_blocks(d, verify_block, &vc);
     store_numbers n;
-    if (rc < 0 || (json && !store_numbers_get(d, bs, &n))) {
+    if (rc < 0)
         snprintf(msg, sizeof msg, "%s", db_errmsg(d));
+    else if (json && !store_numbers_get(d, bs, &n, msg, sizeof msg))
         rc = -1;
-    }
     if (rc == 0 && !json) {
         printf("%" PRId64 " blocks whole, %" PRId64 " missing or damaged\n", vc.ok, vc.bad);
         print_totals(d, bs);

@@ -124,13 +124,10 @@ int cmd_flash(int argc, char **argv)
         return tf_exit_code(TF_OUT_PASS);
     }
     const char *port = NULL, *profile = NULL, *dbpath = NULL, *v;
-    bool json = false, verbose = st_debug_wanted("wire");
+    bool json = cli_json_asked(&flash_cmd, OPT_JSON, argc, argv),
+         verbose = st_debug_wanted("wire");
     char msg[600];
     cli_parser cp;
-    /* --json is known before any refusal: it decides the refusal's form */
-    cli_parser_init(&cp, &flash_cmd, argc, argv);
-    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
-        json |= o == OPT_JSON;
     cli_parser_init(&cp, &flash_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
         if (o == CLI_ERROR)

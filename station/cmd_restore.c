@@ -33,10 +33,7 @@ static const cli_opt restore_opts[] = {
                                   "audit row records who did it"},
     [OPT_BAUD] = {"baud", "B", "working baud (default 921600, falling back to 460800, 115200)"},
     [OPT_JSON] = {"json", NULL,
-                  "one JSON object on stdout for scripts, the same keys for every outcome:\n"
-                  "{\"ok\", \"exit_code\", \"outcome\", \"result\" (the attempt and the\n"
-                  "backup written, or null), \"error\"}; errors still go to stderr, the exit\n"
-                  "status is the same"},
+                  CLI_JSON_HELP "(result: the attempt as flash --json, and the backup written)"},
     {NULL, NULL, NULL},
 };
 
@@ -146,15 +143,11 @@ int cmd_restore(int argc, char **argv)
     }
     const char *port = NULL, *dbpath = "trayflash.db", *v;
     uint8_t mac[6];
-    bool have_mac = false, force = false, json = false;
+    bool have_mac = false, force = false, json = cli_json_asked(&restore_cmd, OPT_JSON, argc, argv);
     int64_t id = 0;
     uint32_t baud = 0;
     char msg[700];
     cli_parser cp;
-    /* --json is known before any refusal: it decides the refusal's form */
-    cli_parser_init(&cp, &restore_cmd, argc, argv);
-    for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;)
-        json |= o == OPT_JSON;
     cli_parser_init(&cp, &restore_cmd, argc, argv);
     for (int o; (o = cli_next(&cp, &v, msg, sizeof msg)) != CLI_END;) {
         char *end = NULL;

@@ -665,10 +665,20 @@ static int case_json(void)
         free(original_flash(&mods[i], i, mac[i]));
         bk_mac_format(mac[i], m[i], sizeof m[i]);
     }
+    /* a database that is not there: the bench (3), no result, its path in the error */
+    char gone[200];
+    snprintf(gone, sizeof gone, "%s/nowhere/t.db", r.dir);
+    const char *nodb[] = {trayflash_exe, "backup", "list", "--json", "--db", gone, NULL};
+    cJSON *o = run_json(nodb, 3);
+    REQUIRE(o != NULL);
+    CHECK(cJSON_IsNull(cJSON_GetObjectItem(o, "result")));
+    CHECK_STR(str_at(cJSON_GetObjectItem(o, "error"), "kind"), "setup");
+    CHECK_HAS(str_at(cJSON_GetObjectItem(o, "error"), "message"), gone);
+    cJSON_Delete(o);
 
     /* list: every backup, each as its rows say; the store's numbers as the index says */
     const char *list[] = {trayflash_exe, "backup", "list", "--db", r.db_path, "--json", NULL};
-    cJSON *o = run_json(list, 0);
+    o = run_json(list, 0);
     REQUIRE(o != NULL);
     const cJSON *res = cJSON_GetObjectItem(o, "result");
     const cJSON *rows = cJSON_GetObjectItem(res, "backups");
