@@ -560,6 +560,11 @@ static int case_base_pinned(void)
     CHECK_EQ_INT(check_capture(argv, false, 60, &out), 0);
     CHECK_HAS(out, "pinned   base_sha256 (line 13) ok");
     free(out);
+    const char *jargv[] = {tf, "profile", "check", "--json", f.profile, NULL};
+    CHECK_EQ_INT(check_capture(jargv, false, 60, &out), 0);
+    CHECK_HAS(out, "\"base_sha256_pinned\":\ttrue");
+    CHECK_HAS(out, sha_before);
+    free(out);
 
     /* the base changed, still a valid config: every module would get its pins and name */
     REQUIRE(obk_config_set(cfg, obk_field_find("short_name"), "other-{mac}", err, sizeof err));
