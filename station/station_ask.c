@@ -13,9 +13,10 @@
  * it): the slice is well under that. */
 #define ST_ASK_SLICE_S 0.4
 
-static void post_ask(st_bay *b, bool asking, const char *text)
+static void post_ask(st_bay *b, const st_ask *a, bool asking, const char *text)
 {
     st_event ev = {.kind = ST_EV_ASK, .ts = station_now(), .bay = b->number, .state = asking};
+    memcpy(ev.mac, a->mac, sizeof ev.mac);
     snprintf(ev.text, sizeof ev.text, "%s", text);
     evq_post(b->st->q, &ev);
 }
@@ -34,7 +35,7 @@ void st_ask_open(st_bay *b, st_ask *a, const char *mac, const char *words, const
     snprintf(b->ask_mac, sizeof b->ask_mac, "%s", mac);
     snprintf(b->ask_question, sizeof b->ask_question, "%s", question);
     pthread_mutex_unlock(&st->lock);
-    post_ask(b, true, question);
+    post_ask(b, a, true, question);
     st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d asks: %s; re-flash? (y/n on the "
               "dashboard, or trayflash ctl --answer %d yes|no; no answer in %d s: skip)",
               b->number, words, b->number, timeout_s);
@@ -70,7 +71,7 @@ bk_gate st_ask_wait(st_bay *b, st_ask *a, char *why, size_t whylen)
         return BK_GATE_WAIT; /* undecided, or cancelled: the engine's LinkCheck ends the job */
     int timeout_s = st->o.cfg.ask_timeout_s;
     if (state == ST_ASK_YES) {
-        post_ask(b, false, "re-flash: the operator answered yes");
+        post_ask(b, a, false, "re-flash: the operator answered yes");
         st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d re-flashes on the operator's answer "
                   "(yes, by %s after %d s): %s", b->number, by, waited, a->words);
         return BK_GATE_GO;
@@ -81,7 +82,7 @@ bk_gate st_ask_wait(st_bay *b, st_ask *a, char *why, size_t whylen)
     else
         snprintf(why, whylen, "%s; on_already_passed = ask: the operator answered no (%s)",
                  a->words, by);
-    post_ask(b, false, timed_out ? "no answer: skip" : "skip: the operator answered no");
+    post_ask(b, a, false, timed_out ? "no answer: skip" : "skip: the operator answered no");
     st_notice(st->q, b->number, timed_out ? ST_LOG_WARN : ST_LOG_INFO, "bay %02d skips: %s",
               b->number, why);
     return BK_GATE_SKIP;

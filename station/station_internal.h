@@ -221,6 +221,7 @@ void st_personal_finish(st_personal_job *pj, const bk_result *r);
 typedef enum st_ask_state { ST_ASK_NONE = 0, ST_ASK_WAITING, ST_ASK_YES, ST_ASK_NO } st_ask_state;
 typedef struct st_ask {
     bool open;                 /* the question was put: the gate only waits from now on */
+    uint8_t mac[6];            /* the module's, as the engine read it */
     char words[256];           /* "MAC already passed PRODUCT on station ... (source)" */
 } st_ask;
 /* Puts the question: `words` say what passed where, `question` is the tile's line. */

@@ -190,6 +190,7 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
         return BK_GATE_GO; /* no MAC, no history to look up */
     char mac[18];
     bk_mac_format(so_far->mac, mac, sizeof mac);
+    memcpy(j->ask.mac, so_far->mac, sizeof j->ask.mac);
     const char *product = st->profiles[j->b->profile_idx].p.product;
     db_pass_seen seen;
     const char *source = "this station's records";

@@ -305,6 +305,7 @@ static void apply(station_view *v, const st_event *e)
             break;
         b->asking = e->state == 1;
         snprintf(b->question, sizeof b->question, "%s", b->asking ? e->text : "");
+        bk_mac_format(e->mac, b->mac, sizeof b->mac); /* the module the question is about */
         if (e->text[0])
             bay_log(b, "%s", e->text);
         break;
