@@ -189,7 +189,7 @@ static void draw_detail(const ui_state *s)
         ui_put(y + 1 + i, x + 2, w - 4, t->text, ui_attr(s, t->tone));
     }
     char keys[120];
-    snprintf(keys, sizeof keys, "Esc close  r retry  %s scroll%s", s->g.utf8 ? "\u2191\u2193" : "up/down",
+    snprintf(keys, sizeof keys, "Esc close  r retry  y/n answer  %s scroll%s", s->g.utf8 ? "\u2191\u2193" : "up/down",
              lb.n > body ? " (more)" : "");
     ui_put(y + h - 2, x + 2, w - 4, keys, A_BOLD);
 }
