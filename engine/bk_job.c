@@ -1465,10 +1465,15 @@ static bool check_spec(job *j)
  * before anything on it changed; a cancel or a vanished port ends it as any step would. */
 static bool keep_link_while_gated(job *j)
 {
-    if (relink_in_place(j))
-        return true;
-    if (j->failed)
-        return false;
+    for (int i = 0; i < IN_PLACE_LINK_TRIES; i++) {
+        bk_status st = bk_link_check(&j->s, (int)(bk_byte_time_s(j->s.baud) * 13 * 1000.0) + 50);
+        if (st == BK_ST_OK)
+            return true;
+        if (is_hard(st)) {
+            ended_hard(j, st, "the wait for the station's decision");
+            return false;
+        }
+    }
     return fail(j, BK_END_RELINK_FAILED, "the module stopped answering LinkCheck while the "
                 "station waited to decide whether to flash it (nothing on it was changed)");
 }

@@ -18,6 +18,8 @@
  *             does not ask is refused with exit 2. The yes comes after the module's link-lost
  *             time: the bay's keep-alive LinkChecks held it in download mode.
  *   ask_timeout - nobody answers: ask_timeout_s answers no, the attempts say so.
+ *   ask_stop - the station stops while a bay asks: the wait ends at once (no timeout to sit
+ *             out), the attempt ends cancelled, nothing on the module changed.
  * Waiting is on the view's eventfd (no sleeps). */
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -438,10 +440,58 @@ static int case_ask_timeout(void)
     return CHECK_DONE();
 }
 
+static bool one_asks(void *ctx)
+{
+    ask_wait *w = ctx;
+    station_snapshot(w->st, w->v);
+    w->asking = 0;
+    for (int i = 0; i < w->v->n_bays; i++)
+        w->asking += w->v->bays[i].asking;
+    return w->asking == 1;
+}
+
+static int case_ask_stop(void)
+{
+    run r;
+    setup(&r);
+    station *st = start(&r, 1, NULL, NULL, false);
+    CHECK_EQ_INT(station_wait(st), 0);
+    station_free(st);
+    already_passed = SC_AP_ASK;
+    ask_timeout_s = 86400; /* a wait that did not end with the station would hang the case */
+    st = start(&r, 1, NULL, NULL, false);
+    station_actions a = station_get_actions(st);
+    station_view *v = calloc(1, sizeof *v);
+    ask_wait w = {st, v, 0, 0};
+    REQUIRE(check_wait_until_fd(one_asks, &w, a.change_fd, 60000));
+    station_question q[4];
+    CHECK_EQ_INT(station_questions(st, q, 4), 1);
+    CHECK_EQ_INT(q[0].bay, v->bays[0].bay);
+    CHECK(q[0].left_s > 86000);
+    station_request_stop(st);
+    CHECK_EQ_INT(station_wait(st), 0);
+    CHECK_EQ_INT(station_questions(st, q, 4), 0);
+    bksim_stats ss;
+    bksim_get_stats(station_sim(st), 0, &ss);
+    CHECK_EQ_INT((int)ss.erases, 0);
+    station_free(st);
+    char *t = check_db_text(r.db_path, "select outcome || ' ' || cause || ': ' || detail from "
+                                       "attempt order by id desc limit 1");
+    CHECK_HAS(t, "fail cancelled: ");
+    CHECK_HAS(t, "during the wait for the station's decision");
+    free(t);
+    free(v);
+    already_passed = SC_AP_REFLASH;
+    ask_timeout_s = 120;
+    cleanup(&r);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
     {"skip", case_skip},
     {"ask", case_ask},
     {"ask_timeout", case_ask_timeout},
+    {"ask_stop", case_ask_stop},
     {"held", case_held},
     {"trays", case_trays},
     {"cli", case_cli},
