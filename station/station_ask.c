@@ -36,9 +36,9 @@ void st_ask_open(st_bay *b, st_ask *a, const char *mac, const char *words, const
     snprintf(b->ask_question, sizeof b->ask_question, "%s", question);
     pthread_mutex_unlock(&st->lock);
     post_ask(b, a, true, question);
-    st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d asks: %s; re-flash? (y/n on the "
-              "dashboard, or trayflash ctl --answer %d yes|no; no answer in %d s: skip)",
-              b->number, words, b->number, timeout_s);
+    /* the words last: a notice holds 200 bytes, and they are in the attempt's detail too */
+    st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d asks re-flash? (y/n, ctl --answer %d "
+              "yes|no; skip in %d s): %s", b->number, b->number, timeout_s, words);
 }
 
 static void abs_time(double mono_s, struct timespec *ts)
@@ -72,8 +72,8 @@ bk_gate st_ask_wait(st_bay *b, st_ask *a, char *why, size_t whylen)
     int timeout_s = st->o.cfg.ask_timeout_s;
     if (state == ST_ASK_YES) {
         post_ask(b, a, false, "re-flash: the operator answered yes");
-        st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d re-flashes on the operator's answer "
-                  "(yes, by %s after %d s): %s", b->number, by, waited, a->words);
+        st_notice(st->q, b->number, ST_LOG_WARN, "bay %02d: operator chose re-flash (%s, after "
+                  "%d s): %s", b->number, by, waited, a->words);
         return BK_GATE_GO;
     }
     if (timed_out)

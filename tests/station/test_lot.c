@@ -401,10 +401,10 @@ static int case_ask(void)
     CHECK_HAS(t, "while the station waited");
     free(t);
     snprintf(q, sizeof q, "select count(*) from event_log where bay = %d and text like "
-             "'%%re-flashes on the operator''s answer (yes, by trayflash ctl%%'", ask_bays[0]);
+             "'%%operator chose re-flash (trayflash ctl, after%%already passed%%'", ask_bays[0]);
     CHECK_EQ_INT(check_db_int(r.db_path, q), 1);
     CHECK_EQ_INT(check_db_int(r.db_path, "select count(*) from event_log where text like "
-                                         "'%asks: %already passed%'"), 3);
+                                         "'%asks re-flash? %already passed%'"), 3);
     free(v);
     already_passed = SC_AP_REFLASH;
     ask_timeout_s = 120;
