@@ -70,7 +70,7 @@ const char *station_error(station *st);
  * skipped); `by` names who answered, for the audit ("trayflash ctl", "the dashboard"). -1
  * with words in msg when the bay does not wait for one. */
 int station_answer(station *st, int bay, bool reflash, const char *by, char *msg, size_t msglen);
-/* The bays that wait for an answer: up to max into out; returns how many wait. */
+/* The bays that wait for an answer, by bay number: up to max into out; returns how many wait. */
 typedef struct station_question {
     int bay;
     char mac[18];

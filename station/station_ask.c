@@ -4,6 +4,7 @@
  * slices); the dashboard and `trayflash ctl` answer through station_answer; a pulled adapter
  * or the station's stop wake it (cancel); ask_timeout_s answers no. Each question and answer
  * is a notice: the event log keeps who chose to re-flash which module. */
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "station_internal.h"
@@ -116,24 +117,31 @@ int station_answer(station *st, int bay, bool reflash, const char *by, char *msg
     return rc;
 }
 
+/* Bays come in the order their adapters appeared; questions are listed by bay number. */
+static int by_bay_number(const void *a, const void *b)
+{
+    const st_bay *x = *(const st_bay *const *)a, *y = *(const st_bay *const *)b;
+    return (x->number > y->number) - (x->number < y->number);
+}
+
 int station_questions(station *st, station_question *out, int max)
 {
+    const st_bay *asking[SV_MAX_BAYS];
     int n = 0;
     pthread_mutex_lock(&st->lock);
     double now = bk_now_s();
-    for (int i = 0; i < st->n_bays; i++) {
-        const st_bay *b = &st->bays[i];
-        if (b->ask != ST_ASK_WAITING)
-            continue;
-        if (n < max) {
-            station_question *q = &out[n];
-            q->bay = b->number;
-            snprintf(q->mac, sizeof q->mac, "%s", b->ask_mac);
-            snprintf(q->text, sizeof q->text, "%s", b->ask_question);
-            q->waited_s = now - b->ask_since;
-            q->left_s = b->ask_deadline > now ? b->ask_deadline - now : 0;
-        }
-        n++;
+    for (int i = 0; i < st->n_bays; i++)
+        if (st->bays[i].ask == ST_ASK_WAITING)
+            asking[n++] = &st->bays[i];
+    qsort(asking, (size_t)n, sizeof asking[0], by_bay_number);
+    for (int i = 0; i < n && i < max; i++) {
+        const st_bay *b = asking[i];
+        station_question *q = &out[i];
+        q->bay = b->number;
+        snprintf(q->mac, sizeof q->mac, "%s", b->ask_mac);
+        snprintf(q->text, sizeof q->text, "%s", b->ask_question);
+        q->waited_s = now - b->ask_since;
+        q->left_s = b->ask_deadline > now ? b->ask_deadline - now : 0;
     }
     pthread_mutex_unlock(&st->lock);
     return n;

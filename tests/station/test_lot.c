@@ -346,7 +346,14 @@ static int case_ask(void)
     char *out = NULL, want[64];
     const char *status[] = {check_arg(0), "ctl", "--db", r.db_path, "--status", NULL};
     CHECK_EQ_INT(check_capture(status, true, 20, &out), 0);
-    snprintf(want, sizeof want, "asking=%d,%d,%d", ask_bays[0], ask_bays[1], ask_bays[2]);
+    int sorted[3] = {ask_bays[0], ask_bays[1], ask_bays[2]}; /* status lists them by number */
+    for (int i = 1; i < 3; i++)
+        for (int k = i; k > 0 && sorted[k - 1] > sorted[k]; k--) {
+            int t = sorted[k];
+            sorted[k] = sorted[k - 1];
+            sorted[k - 1] = t;
+        }
+    snprintf(want, sizeof want, "asking=%d,%d,%d", sorted[0], sorted[1], sorted[2]);
     CHECK_HAS(out, want);
     for (int i = 0; i < 3; i++) {
         snprintf(want, sizeof want, "bay %02d asks: %s", ask_bays[i],
