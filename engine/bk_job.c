@@ -1470,13 +1470,35 @@ static bool check_spec(job *j)
     return true;
 }
 
+/* While the caller's gate has not decided: one LinkCheck keeps the bootloader in download
+ * mode. A silent module (taken out of its socket, or it left download mode) ends the job
+ * before anything on it changed; a cancel or a vanished port ends it as any step would. */
+static bool keep_link_while_gated(job *j)
+{
+    for (int i = 0; i < IN_PLACE_LINK_TRIES; i++) {
+        bk_status st = bk_link_check(&j->s, (int)(bk_byte_time_s(j->s.baud) * 13 * 1000.0) + 50);
+        if (st == BK_ST_OK)
+            return true;
+        if (is_hard(st)) {
+            ended_hard(j, st, "the wait for the station's decision");
+            return false;
+        }
+    }
+    return fail(j, BK_END_RELINK_FAILED, "the module stopped answering LinkCheck while the "
+                "station waited to decide whether to flash it (nothing on it was changed)");
+}
+
 /* The caller's gate, before the first change to the module. */
 static bool pass_gate(job *j)
 {
     if (!j->hooks || !j->hooks->gate)
         return true;
     char why[sizeof j->r->detail] = "";
-    if (j->hooks->gate(j->hooks->ctx, j->r, why, sizeof why) == BK_GATE_GO)
+    bk_gate g;
+    while ((g = j->hooks->gate(j->hooks->ctx, j->r, why, sizeof why)) == BK_GATE_WAIT)
+        if (!keep_link_while_gated(j))
+            return false;
+    if (g == BK_GATE_GO)
         return true;
     j->r->skipped = true;
     snprintf(j->r->detail, sizeof j->r->detail, "%s", why[0] ? why : "left as it is by the station");

@@ -102,8 +102,12 @@ typedef void (*bk_event_fn)(void *ctx, const bk_event *ev);
 
 /* The caller's word on a module once it is identified and its MAC read, before anything on it
  * changes (no unprotect, no erase): flash it, or leave it as it is (a module that already
- * passed this product elsewhere). */
-typedef enum bk_gate { BK_GATE_GO = 0, BK_GATE_SKIP } bk_gate;
+ * passed this product elsewhere), or not decided yet (someone is being asked): the job then
+ * sends a LinkCheck, so the bootloader does not leave download mode while it waits, and asks
+ * the gate again. A gate answering WAIT should itself wait a while first, well under a
+ * second (the module drops its link after ~2 s without a frame); a cancel or a port that
+ * vanishes ends the wait as it ends any step. */
+typedef enum bk_gate { BK_GATE_GO = 0, BK_GATE_SKIP, BK_GATE_WAIT } bk_gate;
 struct bk_result;
 typedef bk_gate (*bk_gate_fn)(void *ctx, const struct bk_result *so_far, char *why, size_t whylen);
 /* Per-device data (the config sector a module leaves the tray with): the host's part. The job

@@ -1,5 +1,6 @@
-/* cmd_ctl.c - `trayflash ctl`: give a running station its lot and operator, or ask its state,
- * over the station's control socket (ctl.h). Exit 0 done, 2 usage or a value the station
+/* cmd_ctl.c - `trayflash ctl`: give a running station its lot and operator, answer a bay's
+ * question (on_already_passed = ask), or ask its state, over the station's control socket
+ * (ctl.h). Exit 0 done, 2 usage or a value the station
  * refused, 3 no station runs on that database (or its socket cannot be reached). */
 #include <errno.h>
 #include <limits.h>
@@ -15,7 +16,7 @@
 #include "exit_codes.h"
 #include "station_config.h"
 
-enum { OPT_DB, OPT_CONFIG, OPT_LOT, OPT_OPERATOR, OPT_STATUS };
+enum { OPT_DB, OPT_CONFIG, OPT_LOT, OPT_OPERATOR, OPT_ANSWER, OPT_STATUS };
 
 static const cli_opt ctl_opts[] = {
     [OPT_DB] = {"db", "FILE", "the running station's database (default: the station file's db,\n"
@@ -23,19 +24,25 @@ static const cli_opt ctl_opts[] = {
     [OPT_CONFIG] = {"config", "FILE", "the station file, for its db"},
     [OPT_LOT] = {"lot", "ID", "the lot (work order or reel) of the next trays; \"\" clears it"},
     [OPT_OPERATOR] = {"operator", "ID", "who runs the station from now on; \"\" clears it"},
-    [OPT_STATUS] = {"status", NULL, "print the station's lot, operator and whether jobs wait for them"},
+    [OPT_ANSWER] = {"answer", "BAY", "answer bay BAY's question (on_already_passed = ask): the\n"
+                                      "operand yes re-flashes its module, no leaves it (skipped)"},
+    [OPT_STATUS] = {"status", NULL, "print the station's lot, operator, whether jobs wait for them,\n"
+                                    "and the bays that wait for an answer"},
     {NULL, NULL, NULL},
 };
 
 static const cli_command ctl_cmd = {
     .name = "ctl",
-    .synopsis = "ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--status]",
+    .synopsis = "ctl [--db FILE | --config FILE] [--lot ID] [--operator ID] [--answer BAY yes|no]\n"
+                "    [--status]",
     .about = "Tell a running (headless) station the lot and operator its next attempts record, as\n"
-             "an operator scanning them on the dashboard would. A new lot starts a new tray. The\n"
-             "station listens on DB.ctl beside its database, for its own user only.",
+             "an operator scanning them on the dashboard would. A new lot starts a new tray.\n"
+             "With on_already_passed = ask, a bay whose module already passed waits for an\n"
+             "answer: --answer BAY yes re-flashes it, --answer BAY no leaves it. The station\n"
+             "listens on DB.ctl beside its database, for its own user only.",
     .opts = ctl_opts,
-    .footer = "Exit status: 0 done, 2 usage error or a value the station refused, 3 no station\n"
-              "runs on that database.\n",
+    .footer = "Exit status: 0 done, 2 usage error or a value the station refused (a bay that\n"
+              "does not wait for an answer), 3 no station runs on that database.\n",
 };
 
 static int connect_to(const char *path, char *err, size_t errlen)
@@ -73,7 +80,7 @@ static tf_outcome converse(int fd, const char *requests)
         fprintf(stderr, "trayflash ctl: sending: %s\n", strerror(errno));
         return TF_OUT_SETUP;
     }
-    char buf[4096];
+    char buf[16384]; /* status: a line per asking bay */
     size_t len = 0;
     ssize_t r;
     while (len < sizeof buf - 1 && (r = recv(fd, buf + len, sizeof buf - 1 - len, 0)) > 0)
@@ -107,13 +114,34 @@ static bool one_line(const char *what, const char *v)
     return false;
 }
 
+/* "answer BAY yes|no\n" from --answer BAY and its operand; -1 (words on stderr) if either is
+ * not what it should be. */
+static int answer_request(const char *bay, const char *word, char *out, size_t outlen)
+{
+    char *end;
+    long n = strtol(bay, &end, 10);
+    if (end == bay || *end || n < 1 || n > 9999) {
+        fprintf(stderr, "trayflash ctl: --answer %s: a bay number (1, 2, ...)\n", bay);
+        return -1;
+    }
+    bool yes = word && (!strcmp(word, "yes") || !strcmp(word, "y"));
+    bool no = word && (!strcmp(word, "no") || !strcmp(word, "n"));
+    if (!yes && !no) {
+        fprintf(stderr, "trayflash ctl: --answer %s needs yes or no after it%s%s\n", bay,
+                word ? ", not " : "", word ? word : "");
+        return -1;
+    }
+    snprintf(out, outlen, "answer %ld %s\n", n, yes ? "yes" : "no");
+    return 0;
+}
+
 int cmd_ctl(int argc, char **argv)
 {
     if (cli_help_asked(argc, argv)) {
         cli_print_help(&ctl_cmd, stdout);
         return tf_exit_code(TF_OUT_PASS);
     }
-    const char *dbpath = NULL, *config = NULL, *lot = NULL, *op = NULL, *v;
+    const char *dbpath = NULL, *config = NULL, *lot = NULL, *op = NULL, *bay = NULL, *v;
     bool status = false;
     char msg[512];
     cli_parser cp;
@@ -127,15 +155,22 @@ int cmd_ctl(int argc, char **argv)
         case OPT_CONFIG: config = v; break;
         case OPT_LOT: lot = v; break;
         case OPT_OPERATOR: op = v; break;
+        case OPT_ANSWER: bay = v; break;
         default: status = true;
         }
     }
-    if (cp.first_operand < argc || (!lot && !op && !status)) {
+    /* --answer BAY takes its yes|no as the one operand */
+    const char *word = bay && cp.first_operand == argc - 1 ? argv[cp.first_operand] : NULL;
+    int operands = argc - cp.first_operand;
+    if (operands > (bay ? 1 : 0) || (!lot && !op && !bay && !status)) {
         fprintf(stderr, "trayflash ctl: %s (see trayflash ctl --help)\n",
-                cp.first_operand < argc ? "unexpected argument" : "nothing to do: give --lot, "
-                "--operator or --status");
+                operands ? "unexpected argument" : "nothing to do: give --lot, --operator, "
+                "--answer or --status");
         return tf_exit_code(TF_OUT_USAGE);
     }
+    char answer[64] = "";
+    if (bay && answer_request(bay, word, answer, sizeof answer) < 0)
+        return tf_exit_code(TF_OUT_USAGE);
     if ((lot && !one_line("lot", lot)) || (op && !one_line("operator", op)))
         return tf_exit_code(TF_OUT_USAGE);
     static station_config cfg;
@@ -160,9 +195,9 @@ int cmd_ctl(int argc, char **argv)
         fprintf(stderr, "trayflash ctl: %s\n", err);
         return tf_exit_code(TF_OUT_SETUP);
     }
-    char requests[512];
-    snprintf(requests, sizeof requests, "%s%s%s%s%s%s%s", lot ? "lot " : "", lot ? lot : "",
-             lot ? "\n" : "", op ? "operator " : "", op ? op : "", op ? "\n" : "",
+    char requests[600];
+    snprintf(requests, sizeof requests, "%s%s%s%s%s%s%s%s", lot ? "lot " : "", lot ? lot : "",
+             lot ? "\n" : "", op ? "operator " : "", op ? op : "", op ? "\n" : "", answer,
              status ? "status\n" : "");
     tf_outcome out = converse(fd, requests);
     close(fd);

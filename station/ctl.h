@@ -5,7 +5,10 @@
  * The protocol is text, one request a line, one reply a line:
  *   lot VALUE        -> ok ... | error WORDS      (an empty VALUE clears it)
  *   operator VALUE   -> ok ... | error WORDS
- *   status           -> ok lot=VALUE operator=VALUE waiting=yes|no
+ *   answer BAY yes|no -> ok ... | error WORDS     (on_already_passed = ask: the bay's question)
+ *   status           -> ok lot=VALUE operator=VALUE waiting=yes|no asking=BAY,BAY|none
+ *                       then one line per asking bay: ok bay NN asks: MAC QUESTION (waited
+ *                       S s, skips in S s)
  * The client half-closes after its requests; the server answers and closes. A lot and an
  * operator sent together take effect together (one change: no job starts between them). */
 #pragma once

@@ -1,4 +1,5 @@
-/* ctl_server.c - the station's side of `trayflash ctl` (ctl.h). One client at a time: a request
+/* ctl_server.c - the station's side of `trayflash ctl` (ctl.h): lot, operator, the answers
+ * to the bays' questions (on_already_passed = ask), status. One client at a time: a request
  * is a few short lines, read with a timeout so a client that never finishes cannot hold the
  * socket for long. */
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include "station.h"
 
 #define CTL_REQUEST_MAX 2048
+#define CTL_ANSWERS_MAX 16 /* answers in one request: a scanner sends one */
+#define CTL_STATUS_QUESTIONS 32 /* questions listed by status (the reply stays a few KiB) */
 #define CTL_READ_TIMEOUT_S 2
 
 struct ctl_server {
@@ -58,13 +61,49 @@ static void reply(int fd, const char *fmt, ...)
 
 /* One request's wishes: a lot and an operator given together take effect together (no job may
  * start between the two with one new and one old). */
+typedef struct ctl_answer {
+    int bay;             /* 0: the line did not parse (bad words in `bad`) */
+    bool reflash;
+    const char *bad;
+} ctl_answer;
+
 typedef struct ctl_request {
     const char *lot, *operator_id;
     bool status, unknown;
+    ctl_answer answers[CTL_ANSWERS_MAX];
+    int n_answers;
 } ctl_request;
+
+/* "answer BAY yes|no": a bay number and a word, nothing else. */
+static void parse_answer(ctl_request *q, char *args)
+{
+    if (q->n_answers >= CTL_ANSWERS_MAX) {
+        q->unknown = true;
+        return;
+    }
+    ctl_answer *a = &q->answers[q->n_answers++];
+    char *end;
+    long bay = strtol(args, &end, 10);
+    if (end == args || *end != ' ' || bay < 1 || bay > 9999) {
+        a->bad = "answer: a bay number (1, 2, ...) first";
+        return;
+    }
+    const char *word = end + 1;
+    if (!strcmp(word, "yes") || !strcmp(word, "y"))
+        a->reflash = true;
+    else if (strcmp(word, "no") && strcmp(word, "n")) {
+        a->bad = "answer: yes or no after the bay number";
+        return;
+    }
+    a->bay = (int)bay;
+}
 
 static void parse_line(ctl_request *q, char *line)
 {
+    if (!strncmp(line, "answer ", 7)) {
+        parse_answer(q, line + 7);
+        return;
+    }
     if (!strncmp(line, "lot ", 4) || !strcmp(line, "lot"))
         q->lot = line[3] ? line + 4 : "";
     else if (!strncmp(line, "operator ", 9) || !strcmp(line, "operator"))
@@ -75,23 +114,48 @@ static void parse_line(ctl_request *q, char *line)
         q->unknown = true;
 }
 
+/* The lot line, then one line per bay whose question waits for an answer. */
+static void reply_status(ctl_server *c, int fd)
+{
+    char lot[64], op[64];
+    bool waiting;
+    station_get_lot(c->st, lot, op, &waiting);
+    station_question qs[CTL_STATUS_QUESTIONS];
+    int n = station_questions(c->st, qs, CTL_STATUS_QUESTIONS);
+    int shown = n < CTL_STATUS_QUESTIONS ? n : CTL_STATUS_QUESTIONS;
+    char asking[CTL_STATUS_QUESTIONS * 5 + 8] = "none";
+    for (int i = 0, len = 0; i < shown; i++)
+        len += snprintf(asking + len, sizeof asking - (size_t)len, "%s%d", i ? "," : "",
+                        qs[i].bay);
+    reply(fd, "ok lot=%s operator=%s waiting=%s asking=%s%s", lot, op, waiting ? "yes" : "no",
+          asking, n > shown ? ",..." : "");
+    for (int i = 0; i < shown; i++)
+        reply(fd, "ok bay %02d asks: %s %s (waited %.0f s, skips in %.0f s)", qs[i].bay,
+              qs[i].mac, qs[i].text, qs[i].waited_s, qs[i].left_s);
+}
+
 static void answer(ctl_server *c, int fd, const ctl_request *q)
 {
     char msg[300];
     if (q->unknown)
-        reply(fd, "error unknown request (lot VALUE, operator VALUE, status)");
+        reply(fd, "error unknown request (lot VALUE, operator VALUE, answer BAY yes|no, status)");
     if (q->lot || q->operator_id) {
         if (station_set_lot(c->st, q->lot, q->operator_id, msg, sizeof msg) < 0)
             reply(fd, "error %s", msg);
         else
             reply(fd, "ok %s", msg);
     }
-    if (q->status) {
-        char lot[64], op[64];
-        bool waiting;
-        station_get_lot(c->st, lot, op, &waiting);
-        reply(fd, "ok lot=%s operator=%s waiting=%s", lot, op, waiting ? "yes" : "no");
+    for (int i = 0; i < q->n_answers; i++) {
+        const ctl_answer *a = &q->answers[i];
+        if (!a->bay)
+            reply(fd, "error %s", a->bad);
+        else if (station_answer(c->st, a->bay, a->reflash, "trayflash ctl", msg, sizeof msg) < 0)
+            reply(fd, "error %s", msg);
+        else
+            reply(fd, "ok %s", msg);
     }
+    if (q->status)
+        reply_status(c, fd);
 }
 
 static bool same_user(int fd)

@@ -14,6 +14,9 @@ typedef enum st_ev_kind {
     ST_EV_JOB_EVENT,       /* an engine bk_event (kind, phase, bytes, text) */
     ST_EV_JOB_END,         /* attempt `serial` ended: result */
     ST_EV_BAY_STATE,       /* the bay went idle/empty without a job (refused start, probe) */
+    ST_EV_ASK,             /* on_already_passed = ask: the bay's job waits for the operator
+                              (state 1, text = the question) or no longer does (state 0); the
+                              audit goes as notices, this only turns the tile */
 } st_ev_kind;
 
 struct tf_profile;
@@ -53,6 +56,6 @@ typedef struct st_event {
     int64_t ledger_row_id;     /* per-device data: the row the module holds (0: none) */
     char secrets_id[33];       /* the random id of the secrets load used ("" : none) */
     /* BAY_STATE: */
-    int state;                 /* bay_state from station_view.h */
+    int state;                 /* bay_state from station_view.h; ASK: 1 asking, 0 answered */
     bk_cause cause;
 } st_event;

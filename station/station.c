@@ -225,8 +225,10 @@ static void handle_remove(station *st, const devsrc_event *d)
         return;
     }
     b->want_start = false;
-    if (b->busy)
+    if (b->busy) {
         atomic_store(&b->cancel, BK_CANCEL_ADAPTER_REMOVED); /* the worker closes its own port */
+        pthread_cond_broadcast(&st->ask_cv); /* a question it waits on ends with the module */
+    }
     st_event ev = {.kind = ST_EV_ADAPTER_REMOVE, .ts = station_now(), .bay = b->number};
     snprintf(ev.port, sizeof ev.port, "%s", d->devnode);
     int number = b->number;
@@ -350,6 +352,7 @@ static void *loop_main(void *arg)
     for (int i = 0; i < st->n_bays; i++)
         if (st->bays[i].busy)
             atomic_store(&st->bays[i].cancel, BK_CANCEL_OPERATOR);
+    pthread_cond_broadcast(&st->ask_cv);
     pthread_mutex_unlock(&st->lock);
     sv_builder_set_flags(st->view, true, true);
     return NULL;
@@ -420,6 +423,7 @@ station *station_start_why(const station_opts *o, station_failure *why, char *er
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&st->power_cv, &ca);
+    pthread_cond_init(&st->ask_cv, &ca);
     pthread_condattr_destroy(&ca);
     atomic_init(&st->serial, 0);
     *why = STATION_FAIL_CONFIG; /* until the profiles are loaded */
@@ -717,6 +721,7 @@ void station_free(station *st)
     if (st->central_passfile_fd >= 0)
         close(st->central_passfile_fd);
     pthread_cond_destroy(&st->power_cv);
+    pthread_cond_destroy(&st->ask_cv);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }

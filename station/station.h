@@ -66,6 +66,18 @@ int station_set_lot(station *st, const char *lot, const char *operator_id, char 
 /* The current lot, operator ("" = none) and whether require_lot holds jobs back for them. */
 void station_get_lot(station *st, char lot[64], char operator_id[64], bool *waiting);
 const char *station_error(station *st);
+/* on_already_passed = ask: the operator's answer for `bay` (reflash: flash it; else leave it,
+ * skipped); `by` names who answered, for the audit ("trayflash ctl", "the dashboard"). -1
+ * with words in msg when the bay does not wait for one. */
+int station_answer(station *st, int bay, bool reflash, const char *by, char *msg, size_t msglen);
+/* The bays that wait for an answer, by bay number: up to max into out; returns how many wait. */
+typedef struct station_question {
+    int bay;
+    char mac[18];
+    char text[160];        /* "already passed on <station> <when> - re-flash? y/n" */
+    double waited_s, left_s; /* since it was asked; until it answers no by itself */
+} station_question;
+int station_questions(station *st, station_question *out, int max);
 /* The dashboard's handle (valid until station_free). */
 station_actions station_get_actions(station *st);
 void station_snapshot(station *st, station_view *out);

@@ -1,5 +1,5 @@
 /* station_actions.c - what the dashboard may ask (retry, pause, engineer login, profile
- * switch, quit), called on the UI thread; every assignment change, allowed or refused, goes
+ * switch, an answer to a bay's question, quit), called on the UI thread; every assignment change, allowed or refused, goes
  * to the audit. See station.h's station_get_actions. */
 #include <stdlib.h>
 #include <string.h>
@@ -209,6 +209,15 @@ static int act_set_lot(void *ctx, const char *lot, const char *operator_id, char
     return station_set_lot(ctx, lot, operator_id, msg, msglen);
 }
 
+/* The dashboard's y/n for a bay that asks; the audit names the OS user at the dashboard. */
+static int act_answer(void *ctx, int bay, bool reflash, char *msg, size_t msglen)
+{
+    char user[48], by[64];
+    auth_os_user(user, sizeof user);
+    snprintf(by, sizeof by, "the dashboard, OS user %s", user);
+    return station_answer(ctx, bay, reflash, by, msg, msglen);
+}
+
 static void act_snapshot(void *ctx, station_view *out)
 {
     station_snapshot(ctx, out);
@@ -219,7 +228,7 @@ station_actions station_get_actions(station *st)
     return (station_actions){.ctx = st, .retry_bay = act_retry, .set_paused = act_pause,
                              .engineer_login = act_login, .switch_profile = act_switch,
                              .request_quit = act_quit, .snapshot = act_snapshot,
-                             .set_lot = act_set_lot,
+                             .set_lot = act_set_lot, .answer_bay = act_answer,
                              .change_fd = sv_builder_fd(st->view)};
 }
 

@@ -24,7 +24,7 @@ enum { SEC_STATION = 1, SEC_ADAPTERS = 2, SEC_BAY = 4, SEC_BAYS = 8 };
 enum station_key {
     SK_NAME, SK_DB, SK_PROFILE, SK_PIN_HASH, SK_POOL_SIZE, SK_POLL_INTERVAL_MS, SK_START_MODE,
     SK_BACKUP_CAP_MB,
-    SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED,
+    SK_LINE, SK_REQUIRE_LOT, SK_ON_ALREADY_PASSED, SK_ASK_TIMEOUT_S,
     SK_ALLOW, SK_BAY_PATH, SK_BAY_NAME, SK_BAY_PROFILE, SK_RANGE_PROFILE, SK_RESET, SK_BAY_RESET,
     SK_POWER_OFF_MS, SK_BAY_POWER, SK_CENTRAL, SK_CENTRAL_PASSFILE, SK_COUNT
 };
@@ -61,8 +61,11 @@ static const tf_key keys[SK_COUNT] = {
     [SK_ON_ALREADY_PASSED] = { "on_already_passed", SEC_STATION, TF_KEY_CHOICE, 0, 0,
                                "reflash|skip|ask", "reflash", NULL,
                                "A module whose MAC already passed this product: flash it again, "
-                               "leave it (recorded as skipped), or ask (headless: skip).", 0,
-                               NULL },
+                               "leave it (recorded as skipped), or ask the operator (the "
+                               "dashboard's y/n, trayflash ctl --answer).", 0, NULL },
+    [SK_ASK_TIMEOUT_S] = { "ask_timeout_s", SEC_STATION, TF_KEY_INT, 1, 86400, NULL, "120", NULL,
+                           "on_already_passed = ask: seconds a bay waits for an answer before "
+                           "it skips the module.", 0, NULL },
     [SK_ALLOW] = { "allow", SEC_ADAPTERS, TF_KEY_LIST, 0, 0, NULL,
                    "1a86:7523, 10c4:ea60, 0403:6001, 0403:6015, 067b:2303", NULL,
                    "The adapters accepted, vid:pid, comma separated; lines add up.",
@@ -123,6 +126,7 @@ void station_config_defaults(station_config *c)
     c->pool_size = int_default(SK_POOL_SIZE);
     c->start_mode = SC_START_ON_PLUG;
     c->poll_interval_ms = int_default(SK_POLL_INTERVAL_MS);
+    c->ask_timeout_s = int_default(SK_ASK_TIMEOUT_S);
     c->n_allow = (int)(sizeof default_allow / sizeof default_allow[0]);
     memcpy(c->allow, default_allow, sizeof default_allow);
     c->reset = *bk_reset_default();
@@ -463,6 +467,8 @@ static bool apply_key(parse_ctx *p, enum station_key k, const char *value, int l
         return set_choice(p, k, value, line, &c->require_lot);
     case SK_ON_ALREADY_PASSED:
         return set_choice(p, k, value, line, &c->on_already_passed);
+    case SK_ASK_TIMEOUT_S:
+        return set_int(p, k, value, line, &c->ask_timeout_s);
     case SK_ALLOW:
         return parse_allow(p, value, line);
     case SK_RANGE_PROFILE:

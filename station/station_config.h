@@ -67,6 +67,7 @@ typedef struct station_config {
     char line[64];             /* the production line; "" = none */
     int require_lot;           /* SC_REQUIRE_LOT_YES: no job starts without lot and operator */
     int on_already_passed;     /* sc_already_passed */
+    int ask_timeout_s;         /* SC_AP_ASK: a bay's wait for the operator's answer (default 120) */
     bk_reset_seq reset;        /* how the fixtures' DTR/RTS reset a module (default: preset
                                   "default", the engine's own pulse) */
     int power_off_ms;          /* a power-cycle's off time (bays with `power`), default 300 */

@@ -260,6 +260,8 @@ static void write_event(db_writer *w, const st_event *e)
             db_event_log(w->d, e->ts, e->bay, "warn", e->text) < 0)
             failed(w, "logging an event");
         break;
+    case ST_EV_ASK: /* the question and its answer are recorded as notices */
+        break;
     }
 }
 
@@ -281,6 +283,8 @@ static bool is_record(const st_event *e)
         return e->state == BAY_FAIL;
     case ST_EV_JOB_EVENT:
         return e->ev_kind == BK_EV_POWER_CYCLE_NEEDED;
+    case ST_EV_ASK:
+        return false;
     }
     return false;
 }

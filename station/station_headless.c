@@ -119,6 +119,8 @@ int headless_format(const st_event *e, headless_bay *hb, char *line, size_t len)
         }
         break;
     }
+    case ST_EV_ASK: /* its notices carry the words (and the ctl command to answer) */
+        break;
     case ST_EV_BAY_STATE:
         if (e->state == BAY_FAIL)
             prio = LOG_ERR;

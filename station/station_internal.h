@@ -108,6 +108,12 @@ typedef struct st_bay {
     bool own_cycle;             /* a power-cycle of the adapter's own port is under way: its
                                    remove and add are the station's doing */
     bool own_back;              /* ... and its tty is back */
+    /* on_already_passed = ask (station_ask.c): the job's question, waiting on st->ask_cv */
+    int ask;                    /* st_ask_state */
+    char ask_mac[18];
+    char ask_question[160];
+    char ask_by[64];            /* who answered: "the dashboard (OS user ...)", "trayflash ctl" */
+    double ask_since, ask_deadline; /* monotonic s: asked; no answer by then answers no */
     int attempts;
     bool have_last_mac;
     uint8_t last_mac[6];
@@ -124,6 +130,8 @@ struct station {
     int n_bays;
     pthread_mutex_t lock;
     pthread_cond_t power_cv;  /* (with lock) an own-port power-cycle's adapter is back */
+    pthread_cond_t ask_cv;    /* (with lock) a bay's question was answered, its adapter pulled
+                                 (cancel) or the station stops: the asking job looks again */
     bool paused;
     bool db_stalled;        /* the writer holds records it cannot save: no new job starts */
     char lot[64];           /* the lot and operator new attempts record ("" = none given) */
@@ -206,6 +214,24 @@ bk_personal_answer st_personal_make(void *ctx, bk_chip chip, const uint8_t mac[6
                                     uint8_t *sector, char *why, size_t whylen);
 /* After the job: marks the row used if the sector verified; frees the job's cells. */
 void st_personal_finish(st_personal_job *pj, const bk_result *r);
+
+/* on_already_passed = ask (station_ask.c). A job whose module already passed opens a
+ * question (the tile shows it, a notice records it), then asks st_ask_wait until the operator
+ * (dashboard, ctl) answers, the bay is cancelled, or ask_timeout_s runs out. */
+typedef enum st_ask_state { ST_ASK_NONE = 0, ST_ASK_WAITING, ST_ASK_YES, ST_ASK_NO } st_ask_state;
+typedef struct st_ask {
+    bool open;                 /* the question was put: the gate only waits from now on */
+    uint8_t mac[6];            /* the module's, as the engine read it */
+    char words[256];           /* "MAC already passed PRODUCT on station ... (source)" */
+} st_ask;
+/* Puts the question: `words` say what passed where, `question` is the tile's line. */
+void st_ask_open(st_bay *b, st_ask *a, const char *mac, const char *words, const char *question);
+/* Waits a slice (well under the module's link-lost time) for the answer: GO on yes, SKIP on
+ * no or the timeout (why says which), WAIT while undecided or cancelled (the engine's next
+ * LinkCheck ends a cancelled job). */
+bk_gate st_ask_wait(st_bay *b, st_ask *a, char *why, size_t whylen);
+/* The job's end: no question remains (with the lock). */
+void st_ask_clear_locked(st_bay *b);
 
 /* Jobs (station_jobs.c): pool tasks for a bay the loop marked busy. */
 void station_job_task(void *bay);

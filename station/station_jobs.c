@@ -43,6 +43,7 @@ static bool image_pin_holds(const tf_profile *p, char *why, size_t whylen)
 typedef struct job_ctx {
     st_bay *b;
     uint64_t serial;
+    st_ask ask;     /* on_already_passed = ask: the question this job put, if any */
 } job_ctx;
 
 #define ST_OWN_PORT_BACK_S 10.0 /* an adapter re-enumerates in well under this after power-on */
@@ -122,21 +123,37 @@ static int job_power(void *ctx, bool on, char *err, size_t errlen)
     return 1;
 }
 
-/* The words of a skip: which module, where and when it passed, which source said so. */
-static bk_gate skip_words(station *st, const char *mac, const char *product, const db_pass_seen *seen,
-                          const char *source, char *why, size_t whylen)
+static void passed_when(const db_pass_seen *seen, char *when, size_t whenlen)
 {
     time_t t = (time_t)seen->end_ts;
     struct tm tm;
-    char when[32] = "?", bay[16] = "";
+    snprintf(when, whenlen, "?");
     if (localtime_r(&t, &tm))
-        strftime(when, sizeof when, "%Y-%m-%d %H:%M", &tm);
+        strftime(when, whenlen, "%Y-%m-%d %H:%M", &tm);
+}
+
+/* The module passed before: `skip` leaves it with words saying which module, where and when
+ * it passed, which source said so; `ask` puts those words to the operator (station_ask.c). */
+static bk_gate already_passed(job_ctx *j, const char *mac, const char *product,
+                              const db_pass_seen *seen, const char *source, char *why,
+                              size_t whylen)
+{
+    station *st = j->b->st;
+    char when[32], bay[16] = "", words[256];
+    passed_when(seen, when, sizeof when);
     if (seen->bay > 0)
         snprintf(bay, sizeof bay, " bay %02d", seen->bay);
-    snprintf(why, whylen, "%s already passed %s on station %s%s at %s (%s); on_already_passed = %s",
-             mac, product, seen->station[0] ? seen->station : "?", bay, when, source,
-             st->o.cfg.on_already_passed == SC_AP_ASK ? "ask (no one to ask: skip)" : "skip");
-    return BK_GATE_SKIP;
+    const char *where = seen->station[0] ? seen->station : "?";
+    snprintf(words, sizeof words, "%s already passed %s on station %s%s at %s (%s)", mac, product,
+             where, bay, when, source);
+    if (st->o.cfg.on_already_passed != SC_AP_ASK) {
+        snprintf(why, whylen, "%s; on_already_passed = skip", words);
+        return BK_GATE_SKIP;
+    }
+    char question[160];
+    snprintf(question, sizeof question, "already passed on %s %s - re-flash? y/n", where, when);
+    st_ask_open(j->b, &j->ask, mac, words, question);
+    return st_ask_wait(j->b, &j->ask, why, whylen);
 }
 
 #define ST_GUARD_CENTRAL_MS 300 /* the central store's answer, or the station's own records */
@@ -159,19 +176,22 @@ static int central_passed(station *st, const char *mac, const char *product, db_
 }
 
 /* on_already_passed = skip|ask: a module whose MAC already passed this product is left as it
- * is. The central store answers first when there is one (within ST_GUARD_CENTRAL_MS); then
- * the station's own records (a read-only handle of this job's own: the writer's is its
- * thread's), which also hold passes not yet forwarded. `ask` asks no one on a headless
- * station, and the dashboard has no question for it yet: it skips too. An unreadable database
- * flashes (and says so): refusing modules because of a lookup would stop the line. */
+ * is (skip) or the operator is asked (ask: the engine calls again while the answer is
+ * awaited). The central store answers first when there is one (within ST_GUARD_CENTRAL_MS);
+ * then the station's own records (a read-only handle of this job's own: the writer's is its
+ * thread's), which also hold passes not yet forwarded. An unreadable database flashes (and
+ * says so): refusing modules because of a lookup would stop the line. */
 static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why, size_t whylen)
 {
     job_ctx *j = ctx;
     station *st = j->b->st;
+    if (j->ask.open)
+        return st_ask_wait(j->b, &j->ask, why, whylen);
     if (!so_far->have_mac)
         return BK_GATE_GO; /* no MAC, no history to look up */
     char mac[18];
     bk_mac_format(so_far->mac, mac, sizeof mac);
+    memcpy(j->ask.mac, so_far->mac, sizeof j->ask.mac);
     const char *product = st->profiles[j->b->profile_idx].p.product;
     db_pass_seen seen;
     const char *source = "this station's records";
@@ -179,7 +199,7 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
         char cerr[300];
         int c = central_passed(st, mac, product, &seen, cerr, sizeof cerr);
         if (c > 0)
-            return skip_words(st, mac, product, &seen, "the central store", why, whylen);
+            return already_passed(j, mac, product, &seen, "the central store", why, whylen);
         if (c < 0) {
             st_notice(st->q, j->b->number, ST_LOG_WARN, "bay %02d: already-passed check: %s; "
                       "asking this station's records", j->b->number, cerr);
@@ -200,7 +220,7 @@ static bk_gate already_passed_gate(void *ctx, const bk_result *so_far, char *why
     db_close(d);
     if (found <= 0)
         return BK_GATE_GO;
-    return skip_words(st, mac, product, &seen, source, why, whylen);
+    return already_passed(j, mac, product, &seen, source, why, whylen);
 }
 
 static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
@@ -211,6 +231,7 @@ static void job_done(st_bay *b, const bk_result *r, const st_event *ev)
     b->flashing = false;
     b->force = false;
     b->finished_once = true;
+    st_ask_clear_locked(b);
     b->ledger_wait = r && r->held;
     if (r && r->held) {
         /* not a module result: the bay waits for ledger rows, asking again now and then */

@@ -188,6 +188,7 @@ static void apply(station_view *v, const st_event *e)
     case ST_EV_ADAPTER_REMOVE:
         if (!b)
             break;
+        b->asking = false;
         if (!(b->state >= BAY_LINK && b->state <= BAY_VERIFY))
             b->state = BAY_EMPTY;
         view_log(v, e->ts, "bay %02d adapter removed (%s)", e->bay, e->port);
@@ -240,6 +241,7 @@ static void apply(station_view *v, const st_event *e)
     case ST_EV_JOB_END: {
         if (!b)
             break;
+        b->asking = false;
         const bk_result *r = &e->result;
         if (r->held) { /* waiting for ledger rows: no result, the bay says why */
             b->state = BAY_IDLE;
@@ -304,6 +306,15 @@ static void apply(station_view *v, const st_event *e)
         view_log(v, e->ts, "bay %02d %s", e->bay, words);
         break;
     }
+    case ST_EV_ASK:
+        if (!b)
+            break;
+        b->asking = e->state == 1;
+        snprintf(b->question, sizeof b->question, "%s", b->asking ? e->text : "");
+        bk_mac_format(e->mac, b->mac, sizeof b->mac); /* the module the question is about */
+        if (e->text[0])
+            bay_log(b, "%s", e->text);
+        break;
     case ST_EV_BAY_STATE:
         if (!b)
             break;

@@ -61,6 +61,9 @@ typedef struct bay_view {
     int pass_count, fail_count;           /* this session, by module (retries replace) */
     bool retry_pending;       /* the last attempt ended with the adapter pulled: the next
                                  attempt here is the same module again, not a new one */
+    bool asking;              /* on_already_passed = ask: the job waits for the operator's
+                                 y/n (answer_bay) before it changes anything on the module */
+    char question[160];       /* ... "already passed on <station> <when> - re-flash? y/n" */
     char log[SV_LOG_LINES][128];          /* timeline of the current/last attempt, oldest first:
                                              its first SV_LOG_HEAD steps, then the latest */
     int n_log;
@@ -118,6 +121,9 @@ typedef struct station_actions {
     void (*request_quit)(void *ctx);
     /* The lot and/or operator (a barcode scan): NULL keeps the value, "" clears it. */
     int (*set_lot)(void *ctx, const char *lot, const char *operator_id, char *msg, size_t msglen);
+    /* on_already_passed = ask: the operator's answer for a bay that asks (bay_view.asking):
+     * reflash true flashes the module, false leaves it (skipped). */
+    int (*answer_bay)(void *ctx, int bay, bool reflash, char *msg, size_t msglen);
     /* Copies the current view into *out (under the station's lock). */
     void (*snapshot)(void *ctx, station_view *out);
     /* An fd that becomes readable when the view changed (eventfd); -1 to poll by time. */

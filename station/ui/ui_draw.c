@@ -40,6 +40,8 @@ ui_tone ui_bay_tone(const bay_view *b)
         [BAY_VERIFY] = UI_TONE_WORK, [BAY_PASS] = UI_TONE_PASS, [BAY_FAIL] = UI_TONE_FAIL,
         [BAY_SKIP] = UI_TONE_WARN,
     };
+    if (b->asking)
+        return UI_TONE_WARN;
     return (unsigned)b->state < BAY_STATE_COUNT ? by_state[b->state] : UI_TONE_PLAIN;
 }
 
@@ -195,9 +197,13 @@ static void draw_tile_line1(const ui_state *s, const bay_view *b, int y, int x, 
     int end = x + w; /* the next tile's rule column separates */
     int cx = x + ui_put(y, x, w, label, sel ? A_REVERSE | A_BOLD : A_BOLD);
     cx += 1;
-    cx += ui_put(y, cx, end - cx, ui_state_word(b->state), tone);
+    cx += ui_put(y, cx, end - cx, b->asking ? "ASK" : ui_state_word(b->state), tone);
 
     bool three = s->layout.tile_lines >= 3;
+    if (b->asking) {
+        ui_put_right(y, end, end - cx - 1, "y/n", tone);
+        return;
+    }
     if (is_working(b->state) && !three)
         snprintf(right, sizeof right, "%d%%", percent_of(b->progress));
     else if (b->state == BAY_PASS || b->state == BAY_FAIL || (b->state != BAY_IDLE && b->state != BAY_EMPTY && b->started_ts > 0))
@@ -224,6 +230,10 @@ ui_tone ui_tile_context(const bay_view *b, char *out, size_t outlen, const char 
                         int width, bool name_first)
 {
     *more = NULL;
+    if (b->asking) { /* the job waits for the operator: nothing matters more */
+        snprintf(out, outlen, "re-flash? y/n");
+        return UI_TONE_WARN;
+    }
     if (b->power_cycle_needed && (b->state == BAY_LINK || b->state == BAY_IDLE)) {
         snprintf(out, outlen, "power-cycle now!");
         return UI_TONE_WARN;
@@ -290,6 +300,10 @@ static void draw_tile_line3(const ui_state *s, const bay_view *b, int y, int x, 
 {
     char text[160] = "";
     attr_t attr = A_NORMAL;
+    if (b->asking) { /* what the question is about: where and when it passed */
+        ui_put(y, x, iw, b->question, ui_attr(s, UI_TONE_WARN));
+        return;
+    }
     if (is_working(b->state)) {
         char pct[8];
         snprintf(pct, sizeof pct, " %3d%%", percent_of(b->progress));

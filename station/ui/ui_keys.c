@@ -49,6 +49,28 @@ static void act_retry(ui_state *s)
     report(s, rc, msg, ok, "retry");
 }
 
+/* y / n on a bay that asks (on_already_passed = ask): re-flash its module, or leave it. */
+static void act_answer(ui_state *s, bool reflash)
+{
+    const bay_view *b = selected_bay(s);
+    if (!b)
+        return;
+    char label[8], msg[200] = "", ok[64];
+    ui_bay_label(b, label, sizeof label);
+    if (!b->asking) {
+        snprintf(msg, sizeof msg, "bay %s asks nothing: y/n answer a bay showing ASK", label);
+        ui_set_status(s, msg);
+        return;
+    }
+    if (!s->actions->answer_bay) {
+        ui_set_status(s, "answers are not available on this station");
+        return;
+    }
+    int rc = s->actions->answer_bay(s->actions->ctx, b->bay, reflash, msg, sizeof msg);
+    snprintf(ok, sizeof ok, "bay %s: %s", label, reflash ? "re-flashing" : "skipped");
+    report(s, rc, msg, ok, "answer");
+}
+
 static void act_pause(ui_state *s)
 {
     if (!s->actions->set_paused) {
@@ -174,6 +196,8 @@ static void dashboard_key(ui_state *s, int key)
     case KEY_PPAGE: move_selection(s, 0, -s->layout.visible_rows); break;
     case KEY_NPAGE: move_selection(s, 0, s->layout.visible_rows); break;
     case 'r': act_retry(s); break;
+    case 'y': act_answer(s, true); break;
+    case 'n': act_answer(s, false); break;
     case 'p': act_pause(s); break;
     case 'L':
         s->lot_input[0] = 0;
@@ -228,6 +252,8 @@ static void detail_key(ui_state *s, int key)
         s->detail_scroll = 0;
         break;
     case 'r': act_retry(s); break;
+    case 'y': act_answer(s, true); break;
+    case 'n': act_answer(s, false); break;
     case KEY_ESCAPE: case 'q':
         s->overlay = UI_OVERLAY_NONE;
         break;

@@ -106,6 +106,9 @@ static void build_detail(const ui_state *s, line_builder *lb)
     else
         add_wrapped(lb, ui_bay_tone(b), 2, "State %s  %.0f%%  at 0x%05X  %.1f s", ui_state_word(b->state),
                     b->progress * 100.0, b->address, b->elapsed_s);
+    if (b->asking)
+        add_wrapped(lb, UI_TONE_WARN, 4, "[?] %s %s: y re-flashes it, n leaves it as it is",
+                    b->mac[0] ? b->mac : "this module", b->question);
     if (b->power_cycle_needed)
         add_wrapped(lb, UI_TONE_WARN, 4,
                     "[!] power-cycle the module now: this port has no reset lines");
@@ -186,7 +189,7 @@ static void draw_detail(const ui_state *s)
         ui_put(y + 1 + i, x + 2, w - 4, t->text, ui_attr(s, t->tone));
     }
     char keys[120];
-    snprintf(keys, sizeof keys, "Esc close  r retry  %s scroll%s", s->g.utf8 ? "\u2191\u2193" : "up/down",
+    snprintf(keys, sizeof keys, "Esc close  r retry  y/n answer  %s scroll%s", s->g.utf8 ? "\u2191\u2193" : "up/down",
              lb.n > body ? " (more)" : "");
     ui_put(y + h - 2, x + 2, w - 4, keys, A_BOLD);
 }
@@ -199,6 +202,7 @@ static void draw_help(const ui_state *s)
         {"Enter", "detail of the selected bay: cause, remedy, timeline"},
         {"Esc", "close a window or a prompt"},
         {"r", "retry the selected failed bay"},
+        {"y / n", "answer the selected bay's question (ASK): re-flash it / leave it"},
         {"p", "pause / resume new jobs (running jobs finish)"},
         {"L", "lot and operator (scan or type; Enter keeps the current one)"},
         {"e", "engineer mode (asks for the PIN, not shown)"},

@@ -28,6 +28,7 @@ typedef struct rig {
     int power_cycle_events, info_events;
     char last_info[256];
     struct personal_fake *personal; /* set: the job personalises through fake_personal */
+    struct gate_fake *gate;         /* set: the job asks fake_gate before the first change */
 } rig;
 
 /* The host's side of per-device data, as a test double: a sector derived from the MAC, or a
@@ -121,9 +122,47 @@ static void rig_start(rig *g, double time_scale)
     }
 }
 
+/* The host's gate as a test double: WAIT for `waits` calls, then `then`; at call `act_at` it
+ * cancels the job or pulls the module (power off), as an operator or a yank would. */
+typedef struct gate_fake {
+    int waits, calls, act_at;
+    bk_gate then;
+    bool cancel_at, pull_at;
+    atomic_int cancel;
+    bksim_server *sim;
+    uint64_t frames_first, frames_last; /* the module's frames at the first and last call */
+} gate_fake;
+
+static bk_gate fake_gate(void *ctx, const struct bk_result *so_far, char *why, size_t whylen)
+{
+    gate_fake *f = ctx;
+    bksim_stats ss;
+    bksim_get_stats(f->sim, 0, &ss);
+    if (!f->calls)
+        f->frames_first = ss.frames;
+    f->frames_last = ss.frames;
+    f->calls++;
+    if (!so_far->have_mac)
+        return BK_GATE_GO;
+    if (f->calls == f->act_at && f->cancel_at)
+        atomic_store(&f->cancel, BK_CANCEL_OPERATOR);
+    if (f->calls == f->act_at && f->pull_at)
+        bksim_set_power(f->sim, 0, false);
+    if (f->calls <= f->waits)
+        return BK_GATE_WAIT;
+    snprintf(why, whylen, "the fake said so");
+    return f->then;
+}
+
 static void rig_flash(rig *g)
 {
     bk_job_hooks hooks = {.on_event = on_event, .ctx = g};
+    if (g->gate) {
+        hooks.gate = fake_gate;
+        hooks.ctx = g->gate; /* the gate's context; events are not counted in these cases */
+        hooks.on_event = NULL;
+        hooks.cancel = &g->gate->cancel;
+    }
     if (g->personal) {
         hooks.personal = fake_personal;
         hooks.personal_ctx = g->personal;
@@ -806,7 +845,57 @@ static int brownout_n(void) { case_brownout_first_write(BK_CHIP_BK7231N); return
 static int protected_t(void) { case_protected(BK_CHIP_BK7231T); return 0; }
 static int protected_n(void) { case_protected(BK_CHIP_BK7231N); return 0; }
 
+/* The gate's WAIT: the job keeps the link (a LinkCheck a call) and asks again; GO flashes,
+ * SKIP leaves the module; a cancel or a pulled module while it waits ends the job with
+ * nothing on the module changed. `want` is the cause (NONE: a pass, or for SKIP a skip);
+ * `words` must be in the result's detail. */
+static void gate_run(gate_fake *f, bk_cause want, const char *words)
+{
+    rig g;
+    rig_init(&g, BK_CHIP_BK7231N, NULL);
+    rig_start(&g, 0.5);
+    f->sim = g.sim;
+    g.gate = f;
+    uint8_t *before = snapshot(&g);
+    rig_flash(&g);
+    bool flashed = want == BK_CAUSE_NONE && f->then == BK_GATE_GO;
+    if (flashed) {
+        expect_pass(&g);
+    } else {
+        CHECK(!g.r.passed);
+        CHECK_STR(bk_cause_id(g.r.cause), bk_cause_id(want));
+        CHECK(g.r.skipped == (want == BK_CAUSE_NONE));
+        CHECK(region_untouched(&g, before));
+        CHECK_EQ_U(total_erases(&g), 0);
+    }
+    CHECK_MSG(strstr(g.r.detail, words) != NULL, "detail: %s", g.r.detail);
+    free(before);
+    rig_stop(&g);
+}
+
+static int case_gate_wait(void)
+{
+    gate_fake go = {.waits = 3, .then = BK_GATE_GO};
+    gate_run(&go, BK_CAUSE_NONE, "");
+    CHECK_EQ_INT(go.calls, 4);
+    CHECK(go.frames_last >= go.frames_first + 3); /* a LinkCheck between calls */
+
+    gate_fake skip = {.waits = 2, .then = BK_GATE_SKIP};
+    gate_run(&skip, BK_CAUSE_NONE, "the fake said so");
+    CHECK_EQ_INT(skip.calls, 3);
+
+    gate_fake cancel = {.waits = 1000, .act_at = 3, .cancel_at = true};
+    gate_run(&cancel, BK_CAUSE_CANCELLED, "during the wait for the station's decision");
+    CHECK_EQ_INT(cancel.calls, 3);
+
+    gate_fake pulled = {.waits = 1000, .act_at = 2, .pull_at = true};
+    gate_run(&pulled, BK_CAUSE_MODULE_LOST, "stopped answering LinkCheck while the station waited");
+    CHECK_EQ_INT(pulled.calls, 2);
+    return CHECK_DONE();
+}
+
 static const check_case cases[] = {
+    {"gate_wait", case_gate_wait},
     {"pass_t", pass_t}, {"pass_n", pass_n}, {"reflash", case_reflash},
     {"no_download", case_no_download}, {"brownout_t", brownout_t}, {"brownout_n", brownout_n},
     {"brownout_random", case_brownout_random}, {"noisy_high_baud", case_noisy_high_baud},

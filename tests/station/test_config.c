@@ -63,6 +63,8 @@ static int case_file(void)
     char dir[64];
     ru_mkdtemp(dir, sizeof dir);
     expect_error(dir, "pool.ini", "[station]\nname = x\npool_size = 0\n", 3, "pool_size");
+    expect_error(dir, "ask.ini", "[station]\non_already_passed = ask\nask_timeout_s = 0\n", 3,
+                 "ask_timeout_s");
     expect_error(dir, "mode.ini", "; comment\n[station]\nstart_mode = sometimes\n", 3,
                  "start_mode 'sometimes'");
     expect_error(dir, "allow.ini", "[adapters]\nallow = 1a86:7523, zz:1\n", 2, "'zz:1'");

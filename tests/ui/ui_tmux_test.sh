@@ -386,6 +386,38 @@ station_lot) # require_lot: nothing starts until L takes a lot and an operator (
     keys q
     wait_exit 0
     ;;
+station_ask) # on_already_passed = ask: both modules passed before; y re-flashes bay 01, n
+    # (from the detail window, bay 02) leaves its module; the tray is done with a PASS and a SKIP
+    # ARGS: station --sim 2 --time-scale X --profile FILE --db FILE
+    db=$(eval "printf '%s' \"\${$#}\"")
+    rm -f "$db" "$db-wal" "$db-shm"
+    printf '[station]\nname = tmux-ask\n' >"$work/first.ini"
+    start 100 24 "" "$@" --config "$work/first.ini"
+    wait_for 'TRAY DONE'
+    keys q
+    wait_exit 0
+    T kill-session -t ui
+    rm -f "$work/exit"
+    printf '[station]\nname = tmux-ask\non_already_passed = ask\nask_timeout_s = 3600\n' >"$work/ask.ini"
+    start 100 24 "" "$@" --config "$work/ask.ini"
+    wait_for '01 ASK'
+    wait_for '02 ASK'
+    has 're-flash\? y/n'
+    has 'already passed on tmux-ask'
+    keys y
+    wait_for '01 PASS'
+    has '02 ASK'
+    keys Enter
+    keys l
+    wait_for 'bay 02: '
+    keys n
+    wait_for 'skip: the operator answered no'
+    keys Escape
+    wait_for '02 SKIP'
+    wait_for 'TRAY DONE'
+    keys q
+    wait_exit 0
+    ;;
 *)
     fail "unknown case"
     ;;
